@@ -1,0 +1,26 @@
+/* Command-line front end: options in, a validated VM configuration out. */
+#ifndef DUVISOR_CLI_H
+#define DUVISOR_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vmm/config.h"
+
+/* Exit status for bad user input, as every subcommand reports it. */
+enum { EXIT_USAGE = 2 };
+
+/*
+ * Parse `duvisor run` options (argv[0] is "run"). Returns 0 and fills *cfg,
+ * 1 when --help was asked (usage already printed to stdout), or -1 with a
+ * one-line reason in err.
+ */
+int cli_parse_run(int argc, char **argv, struct vm_config *cfg, char *err, size_t err_len);
+
+/* "512", "512M", "2G", "1024K": a size in MiB unless suffixed. 0 on success. */
+int cli_parse_size(const char *text, uint64_t *bytes);
+
+int cmd_run(int argc, char **argv);
+
+#endif

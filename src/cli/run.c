@@ -1,0 +1,191 @@
+/* `duvisor run`: parse and check options, then start the VM. */
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char run_usage[] =
+    "usage: duvisor run --kernel PATH [options]\n"
+    "\n"
+    "Boot a RISC-V Linux kernel in a new VM. One process per VM, one thread per vCPU.\n"
+    "\n"
+    "  --kernel PATH     kernel Image (RISC-V boot header) or ELF vmlinux (required)\n"
+    "  --initrd PATH     initramfs or initrd to load beside the kernel\n"
+    "  --append STR      kernel command line (default: \"" VM_DEFAULT_APPEND "\")\n"
+    "  --smp N           number of vCPUs, 1..32 (default 1)\n"
+    "  --memory SIZE     guest RAM in MiB, or with a K/M/G suffix (default 256M)\n"
+    "  --dtb-out PATH    also write the generated device tree blob to PATH\n"
+    "  --no-reboot       exit when the guest asks for a reboot\n"
+    "  -h, --help        show this help\n";
+
+static int fail(char *err, size_t err_len, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, err_len, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int cli_parse_size(const char *text, uint64_t *bytes)
+{
+    if (!text || !*text || *text == '-' || *text == '+')
+        return -1;
+    errno = 0;
+    char *end;
+    unsigned long long value = strtoull(text, &end, 10);
+    if (errno || end == text)
+        return -1;
+    unsigned shift = 20;
+    switch (*end) {
+    case '\0': break;
+    case 'k':
+    case 'K':
+        shift = 10;
+        end++;
+        break;
+    case 'm':
+    case 'M':
+        shift = 20;
+        end++;
+        break;
+    case 'g':
+    case 'G':
+        shift = 30;
+        end++;
+        break;
+    default: return -1;
+    }
+    if (*end == 'i' || *end == 'B') /* accept "MiB"-style and "MB" spellings */
+        end++;
+    if (*end == 'B')
+        end++;
+    if (*end != '\0' || value > (UINT64_MAX >> shift))
+        return -1;
+    *bytes = (uint64_t)value << shift;
+    return 0;
+}
+
+static int parse_smp(const char *text, unsigned *smp)
+{
+    if (!text || *text < '0' || *text > '9')
+        return -1;
+    char *end;
+    errno = 0;
+    unsigned long value = strtoul(text, &end, 10);
+    if (errno || *end || value < 1 || value > VM_MAX_VCPUS)
+        return -1;
+    *smp = (unsigned)value;
+    return 0;
+}
+
+/* Match "--name VALUE" or "--name=VALUE"; advances *i past what it used. */
+static bool take_value(int argc, char **argv, int *i, const char *name, const char **value)
+{
+    size_t len = strlen(name);
+    const char *arg = argv[*i];
+    if (strncmp(arg, name, len) != 0)
+        return false;
+    if (arg[len] == '=') {
+        *value = arg + len + 1;
+        return true;
+    }
+    if (arg[len] != '\0')
+        return false;
+    *value = (*i + 1 < argc) ? argv[++*i] : NULL;
+    return true;
+}
+
+int cli_parse_run(int argc, char **argv, struct vm_config *cfg, char *err, size_t err_len)
+{
+    *cfg = (struct vm_config){
+        .append = VM_DEFAULT_APPEND,
+        .smp = 1,
+        .memory_bytes = VM_DEFAULT_MEMORY,
+    };
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i], *value;
+        if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
+            fputs(run_usage, stdout);
+            return 1;
+        } else if (!strcmp(arg, "--no-reboot")) {
+            cfg->no_reboot = true;
+        } else if (take_value(argc, argv, &i, "--kernel", &value)) {
+            if (!value || !*value)
+                return fail(err, err_len, "--kernel needs a path");
+            cfg->kernel_path = value;
+        } else if (take_value(argc, argv, &i, "--initrd", &value)) {
+            if (!value || !*value)
+                return fail(err, err_len, "--initrd needs a path");
+            cfg->initrd_path = value;
+        } else if (take_value(argc, argv, &i, "--append", &value)) {
+            if (!value)
+                return fail(err, err_len, "--append needs a command line");
+            cfg->append = value;
+        } else if (take_value(argc, argv, &i, "--dtb-out", &value)) {
+            if (!value || !*value)
+                return fail(err, err_len, "--dtb-out needs a path");
+            cfg->dtb_out = value;
+        } else if (take_value(argc, argv, &i, "--smp", &value)) {
+            if (parse_smp(value, &cfg->smp))
+                return fail(err, err_len, "--smp must be a number from 1 to %u, not '%s'",
+                            VM_MAX_VCPUS, value ? value : "");
+        } else if (take_value(argc, argv, &i, "--memory", &value)) {
+            if (cli_parse_size(value, &cfg->memory_bytes))
+                return fail(err, err_len, "--memory takes MiB or a size like 512M or 2G, not '%s'",
+                            value ? value : "");
+            if (cfg->memory_bytes < VM_MIN_MEMORY || cfg->memory_bytes > VM_MAX_MEMORY)
+                return fail(err, err_len, "--memory must be between %llu MiB and %llu GiB",
+                            VM_MIN_MEMORY >> 20, VM_MAX_MEMORY >> 30);
+            if (cfg->memory_bytes & 0xfff)
+                return fail(err, err_len, "--memory must be a whole number of 4 KiB pages");
+        } else {
+            return fail(err, err_len, "unknown option '%s' (see duvisor run --help)", arg);
+        }
+    }
+    if (!cfg->kernel_path)
+        return fail(err, err_len, "--kernel is required (see duvisor run --help)");
+    return 0;
+}
+
+/* The file must exist, be a regular file and be readable by us. */
+static int check_input_file(const char *what, const char *path, char *err, size_t err_len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return fail(err, err_len, "cannot open %s '%s': %s", what, path, strerror(errno));
+    struct stat st;
+    int rc = fstat(fd, &st);
+    close(fd);
+    if (rc || !S_ISREG(st.st_mode))
+        return fail(err, err_len, "%s '%s' is not a regular file", what, path);
+    if (st.st_size == 0)
+        return fail(err, err_len, "%s '%s' is empty", what, path);
+    return 0;
+}
+
+int cmd_run(int argc, char **argv)
+{
+    struct vm_config cfg;
+    char err[512];
+    int rc = cli_parse_run(argc, argv, &cfg, err, sizeof(err));
+    if (rc == 1)
+        return 0;
+    if (rc == 0)
+        rc = check_input_file("kernel", cfg.kernel_path, err, sizeof(err));
+    if (rc == 0 && cfg.initrd_path)
+        rc = check_input_file("initrd", cfg.initrd_path, err, sizeof(err));
+    if (rc) {
+        fprintf(stderr, "duvisor: %s\n", err);
+        return EXIT_USAGE;
+    }
+    fprintf(stderr, "duvisor: cannot boot a guest yet: the DV-Ext hart and the hypervisor core "
+                    "are still being built (see README.md, Status)\n");
+    return 1;
+}

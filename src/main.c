@@ -1,0 +1,51 @@
+/* duvisor: a user-level hypervisor for RISC-V VMs. Subcommand dispatch. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+#ifndef DUVISOR_VERSION
+#define DUVISOR_VERSION "unknown"
+#endif
+
+static const char main_usage[] =
+    "usage: duvisor <command> [options]\n"
+    "\n"
+    "A user-level hypervisor for RISC-V virtual machines (delegated virtualization).\n"
+    "\n"
+    "commands:\n"
+    "  run        boot a VM (see duvisor run --help)\n"
+    "\n"
+    "  -h, --help       show this help\n"
+    "  -V, --version    show the version\n";
+
+struct command {
+    const char *name;
+    int (*main)(int argc, char **argv);
+};
+
+static const struct command commands[] = {
+    {"run", cmd_run},
+};
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "duvisor: no command given (see duvisor --help)\n");
+        return EXIT_USAGE;
+    }
+    const char *name = argv[1];
+    if (!strcmp(name, "-h") || !strcmp(name, "--help")) {
+        fputs(main_usage, stdout);
+        return 0;
+    }
+    if (!strcmp(name, "-V") || !strcmp(name, "--version")) {
+        printf("duvisor %s\n", DUVISOR_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (!strcmp(name, commands[i].name))
+            return commands[i].main(argc - 1, argv + 1);
+    fprintf(stderr, "duvisor: unknown command '%s' (see duvisor --help)\n", name);
+    return EXIT_USAGE;
+}

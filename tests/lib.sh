@@ -1,0 +1,44 @@
+# Shared helpers for the shell tests: TAP lines the runner counts, and the guest paths.
+# Sourced, not run.
+
+tap_n=0
+ok() { tap_n=$((tap_n + 1)); echo "ok $tap_n - $*"; }
+not_ok() { tap_n=$((tap_n + 1)); echo "not ok $tap_n - $*"; }
+# expect NAME COMMAND...: one TAP line from a command's exit status.
+expect() { local name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; fi; }
+# skip NAME REASON: a check that cannot run here, counted as passing with a reason.
+skip() { tap_n=$((tap_n + 1)); echo "ok $tap_n - $1 # SKIP $2"; }
+
+repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+guest_image() { bash "$repo_root/scripts/build-guest" --print | sed -n 's/^Image: *//p'; }
+guest_initramfs() { bash "$repo_root/scripts/build-guest" --print | sed -n 's/^initramfs: *//p'; }
+
+# qemu_guest SMP APPEND: boot the reference guest under QEMU, console on stdio.
+qemu_guest() {
+  local smp=$1 append=$2
+  timeout 300 qemu-system-riscv64 -M virt -smp "$smp" -m 256M -nographic -no-reboot \
+    -bios default -kernel "$(guest_image)" -initrd "$(guest_initramfs)" \
+    -append "console=ttyS0 earlycon=sbi $append"
+}
+
+# shell_session OUT INPUT VM-COMMAND...: run a VM whose console is stdio, writing its
+# output to OUT, and type the lines of INPUT once the guest shell's prompt shows.
+# Typing earlier would lose characters: the UART driver resets its FIFO on open.
+shell_session() {
+  local out=$1 input=$2; shift 2
+  local fifo fd pid status i
+  fifo=$(mktemp -u); mkfifo "$fifo"
+  "$@" <"$fifo" >"$out" 2>&1 &
+  pid=$!
+  exec {fd}>"$fifo"
+  for i in $(seq 1500); do
+    grep -q '^/ # ' "$out" && break
+    kill -0 $pid 2>/dev/null || break
+    sleep 0.2
+  done
+  cat "$input" >&$fd
+  wait $pid; status=$?
+  exec {fd}>&-
+  rm -f "$fifo"
+  return $status
+}

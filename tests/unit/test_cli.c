@@ -1,0 +1,105 @@
+/* `duvisor run` option parsing: what users type, and what they get wrong. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "cli/cli.h"
+
+#define ARGV(...) ((char *[]){"run", __VA_ARGS__, NULL})
+#define ARGC(...) ((int)(sizeof((char *[]){"run", __VA_ARGS__}) / sizeof(char *)))
+#define PARSE(cfg, err, ...)                                                                       \
+    cli_parse_run(ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), (cfg), (err), sizeof(err))
+
+static void test_defaults(void **state)
+{
+    (void)state;
+    struct vm_config cfg;
+    char err[256] = "";
+    assert_int_equal(PARSE(&cfg, err, "--kernel", "Image"), 0);
+    assert_string_equal(cfg.kernel_path, "Image");
+    assert_null(cfg.initrd_path);
+    assert_null(cfg.dtb_out);
+    assert_string_equal(cfg.append, "console=ttyS0 earlycon=sbi");
+    assert_int_equal(cfg.smp, 1);
+    assert_int_equal(cfg.memory_bytes, 256ull << 20);
+    assert_false(cfg.no_reboot);
+}
+
+static void test_all_options_both_spellings(void **state)
+{
+    (void)state;
+    struct vm_config cfg;
+    char err[256] = "";
+    assert_int_equal(PARSE(&cfg, err, "--kernel=K", "--initrd", "R", "--append=a b", "--smp", "4",
+                           "--memory=2G", "--dtb-out", "x.dtb", "--no-reboot"),
+                     0);
+    assert_string_equal(cfg.kernel_path, "K");
+    assert_string_equal(cfg.initrd_path, "R");
+    assert_string_equal(cfg.append, "a b");
+    assert_string_equal(cfg.dtb_out, "x.dtb");
+    assert_int_equal(cfg.smp, 4);
+    assert_int_equal(cfg.memory_bytes, 2ull << 30);
+    assert_true(cfg.no_reboot);
+}
+
+static void test_sizes(void **state)
+{
+    (void)state;
+    uint64_t b;
+    assert_int_equal(cli_parse_size("512", &b), 0);
+    assert_int_equal(b, 512ull << 20);
+    assert_int_equal(cli_parse_size("512M", &b), 0);
+    assert_int_equal(b, 512ull << 20);
+    assert_int_equal(cli_parse_size("2g", &b), 0);
+    assert_int_equal(b, 2ull << 30);
+    assert_int_equal(cli_parse_size("65536K", &b), 0);
+    assert_int_equal(b, 64ull << 20);
+    assert_int_equal(cli_parse_size("1GiB", &b), 0);
+    assert_int_equal(b, 1ull << 30);
+    const char *bad[] = {
+        "", "-1", "+5", "M", "12X", "1.5G", "99999999999999999999", "1G2", "18446744073709551615G"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(cli_parse_size(bad[i], &b), -1);
+}
+
+static void expect_error(int rc, const char *err, const char *needle)
+{
+    assert_int_equal(rc, -1);
+    if (!strstr(err, needle))
+        fail_msg("error '%s' does not mention '%s'", err, needle);
+}
+
+static void test_bad_input(void **state)
+{
+    (void)state;
+    struct vm_config cfg;
+    char err[256];
+    expect_error(PARSE(&cfg, err, "--initrd", "R"), err, "--kernel is required");
+    expect_error(PARSE(&cfg, err, "--kernel"), err, "--kernel needs a path");
+    expect_error(PARSE(&cfg, err, "--kernel", "K", "--smp", "0"), err, "--smp");
+    expect_error(PARSE(&cfg, err, "--kernel", "K", "--smp", "33"), err, "1 to 32");
+    expect_error(PARSE(&cfg, err, "--kernel", "K", "--smp", "-2"), err, "--smp");
+    expect_error(PARSE(&cfg, err, "--kernel", "K", "--smp", "2x"), err, "--smp");
+    expect_error(PARSE(&cfg, err, "--kernel", "K", "--memory", "8"), err, "between");
+    expect_error(PARSE(&cfg, err, "--kernel", "K", "--memory", "1T"), err, "--memory");
+    expect_error(PARSE(&cfg, err, "--kernel", "K", "--memory", "1000G"), err, "between");
+    expect_error(PARSE(&cfg, err, "--kernel", "K", "--memory", "65537K"), err, "4 KiB");
+    expect_error(PARSE(&cfg, err, "--kernel", "K", "--frobnicate"), err, "unknown option");
+    /* A prefix of a known option is not that option. */
+    expect_error(PARSE(&cfg, err, "--kernel", "K", "--smpx", "2"), err, "unknown option");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_all_options_both_spellings),
+        cmocka_unit_test(test_sizes),
+        cmocka_unit_test(test_bad_input),
+    };
+    return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
+}
