@@ -1,0 +1,279 @@
+/*
+ * CSRs: what the guest reaches with the csrr/csrw family (S-mode numbers land on the VS
+ * registers, as with V=1 in the H extension) and what the hypervisor reaches
+ * through dv_csr_read/dv_csr_write (the DV-Ext numbers of dvext.md).
+ */
+#include "hart/hart.h"
+
+uint64_t hart_time(const struct dv_hart *h)
+{
+    return dv_host_time() + h->hutimedelta;
+}
+
+uint64_t csr_guest_sip(struct dv_hart *h, uint64_t now)
+{
+    uint64_t sip = h->vsip_ssip & SIP_SSIP;
+    if (h->huvip & DV_HUVIP_VSSIP)
+        sip |= SIP_SSIP;
+    if ((h->huvip & DV_HUVIP_VSTIP) || now >= h->vstimecmp)
+        sip |= SIP_STIP;
+    if ((h->huvip & DV_HUVIP_VSEIP) || atomic_load_explicit(&h->plic_line, memory_order_relaxed))
+        sip |= SIP_SEIP;
+    return sip;
+}
+
+static uint64_t sstatus_read(const struct dv_hart *h)
+{
+    uint64_t s = h->vsstatus & ~SSTATUS_SD;
+    if ((s & SSTATUS_FS) == SSTATUS_FS_DIRTY)
+        s |= SSTATUS_SD;
+    return s;
+}
+
+static void sstatus_write(struct dv_hart *h, uint64_t value)
+{
+    uint64_t old = h->vsstatus;
+    h->vsstatus = (old & ~SSTATUS_WRITABLE) | (value & SSTATUS_WRITABLE);
+    if ((old ^ h->vsstatus) & (SSTATUS_SUM | SSTATUS_MXR))
+        mmu_flush(h); /* cached permissions depend on them */
+    h->budget = 0;    /* SIE may have turned on */
+}
+
+static bool satp_write(struct dv_hart *h, uint64_t value)
+{
+    uint64_t mode = value >> 60;
+    if (mode != 0 && mode != 8 && mode != 9 && mode != 10)
+        return true; /* WARL: an unsupported mode leaves satp unchanged */
+    h->vsatp = value & ~(0xfffull << 44 & ~(0xffffull << 44)); /* 16 ASID bits kept */
+    mmu_flush(h);
+    return true;
+}
+
+static inline uint32_t fcsr_read(const struct dv_hart *h)
+{
+    return h->frm << 5 | h->fflags;
+}
+
+/* Counters: hucounteren (hypervisor) then scounteren (guest kernel, for VU). */
+static bool counter_allowed(struct dv_hart *h, unsigned index)
+{
+    if (!(h->hucounteren & (1u << index)))
+        return false;
+    return h->priv == PRV_VS || (h->scounteren & (1u << index));
+}
+
+/*
+ * Read a guest CSR. Returns 0 ok, 1 illegal instruction, 2 virtual instruction.
+ */
+static int guest_read(struct dv_hart *h, unsigned csr, uint64_t *value)
+{
+    switch (csr) {
+    case 0x001: *value = h->fflags; return 0;
+    case 0x002: *value = h->frm; return 0;
+    case 0x003: *value = fcsr_read(h); return 0;
+    case 0x100: *value = sstatus_read(h); return 0;
+    case 0x104: *value = h->vsie; return 0;
+    case 0x105: *value = h->vstvec; return 0;
+    case 0x106: *value = h->scounteren; return 0;
+    case 0x10a: *value = h->senvcfg; return 0;
+    case 0x140: *value = h->vsscratch; return 0;
+    case 0x141: *value = h->vsepc; return 0;
+    case 0x142: *value = h->vscause; return 0;
+    case 0x143: *value = h->vstval; return 0;
+    case 0x144: *value = csr_guest_sip(h, hart_time(h)); return 0;
+    case 0x14d: *value = h->vstimecmp; return 0;
+    case 0x180:
+        if (h->hustatus & DV_HUSTATUS_VTVM)
+            return 2;
+        *value = h->vsatp;
+        return 0;
+    }
+    if (csr >= 0xc00 && csr <= 0xc1f) {
+        if (!counter_allowed(h, csr - 0xc00))
+            return 2;
+        *value = csr == 0xc01 ? hart_time(h) : (csr == 0xc00 || csr == 0xc02) ? h->instret : 0;
+        return 0;
+    }
+    return 1;
+}
+
+static void guest_write(struct dv_hart *h, unsigned csr, uint64_t value)
+{
+    switch (csr) {
+    case 0x001:
+        h->fflags = value & 0x1f;
+        fs_mark_dirty(h);
+        break;
+    case 0x002:
+        h->frm = value & 7;
+        fs_mark_dirty(h);
+        break;
+    case 0x003:
+        h->fflags = value & 0x1f;
+        h->frm = (value >> 5) & 7;
+        fs_mark_dirty(h);
+        break;
+    case 0x100: sstatus_write(h, value); break;
+    case 0x104:
+        h->vsie = value & (SIP_SSIP | SIP_STIP | SIP_SEIP);
+        h->budget = 0;
+        break;
+    case 0x105: h->vstvec = value & ~2ull; break;
+    case 0x106: h->scounteren = value & 0xffffffffu; break;
+    case 0x10a: h->senvcfg = value & 1; break;
+    case 0x140: h->vsscratch = value; break;
+    case 0x141: h->vsepc = value & ~1ull; break;
+    case 0x142: h->vscause = value; break;
+    case 0x143: h->vstval = value; break;
+    case 0x144:
+        h->vsip_ssip = value & SIP_SSIP;
+        h->budget = 0;
+        break;
+    case 0x14d:
+        h->vstimecmp = value;
+        h->budget = 0;
+        break;
+    case 0x180: satp_write(h, value); break;
+    }
+}
+
+bool csr_guest_access(struct dv_hart *h, const struct insn *in, unsigned csr, enum csr_op op,
+                      uint64_t operand, bool writes, bool reads, uint64_t *old)
+{
+    unsigned level = (csr >> 8) & 3;
+    bool read_only = (csr >> 10) == 3;
+    int fault = 0;
+    if (level == 3)
+        fault = 1; /* M-mode CSRs do not exist for a guest */
+    else if (level == 2)
+        fault = ((csr >= 0x200 && csr < 0x300) || (csr >= 0x600 && csr < 0x700)) ? 2 : 1;
+    else if (level == 1 && h->priv == PRV_VU)
+        fault = 2;
+    else if (csr <= 3 && !(h->vsstatus & SSTATUS_FS))
+        fault = 1;
+    uint64_t value = 0;
+    if (!fault)
+        fault = guest_read(h, csr, &value);
+    if (!fault && writes && read_only)
+        fault = 1;
+    if (fault) {
+        raise_trap(h, fault == 2 ? EXC_VIRTUAL_INSN : EXC_ILLEGAL, in->raw);
+        return false;
+    }
+    (void)reads; /* every CSR here reads without side effects */
+    if (writes) {
+        uint64_t nv = op == CSR_WRITE ? operand
+                      : op == CSR_SET ? value | operand
+                                      : value & ~operand;
+        guest_write(h, csr, nv);
+    }
+    *old = value;
+    return true;
+}
+
+/* --- the hypervisor's view --------------------------------------------------------- */
+
+int dv_csr_read(struct dv_hart *h, unsigned csr, uint64_t *value)
+{
+    switch (csr) {
+    case DV_CSR_UTVEC: *value = h->utvec; break;
+    case DV_CSR_USCRATCH: *value = h->uscratch; break;
+    case DV_CSR_UEPC: *value = h->uepc; break;
+    case DV_CSR_UCAUSE: *value = h->ucause; break;
+    case DV_CSR_UTVAL: *value = h->utval; break;
+    case DV_CSR_HUVSSTATUS: *value = sstatus_read(h); break;
+    case DV_CSR_HUVSIE: *value = h->vsie; break;
+    case DV_CSR_HUVSTVEC: *value = h->vstvec; break;
+    case DV_CSR_HUVSSCRATCH: *value = h->vsscratch; break;
+    case DV_CSR_HUVSEPC: *value = h->vsepc; break;
+    case DV_CSR_HUVSCAUSE: *value = h->vscause; break;
+    case DV_CSR_HUVSTVAL: *value = h->vstval; break;
+    case DV_CSR_HUVSIP: *value = csr_guest_sip(h, hart_time(h)); break;
+    case DV_CSR_HUVSTIMECMP: *value = h->vstimecmp; break;
+    case DV_CSR_HUVSATP: *value = h->vsatp; break;
+    case DV_CSR_VTIMECMP: *value = h->vtimecmp; break;
+    case DV_CSR_VTIMECTL: *value = h->vtimectl; break;
+    case DV_CSR_VCPUID: *value = h->vcpuid; break;
+    case DV_CSR_HUSTATUS: *value = h->hustatus; break;
+    case DV_CSR_HUIE: *value = h->huie; break;
+    case DV_CSR_HUTIMEDELTA: *value = h->hutimedelta; break;
+    case DV_CSR_HUCOUNTEREN: *value = h->hucounteren; break;
+    case DV_CSR_HUTVAL: *value = h->hutval; break;
+    case DV_CSR_HUIP: *value = h->huip; break;
+    case DV_CSR_HUVIP: *value = h->huvip; break;
+    case DV_CSR_HUTINST: *value = h->hutinst; break;
+    case DV_CSR_HUGATP: *value = h->hugatp; break;
+    case DV_CSR_FCSR: *value = fcsr_read(h); break;
+    case DV_CSR_GUEST_SCOUNTEREN: *value = h->scounteren; break;
+    case DV_CSR_GUEST_SENVCFG: *value = h->senvcfg; break;
+    default:
+        if (csr >= DV_CSR_VIPI0 && csr <= DV_CSR_VIPI3) {
+            *value = atomic_load(&h->m->vipi[csr - DV_CSR_VIPI0]);
+            break;
+        }
+        return DV_ERR_NO_CSR;
+    }
+    return DV_OK;
+}
+
+int dv_csr_write(struct dv_hart *h, unsigned csr, uint64_t value)
+{
+    switch (csr) {
+    case DV_CSR_UTVEC: h->utvec = value & ~2ull; break;
+    case DV_CSR_USCRATCH: h->uscratch = value; break;
+    case DV_CSR_UEPC: h->uepc = value & ~1ull; break;
+    case DV_CSR_UCAUSE: h->ucause = value; break;
+    case DV_CSR_UTVAL: h->utval = value; break;
+    case DV_CSR_HUVSSTATUS: sstatus_write(h, value); break;
+    case DV_CSR_HUVSIE: h->vsie = value & (SIP_SSIP | SIP_STIP | SIP_SEIP); break;
+    case DV_CSR_HUVSTVEC: h->vstvec = value & ~2ull; break;
+    case DV_CSR_HUVSSCRATCH: h->vsscratch = value; break;
+    case DV_CSR_HUVSEPC: h->vsepc = value & ~1ull; break;
+    case DV_CSR_HUVSCAUSE: h->vscause = value; break;
+    case DV_CSR_HUVSTVAL: h->vstval = value; break;
+    case DV_CSR_HUVSIP: h->vsip_ssip = value & SIP_SSIP; break;
+    case DV_CSR_HUVSTIMECMP: h->vstimecmp = value; break;
+    case DV_CSR_HUVSATP: satp_write(h, value); break;
+    case DV_CSR_VTIMECMP: h->vtimecmp = value; break;
+    case DV_CSR_VTIMECTL: h->vtimectl = value & 0x7f; break;
+    case DV_CSR_VCPUID: return DV_ERR_INVALID; /* fixed at dv_hart_create */
+    case DV_CSR_HUSTATUS: {
+        const uint64_t writable = DV_HUSTATUS_GVA | DV_HUSTATUS_SPV | DV_HUSTATUS_SPVP |
+                                  DV_HUSTATUS_VTVM | DV_HUSTATUS_VTW | DV_HUSTATUS_VTSR | 0x11;
+        h->hustatus = (h->hustatus & ~writable) | (value & writable);
+        break;
+    }
+    case DV_CSR_HUIE:
+        h->huie = value & (DV_HUIP_USIP | DV_HUIP_UTIP | DV_HUIP_UEIP | (1u << 16));
+        break;
+    case DV_CSR_HUTIMEDELTA: h->hutimedelta = value; break;
+    case DV_CSR_HUCOUNTEREN: h->hucounteren = value & 0xffffffffu; break;
+    case DV_CSR_HUTVAL: h->hutval = value; break;
+    case DV_CSR_HUIP:
+        /* USIP is the vipi doorbell: clearing it here clears this hart's bit. */
+        if (!(value & DV_HUIP_USIP))
+            atomic_fetch_and(&h->m->vipi[h->vcpuid / 64], ~(1ull << (h->vcpuid % 64)));
+        h->huip = value & (DV_HUIP_USIP | DV_HUIP_UTIP | DV_HUIP_UEIP);
+        break;
+    case DV_CSR_HUVIP: h->huvip = value & (DV_HUVIP_VSSIP | DV_HUVIP_VSTIP | DV_HUVIP_VSEIP); break;
+    case DV_CSR_HUTINST: h->hutinst = value; break;
+    case DV_CSR_HUGATP: return mmu_set_hugatp(h, value);
+    case DV_CSR_FCSR:
+        h->fflags = value & 0x1f;
+        h->frm = (value >> 5) & 7;
+        break;
+    case DV_CSR_GUEST_SCOUNTEREN: h->scounteren = value & 0xffffffffu; break;
+    case DV_CSR_GUEST_SENVCFG: h->senvcfg = value & 1; break;
+    default:
+        if (csr >= DV_CSR_VIPI0 && csr <= DV_CSR_VIPI3) {
+            /* write 1 to set: raise every vCPU named */
+            for (unsigned bit = 0; bit < 64; bit++)
+                if (value & (1ull << bit))
+                    dv_vipi_raise(h->m, (csr - DV_CSR_VIPI0) * 64 + bit);
+            break;
+        }
+        return DV_ERR_NO_CSR;
+    }
+    h->budget = 0; /* anything written may change what is pending */
+    return DV_OK;
+}

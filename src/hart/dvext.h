@@ -1,0 +1,186 @@
+/*
+ * The DV-Ext contract between the hart and the hypervisor (../shared/dvext.md).
+ *
+ * The hypervisor sees only what DV-Ext hardware would show it: the guest's
+ * registers, the DV-Ext CSRs below, one call to raise or lower a vPLIC
+ * source, and dv_enter(). A native backend driving real DV-Ext CSRs could
+ * implement this header without the hypervisor changing.
+ *
+ * Threads: a hart belongs to the thread that calls dv_enter() on it; all
+ * dv_hart_* / dv_csr_* / dv_gpr_* calls on a hart come from that thread (or
+ * while it is not running). dv_vipi_raise() and dv_plic_set_irq() may be
+ * called from any thread.
+ */
+#ifndef DUVISOR_HART_DVEXT_H
+#define DUVISOR_HART_DVEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* --- CSR numbers (dvext.md section 2) --------------------------------------------- */
+enum dv_csr {
+    /* user trap CSRs: filled on every exit */
+    DV_CSR_UTVEC = 0x005,
+    DV_CSR_USCRATCH = 0x040,
+    DV_CSR_UEPC = 0x041, /* guest pc on exit; where dv_enter() resumes */
+    DV_CSR_UCAUSE = 0x042,
+    DV_CSR_UTVAL = 0x043,
+    /* guest supervisor state (the H extension's vs* CSRs) */
+    DV_CSR_HUVSSTATUS = 0x400,
+    DV_CSR_HUVSIE = 0x404,
+    DV_CSR_HUVSTVEC = 0x405,
+    DV_CSR_HUVSSCRATCH = 0x440,
+    DV_CSR_HUVSEPC = 0x441,
+    DV_CSR_HUVSCAUSE = 0x442,
+    DV_CSR_HUVSTVAL = 0x443,
+    DV_CSR_HUVSIP = 0x444,
+    DV_CSR_HUVSTIMECMP = 0x44d, /* the guest's Sstc stimecmp */
+    DV_CSR_HUVSATP = 0x480,
+    /* timer and IPI */
+    DV_CSR_VTIMECMP = 0x401,
+    DV_CSR_VTIMECTL = 0x402,
+    DV_CSR_VCPUID = 0x482,
+    DV_CSR_VIPI0 = 0x483, /* ..VIPI3 = 0x486: write 1 to set; see dv_vipi_raise() */
+    DV_CSR_VIPI3 = 0x486,
+    /* HU CSRs */
+    DV_CSR_HUSTATUS = 0x800,
+    DV_CSR_HUIE = 0x804,
+    DV_CSR_HUTIMEDELTA = 0x805,
+    DV_CSR_HUCOUNTEREN = 0x806,
+    DV_CSR_HUTVAL = 0x843,
+    DV_CSR_HUIP = 0x844,
+    DV_CSR_HUVIP = 0x845,
+    DV_CSR_HUTINST = 0x84a,
+    DV_CSR_HUGATP = 0x880,
+    /* the guest's own unprivileged and supervisor state that has no HU alias,
+       reachable for save/restore under its architectural number */
+    DV_CSR_FCSR = 0x003,
+    DV_CSR_GUEST_SCOUNTEREN = 0x106,
+    DV_CSR_GUEST_SENVCFG = 0x10a,
+};
+
+/* hustatus bits */
+#define DV_HUSTATUS_GVA  (1ull << 6)
+#define DV_HUSTATUS_SPV  (1ull << 7)
+#define DV_HUSTATUS_SPVP (1ull << 8) /* guest privilege at exit / to enter: 1 = VS, 0 = VU */
+#define DV_HUSTATUS_VTVM (1ull << 20)
+#define DV_HUSTATUS_VTW  (1ull << 21)
+#define DV_HUSTATUS_VTSR (1ull << 22)
+
+/* huie / huip bits: the user-level interrupts that cause exits */
+#define DV_HUIP_USIP (1ull << 0)
+#define DV_HUIP_UTIP (1ull << 4)
+#define DV_HUIP_UEIP (1ull << 8)
+
+/* huvip bits: interrupts injected into the guest */
+#define DV_HUVIP_VSSIP (1ull << 2)
+#define DV_HUVIP_VSTIP (1ull << 6)
+#define DV_HUVIP_VSEIP (1ull << 10)
+
+/* vtimectl: enable, and the user interrupt number to raise (4 = UTIP) in bits 6:1 */
+#define DV_VTIMECTL_ENABLE 1ull
+#define DV_VTIMECTL_UTIP   (4ull << 1)
+
+/* hugatp: hgatp format */
+#define DV_HUGATP_MODE_SHIFT  60
+#define DV_HUGATP_MODE_SV39X4 8ull
+#define DV_HUGATP_MODE_SV48X4 9ull
+#define DV_HUGATP_VMID_SHIFT  44
+#define DV_HUGATP_PPN_MASK    ((1ull << 44) - 1)
+
+/* --- exit causes: the value of ucause that dv_enter() returns ----------------------- */
+#define DV_CAUSE_INTERRUPT (1ull << 63)
+enum dv_exit_cause {
+    DV_EXIT_FETCH_ACCESS_FAULT = 1, /* G-stage leaf outside the registered windows */
+    DV_EXIT_LOAD_ACCESS_FAULT = 5,
+    DV_EXIT_STORE_ACCESS_FAULT = 7,
+    DV_EXIT_ECALL_VS = 10, /* SBI call: a7 extension, a6 function; uepc points at the ecall */
+    DV_EXIT_FETCH_GUEST_PAGE_FAULT = 20,
+    DV_EXIT_LOAD_GUEST_PAGE_FAULT = 21,
+    DV_EXIT_VIRTUAL_INSTRUCTION = 22, /* utval = instruction bits */
+    DV_EXIT_STORE_GUEST_PAGE_FAULT = 23,
+};
+#define DV_EXIT_USIP (DV_CAUSE_INTERRUPT | 0) /* vIPI: this hart's vipi bit was set */
+#define DV_EXIT_UTIP (DV_CAUSE_INTERRUPT | 4) /* vtimer: time + hutimedelta >= vtimecmp */
+
+/* Pseudo-instructions in hutinst for faults on the guest's own page-table walk. */
+#define DV_HUTINST_PTE_READ  0x00003000u
+#define DV_HUTINST_PTE_WRITE 0x00003020u
+
+/* Errors from the calls below. */
+enum dv_error {
+    DV_OK = 0,
+    DV_ERR_NO_CSR = -1,  /* no such CSR */
+    DV_ERR_INVALID = -2, /* a value the hart refuses (e.g. a bad hugatp mode or root) */
+    DV_ERR_NOMEM = -3,
+    DV_ERR_LIMIT = -4, /* out of windows, harts, sources */
+};
+
+/* The timebase of `time`, vtimecmp and stimecmp. */
+#define DV_TIMEBASE_HZ 10000000ull
+
+struct dv_machine; /* what harts of one VM share: memory windows, vipi bitmap, vPLIC */
+struct dv_hart;    /* one vCPU */
+
+/* --- the machine (one per VM) ----------------------------------------------------- */
+struct dv_machine *dv_machine_create(unsigned nharts);
+void dv_machine_destroy(struct dv_machine *m);
+
+/*
+ * Register host memory that G-stage leaves may point into (guest RAM). Only
+ * before any hart runs. A leaf whose page is not wholly inside a window is an
+ * access-fault exit, never a host access.
+ */
+int dv_machine_add_window(struct dv_machine *m, void *host, size_t len);
+
+/*
+ * Place the vPLIC at guest-physical base (size DV_PLIC_SIZE), with sources
+ * 1..nsources-1 and one S-mode context per hart (context n drives hart n's
+ * VSEIP). Guest accesses to that range are handled inside the hart, without
+ * an exit. Only before any hart runs.
+ */
+#define DV_PLIC_SIZE 0x400000ull
+int dv_machine_set_plic(struct dv_machine *m, uint64_t gpa_base, unsigned nsources);
+/* Raise (level=true) or lower a level-triggered vPLIC source. Any thread. */
+void dv_plic_set_irq(struct dv_machine *m, unsigned source, bool level);
+
+/* Set vcpuid's vipi bit: that hart makes exactly one USIP exit (taking the exit
+   consumes the bit; several raises before it coalesce). Any thread. */
+void dv_vipi_raise(struct dv_machine *m, unsigned vcpuid);
+
+/* Host CLOCK_MONOTONIC in timebase ticks: what `time` reads before hutimedelta. */
+uint64_t dv_host_time(void);
+
+/* --- a hart (one per vCPU) ---------------------------------------------------------- */
+struct dv_hart *dv_hart_create(struct dv_machine *m, unsigned vcpuid);
+void dv_hart_destroy(struct dv_hart *h);
+
+uint64_t dv_gpr_get(const struct dv_hart *h, unsigned reg); /* x0..x31; x0 reads 0 */
+void dv_gpr_set(struct dv_hart *h, unsigned reg, uint64_t value);
+uint64_t dv_fpr_get(const struct dv_hart *h, unsigned reg);
+void dv_fpr_set(struct dv_hart *h, unsigned reg, uint64_t value);
+
+int dv_csr_read(struct dv_hart *h, unsigned csr, uint64_t *value);
+int dv_csr_write(struct dv_hart *h, unsigned csr, uint64_t value);
+
+/*
+ * Run the guest from uepc at privilege hustatus.SPVP until the next exit
+ * (dvext.md section 3); return ucause. uepc, utval, hutval, hutinst and
+ * hustatus are filled as that section says. Guest traps that are the guest's
+ * own business (its page faults, illegal instructions, ecalls from VU, its
+ * interrupts) never return.
+ */
+uint64_t dv_enter(struct dv_hart *h);
+
+/* hufence.gvma / hufence.vvma: drop this hart's cached G-stage or VS-stage
+   translations; dv_fence_i drops its decoded code. Remote flushes are done by
+   asking the other vCPU (vipi) to call these on itself. */
+void dv_hufence_gvma(struct dv_hart *h);
+void dv_hufence_vvma(struct dv_hart *h);
+void dv_fence_i(struct dv_hart *h);
+
+/* Guest instructions retired by this hart (the guest's instret). */
+uint64_t dv_instret(const struct dv_hart *h);
+
+#endif

@@ -1,0 +1,233 @@
+/*
+ * Inside the software DV-Ext hart: state and the pieces the hart's files
+ * share. Nothing outside src/hart/ includes this; the hypervisor sees dvext.h.
+ */
+#ifndef DUVISOR_HART_HART_H
+#define DUVISOR_HART_HART_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "hart/dvext.h"
+
+#define likely(x)   __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+#define PAGE_SHIFT 12
+#define PAGE_SIZE  (1ull << PAGE_SHIFT)
+#define PAGE_MASK  (~(PAGE_SIZE - 1))
+
+enum priv { PRV_VU = 0, PRV_VS = 1 };
+
+/* Exception causes (privileged spec) as the guest sees them. */
+enum {
+    EXC_FETCH_MISALIGNED = 0,
+    EXC_FETCH_ACCESS = 1,
+    EXC_ILLEGAL = 2,
+    EXC_BREAKPOINT = 3,
+    EXC_LOAD_MISALIGNED = 4,
+    EXC_LOAD_ACCESS = 5,
+    EXC_STORE_MISALIGNED = 6,
+    EXC_STORE_ACCESS = 7,
+    EXC_ECALL_U = 8,
+    EXC_ECALL_VS = 10,
+    EXC_FETCH_PAGE = 12,
+    EXC_LOAD_PAGE = 13,
+    EXC_STORE_PAGE = 15,
+    EXC_FETCH_GUEST_PAGE = 20,
+    EXC_LOAD_GUEST_PAGE = 21,
+    EXC_VIRTUAL_INSN = 22,
+    EXC_STORE_GUEST_PAGE = 23,
+};
+
+/* sstatus (vsstatus) bits the guest can see. */
+#define SSTATUS_SIE      (1ull << 1)
+#define SSTATUS_SPIE     (1ull << 5)
+#define SSTATUS_UBE      (1ull << 6)
+#define SSTATUS_SPP      (1ull << 8)
+#define SSTATUS_FS       (3ull << 13)
+#define SSTATUS_FS_DIRTY (3ull << 13)
+#define SSTATUS_SUM      (1ull << 18)
+#define SSTATUS_MXR      (1ull << 19)
+#define SSTATUS_UXL      (3ull << 32)
+#define SSTATUS_SD       (1ull << 63)
+#define SSTATUS_WRITABLE                                                                           \
+    (SSTATUS_SIE | SSTATUS_SPIE | SSTATUS_SPP | SSTATUS_FS | SSTATUS_SUM | SSTATUS_MXR)
+
+/* Guest-view interrupt bits (sip/sie as VS-mode reads them). */
+#define SIP_SSIP (1ull << 1)
+#define SIP_STIP (1ull << 5)
+#define SIP_SEIP (1ull << 9)
+
+/* Kinds of access, used to index the TLB and pick fault causes. */
+enum access { ACC_LOAD = 0, ACC_STORE = 1, ACC_FETCH = 2 };
+
+/* A software TLB entry: guest virtual page -> host address by adding `addend`. */
+struct tlb_entry {
+    uint64_t vpage; /* guest VA & PAGE_MASK; TLB_INVALID when empty */
+    uintptr_t addend;
+};
+#define TLB_BITS    8
+#define TLB_SIZE    (1u << TLB_BITS)
+#define TLB_INVALID 1ull /* never a page-aligned address */
+
+/* A decoded instruction. Decoding is a pure function of `raw`, so the cache
+   that holds these is checked against the bits at pc on every use and needs
+   no invalidation for correctness (self-modifying code just misses). */
+struct insn {
+    uint16_t op; /* enum op in exec.c */
+    uint8_t rd, rs1, rs2, rs3;
+    uint8_t len; /* 2 or 4 */
+    uint8_t rm;  /* FP rounding mode field, or AMO/fence bits */
+    int32_t imm;
+    uint32_t raw; /* instruction bits (16-bit ones zero-extended) */
+};
+#define ICACHE_BITS 14
+#define ICACHE_SIZE (1u << ICACHE_BITS)
+
+/* The trap being raised while executing one instruction. */
+struct trap {
+    uint64_t cause;
+    uint64_t tval;      /* guest virtual address or instruction bits */
+    uint64_t gpa;       /* guest-page faults: guest physical address */
+    uint32_t tinst;     /* transformed instruction for hutinst */
+    bool gva;           /* tval holds a guest virtual address */
+    bool to_hypervisor; /* an access fault the hypervisor must see (G-stage window) */
+};
+
+struct window {
+    uintptr_t start, end; /* host addresses, [start, end) */
+};
+#define MAX_WINDOWS 16
+#define MAX_HARTS   256
+
+struct vplic;
+
+struct dv_machine {
+    unsigned nharts;
+    unsigned nwindows;
+    struct window windows[MAX_WINDOWS];
+    _Atomic uint64_t vipi[4]; /* bit n: vcpu n owes a USIP exit */
+    struct vplic *plic;
+    uint64_t plic_base;
+    pthread_mutex_t lock; /* guards harts[] */
+    struct dv_hart *harts[MAX_HARTS];
+};
+
+struct dv_hart {
+    /* hot state first */
+    uint64_t x[32];
+    uint64_t pc;
+    unsigned priv;
+    int budget; /* instructions until the next look at timers and wake-ups */
+    uint64_t instret;
+    struct dv_machine *m;
+    /* fetch shortcut: the host address of the page holding pc */
+    uint64_t fetch_vpage;
+    uintptr_t fetch_addend;
+
+    uint64_t f[32];
+    uint32_t fflags, frm;
+
+    /* guest supervisor (VS) state */
+    uint64_t vsstatus, vsie, vstvec, vsscratch, vsepc, vscause, vstval, vsatp;
+    uint64_t vstimecmp, scounteren, senvcfg;
+    uint64_t vsip_ssip; /* the SSIP bit the guest itself sets (guest view, bit 1) */
+
+    /* DV-Ext state */
+    uint64_t hustatus, huie, hutimedelta, hucounteren, hutval, huip, huvip, hutinst, hugatp;
+    uint64_t utvec, uscratch, uepc, ucause, utval;
+    uint64_t vtimecmp, vtimectl;
+    unsigned vcpuid;
+
+    /* G-stage root as a host pointer, and its depth (3 = Sv39x4, 4 = Sv48x4) */
+    const uint64_t *groot;
+    unsigned glevels;
+
+    /* LR/SC: host address and the value LR saw */
+    uintptr_t resv_addr;
+    uint64_t resv_value;
+    bool resv_valid;
+
+    struct trap trap;
+
+    /* set by other threads: look at vipi / vPLIC soon */
+    atomic_bool attention;
+    atomic_bool plic_line; /* vPLIC context line for this hart (VSEIP) */
+    pthread_mutex_t wait_lock;
+    pthread_cond_t wait_cond;
+
+    struct tlb_entry tlb[2][3][TLB_SIZE]; /* [priv][access][index] */
+    struct insn *icache;                  /* ICACHE_SIZE entries */
+};
+
+/* --- mmu.c -------------------------------------------------------------------------- */
+void mmu_flush(struct dv_hart *h);
+bool mmu_load_slow(struct dv_hart *h, uint64_t va, unsigned size, uint64_t *value,
+                   const struct insn *in);
+bool mmu_store_slow(struct dv_hart *h, uint64_t va, unsigned size, uint64_t value,
+                    const struct insn *in);
+/* Translate for an access that needs a host pointer to naturally aligned data
+   (AMO, LR/SC, fetch). NULL with h->trap set on failure. */
+void *mmu_host_ptr(struct dv_hart *h, uint64_t va, enum access acc, const struct insn *in);
+bool mmu_window_contains(const struct dv_machine *m, uintptr_t host, uint64_t len);
+int mmu_set_hugatp(struct dv_hart *h, uint64_t value);
+uint32_t mmu_transform_insn(const struct insn *in);
+
+static inline struct tlb_entry *tlb_slot(struct dv_hart *h, enum access acc, uint64_t va)
+{
+    return &h->tlb[h->priv][acc][(va >> PAGE_SHIFT) & (TLB_SIZE - 1)];
+}
+
+static inline bool mem_load(struct dv_hart *h, uint64_t va, unsigned size, uint64_t *value,
+                            const struct insn *in)
+{
+    struct tlb_entry *e = tlb_slot(h, ACC_LOAD, va);
+    if (likely(e->vpage == (va & PAGE_MASK) && (va & (PAGE_SIZE - 1)) <= PAGE_SIZE - size)) {
+        uint64_t v = 0;
+        memcpy(&v, (void *)(uintptr_t)(va + e->addend), size);
+        *value = v;
+        return true;
+    }
+    return mmu_load_slow(h, va, size, value, in);
+}
+
+static inline bool mem_store(struct dv_hart *h, uint64_t va, unsigned size, uint64_t value,
+                             const struct insn *in)
+{
+    struct tlb_entry *e = tlb_slot(h, ACC_STORE, va);
+    if (likely(e->vpage == (va & PAGE_MASK) && (va & (PAGE_SIZE - 1)) <= PAGE_SIZE - size)) {
+        memcpy((void *)(uintptr_t)(va + e->addend), &value, size);
+        return true;
+    }
+    return mmu_store_slow(h, va, size, value, in);
+}
+
+/* --- csr.c -------------------------------------------------------------------------- */
+/* A guest CSR instruction. Returns false with h->trap set when it must trap. */
+enum csr_op { CSR_WRITE, CSR_SET, CSR_CLEAR };
+bool csr_guest_access(struct dv_hart *h, const struct insn *in, unsigned csr, enum csr_op op,
+                      uint64_t operand, bool writes, bool reads, uint64_t *old);
+uint64_t csr_guest_sip(struct dv_hart *h, uint64_t now);
+uint64_t hart_time(const struct dv_hart *h);
+
+/* --- exec.c ------------------------------------------------------------------------- */
+void decode(uint32_t raw, struct insn *out);
+
+/* --- machine.c ---------------------------------------------------------------------- */
+void hart_wake(struct dv_hart *h);
+
+static inline void raise_trap(struct dv_hart *h, uint64_t cause, uint64_t tval)
+{
+    h->trap = (struct trap){.cause = cause, .tval = tval};
+}
+
+static inline void fs_mark_dirty(struct dv_hart *h)
+{
+    h->vsstatus |= SSTATUS_FS_DIRTY | SSTATUS_SD;
+}
+
+#endif

@@ -1,0 +1,268 @@
+/*
+ * Two-stage translation: the guest's own page tables (vsatp: Bare, Sv39,
+ * Sv48, Sv57) then the hypervisor's G-stage (hugatp: Sv39x4, Sv48x4), as the
+ * privileged spec's "Two-Stage Address Translation" describes. Results are
+ * cached per 4 KiB page in a software TLB mapping a guest virtual page
+ * straight to a host address. The vPLIC window is handled here too, without
+ * an exit and without a TLB entry.
+ */
+#include "hart/hart.h"
+#include "hart/vplic.h"
+
+#define PTE_V        (1ull << 0)
+#define PTE_R        (1ull << 1)
+#define PTE_W        (1ull << 2)
+#define PTE_X        (1ull << 3)
+#define PTE_U        (1ull << 4)
+#define PTE_A        (1ull << 6)
+#define PTE_D        (1ull << 7)
+#define PTE_PPN(pte) (((pte) >> 10) & ((1ull << 44) - 1))
+#define PTE_RESERVED (0x3ffull << 54) /* Svnapot/Svpbmt not implemented */
+
+void mmu_flush(struct dv_hart *h)
+{
+    for (unsigned p = 0; p < 2; p++)
+        for (unsigned a = 0; a < 3; a++)
+            for (unsigned i = 0; i < TLB_SIZE; i++)
+                h->tlb[p][a][i].vpage = TLB_INVALID;
+    h->fetch_vpage = TLB_INVALID;
+}
+
+int mmu_set_hugatp(struct dv_hart *h, uint64_t value)
+{
+    uint64_t mode = value >> DV_HUGATP_MODE_SHIFT;
+    uint64_t root = (value & DV_HUGATP_PPN_MASK) << PAGE_SHIFT;
+    if ((mode != DV_HUGATP_MODE_SV39X4 && mode != DV_HUGATP_MODE_SV48X4) || root == 0 ||
+        (root & 0x3fff))
+        return DV_ERR_INVALID;
+    h->hugatp = value;
+    h->groot = (const uint64_t *)(uintptr_t)root;
+    h->glevels = mode == DV_HUGATP_MODE_SV39X4 ? 3 : 4;
+    mmu_flush(h);
+    return DV_OK;
+}
+
+static const uint64_t guest_page_fault[3] = {EXC_LOAD_GUEST_PAGE, EXC_STORE_GUEST_PAGE,
+                                             EXC_FETCH_GUEST_PAGE};
+static const uint64_t page_fault[3] = {EXC_LOAD_PAGE, EXC_STORE_PAGE, EXC_FETCH_PAGE};
+static const uint64_t access_fault[3] = {EXC_LOAD_ACCESS, EXC_STORE_ACCESS, EXC_FETCH_ACCESS};
+
+/*
+ * G-stage: guest physical -> host address. On failure fills h->trap with a
+ * guest-page fault (or an access fault for a leaf outside the windows) for
+ * the access `acc`; va and tinst are what the exit reports.
+ */
+static bool gstage(struct dv_hart *h, uint64_t gpa, enum access acc, uint64_t va, uint32_t tinst,
+                   uintptr_t *host)
+{
+    unsigned levels = h->glevels;
+    const uint64_t *table = h->groot;
+    bool ok = (gpa >> (PAGE_SHIFT + 9 * levels + 2)) == 0;
+    for (int level = (int)levels - 1; ok && level >= 0; level--) {
+        unsigned shift = PAGE_SHIFT + 9 * (unsigned)level;
+        uint64_t index = (gpa >> shift) & (level == (int)levels - 1 ? 0x7ff : 0x1ff);
+        uint64_t pte = __atomic_load_n(&table[index], __ATOMIC_ACQUIRE);
+        if (!(pte & PTE_V) || ((pte & PTE_W) && !(pte & PTE_R)))
+            break;
+        if (!(pte & (PTE_R | PTE_W | PTE_X))) {
+            if (level == 0)
+                break;
+            table = (const uint64_t *)(uintptr_t)(PTE_PPN(pte) << PAGE_SHIFT);
+            continue;
+        }
+        uint64_t need = acc == ACC_LOAD ? PTE_R : acc == ACC_STORE ? PTE_W : PTE_X;
+        uint64_t super_mask = (1ull << (9 * (unsigned)level)) - 1;
+        if (!(pte & PTE_U) || !(pte & need) || !(pte & PTE_A) ||
+            (acc == ACC_STORE && !(pte & PTE_D)) || (PTE_PPN(pte) & super_mask))
+            break;
+        uintptr_t addr = (uintptr_t)((PTE_PPN(pte) << PAGE_SHIFT) + (gpa & ((1ull << shift) - 1)));
+        if (!mmu_window_contains(h->m, addr & PAGE_MASK, PAGE_SIZE)) {
+            h->trap = (struct trap){.cause = access_fault[acc],
+                                    .tval = va,
+                                    .gpa = gpa,
+                                    .tinst = tinst,
+                                    .gva = true,
+                                    .to_hypervisor = true};
+            return false;
+        }
+        *host = addr;
+        return true;
+    }
+    h->trap = (struct trap){
+        .cause = guest_page_fault[acc], .tval = va, .gpa = gpa, .tinst = tinst, .gva = true};
+    return false;
+}
+
+enum xlate { XLATE_FAULT, XLATE_HOST, XLATE_PLIC };
+
+/*
+ * Guest virtual -> guest physical through the guest's own tables, updating
+ * A/D as hardware does. Page faults are the guest's; faults on the walk's own
+ * G-stage accesses exit with the PTE-access pseudo-instructions.
+ */
+static bool vs_stage(struct dv_hart *h, uint64_t va, enum access acc, uint64_t *gpa)
+{
+    uint64_t mode = h->vsatp >> 60;
+    if (mode == 0) {
+        *gpa = va;
+        return true;
+    }
+    unsigned levels = mode == 8 ? 3 : mode == 9 ? 4 : 5;
+    unsigned va_bits = PAGE_SHIFT + 9 * levels;
+    if ((int64_t)(va << (64 - va_bits)) >> (64 - va_bits) != (int64_t)va)
+        goto page_fault;
+retry:;
+    uint64_t table = (h->vsatp & ((1ull << 44) - 1)) << PAGE_SHIFT;
+    for (int level = (int)levels - 1; level >= 0; level--) {
+        unsigned shift = PAGE_SHIFT + 9 * (unsigned)level;
+        uint64_t pte_gpa = table + ((va >> shift) & 0x1ff) * 8;
+        uintptr_t pte_host;
+        if (!gstage(h, pte_gpa, ACC_LOAD, va, DV_HUTINST_PTE_READ, &pte_host))
+            return false;
+        uint64_t *ptep = (uint64_t *)pte_host;
+        uint64_t pte = __atomic_load_n(ptep, __ATOMIC_ACQUIRE);
+        if (!(pte & PTE_V) || ((pte & PTE_W) && !(pte & PTE_R)) || (pte & PTE_RESERVED))
+            goto page_fault;
+        if (!(pte & (PTE_R | PTE_W | PTE_X))) {
+            if (level == 0 || (pte & (PTE_A | PTE_D | PTE_U)))
+                goto page_fault;
+            table = PTE_PPN(pte) << PAGE_SHIFT;
+            continue;
+        }
+        /* a leaf: permissions for this privilege */
+        bool user_page = pte & PTE_U;
+        if (h->priv == PRV_VU ? !user_page
+                              : (user_page && (acc == ACC_FETCH || !(h->vsstatus & SSTATUS_SUM))))
+            goto page_fault;
+        bool allowed = acc == ACC_FETCH ? (pte & PTE_X)
+                       : acc == ACC_STORE
+                           ? (pte & PTE_W)
+                           : ((pte & PTE_R) || ((h->vsstatus & SSTATUS_MXR) && (pte & PTE_X)));
+        uint64_t super_mask = (1ull << (9 * (unsigned)level)) - 1;
+        if (!allowed || (PTE_PPN(pte) & super_mask))
+            goto page_fault;
+        uint64_t want = PTE_A | (acc == ACC_STORE ? PTE_D : 0);
+        if ((pte & want) != want) {
+            /* Hardware A/D update: an atomic write of the PTE, itself a
+               G-stage store that may fault. */
+            uintptr_t wr;
+            if (!gstage(h, pte_gpa, ACC_STORE, va, DV_HUTINST_PTE_WRITE, &wr))
+                return false;
+            uint64_t expected = pte;
+            if (!__atomic_compare_exchange_n((uint64_t *)wr, &expected, pte | want, false,
+                                             __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+                goto retry; /* the guest changed the PTE meanwhile: walk again */
+        }
+        *gpa = ((PTE_PPN(pte) & ~super_mask) << PAGE_SHIFT) | (va & ((1ull << shift) - 1));
+        return true;
+    }
+page_fault:
+    raise_trap(h, page_fault[acc], va);
+    return false;
+}
+
+static enum xlate translate(struct dv_hart *h, uint64_t va, enum access acc, const struct insn *in,
+                            uintptr_t *host, uint64_t *gpa_out)
+{
+    uint64_t gpa;
+    if (!vs_stage(h, va, acc, &gpa))
+        return XLATE_FAULT;
+    const struct dv_machine *m = h->m;
+    if (m->plic && acc != ACC_FETCH && gpa - m->plic_base < DV_PLIC_SIZE) {
+        *gpa_out = gpa;
+        return XLATE_PLIC;
+    }
+    if (!gstage(h, gpa, acc, va, (acc == ACC_FETCH || !in) ? 0 : mmu_transform_insn(in), host))
+        return XLATE_FAULT;
+    return XLATE_HOST;
+}
+
+static void tlb_fill(struct dv_hart *h, enum access acc, uint64_t va, uintptr_t host)
+{
+    struct tlb_entry *e = tlb_slot(h, acc, va);
+    e->vpage = va & PAGE_MASK;
+    e->addend = (host & PAGE_MASK) - (uintptr_t)(va & PAGE_MASK);
+}
+
+void *mmu_host_ptr(struct dv_hart *h, uint64_t va, enum access acc, const struct insn *in)
+{
+    uintptr_t host;
+    uint64_t gpa;
+    switch (translate(h, va, acc, in, &host, &gpa)) {
+    case XLATE_HOST: tlb_fill(h, acc, va, host); return (void *)host;
+    case XLATE_PLIC: raise_trap(h, access_fault[acc], va); return NULL; /* no AMOs there */
+    case XLATE_FAULT: break;
+    }
+    return NULL;
+}
+
+static bool plic_access(struct dv_hart *h, uint64_t va, uint64_t gpa, unsigned size,
+                        uint64_t *value, bool store)
+{
+    uint32_t v32 = (uint32_t)*value;
+    bool ok = store ? vplic_write(h->m->plic, gpa - h->m->plic_base, size, v32)
+                    : vplic_read(h->m->plic, gpa - h->m->plic_base, size, &v32);
+    if (!ok) {
+        raise_trap(h, store ? EXC_STORE_ACCESS : EXC_LOAD_ACCESS, va);
+        return false;
+    }
+    if (!store)
+        *value = v32;
+    return true;
+}
+
+/* Misaligned accesses that cross a page are done a byte at a time. */
+static bool split_access(struct dv_hart *h, uint64_t va, unsigned size, uint64_t *value, bool store,
+                         const struct insn *in)
+{
+    uint64_t result = 0;
+    for (unsigned i = 0; i < size; i++) {
+        uint64_t byte = (*value >> (8 * i)) & 0xff;
+        bool ok = store ? mem_store(h, va + i, 1, byte, in) : mem_load(h, va + i, 1, &byte, in);
+        if (!ok)
+            return false;
+        result |= byte << (8 * i);
+    }
+    if (!store)
+        *value = result;
+    return true;
+}
+
+bool mmu_load_slow(struct dv_hart *h, uint64_t va, unsigned size, uint64_t *value,
+                   const struct insn *in)
+{
+    if ((va & (PAGE_SIZE - 1)) > PAGE_SIZE - size)
+        return split_access(h, va, size, value, false, in);
+    uintptr_t host;
+    uint64_t gpa;
+    switch (translate(h, va, ACC_LOAD, in, &host, &gpa)) {
+    case XLATE_HOST: {
+        tlb_fill(h, ACC_LOAD, va, host);
+        uint64_t v = 0;
+        memcpy(&v, (void *)host, size);
+        *value = v;
+        return true;
+    }
+    case XLATE_PLIC: return plic_access(h, va, gpa, size, value, false);
+    case XLATE_FAULT: break;
+    }
+    return false;
+}
+
+bool mmu_store_slow(struct dv_hart *h, uint64_t va, unsigned size, uint64_t value,
+                    const struct insn *in)
+{
+    if ((va & (PAGE_SIZE - 1)) > PAGE_SIZE - size)
+        return split_access(h, va, size, &value, true, in);
+    uintptr_t host;
+    uint64_t gpa;
+    switch (translate(h, va, ACC_STORE, in, &host, &gpa)) {
+    case XLATE_HOST:
+        tlb_fill(h, ACC_STORE, va, host);
+        memcpy((void *)host, &value, size);
+        return true;
+    case XLATE_PLIC: return plic_access(h, va, gpa, size, &value, true);
+    case XLATE_FAULT: break;
+    }
+    return false;
+}
