@@ -35,32 +35,32 @@
 #define CN64 F64_CANONICAL_NAN
 
 /* binary32 */
-#define P1_32 0x3f800000u   /* 1.0 */
-#define M1_32 0xbf800000u   /* -1.0 */
-#define P2_32 0x40000000u   /* 2.0 */
-#define INF_32 0x7f800000u
-#define NINF_32 0xff800000u
-#define MAX_32 0x7f7fffffu
-#define NMAX_32 0xff7fffffu
-#define Z_32 0x00000000u
-#define NZ_32 0x80000000u
-#define QNAN_32 0x7fc12345u /* quiet NaN with payload */
+#define P1_32    0x3f800000u /* 1.0 */
+#define M1_32    0xbf800000u /* -1.0 */
+#define P2_32    0x40000000u /* 2.0 */
+#define INF_32   0x7f800000u
+#define NINF_32  0xff800000u
+#define MAX_32   0x7f7fffffu
+#define NMAX_32  0xff7fffffu
+#define Z_32     0x00000000u
+#define NZ_32    0x80000000u
+#define QNAN_32  0x7fc12345u /* quiet NaN with payload */
 #define NQNAN_32 0xffc00001u
-#define SNAN_32 0x7f800001u
+#define SNAN_32  0x7f800001u
 #define NSNAN_32 0xffa00000u
 /* binary64 */
-#define P1_64 UINT64_C(0x3ff0000000000000)
-#define M1_64 UINT64_C(0xbff0000000000000)
-#define P2_64 UINT64_C(0x4000000000000000)
-#define INF_64 UINT64_C(0x7ff0000000000000)
-#define NINF_64 UINT64_C(0xfff0000000000000)
-#define MAX_64 UINT64_C(0x7fefffffffffffff)
-#define NMAX_64 UINT64_C(0xffefffffffffffff)
-#define Z_64 UINT64_C(0)
-#define NZ_64 UINT64_C(0x8000000000000000)
-#define QNAN_64 UINT64_C(0x7ff8000000012345)
+#define P1_64    UINT64_C(0x3ff0000000000000)
+#define M1_64    UINT64_C(0xbff0000000000000)
+#define P2_64    UINT64_C(0x4000000000000000)
+#define INF_64   UINT64_C(0x7ff0000000000000)
+#define NINF_64  UINT64_C(0xfff0000000000000)
+#define MAX_64   UINT64_C(0x7fefffffffffffff)
+#define NMAX_64  UINT64_C(0xffefffffffffffff)
+#define Z_64     UINT64_C(0)
+#define NZ_64    UINT64_C(0x8000000000000000)
+#define QNAN_64  UINT64_C(0x7ff8000000012345)
 #define NQNAN_64 UINT64_C(0xfff8000000000001)
-#define SNAN_64 UINT64_C(0x7ff0000000000001)
+#define SNAN_64  UINT64_C(0x7ff0000000000001)
 #define NSNAN_64 UINT64_C(0xfff4000000000000)
 
 #define I(x) ((uint64_t)(int64_t)(x))
@@ -72,21 +72,21 @@ static const char *const MODE_NAME[5] = {"RNE", "RTZ", "RDN", "RUP", "RMM"};
 
 typedef uint64_t (*op_fn)(const uint64_t *x, enum fp_rm rm, unsigned *fl);
 
-#define WRAP_BIN(name, fn, AT)                                              \
-    static uint64_t w_##name(const uint64_t *x, enum fp_rm rm, unsigned *fl) \
-    {                                                                       \
-        return fn((AT)x[0], (AT)x[1], rm, fl);                              \
+#define WRAP_BIN(name, fn, AT)                                                                     \
+    static uint64_t w_##name(const uint64_t *x, enum fp_rm rm, unsigned *fl)                       \
+    {                                                                                              \
+        return fn((AT)x[0], (AT)x[1], rm, fl);                                                     \
     }
-#define WRAP_UN(name, fn, AT, RC)                                           \
-    static uint64_t w_##name(const uint64_t *x, enum fp_rm rm, unsigned *fl) \
-    {                                                                       \
-        return RC fn((AT)x[0], rm, fl);                                     \
+#define WRAP_UN(name, fn, AT, RC)                                                                  \
+    static uint64_t w_##name(const uint64_t *x, enum fp_rm rm, unsigned *fl)                       \
+    {                                                                                              \
+        return RC fn((AT)x[0], rm, fl);                                                            \
     }
-#define WRAP_NORM(name, fn, AT, RC)                                         \
-    static uint64_t w_##name(const uint64_t *x, enum fp_rm rm, unsigned *fl) \
-    {                                                                       \
-        (void)rm;                                                           \
-        return RC fn((AT)x[0], (AT)x[1], fl);                               \
+#define WRAP_NORM(name, fn, AT, RC)                                                                \
+    static uint64_t w_##name(const uint64_t *x, enum fp_rm rm, unsigned *fl)                       \
+    {                                                                                              \
+        (void)rm;                                                                                  \
+        return RC fn((AT)x[0], (AT)x[1], fl);                                                      \
     }
 
 WRAP_BIN(f32_add, f32_add, uint32_t)
@@ -135,8 +135,8 @@ static uint64_t w_f32_to_f64(const uint64_t *x, enum fp_rm rm, unsigned *fl)
 /* x[3]: bit 0 negate product, bit 1 negate addend */
 static uint64_t w_f32_fma(const uint64_t *x, enum fp_rm rm, unsigned *fl)
 {
-    return f32_fma((uint32_t)x[0], (uint32_t)x[1], (uint32_t)x[2], x[3] & 1,
-                   (x[3] >> 1) & 1, rm, fl);
+    return f32_fma((uint32_t)x[0], (uint32_t)x[1], (uint32_t)x[2], x[3] & 1, (x[3] >> 1) & 1, rm,
+                   fl);
 }
 static uint64_t w_f64_fma(const uint64_t *x, enum fp_rm rm, unsigned *fl)
 {
@@ -144,30 +144,28 @@ static uint64_t w_f64_fma(const uint64_t *x, enum fp_rm rm, unsigned *fl)
 }
 
 #define ARGS(...) ((const uint64_t[]){__VA_ARGS__, 0, 0, 0})
-#define R5(...) ((const uint64_t[5]){__VA_ARGS__})
-#define FL5(...) ((const unsigned[5]){__VA_ARGS__})
-#define FLALL(f) FL5(f, f, f, f, f)
-#define RALL(r) R5(r, r, r, r, r)
+#define R5(...)   ((const uint64_t[5]){__VA_ARGS__})
+#define FL5(...)  ((const unsigned[5]){__VA_ARGS__})
+#define FLALL(f)  FL5(f, f, f, f, f)
+#define RALL(r)   R5(r, r, r, r, r)
 
 /* one mode */
-static void check1_(const char *what, int line, op_fn fn, const uint64_t *x,
-                    enum fp_rm rm, uint64_t want, unsigned wantfl,
-                    unsigned prefl)
+static void check1_(const char *what, int line, op_fn fn, const uint64_t *x, enum fp_rm rm,
+                    uint64_t want, unsigned wantfl, unsigned prefl)
 {
     unsigned fl = prefl;
     uint64_t r = fn(x, rm, &fl);
     if (r != want || fl != (wantfl | prefl))
         fail_msg("line %d: %s(0x%llx, 0x%llx, 0x%llx) %s: got 0x%llx "
                  "flags 0x%x, want 0x%llx flags 0x%x",
-                 line, what, (unsigned long long)x[0],
-                 (unsigned long long)x[1], (unsigned long long)x[2],
-                 MODE_NAME[rm < 5 ? rm : 0], (unsigned long long)r, fl,
+                 line, what, (unsigned long long)x[0], (unsigned long long)x[1],
+                 (unsigned long long)x[2], MODE_NAME[rm < 5 ? rm : 0], (unsigned long long)r, fl,
                  (unsigned long long)want, wantfl | prefl);
 }
 
 /* all five modes */
-static void check5_(const char *what, int line, op_fn fn, const uint64_t *x,
-                    const uint64_t want[5], const unsigned wantfl[5])
+static void check5_(const char *what, int line, op_fn fn, const uint64_t *x, const uint64_t want[5],
+                    const unsigned wantfl[5])
 {
     for (int m = 0; m < 5; m++) {
         check1_(what, line, fn, x, MODES[m], want[m], wantfl[m], 0);
@@ -176,12 +174,10 @@ static void check5_(const char *what, int line, op_fn fn, const uint64_t *x,
     }
 }
 
-#define CHECK1(fn, args, rm, want, fl)                                      \
-    check1_(#fn, __LINE__, w_##fn, args, rm, want, fl, 0)
-#define CHECK5(fn, args, want, fl)                                          \
-    check5_(#fn, __LINE__, w_##fn, args, want, fl)
+#define CHECK1(fn, args, rm, want, fl) check1_(#fn, __LINE__, w_##fn, args, rm, want, fl, 0)
+#define CHECK5(fn, args, want, fl)     check5_(#fn, __LINE__, w_##fn, args, want, fl)
 /* mode-independent ops */
-#define CHECK(fn, args, want, fl) CHECK5(fn, args, RALL(want), FLALL(fl))
+#define CHECK(fn, args, want, fl)      CHECK5(fn, args, RALL(want), FLALL(fl))
 
 /* ======================================================================
  * NaN handling
@@ -309,48 +305,42 @@ static void test_rounding_add(void **state)
     (void)state;
     /* 1 + 2^-24: exact tie between 1 and 1+2^-23 (RNE keeps even 1.0) */
     CHECK5(f32_add, ARGS(P1_32, 0x33800000),
-           R5(0x3f800000, 0x3f800000, 0x3f800000, 0x3f800001, 0x3f800001),
-           FLALL(NX));
+           R5(0x3f800000, 0x3f800000, 0x3f800000, 0x3f800001, 0x3f800001), FLALL(NX));
     CHECK5(f32_add, ARGS(M1_32, 0xb3800000),
-           R5(0xbf800000, 0xbf800000, 0xbf800001, 0xbf800000, 0xbf800001),
-           FLALL(NX));
+           R5(0xbf800000, 0xbf800000, 0xbf800001, 0xbf800000, 0xbf800001), FLALL(NX));
     /* (1+2^-23) + 2^-24: tie with odd lower neighbour: RNE and RMM agree */
     CHECK5(f32_add, ARGS(0x3f800001, 0x33800000),
-           R5(0x3f800002, 0x3f800001, 0x3f800001, 0x3f800002, 0x3f800002),
-           FLALL(NX));
+           R5(0x3f800002, 0x3f800001, 0x3f800001, 0x3f800002, 0x3f800002), FLALL(NX));
     /* non-ties: 1 + 0.75 ulp, 1 + 0.25 ulp */
     CHECK5(f32_add, ARGS(P1_32, 0x33c00000),
-           R5(0x3f800001, 0x3f800000, 0x3f800000, 0x3f800001, 0x3f800001),
-           FLALL(NX));
+           R5(0x3f800001, 0x3f800000, 0x3f800000, 0x3f800001, 0x3f800001), FLALL(NX));
     CHECK5(f32_add, ARGS(P1_32, 0x33000000),
-           R5(0x3f800000, 0x3f800000, 0x3f800000, 0x3f800001, 0x3f800000),
-           FLALL(NX));
+           R5(0x3f800000, 0x3f800000, 0x3f800000, 0x3f800001, 0x3f800000), FLALL(NX));
     /* 1 - 2^-25: tie just below 1.0 (binade change) */
     CHECK5(f32_sub, ARGS(P1_32, 0x33000000),
-           R5(0x3f800000, 0x3f7fffff, 0x3f7fffff, 0x3f800000, 0x3f800000),
-           FLALL(NX));
+           R5(0x3f800000, 0x3f7fffff, 0x3f7fffff, 0x3f800000, 0x3f800000), FLALL(NX));
     /* exact */
     CHECK(f32_add, ARGS(P1_32, P1_32), P2_32, 0);
 
     CHECK5(f64_add, ARGS(P1_64, 0x3ca0000000000000), /* 1 + 2^-53 */
-           R5(0x3ff0000000000000, 0x3ff0000000000000, 0x3ff0000000000000,
-              0x3ff0000000000001, 0x3ff0000000000001),
+           R5(0x3ff0000000000000, 0x3ff0000000000000, 0x3ff0000000000000, 0x3ff0000000000001,
+              0x3ff0000000000001),
            FLALL(NX));
     CHECK5(f64_add, ARGS(M1_64, 0xbca0000000000000),
-           R5(0xbff0000000000000, 0xbff0000000000000, 0xbff0000000000001,
-              0xbff0000000000000, 0xbff0000000000001),
+           R5(0xbff0000000000000, 0xbff0000000000000, 0xbff0000000000001, 0xbff0000000000000,
+              0xbff0000000000001),
            FLALL(NX));
     CHECK5(f64_add, ARGS(0x3ff0000000000001, 0x3ca0000000000000),
-           R5(0x3ff0000000000002, 0x3ff0000000000001, 0x3ff0000000000001,
-              0x3ff0000000000002, 0x3ff0000000000002),
+           R5(0x3ff0000000000002, 0x3ff0000000000001, 0x3ff0000000000001, 0x3ff0000000000002,
+              0x3ff0000000000002),
            FLALL(NX));
     CHECK5(f64_add, ARGS(P1_64, 0x3ca8000000000000), /* 1 + 3*2^-54 */
-           R5(0x3ff0000000000001, 0x3ff0000000000000, 0x3ff0000000000000,
-              0x3ff0000000000001, 0x3ff0000000000001),
+           R5(0x3ff0000000000001, 0x3ff0000000000000, 0x3ff0000000000000, 0x3ff0000000000001,
+              0x3ff0000000000001),
            FLALL(NX));
     CHECK5(f64_sub, ARGS(P1_64, 0x3c90000000000000), /* 1 - 2^-54 */
-           R5(0x3ff0000000000000, 0x3fefffffffffffff, 0x3fefffffffffffff,
-              0x3ff0000000000000, 0x3ff0000000000000),
+           R5(0x3ff0000000000000, 0x3fefffffffffffff, 0x3fefffffffffffff, 0x3ff0000000000000,
+              0x3ff0000000000000),
            FLALL(NX));
 }
 
@@ -359,28 +349,25 @@ static void test_rounding_mul(void **state)
     (void)state;
     /* (1+2^-12)^2 = 1 + 2^-11 + 2^-24: tie, even lower neighbour */
     CHECK5(f32_mul, ARGS(0x3f800800, 0x3f800800),
-           R5(0x3f801000, 0x3f801000, 0x3f801000, 0x3f801001, 0x3f801001),
-           FLALL(NX));
+           R5(0x3f801000, 0x3f801000, 0x3f801000, 0x3f801001, 0x3f801001), FLALL(NX));
     CHECK5(f32_mul, ARGS(0xbf800800, 0x3f800800),
-           R5(0xbf801000, 0xbf801000, 0xbf801001, 0xbf801000, 0xbf801001),
-           FLALL(NX));
+           R5(0xbf801000, 0xbf801000, 0xbf801001, 0xbf801000, 0xbf801001), FLALL(NX));
     /* (1+2^-12)(1+2^-12+2^-23): above the tie */
     CHECK5(f32_mul, ARGS(0x3f800800, 0x3f800801),
-           R5(0x3f801002, 0x3f801001, 0x3f801001, 0x3f801002, 0x3f801002),
-           FLALL(NX));
+           R5(0x3f801002, 0x3f801001, 0x3f801001, 0x3f801002, 0x3f801002), FLALL(NX));
     /* (1+2^-27)(1+2^-26) = 1 + 2^-26 + 2^-27 + 2^-53: tie */
     CHECK5(f64_mul, ARGS(0x3ff0000002000000, 0x3ff0000004000000),
-           R5(0x3ff0000006000000, 0x3ff0000006000000, 0x3ff0000006000000,
-              0x3ff0000006000001, 0x3ff0000006000001),
+           R5(0x3ff0000006000000, 0x3ff0000006000000, 0x3ff0000006000000, 0x3ff0000006000001,
+              0x3ff0000006000001),
            FLALL(NX));
     CHECK5(f64_mul, ARGS(0x3ff0000002000000, 0xbff0000004000000),
-           R5(0xbff0000006000000, 0xbff0000006000000, 0xbff0000006000001,
-              0xbff0000006000000, 0xbff0000006000001),
+           R5(0xbff0000006000000, 0xbff0000006000000, 0xbff0000006000001, 0xbff0000006000000,
+              0xbff0000006000001),
            FLALL(NX));
     /* (1+2^-27)(1+2^-26+2^-52): non-tie */
     CHECK5(f64_mul, ARGS(0x3ff0000002000000, 0x3ff0000004000001),
-           R5(0x3ff0000006000002, 0x3ff0000006000001, 0x3ff0000006000001,
-              0x3ff0000006000002, 0x3ff0000006000002),
+           R5(0x3ff0000006000002, 0x3ff0000006000001, 0x3ff0000006000001, 0x3ff0000006000002,
+              0x3ff0000006000002),
            FLALL(NX));
     CHECK(f64_mul, ARGS(P2_64, M1_64), 0xc000000000000000, 0);
 }
@@ -389,11 +376,10 @@ static void test_rounding_div_sqrt(void **state)
 {
     (void)state;
     CHECK5(f32_div, ARGS(P1_32, 0x40400000), /* 1/3 */
-           R5(0x3eaaaaab, 0x3eaaaaaa, 0x3eaaaaaa, 0x3eaaaaab, 0x3eaaaaab),
-           FLALL(NX));
+           R5(0x3eaaaaab, 0x3eaaaaaa, 0x3eaaaaaa, 0x3eaaaaab, 0x3eaaaaab), FLALL(NX));
     CHECK5(f64_div, ARGS(M1_64, 0x4008000000000000), /* -1/3 */
-           R5(0xbfd5555555555555, 0xbfd5555555555555, 0xbfd5555555555556,
-              0xbfd5555555555555, 0xbfd5555555555555),
+           R5(0xbfd5555555555555, 0xbfd5555555555555, 0xbfd5555555555556, 0xbfd5555555555555,
+              0xbfd5555555555555),
            FLALL(NX));
     CHECK(f64_div, ARGS(P1_64, 0x4010000000000000), 0x3fd0000000000000, 0);
     /* division by zero */
@@ -405,12 +391,11 @@ static void test_rounding_div_sqrt(void **state)
     CHECK(f32_div, ARGS(NZ_32, P2_32), NZ_32, 0);
 
     /* sqrt(2) */
-    CHECK5(f32_sqrt, ARGS(P2_32),
-           R5(0x3fb504f3, 0x3fb504f3, 0x3fb504f3, 0x3fb504f4, 0x3fb504f3),
+    CHECK5(f32_sqrt, ARGS(P2_32), R5(0x3fb504f3, 0x3fb504f3, 0x3fb504f3, 0x3fb504f4, 0x3fb504f3),
            FLALL(NX));
     CHECK5(f64_sqrt, ARGS(P2_64),
-           R5(0x3ff6a09e667f3bcd, 0x3ff6a09e667f3bcc, 0x3ff6a09e667f3bcc,
-              0x3ff6a09e667f3bcd, 0x3ff6a09e667f3bcd),
+           R5(0x3ff6a09e667f3bcd, 0x3ff6a09e667f3bcc, 0x3ff6a09e667f3bcc, 0x3ff6a09e667f3bcd,
+              0x3ff6a09e667f3bcd),
            FLALL(NX));
     CHECK(f32_sqrt, ARGS(0x40800000), P2_32, 0);
     CHECK(f64_sqrt, ARGS(0x4010000000000000), P2_64, 0);
@@ -436,31 +421,23 @@ static void test_rounding_int_to_float(void **state)
     (void)state;
     /* 2^24+1: tie between 2^24 (even) and 2^24+2 */
     CHECK5(i32_to_f32, ARGS(16777217),
-           R5(0x4b800000, 0x4b800000, 0x4b800000, 0x4b800001, 0x4b800001),
-           FLALL(NX));
+           R5(0x4b800000, 0x4b800000, 0x4b800000, 0x4b800001, 0x4b800001), FLALL(NX));
     CHECK5(u32_to_f32, ARGS(16777217),
-           R5(0x4b800000, 0x4b800000, 0x4b800000, 0x4b800001, 0x4b800001),
-           FLALL(NX));
+           R5(0x4b800000, 0x4b800000, 0x4b800000, 0x4b800001, 0x4b800001), FLALL(NX));
     CHECK5(i64_to_f32, ARGS(16777217),
-           R5(0x4b800000, 0x4b800000, 0x4b800000, 0x4b800001, 0x4b800001),
-           FLALL(NX));
+           R5(0x4b800000, 0x4b800000, 0x4b800000, 0x4b800001, 0x4b800001), FLALL(NX));
     CHECK5(u64_to_f32, ARGS(16777217),
-           R5(0x4b800000, 0x4b800000, 0x4b800000, 0x4b800001, 0x4b800001),
-           FLALL(NX));
+           R5(0x4b800000, 0x4b800000, 0x4b800000, 0x4b800001, 0x4b800001), FLALL(NX));
     CHECK5(i32_to_f32, ARGS(I(-16777217)),
-           R5(0xcb800000, 0xcb800000, 0xcb800001, 0xcb800000, 0xcb800001),
-           FLALL(NX));
+           R5(0xcb800000, 0xcb800000, 0xcb800001, 0xcb800000, 0xcb800001), FLALL(NX));
     /* 2^24+3: tie between 2^24+2 (odd) and 2^24+4 (even) */
     CHECK5(i32_to_f32, ARGS(16777219),
-           R5(0x4b800002, 0x4b800001, 0x4b800001, 0x4b800002, 0x4b800002),
-           FLALL(NX));
+           R5(0x4b800002, 0x4b800001, 0x4b800001, 0x4b800002, 0x4b800002), FLALL(NX));
     CHECK5(i64_to_f32, ARGS(I(-16777219)),
-           R5(0xcb800002, 0xcb800001, 0xcb800002, 0xcb800001, 0xcb800002),
-           FLALL(NX));
+           R5(0xcb800002, 0xcb800001, 0xcb800002, 0xcb800001, 0xcb800002), FLALL(NX));
     /* 2^25+1: a quarter ulp above 2^25, not a tie */
     CHECK5(i32_to_f32, ARGS(33554433),
-           R5(0x4c000000, 0x4c000000, 0x4c000000, 0x4c000001, 0x4c000000),
-           FLALL(NX));
+           R5(0x4c000000, 0x4c000000, 0x4c000000, 0x4c000001, 0x4c000000), FLALL(NX));
     /* exact conversions raise nothing */
     CHECK(i32_to_f32, ARGS(16777216), 0x4b800000, 0);
     CHECK(i32_to_f32, ARGS(I(INT32_MIN)), 0xcf000000, 0);
@@ -472,37 +449,36 @@ static void test_rounding_int_to_float(void **state)
 
     /* binary64: 2^53+1 tie, 2^53+3 tie with odd neighbour */
     CHECK5(i64_to_f64, ARGS(I((INT64_C(1) << 53) + 1)),
-           R5(0x4340000000000000, 0x4340000000000000, 0x4340000000000000,
-              0x4340000000000001, 0x4340000000000001),
+           R5(0x4340000000000000, 0x4340000000000000, 0x4340000000000000, 0x4340000000000001,
+              0x4340000000000001),
            FLALL(NX));
     CHECK5(u64_to_f64, ARGS((UINT64_C(1) << 53) + 1),
-           R5(0x4340000000000000, 0x4340000000000000, 0x4340000000000000,
-              0x4340000000000001, 0x4340000000000001),
+           R5(0x4340000000000000, 0x4340000000000000, 0x4340000000000000, 0x4340000000000001,
+              0x4340000000000001),
            FLALL(NX));
     CHECK5(i64_to_f64, ARGS(I(-(INT64_C(1) << 53) - 3)),
-           R5(0xc340000000000002, 0xc340000000000001, 0xc340000000000002,
-              0xc340000000000001, 0xc340000000000002),
+           R5(0xc340000000000002, 0xc340000000000001, 0xc340000000000002, 0xc340000000000001,
+              0xc340000000000002),
            FLALL(NX));
     /* above 2^63 (unsigned only): tie, just above tie, far below tie */
     CHECK5(u64_to_f64, ARGS(UINT64_C(0x8000000000000400)),
-           R5(0x43e0000000000000, 0x43e0000000000000, 0x43e0000000000000,
-              0x43e0000000000001, 0x43e0000000000001),
+           R5(0x43e0000000000000, 0x43e0000000000000, 0x43e0000000000000, 0x43e0000000000001,
+              0x43e0000000000001),
            FLALL(NX));
     CHECK5(u64_to_f64, ARGS(UINT64_C(0x8000000000000401)),
-           R5(0x43e0000000000001, 0x43e0000000000000, 0x43e0000000000000,
-              0x43e0000000000001, 0x43e0000000000001),
+           R5(0x43e0000000000001, 0x43e0000000000000, 0x43e0000000000000, 0x43e0000000000001,
+              0x43e0000000000001),
            FLALL(NX));
     CHECK5(u64_to_f64, ARGS(UINT64_C(0x8000000000000001)),
-           R5(0x43e0000000000000, 0x43e0000000000000, 0x43e0000000000000,
-              0x43e0000000000001, 0x43e0000000000000),
+           R5(0x43e0000000000000, 0x43e0000000000000, 0x43e0000000000000, 0x43e0000000000001,
+              0x43e0000000000000),
            FLALL(NX));
     /* UINT64_MAX */
     CHECK5(u64_to_f32, ARGS(UINT64_MAX),
-           R5(0x5f800000, 0x5f7fffff, 0x5f7fffff, 0x5f800000, 0x5f800000),
-           FLALL(NX));
+           R5(0x5f800000, 0x5f7fffff, 0x5f7fffff, 0x5f800000, 0x5f800000), FLALL(NX));
     CHECK5(u64_to_f64, ARGS(UINT64_MAX),
-           R5(0x43f0000000000000, 0x43efffffffffffff, 0x43efffffffffffff,
-              0x43f0000000000000, 0x43f0000000000000),
+           R5(0x43f0000000000000, 0x43efffffffffffff, 0x43efffffffffffff, 0x43f0000000000000,
+              0x43f0000000000000),
            FLALL(NX));
     /* 32-bit integers are always exact in binary64 */
     CHECK(i32_to_f64, ARGS(I(INT32_MIN)), 0xc1e0000000000000, 0);
@@ -517,30 +493,26 @@ static void test_rounding_int_to_float(void **state)
 static void test_overflow(void **state)
 {
     (void)state;
-    CHECK5(f32_mul, ARGS(MAX_32, P2_32),
-           R5(INF_32, MAX_32, MAX_32, INF_32, INF_32), FLALL(OF | NX));
-    CHECK5(f32_mul, ARGS(NMAX_32, P2_32),
-           R5(NINF_32, NMAX_32, NINF_32, NMAX_32, NINF_32), FLALL(OF | NX));
-    CHECK5(f64_mul, ARGS(MAX_64, P2_64),
-           R5(INF_64, MAX_64, MAX_64, INF_64, INF_64), FLALL(OF | NX));
-    CHECK5(f64_add, ARGS(NMAX_64, NMAX_64),
-           R5(NINF_64, NMAX_64, NINF_64, NMAX_64, NINF_64), FLALL(OF | NX));
-    CHECK5(f32_div, ARGS(MAX_32, 0x3f000000),
-           R5(INF_32, MAX_32, MAX_32, INF_32, INF_32), FLALL(OF | NX));
+    CHECK5(f32_mul, ARGS(MAX_32, P2_32), R5(INF_32, MAX_32, MAX_32, INF_32, INF_32),
+           FLALL(OF | NX));
+    CHECK5(f32_mul, ARGS(NMAX_32, P2_32), R5(NINF_32, NMAX_32, NINF_32, NMAX_32, NINF_32),
+           FLALL(OF | NX));
+    CHECK5(f64_mul, ARGS(MAX_64, P2_64), R5(INF_64, MAX_64, MAX_64, INF_64, INF_64),
+           FLALL(OF | NX));
+    CHECK5(f64_add, ARGS(NMAX_64, NMAX_64), R5(NINF_64, NMAX_64, NINF_64, NMAX_64, NINF_64),
+           FLALL(OF | NX));
+    CHECK5(f32_div, ARGS(MAX_32, 0x3f000000), R5(INF_32, MAX_32, MAX_32, INF_32, INF_32),
+           FLALL(OF | NX));
     /* MAX + half an ulp: overflows only when rounding goes up */
-    CHECK5(f32_add, ARGS(MAX_32, 0x73000000),
-           R5(INF_32, MAX_32, MAX_32, INF_32, INF_32),
+    CHECK5(f32_add, ARGS(MAX_32, 0x73000000), R5(INF_32, MAX_32, MAX_32, INF_32, INF_32),
            FL5(OF | NX, NX, NX, OF | NX, OF | NX));
     /* MAX + a quarter ulp */
-    CHECK5(f32_add, ARGS(MAX_32, 0x72800000),
-           R5(MAX_32, MAX_32, MAX_32, INF_32, MAX_32),
+    CHECK5(f32_add, ARGS(MAX_32, 0x72800000), R5(MAX_32, MAX_32, MAX_32, INF_32, MAX_32),
            FL5(NX, NX, NX, OF | NX, NX));
-    CHECK5(f64_add, ARGS(MAX_64, 0x7c90000000000000),
-           R5(INF_64, MAX_64, MAX_64, INF_64, INF_64),
+    CHECK5(f64_add, ARGS(MAX_64, 0x7c90000000000000), R5(INF_64, MAX_64, MAX_64, INF_64, INF_64),
            FL5(OF | NX, NX, NX, OF | NX, OF | NX));
     CHECK5(f64_sub, ARGS(NMAX_64, 0x7c90000000000000),
-           R5(NINF_64, NMAX_64, NINF_64, NMAX_64, NINF_64),
-           FL5(OF | NX, NX, OF | NX, NX, OF | NX));
+           R5(NINF_64, NMAX_64, NINF_64, NMAX_64, NINF_64), FL5(OF | NX, NX, OF | NX, NX, OF | NX));
     /* infinities are exact: no OF */
     CHECK(f32_mul, ARGS(INF_32, P2_32), INF_32, 0);
     CHECK(f64_add, ARGS(NINF_64, MAX_64), NINF_64, 0);
@@ -552,8 +524,7 @@ static void test_underflow_tininess_after_rounding(void **state)
     /* (1-2^-12) * (1+2^-12)2^-126 = 2^-126 - 2^-150: exactly representable
      * with unbounded exponent, so tiny even though RNE gives min normal */
     CHECK5(f32_mul, ARGS(0x3f7ff000, 0x00800800),
-           R5(0x00800000, 0x007fffff, 0x007fffff, 0x00800000, 0x00800000),
-           FLALL(UF | NX));
+           R5(0x00800000, 0x007fffff, 0x007fffff, 0x00800000, 0x00800000), FLALL(UF | NX));
     /* 18631*2^-15 * 1801*2^-136 = 2^-126 - 2^-151: rounds (unbounded) to
      * 2^-126 in RNE/RUP/RMM, so not tiny there: NX only */
     CHECK5(f32_mul, ARGS(0x3f118e00, 0x00e12000),
@@ -561,40 +532,35 @@ static void test_underflow_tininess_after_rounding(void **state)
            FL5(NX, UF | NX, UF | NX, NX, NX));
     /* binary64: 2^-1022 - 2^-1075 (tiny) and 2^-1022 - 2^-1076 (not) */
     CHECK5(f64_mul, ARGS(0x3fea530d9f000000, 0x0013731a10000000),
-           R5(0x0010000000000000, 0x000fffffffffffff, 0x000fffffffffffff,
-              0x0010000000000000, 0x0010000000000000),
+           R5(0x0010000000000000, 0x000fffffffffffff, 0x000fffffffffffff, 0x0010000000000000,
+              0x0010000000000000),
            FLALL(UF | NX));
     CHECK5(f64_mul, ARGS(0x3feffffffc000000, 0x0010000002000000),
-           R5(0x0010000000000000, 0x000fffffffffffff, 0x000fffffffffffff,
-              0x0010000000000000, 0x0010000000000000),
+           R5(0x0010000000000000, 0x000fffffffffffff, 0x000fffffffffffff, 0x0010000000000000,
+              0x0010000000000000),
            FL5(NX, UF | NX, UF | NX, NX, NX));
     /* same through fma (addend +0 / -0) */
     CHECK5(f64_fma, ARGS(0x3feffffffc000000, 0x0010000002000000, Z_64, 0),
-           R5(0x0010000000000000, 0x000fffffffffffff, 0x000fffffffffffff,
-              0x0010000000000000, 0x0010000000000000),
+           R5(0x0010000000000000, 0x000fffffffffffff, 0x000fffffffffffff, 0x0010000000000000,
+              0x0010000000000000),
            FL5(NX, UF | NX, UF | NX, NX, NX));
     CHECK5(f32_fma, ARGS(0x3f7ff000, 0x00800800, NZ_32, 0),
-           R5(0x00800000, 0x007fffff, 0x007fffff, 0x00800000, 0x00800000),
-           FLALL(UF | NX));
+           R5(0x00800000, 0x007fffff, 0x007fffff, 0x00800000, 0x00800000), FLALL(UF | NX));
     /* half the smallest subnormal: RNE ties to 0, RMM away */
-    CHECK5(f32_mul, ARGS(0x00000001, 0x3f000000),
-           R5(Z_32, Z_32, Z_32, 0x00000001, 0x00000001), FLALL(UF | NX));
-    CHECK5(f32_mul, ARGS(0x80000001, 0x3f000000),
-           R5(NZ_32, NZ_32, 0x80000001, NZ_32, 0x80000001), FLALL(UF | NX));
-    CHECK5(f64_div, ARGS(0x0000000000000001, P2_64),
-           R5(Z_64, Z_64, Z_64, 0x0000000000000001, 0x0000000000000001),
+    CHECK5(f32_mul, ARGS(0x00000001, 0x3f000000), R5(Z_32, Z_32, Z_32, 0x00000001, 0x00000001),
            FLALL(UF | NX));
+    CHECK5(f32_mul, ARGS(0x80000001, 0x3f000000), R5(NZ_32, NZ_32, 0x80000001, NZ_32, 0x80000001),
+           FLALL(UF | NX));
+    CHECK5(f64_div, ARGS(0x0000000000000001, P2_64),
+           R5(Z_64, Z_64, Z_64, 0x0000000000000001, 0x0000000000000001), FLALL(UF | NX));
     /* 3 * 2^-150 = 1.5 * 2^-149: tie between 1 and 2 subnormal ulps */
     CHECK5(f32_mul, ARGS(0x00000003, 0x3f000000),
-           R5(0x00000002, 0x00000001, 0x00000001, 0x00000002, 0x00000002),
-           FLALL(UF | NX));
+           R5(0x00000002, 0x00000001, 0x00000001, 0x00000002, 0x00000002), FLALL(UF | NX));
     /* exact subnormal results raise nothing */
     CHECK(f32_mul, ARGS(0x00800000, 0x3f000000), 0x00400000, 0);
-    CHECK(f64_mul, ARGS(0x0010000000000000, 0x3fe0000000000000),
-          0x0008000000000000, 0);
+    CHECK(f64_mul, ARGS(0x0010000000000000, 0x3fe0000000000000), 0x0008000000000000, 0);
     CHECK(f32_sub, ARGS(0x00800001, 0x00800000), 0x00000001, 0);
-    CHECK(f64_add, ARGS(0x000fffffffffffff, 0x0000000000000001),
-          0x0010000000000000, 0);
+    CHECK(f64_add, ARGS(0x000fffffffffffff, 0x0000000000000001), 0x0010000000000000, 0);
 }
 
 /* ======================================================================
@@ -605,23 +571,19 @@ static void test_fma(void **state)
 {
     (void)state;
     /* (1+2^-30)(1-2^-30) - 1 = -2^-60 exactly: no intermediate rounding */
-    CHECK(f64_fma, ARGS(0x3ff0000000400000, 0x3fefffffff800000, M1_64, 0),
-          0xbc30000000000000, 0);
-    CHECK(f64_fma, ARGS(0x3ff0000000400000, 0x3fefffffff800000, P1_64, 2),
-          0xbc30000000000000, 0); /* fmsub */
-    CHECK(f64_fma, ARGS(0x3ff0000000400000, 0x3fefffffff800000, P1_64, 1),
-          0x3c30000000000000, 0); /* fnmsub: -(ab) + 1 */
+    CHECK(f64_fma, ARGS(0x3ff0000000400000, 0x3fefffffff800000, M1_64, 0), 0xbc30000000000000, 0);
+    CHECK(f64_fma, ARGS(0x3ff0000000400000, 0x3fefffffff800000, P1_64, 2), 0xbc30000000000000,
+          0); /* fmsub */
+    CHECK(f64_fma, ARGS(0x3ff0000000400000, 0x3fefffffff800000, P1_64, 1), 0x3c30000000000000,
+          0); /* fnmsub: -(ab) + 1 */
     CHECK(f32_fma, ARGS(0x3f800800, 0x3f7ff000, M1_32, 0), 0xb3800000, 0);
     /* just below a binary32 tie; double rounding via binary64 would go up */
     CHECK5(f32_fma, ARGS(0x33800001, 0x3f7ffffe, 0x3f800001, 0),
-           R5(0x3f800001, 0x3f800001, 0x3f800001, 0x3f800002, 0x3f800001),
-           FLALL(NX));
+           R5(0x3f800001, 0x3f800001, 0x3f800001, 0x3f800002, 0x3f800001), FLALL(NX));
     /* binary64 analogue: (1+2^-52)2^-53 * (1-2^-52) + (1+2^-52) */
-    CHECK5(f64_fma,
-           ARGS(0x3ca0000000000001, 0x3feffffffffffffe, 0x3ff0000000000001,
-                0),
-           R5(0x3ff0000000000001, 0x3ff0000000000001, 0x3ff0000000000001,
-              0x3ff0000000000002, 0x3ff0000000000001),
+    CHECK5(f64_fma, ARGS(0x3ca0000000000001, 0x3feffffffffffffe, 0x3ff0000000000001, 0),
+           R5(0x3ff0000000000001, 0x3ff0000000000001, 0x3ff0000000000001, 0x3ff0000000000002,
+              0x3ff0000000000001),
            FLALL(NX));
     /* intermediate product overflow is invisible */
     CHECK(f64_fma, ARGS(MAX_64, P2_64, MAX_64, 2), MAX_64, 0);
@@ -631,24 +593,19 @@ static void test_fma(void **state)
     CHECK(f32_fma, ARGS(P2_32, 0x40400000, P1_32, 2), 0x40a00000, 0); /* 5 */
     CHECK(f32_fma, ARGS(P2_32, 0x40400000, P1_32, 1), 0xc0a00000, 0); /* -5 */
     CHECK(f32_fma, ARGS(P2_32, 0x40400000, P1_32, 3), 0xc0e00000, 0); /* -7 */
-    CHECK(f64_fma, ARGS(P2_64, 0x4008000000000000, P1_64, 3),
-          0xc01c000000000000, 0);
+    CHECK(f64_fma, ARGS(P2_64, 0x4008000000000000, P1_64, 3), 0xc01c000000000000, 0);
     /* signs of exact zeros */
-    CHECK5(f64_fma, ARGS(P1_64, P1_64, M1_64, 0),
-           R5(Z_64, Z_64, NZ_64, Z_64, Z_64), FLALL(0));
-    CHECK5(f32_fma, ARGS(Z_32, P1_32, NZ_32, 0),
-           R5(Z_32, Z_32, NZ_32, Z_32, Z_32), FLALL(0));
+    CHECK5(f64_fma, ARGS(P1_64, P1_64, M1_64, 0), R5(Z_64, Z_64, NZ_64, Z_64, Z_64), FLALL(0));
+    CHECK5(f32_fma, ARGS(Z_32, P1_32, NZ_32, 0), R5(Z_32, Z_32, NZ_32, Z_32, Z_32), FLALL(0));
     CHECK(f32_fma, ARGS(Z_32, P1_32, Z_32, 3), NZ_32, 0); /* -0 - 0 */
     CHECK(f64_fma, ARGS(NZ_64, P1_64, NZ_64, 0), NZ_64, 0);
     /* zero product: the addend is returned exactly (subnormal too) */
-    CHECK(f64_fma, ARGS(Z_64, P1_64, 0x0000000000000003, 2),
-          0x8000000000000003, 0);
+    CHECK(f64_fma, ARGS(Z_64, P1_64, 0x0000000000000003, 2), 0x8000000000000003, 0);
     /* tiny product far below the addend: sticky decides directed modes */
     CHECK5(f64_fma, ARGS(0x0000000000000001, 0x0000000000000001, P1_64, 0),
            R5(P1_64, P1_64, P1_64, 0x3ff0000000000001, P1_64), FLALL(NX));
     CHECK5(f64_fma, ARGS(0x0000000000000001, 0x0000000000000001, P1_64, 1),
-           R5(P1_64, 0x3fefffffffffffff, 0x3fefffffffffffff, P1_64, P1_64),
-           FLALL(NX));
+           R5(P1_64, 0x3fefffffffffffff, 0x3fefffffffffffff, P1_64, P1_64), FLALL(NX));
 }
 
 /* ======================================================================
@@ -722,13 +679,11 @@ static void test_fclass(void **state)
         uint32_t v;
         unsigned c;
     } c32[] = {
-        {NINF_32, 1u << 0},    {M1_32, 1u << 1},     {NMAX_32, 1u << 1},
-        {0x80800000, 1u << 1}, {0x80000001, 1u << 2}, {0x807fffff, 1u << 2},
-        {NZ_32, 1u << 3},      {Z_32, 1u << 4},       {0x00000001, 1u << 5},
-        {0x007fffff, 1u << 5}, {0x00800000, 1u << 6}, {P1_32, 1u << 6},
-        {MAX_32, 1u << 6},     {INF_32, 1u << 7},     {SNAN_32, 1u << 8},
-        {0x7fbfffff, 1u << 8}, {NSNAN_32, 1u << 8},   {CN32, 1u << 9},
-        {QNAN_32, 1u << 9},    {NQNAN_32, 1u << 9},
+        {NINF_32, 1u << 0},    {M1_32, 1u << 1},      {NMAX_32, 1u << 1},    {0x80800000, 1u << 1},
+        {0x80000001, 1u << 2}, {0x807fffff, 1u << 2}, {NZ_32, 1u << 3},      {Z_32, 1u << 4},
+        {0x00000001, 1u << 5}, {0x007fffff, 1u << 5}, {0x00800000, 1u << 6}, {P1_32, 1u << 6},
+        {MAX_32, 1u << 6},     {INF_32, 1u << 7},     {SNAN_32, 1u << 8},    {0x7fbfffff, 1u << 8},
+        {NSNAN_32, 1u << 8},   {CN32, 1u << 9},       {QNAN_32, 1u << 9},    {NQNAN_32, 1u << 9},
     };
     static const struct {
         uint64_t v;
@@ -756,15 +711,14 @@ static void test_fclass(void **state)
     unsigned seen32 = 0, seen64 = 0;
     for (size_t i = 0; i < sizeof c32 / sizeof c32[0]; i++) {
         if (f32_class(c32[i].v) != c32[i].c)
-            fail_msg("f32_class(0x%08x) = 0x%x, want 0x%x", c32[i].v,
-                     f32_class(c32[i].v), c32[i].c);
+            fail_msg("f32_class(0x%08x) = 0x%x, want 0x%x", c32[i].v, f32_class(c32[i].v),
+                     c32[i].c);
         seen32 |= c32[i].c;
     }
     for (size_t i = 0; i < sizeof c64 / sizeof c64[0]; i++) {
         if (f64_class(c64[i].v) != c64[i].c)
-            fail_msg("f64_class(0x%016llx) = 0x%x, want 0x%x",
-                     (unsigned long long)c64[i].v, f64_class(c64[i].v),
-                     c64[i].c);
+            fail_msg("f64_class(0x%016llx) = 0x%x, want 0x%x", (unsigned long long)c64[i].v,
+                     f64_class(c64[i].v), c64[i].c);
         seen64 |= c64[i].c;
     }
     assert_int_equal(seen32, 0x3ff);
@@ -782,7 +736,7 @@ static void test_float_to_int_saturation(void **state)
     /* +-3e9 does not fit int32 */
     CHECK(f32_to_i32, ARGS(0x4f32d05e), I(INT32_MAX), NV);
     CHECK(f32_to_i32, ARGS(0xcf32d05e), I(INT32_MIN), NV);
-    CHECK(f32_to_i32, ARGS(0xcf000000), I(INT32_MIN), 0); /* -2^31 */
+    CHECK(f32_to_i32, ARGS(0xcf000000), I(INT32_MIN), 0);  /* -2^31 */
     CHECK(f32_to_i32, ARGS(0x4f000000), I(INT32_MAX), NV); /* 2^31 */
     CHECK(f32_to_i32, ARGS(INF_32), I(INT32_MAX), NV);
     CHECK(f32_to_i32, ARGS(NINF_32), I(INT32_MIN), NV);
@@ -790,20 +744,17 @@ static void test_float_to_int_saturation(void **state)
     CHECK(f32_to_i32, ARGS(SNAN_32), I(INT32_MAX), NV);
     /* 2147483647.5: in range only if rounded down; no NX with NV */
     CHECK5(f64_to_i32, ARGS(0x41dfffffffe00000),
-           R5(I(INT32_MAX), I(INT32_MAX), I(INT32_MAX), I(INT32_MAX),
-              I(INT32_MAX)),
+           R5(I(INT32_MAX), I(INT32_MAX), I(INT32_MAX), I(INT32_MAX), I(INT32_MAX)),
            FL5(NV, NX, NX, NV, NV));
     /* -2147483648.5 */
     CHECK5(f64_to_i32, ARGS(0xc1e0000000100000),
-           R5(I(INT32_MIN), I(INT32_MIN), I(INT32_MIN), I(INT32_MIN),
-              I(INT32_MIN)),
+           R5(I(INT32_MIN), I(INT32_MIN), I(INT32_MIN), I(INT32_MIN), I(INT32_MIN)),
            FL5(NX, NX, NV, NX, NV));
     /* unsigned 32 */
     CHECK(f32_to_u32, ARGS(0x4f800000), UINT32_MAX, NV); /* 2^32 */
     CHECK(f64_to_u32, ARGS(0x41efffffffe00000), UINT32_MAX, 0);
     CHECK5(f64_to_u32, ARGS(0x41effffffff00000), /* 4294967295.5 */
-           R5(UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX),
-           FL5(NV, NX, NX, NV, NV));
+           R5(UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX, UINT32_MAX), FL5(NV, NX, NX, NV, NV));
     CHECK(f32_to_u32, ARGS(INF_32), UINT32_MAX, NV);
     CHECK(f32_to_u32, ARGS(NINF_32), 0, NV);
     CHECK(f64_to_u32, ARGS(QNAN_64), UINT32_MAX, NV);
@@ -811,8 +762,7 @@ static void test_float_to_int_saturation(void **state)
     CHECK(f32_to_u32, ARGS(NZ_32), 0, 0);
     /* -0.3 rounds to 0 (not invalid) except towards -inf */
     CHECK5(f32_to_u32, ARGS(0xbe99999a), RALL(0), FL5(NX, NX, NV, NX, NX));
-    CHECK5(f64_to_u64, ARGS(0xbfd3333333333333), RALL(0),
-           FL5(NX, NX, NV, NX, NX));
+    CHECK5(f64_to_u64, ARGS(0xbfd3333333333333), RALL(0), FL5(NX, NX, NV, NX, NX));
     /* -0.5: RNE ties to -0 -> 0; RMM ties away to -1 -> invalid */
     CHECK5(f32_to_u32, ARGS(0xbf000000), RALL(0), FL5(NX, NX, NV, NX, NV));
     /* 64-bit */
@@ -839,27 +789,20 @@ static void test_float_to_int_rounding(void **state)
     CHECK(f64_to_i64, ARGS(0xc000000000000000), I(-2), 0);
     /* 2.5 */
     CHECK5(f32_to_i32, ARGS(0x40200000), R5(2, 2, 2, 3, 3), FLALL(NX));
-    CHECK5(f64_to_u64, ARGS(0x4004000000000000), R5(2, 2, 2, 3, 3),
-           FLALL(NX));
+    CHECK5(f64_to_u64, ARGS(0x4004000000000000), R5(2, 2, 2, 3, 3), FLALL(NX));
     /* -2.5 */
-    CHECK5(f64_to_i32, ARGS(0xc004000000000000),
-           R5(I(-2), I(-2), I(-3), I(-2), I(-3)), FLALL(NX));
-    CHECK5(f32_to_i64, ARGS(0xc0200000),
-           R5(I(-2), I(-2), I(-3), I(-2), I(-3)), FLALL(NX));
+    CHECK5(f64_to_i32, ARGS(0xc004000000000000), R5(I(-2), I(-2), I(-3), I(-2), I(-3)), FLALL(NX));
+    CHECK5(f32_to_i64, ARGS(0xc0200000), R5(I(-2), I(-2), I(-3), I(-2), I(-3)), FLALL(NX));
     /* 3.5: ties to 4 in both nearest modes */
     CHECK5(f32_to_u32, ARGS(0x40600000), R5(4, 3, 3, 4, 4), FLALL(NX));
     /* 2.75, -2.25: non-ties */
-    CHECK5(f64_to_i32, ARGS(0x4006000000000000), R5(3, 2, 2, 3, 3),
-           FLALL(NX));
-    CHECK5(f64_to_i32, ARGS(0xc002000000000000),
-           R5(I(-2), I(-2), I(-3), I(-2), I(-2)), FLALL(NX));
+    CHECK5(f64_to_i32, ARGS(0x4006000000000000), R5(3, 2, 2, 3, 3), FLALL(NX));
+    CHECK5(f64_to_i32, ARGS(0xc002000000000000), R5(I(-2), I(-2), I(-3), I(-2), I(-2)), FLALL(NX));
     /* 0.5 and the smallest subnormals */
     CHECK5(f32_to_i32, ARGS(0x3f000000), R5(0, 0, 0, 1, 1), FLALL(NX));
     CHECK5(f32_to_i32, ARGS(0x00000001), R5(0, 0, 0, 1, 0), FLALL(NX));
-    CHECK5(f64_to_i64, ARGS(0x8000000000000001), R5(0, 0, I(-1), 0, 0),
-           FLALL(NX));
-    CHECK5(f64_to_u32, ARGS(0x8000000000000001), RALL(0),
-           FL5(NX, NX, NV, NX, NX));
+    CHECK5(f64_to_i64, ARGS(0x8000000000000001), R5(0, 0, I(-1), 0, 0), FLALL(NX));
+    CHECK5(f64_to_u32, ARGS(0x8000000000000001), RALL(0), FL5(NX, NX, NV, NX, NX));
     /* exact large values */
     CHECK(f32_to_i32, ARGS(0x4b800001), 16777218, 0);
     CHECK(f64_to_u64, ARGS(0x4340000000000001), (UINT64_C(1) << 53) + 2, 0);
@@ -878,30 +821,28 @@ static void test_f64_to_f32(void **state)
     CHECK(f64_to_f32, ARGS(0x36a0000000000000), 0x00000001, 0); /* 2^-149 */
     CHECK(f64_to_f32, ARGS(0x47efffffe0000000), MAX_32, 0);
     /* 1e300 */
-    CHECK5(f64_to_f32, ARGS(0x7e37e43c8800759c),
-           R5(INF_32, MAX_32, MAX_32, INF_32, INF_32), FLALL(OF | NX));
-    CHECK5(f64_to_f32, ARGS(0xfe37e43c8800759c),
-           R5(NINF_32, NMAX_32, NINF_32, NMAX_32, NINF_32), FLALL(OF | NX));
+    CHECK5(f64_to_f32, ARGS(0x7e37e43c8800759c), R5(INF_32, MAX_32, MAX_32, INF_32, INF_32),
+           FLALL(OF | NX));
+    CHECK5(f64_to_f32, ARGS(0xfe37e43c8800759c), R5(NINF_32, NMAX_32, NINF_32, NMAX_32, NINF_32),
+           FLALL(OF | NX));
     /* binary32 MAX + half ulp */
-    CHECK5(f64_to_f32, ARGS(0x47effffff0000000),
-           R5(INF_32, MAX_32, MAX_32, INF_32, INF_32),
+    CHECK5(f64_to_f32, ARGS(0x47effffff0000000), R5(INF_32, MAX_32, MAX_32, INF_32, INF_32),
            FL5(OF | NX, NX, NX, OF | NX, OF | NX));
     /* 1e-300 */
-    CHECK5(f64_to_f32, ARGS(0x01a56e1fc2f8f359),
-           R5(Z_32, Z_32, Z_32, 0x00000001, Z_32), FLALL(UF | NX));
-    CHECK5(f64_to_f32, ARGS(0x81a56e1fc2f8f359),
-           R5(NZ_32, NZ_32, 0x80000001, NZ_32, NZ_32), FLALL(UF | NX));
+    CHECK5(f64_to_f32, ARGS(0x01a56e1fc2f8f359), R5(Z_32, Z_32, Z_32, 0x00000001, Z_32),
+           FLALL(UF | NX));
+    CHECK5(f64_to_f32, ARGS(0x81a56e1fc2f8f359), R5(NZ_32, NZ_32, 0x80000001, NZ_32, NZ_32),
+           FLALL(UF | NX));
     /* 2^-126 - 2^-151: tininess after rounding */
     CHECK5(f64_to_f32, ARGS(0x380ffffff0000000),
            R5(0x00800000, 0x007fffff, 0x007fffff, 0x00800000, 0x00800000),
            FL5(NX, UF | NX, UF | NX, NX, NX));
     /* 2^-150: half the smallest subnormal */
-    CHECK5(f64_to_f32, ARGS(0x3690000000000000),
-           R5(Z_32, Z_32, Z_32, 0x00000001, 0x00000001), FLALL(UF | NX));
+    CHECK5(f64_to_f32, ARGS(0x3690000000000000), R5(Z_32, Z_32, Z_32, 0x00000001, 0x00000001),
+           FLALL(UF | NX));
     /* 1 + 2^-24 */
     CHECK5(f64_to_f32, ARGS(0x3ff0000010000000),
-           R5(0x3f800000, 0x3f800000, 0x3f800000, 0x3f800001, 0x3f800001),
-           FLALL(NX));
+           R5(0x3f800000, 0x3f800000, 0x3f800000, 0x3f800001, 0x3f800001), FLALL(NX));
     CHECK(f64_to_f32, ARGS(QNAN_64), CN32, 0);
     CHECK(f64_to_f32, ARGS(NSNAN_64), CN32, NV);
 }
@@ -923,12 +864,9 @@ static void test_zero_signs(void **state)
 {
     (void)state;
     /* x - x is +0 except in RDN */
-    CHECK5(f32_sub, ARGS(P1_32, P1_32), R5(Z_32, Z_32, NZ_32, Z_32, Z_32),
-           FLALL(0));
-    CHECK5(f64_add, ARGS(M1_64, P1_64), R5(Z_64, Z_64, NZ_64, Z_64, Z_64),
-           FLALL(0));
-    CHECK5(f32_add, ARGS(NZ_32, Z_32), R5(Z_32, Z_32, NZ_32, Z_32, Z_32),
-           FLALL(0));
+    CHECK5(f32_sub, ARGS(P1_32, P1_32), R5(Z_32, Z_32, NZ_32, Z_32, Z_32), FLALL(0));
+    CHECK5(f64_add, ARGS(M1_64, P1_64), R5(Z_64, Z_64, NZ_64, Z_64, Z_64), FLALL(0));
+    CHECK5(f32_add, ARGS(NZ_32, Z_32), R5(Z_32, Z_32, NZ_32, Z_32, Z_32), FLALL(0));
     CHECK(f32_add, ARGS(NZ_32, NZ_32), NZ_32, 0);
     CHECK(f64_sub, ARGS(NZ_64, Z_64), NZ_64, 0);
     CHECK(f64_mul, ARGS(NZ_64, P2_64), NZ_64, 0);
@@ -952,8 +890,7 @@ static void run_some_ops(void)
         f32_mul(0x3f7ff000, 0x00800800, MODES[m], &fl);
         f64_sqrt(SNAN_64, MODES[m], &fl);
         f64_sqrt(P2_64, MODES[m], &fl);
-        f32_fma(0x33800001, 0x3f7ffffe, 0x3f800001, false, false, MODES[m],
-                &fl);
+        f32_fma(0x33800001, 0x3f7ffffe, 0x3f800001, false, false, MODES[m], &fl);
         f64_fma(MAX_64, MAX_64, Z_64, false, false, MODES[m], &fl);
         u64_to_f32(UINT64_MAX, MODES[m], &fl);
         i64_to_f64(INT64_MAX, MODES[m], &fl);
@@ -1009,8 +946,8 @@ static uint64_t rnd(void)
 static uint32_t gen32(void)
 {
     static const uint32_t special[] = {
-        Z_32,    NZ_32,      INF_32,     NINF_32,    QNAN_32, SNAN_32,
-        MAX_32,  0x00800000, 0x00000001, 0x007fffff, P1_32,   M1_32,
+        Z_32,   NZ_32,      INF_32,     NINF_32,    QNAN_32, SNAN_32,
+        MAX_32, 0x00800000, 0x00000001, 0x007fffff, P1_32,   M1_32,
     };
     uint64_t r = rnd();
     uint32_t sign = (uint32_t)(r >> 4 & 1) << 31;
@@ -1020,22 +957,12 @@ static uint32_t gen32(void)
 
     mant &= ~((1u << tz) - 1); /* short significands make ties likely */
     switch (r & 15) {
-    case 0:
-        return (uint32_t)(r >> 32);
-    case 1:
-        return special[(r >> 50) % (sizeof special / sizeof special[0])];
-    case 2:
-        e = 0;
-        break;
-    case 3:
-        e = 1 + (unsigned)(r >> 50) % 40;
-        break;
-    case 4:
-        e = 254 - (unsigned)(r >> 50) % 40;
-        break;
-    default:
-        e = 115 + (unsigned)(r >> 50) % 25;
-        break;
+    case 0: return (uint32_t)(r >> 32);
+    case 1: return special[(r >> 50) % (sizeof special / sizeof special[0])];
+    case 2: e = 0; break;
+    case 3: e = 1 + (unsigned)(r >> 50) % 40; break;
+    case 4: e = 254 - (unsigned)(r >> 50) % 40; break;
+    default: e = 115 + (unsigned)(r >> 50) % 25; break;
     }
     return sign | e << 23 | mant;
 }
@@ -1043,8 +970,17 @@ static uint32_t gen32(void)
 static uint64_t gen64(void)
 {
     static const uint64_t special[] = {
-        Z_64,  NZ_64,  INF_64, NINF_64, QNAN_64, SNAN_64, MAX_64,
-        0x0010000000000000, 0x0000000000000001, 0x000fffffffffffff, P1_64,
+        Z_64,
+        NZ_64,
+        INF_64,
+        NINF_64,
+        QNAN_64,
+        SNAN_64,
+        MAX_64,
+        0x0010000000000000,
+        0x0000000000000001,
+        0x000fffffffffffff,
+        P1_64,
         M1_64,
     };
     uint64_t r = rnd(), r2 = rnd();
@@ -1055,22 +991,12 @@ static uint64_t gen64(void)
 
     mant &= ~((UINT64_C(1) << tz) - 1);
     switch (r & 15) {
-    case 0:
-        return r2;
-    case 1:
-        return special[(r >> 50) % (sizeof special / sizeof special[0])];
-    case 2:
-        e = 0;
-        break;
-    case 3:
-        e = 1 + (r >> 50) % 70;
-        break;
-    case 4:
-        e = 2046 - (r >> 50) % 70;
-        break;
-    default:
-        e = 1023 - 27 + (r >> 50) % 55;
-        break;
+    case 0: return r2;
+    case 1: return special[(r >> 50) % (sizeof special / sizeof special[0])];
+    case 2: e = 0; break;
+    case 3: e = 1 + (r >> 50) % 70; break;
+    case 4: e = 2046 - (r >> 50) % 70; break;
+    default: e = 1023 - 27 + (r >> 50) % 55; break;
     }
     return sign | e << 52 | mant;
 }
@@ -1079,12 +1005,9 @@ static uint64_t gen_int(void)
 {
     uint64_t r = rnd();
     switch (r & 7) {
-    case 0:
-        return r;
-    case 1:
-        return (uint64_t)INT64_MIN + (r >> 60);
-    case 2:
-        return UINT64_MAX - (r >> 58);
+    case 0: return r;
+    case 1: return (uint64_t)INT64_MIN + (r >> 60);
+    case 2: return UINT64_MAX - (r >> 58);
     default: { /* random width, random trailing zeros */
         uint64_t v = rnd() >> ((r >> 8) % 64);
         v &= ~((UINT64_C(1) << ((r >> 16) % 40)) - 1);
@@ -1143,8 +1066,7 @@ static int mid64(long double x)
     double away = nextafter(t, x > 0 ? INFINITY : -INFINITY);
     long double mid;
     if (isinf(away))
-        mid = (long double)t +
-              ((long double)t - (long double)nextafter(t, 0)) / 2;
+        mid = (long double)t + ((long double)t - (long double)nextafter(t, 0)) / 2;
     else
         mid = ((long double)t + (long double)away) / 2;
     return x == mid;
@@ -1156,8 +1078,7 @@ static int mid64(long double x)
 /* kind: 0 add, 1 sub, 2 mul, 3 div, 4 sqrt, 5 fma, 6 int, 7 f64->f32 */
 static int tie32(int kind, const uint64_t *x)
 {
-    volatile double a = vf((uint32_t)x[0]), b = vf((uint32_t)x[1]),
-                    c = vf((uint32_t)x[2]);
+    volatile double a = vf((uint32_t)x[0]), b = vf((uint32_t)x[1]), c = vf((uint32_t)x[2]);
     volatile double r;
 
     if (kind == 6) {
@@ -1167,8 +1088,7 @@ static int tie32(int kind, const uint64_t *x)
     } else if (kind == 7) {
         return mid32(vd(x[0]));
     } else {
-        if (!isfinite(a) || (kind != 4 && !isfinite(b)) ||
-            (kind == 5 && !isfinite(c)))
+        if (!isfinite(a) || (kind != 4 && !isfinite(b)) || (kind == 5 && !isfinite(c)))
             return 0;
         feclearexcept(FE_ALL_EXCEPT);
         switch (kind) {
@@ -1200,8 +1120,7 @@ static int tie64(int kind, const uint64_t *x)
         feclearexcept(FE_ALL_EXCEPT);
         r = (long double)v;
     } else {
-        if (!isfinite(a) || (kind != 4 && !isfinite(b)) ||
-            (kind == 5 && !isfinite(c)))
+        if (!isfinite(a) || (kind != 4 && !isfinite(b)) || (kind == 5 && !isfinite(c)))
             return 0;
         feclearexcept(FE_ALL_EXCEPT);
         switch (kind) {
@@ -1250,13 +1169,12 @@ struct rstats {
 
 static bool is_nan_bits(uint64_t r, int w)
 {
-    return w == 32 ? (r & 0x7fffffff) > 0x7f800000
-                   : (r & ~NZ_64) > INF_64;
+    return w == 32 ? (r & 0x7fffffff) > 0x7f800000 : (r & ~NZ_64) > INF_64;
 }
 
 /* RMM against the four host modes for one sample */
-static void rmm_check(const char *name, int w, op_fn fn, const uint64_t *x,
-                      int tie, struct rstats *st)
+static void rmm_check(const char *name, int w, op_fn fn, const uint64_t *x, int tie,
+                      struct rstats *st)
 {
     uint64_t r[5];
     unsigned fl[5];
@@ -1289,11 +1207,10 @@ static void rmm_check(const char *name, int w, op_fn fn, const uint64_t *x,
 bad:
     fail_msg("%s(0x%llx, 0x%llx, 0x%llx, %llu) tie=%d: RNE 0x%llx/%x RDN "
              "0x%llx/%x RUP 0x%llx/%x RMM 0x%llx/%x",
-             name, (unsigned long long)x[0], (unsigned long long)x[1],
-             (unsigned long long)x[2], (unsigned long long)x[3], tie,
-             (unsigned long long)r[0], fl[0], (unsigned long long)r[2], fl[2],
-             (unsigned long long)r[3], fl[3], (unsigned long long)r[4],
-             fl[4]);
+             name, (unsigned long long)x[0], (unsigned long long)x[1], (unsigned long long)x[2],
+             (unsigned long long)x[3], tie, (unsigned long long)r[0], fl[0],
+             (unsigned long long)r[2], fl[2], (unsigned long long)r[3], fl[3],
+             (unsigned long long)r[4], fl[4]);
 }
 
 #ifndef N_RANDOM
@@ -1307,16 +1224,16 @@ static void test_random_rmm_vs_rne(void **state)
         const char *name;
         op_fn fn;
         int kind;
-    } ops32[] = {
-        {"f32_add", w_f32_add, 0},       {"f32_sub", w_f32_sub, 1},
-        {"f32_mul", w_f32_mul, 2},       {"f32_div", w_f32_div, 3},
-        {"f32_sqrt", w_f32_sqrt, 4},     {"f32_fma", w_f32_fma, 5},
-        {"i64_to_f32", w_i64_to_f32, 6}, {"f64_to_f32", w_f64_to_f32, 7},
-    },
+    } ops32[] =
+        {
+            {"f32_add", w_f32_add, 0},       {"f32_sub", w_f32_sub, 1},
+            {"f32_mul", w_f32_mul, 2},       {"f32_div", w_f32_div, 3},
+            {"f32_sqrt", w_f32_sqrt, 4},     {"f32_fma", w_f32_fma, 5},
+            {"i64_to_f32", w_i64_to_f32, 6}, {"f64_to_f32", w_f64_to_f32, 7},
+        },
       ops64[] = {
-          {"f64_add", w_f64_add, 0},   {"f64_sub", w_f64_sub, 1},
-          {"f64_mul", w_f64_mul, 2},   {"f64_div", w_f64_div, 3},
-          {"f64_sqrt", w_f64_sqrt, 4}, {"f64_fma", w_f64_fma, 5},
+          {"f64_add", w_f64_add, 0},       {"f64_sub", w_f64_sub, 1},   {"f64_mul", w_f64_mul, 2},
+          {"f64_div", w_f64_div, 3},       {"f64_sqrt", w_f64_sqrt, 4}, {"f64_fma", w_f64_fma, 5},
           {"i64_to_f64", w_i64_to_f64, 6},
       };
     struct rstats st32[8] = {{0}}, st64[7] = {{0}};
@@ -1337,8 +1254,7 @@ static void test_random_rmm_vs_rne(void **state)
                 x[0] = (x[0] & 0x807fffff) | (1 + rnd() % 30) << 23;
                 x[1] = (x[1] & 0x80000000) | (127 + rnd() % 30) << 23;
             }
-            rmm_check(ops32[k].name, 32, ops32[k].fn, x,
-                      tie32(ops32[k].kind, x), &st32[k]);
+            rmm_check(ops32[k].name, 32, ops32[k].fn, x, tie32(ops32[k].kind, x), &st32[k]);
         }
         for (size_t k = 0; k < 7; k++) {
             uint64_t x[4] = {gen64(), gen64(), gen64(), rnd() & 3};
@@ -1352,59 +1268,50 @@ static void test_random_rmm_vs_rne(void **state)
                 x[0] = (x[0] & 0x800fffffffffffff) | (1 + rnd() % 60) << 52;
                 x[1] = (x[1] & NZ_64) | (1023 + rnd() % 60) << 52;
             }
-            rmm_check(ops64[k].name, 64, ops64[k].fn, x,
-                      tie64(ops64[k].kind, x), &st64[k]);
+            rmm_check(ops64[k].name, 64, ops64[k].fn, x, tie64(ops64[k].kind, x), &st64[k]);
         }
     }
     /* the generators must actually produce ties where they can exist */
     for (size_t k = 0; k < 8; k++) {
-        print_message("  %-11s %lu samples, %lu ties, %lu RMM!=RNE\n",
-                      ops32[k].name, st32[k].samples, st32[k].ties,
-                      st32[k].differ);
+        print_message("  %-11s %lu samples, %lu ties, %lu RMM!=RNE\n", ops32[k].name,
+                      st32[k].samples, st32[k].ties, st32[k].differ);
         if (ops32[k].kind != 4)
             assert_true(st32[k].ties > 20);
         else
             assert_int_equal(st32[k].ties, 0); /* sqrt never ties */
     }
     for (size_t k = 0; k < 7; k++) {
-        print_message("  %-11s %lu samples, %lu ties, %lu RMM!=RNE\n",
-                      ops64[k].name, st64[k].samples, st64[k].ties,
-                      st64[k].differ);
+        print_message("  %-11s %lu samples, %lu ties, %lu RMM!=RNE\n", ops64[k].name,
+                      st64[k].samples, st64[k].ties, st64[k].differ);
         if (HAVE_TIE64 && ops64[k].kind != 4)
             assert_true(st64[k].ties > 20);
     }
 }
 
 /* soft reference wrappers (fmt and negate flag baked in) */
-#define SOFT_BIN(name, call)                                                \
-    static uint64_t s_##name(const uint64_t *x, enum fp_rm rm, unsigned *fl) \
-    {                                                                       \
-        return call;                                                        \
+#define SOFT_BIN(name, call)                                                                       \
+    static uint64_t s_##name(const uint64_t *x, enum fp_rm rm, unsigned *fl)                       \
+    {                                                                                              \
+        return call;                                                                               \
     }
 SOFT_BIN(f32_add, fpu_soft_add(FP_FMT_F32, x[0], x[1], false, rm, fl))
 SOFT_BIN(f32_sub, fpu_soft_add(FP_FMT_F32, x[0], x[1], true, rm, fl))
 SOFT_BIN(f32_mul, fpu_soft_mul(FP_FMT_F32, x[0], x[1], rm, fl))
 SOFT_BIN(f32_div, fpu_soft_div(FP_FMT_F32, x[0], x[1], rm, fl))
 SOFT_BIN(f32_sqrt, fpu_soft_sqrt(FP_FMT_F32, x[0], rm, fl))
-SOFT_BIN(f32_fma, fpu_soft_fma(FP_FMT_F32, x[0], x[1], x[2], x[3] & 1,
-                               (x[3] >> 1) & 1, rm, fl))
+SOFT_BIN(f32_fma, fpu_soft_fma(FP_FMT_F32, x[0], x[1], x[2], x[3] & 1, (x[3] >> 1) & 1, rm, fl))
 SOFT_BIN(f64_add, fpu_soft_add(FP_FMT_F64, x[0], x[1], false, rm, fl))
 SOFT_BIN(f64_sub, fpu_soft_add(FP_FMT_F64, x[0], x[1], true, rm, fl))
 SOFT_BIN(f64_mul, fpu_soft_mul(FP_FMT_F64, x[0], x[1], rm, fl))
 SOFT_BIN(f64_div, fpu_soft_div(FP_FMT_F64, x[0], x[1], rm, fl))
 SOFT_BIN(f64_sqrt, fpu_soft_sqrt(FP_FMT_F64, x[0], rm, fl))
-SOFT_BIN(f64_fma, fpu_soft_fma(FP_FMT_F64, x[0], x[1], x[2], x[3] & 1,
-                               (x[3] >> 1) & 1, rm, fl))
-SOFT_BIN(i32_to_f32, fpu_soft_from_int(FP_FMT_F32, I((int32_t)x[0]), true,
-                                       rm, fl))
-SOFT_BIN(u32_to_f32, fpu_soft_from_int(FP_FMT_F32, (uint32_t)x[0], false,
-                                       rm, fl))
+SOFT_BIN(f64_fma, fpu_soft_fma(FP_FMT_F64, x[0], x[1], x[2], x[3] & 1, (x[3] >> 1) & 1, rm, fl))
+SOFT_BIN(i32_to_f32, fpu_soft_from_int(FP_FMT_F32, I((int32_t)x[0]), true, rm, fl))
+SOFT_BIN(u32_to_f32, fpu_soft_from_int(FP_FMT_F32, (uint32_t)x[0], false, rm, fl))
 SOFT_BIN(i64_to_f32, fpu_soft_from_int(FP_FMT_F32, x[0], true, rm, fl))
 SOFT_BIN(u64_to_f32, fpu_soft_from_int(FP_FMT_F32, x[0], false, rm, fl))
-SOFT_BIN(i32_to_f64, fpu_soft_from_int(FP_FMT_F64, I((int32_t)x[0]), true,
-                                       rm, fl))
-SOFT_BIN(u32_to_f64, fpu_soft_from_int(FP_FMT_F64, (uint32_t)x[0], false,
-                                       rm, fl))
+SOFT_BIN(i32_to_f64, fpu_soft_from_int(FP_FMT_F64, I((int32_t)x[0]), true, rm, fl))
+SOFT_BIN(u32_to_f64, fpu_soft_from_int(FP_FMT_F64, (uint32_t)x[0], false, rm, fl))
 SOFT_BIN(i64_to_f64, fpu_soft_from_int(FP_FMT_F64, x[0], true, rm, fl))
 SOFT_BIN(u64_to_f64, fpu_soft_from_int(FP_FMT_F64, x[0], false, rm, fl))
 SOFT_BIN(f64_to_f32, fpu_soft_convert(FP_FMT_F32, FP_FMT_F64, x[0], rm, fl))
@@ -1471,12 +1378,9 @@ static void test_random_host_vs_soft(void **state)
                 if (r1 != r2 || f1 != f2)
                     fail_msg("%s(0x%llx, 0x%llx, 0x%llx, %llu) %s: api "
                              "0x%llx/%x soft 0x%llx/%x",
-                             ops[k].name, (unsigned long long)x[0],
-                             (unsigned long long)x[1],
-                             (unsigned long long)x[2],
-                             (unsigned long long)x[3], MODE_NAME[m],
-                             (unsigned long long)r1, f1,
-                             (unsigned long long)r2, f2);
+                             ops[k].name, (unsigned long long)x[0], (unsigned long long)x[1],
+                             (unsigned long long)x[2], (unsigned long long)x[3], MODE_NAME[m],
+                             (unsigned long long)r1, f1, (unsigned long long)r2, f2);
             }
         }
     }
@@ -1487,11 +1391,9 @@ static void int_oracle(double x, int m, int t, uint64_t *want, unsigned *fl)
 {
     static const double lo[4] = {-0x1p31, -0.0, -0x1p63, -0.0};
     static const double hi[4] = {0x1p31 - 1, 0x1p32 - 1, 0x1p63, 0x1p64};
-    static const uint64_t vmax[4] = {INT32_MAX, UINT32_MAX, INT64_MAX,
-                                     UINT64_MAX};
+    static const uint64_t vmax[4] = {INT32_MAX, UINT32_MAX, INT64_MAX, UINT64_MAX};
     static const uint64_t vmin[4] = {I(INT32_MIN), 0, I(INT64_MIN), 0};
-    static const int hm[4] = {FE_TONEAREST, FE_TOWARDZERO, FE_DOWNWARD,
-                              FE_UPWARD};
+    static const int hm[4] = {FE_TONEAREST, FE_TOWARDZERO, FE_DOWNWARD, FE_UPWARD};
     double r;
 
     *fl = 0;
@@ -1523,10 +1425,8 @@ static void int_oracle(double x, int m, int t, uint64_t *want, unsigned *fl)
 static void test_random_float_to_int(void **state)
 {
     (void)state;
-    static const op_fn f32ops[4] = {w_f32_to_i32, w_f32_to_u32, w_f32_to_i64,
-                                    w_f32_to_u64};
-    static const op_fn f64ops[4] = {w_f64_to_i32, w_f64_to_u32, w_f64_to_i64,
-                                    w_f64_to_u64};
+    static const op_fn f32ops[4] = {w_f32_to_i32, w_f32_to_u32, w_f32_to_i64, w_f32_to_u64};
+    static const op_fn f64ops[4] = {w_f64_to_i32, w_f64_to_u32, w_f64_to_i64, w_f64_to_u64};
 
     fesetround(FE_TONEAREST);
     for (int i = 0; i < N_RANDOM; i++) {
@@ -1541,23 +1441,19 @@ static void test_random_float_to_int(void **state)
                 uint64_t want, got;
                 unsigned wfl, fl = 0;
                 int_oracle(vf((uint32_t)a32), m, t, &want, &wfl);
-                got = f32ops[t]((const uint64_t[]){a32, 0, 0, 0}, MODES[m],
-                                &fl);
+                got = f32ops[t]((const uint64_t[]){a32, 0, 0, 0}, MODES[m], &fl);
                 if (got != want || fl != wfl)
                     fail_msg("f32 0x%08llx -> type %d %s: got 0x%llx/%x "
                              "want 0x%llx/%x",
-                             (unsigned long long)a32, t, MODE_NAME[m],
-                             (unsigned long long)got, fl,
+                             (unsigned long long)a32, t, MODE_NAME[m], (unsigned long long)got, fl,
                              (unsigned long long)want, wfl);
                 fl = 0;
                 int_oracle(vd(a64), m, t, &want, &wfl);
-                got = f64ops[t]((const uint64_t[]){a64, 0, 0, 0}, MODES[m],
-                                &fl);
+                got = f64ops[t]((const uint64_t[]){a64, 0, 0, 0}, MODES[m], &fl);
                 if (got != want || fl != wfl)
                     fail_msg("f64 0x%016llx -> type %d %s: got 0x%llx/%x "
                              "want 0x%llx/%x",
-                             (unsigned long long)a64, t, MODE_NAME[m],
-                             (unsigned long long)got, fl,
+                             (unsigned long long)a64, t, MODE_NAME[m], (unsigned long long)got, fl,
                              (unsigned long long)want, wfl);
             }
         }
