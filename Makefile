@@ -64,6 +64,8 @@ $(B)/tests/%: tests/unit/%.c $(B)/libduvisor.a
 
 # Guest test images (riscv64 assembly run by the hart) have their own rules.
 -include tests/guest/guest.mk
+# Benchmarks (never part of `make test`).
+-include bench/bench.mk
 
 unit: $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_TESTS))
 

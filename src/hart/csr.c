@@ -274,6 +274,19 @@ int dv_csr_write(struct dv_hart *h, unsigned csr, uint64_t value)
         }
         return DV_ERR_NO_CSR;
     }
-    h->budget = 0; /* anything written may change what is pending */
+    switch (csr) {
+    case DV_CSR_HUVSSTATUS:
+    case DV_CSR_HUVSIE:
+    case DV_CSR_HUVSIP:
+    case DV_CSR_HUVSTIMECMP:
+    case DV_CSR_VTIMECMP:
+    case DV_CSR_VTIMECTL:
+    case DV_CSR_HUIE:
+    case DV_CSR_HUIP:
+    case DV_CSR_HUVIP:
+    case DV_CSR_HUTIMEDELTA:
+        h->budget = 0; /* what is pending may have changed: look before the next instruction */
+        break;
+    }
     return DV_OK;
 }

@@ -395,7 +395,7 @@ static void decode16(uint32_t raw, struct insn *d)
             if (imm)
                 set(d, OP_ADDI, 2, 2, 0, imm);
         } else if (ci_imm) { /* c.lui */
-            set(d, OP_LUI, rd, 0, 0, ci_imm << 12);
+            set(d, OP_LUI, rd, 0, 0, (int32_t)((uint32_t)ci_imm << 12));
         }
         break;
     case 014: {

@@ -1048,7 +1048,9 @@ uint64_t dv_enter(struct dv_hart *h)
     h->pc = h->uepc;
     h->priv = (h->hustatus & DV_HUSTATUS_SPVP) ? PRV_VS : PRV_VU;
     h->fetch_vpage = TLB_INVALID;
-    h->budget = 0;
+    /* No look at timers here: CSR writes that change what is pending, and
+       other threads' wake-ups, already zeroed the budget; time-driven ones
+       are seen within ASYNC_BUDGET instructions as always. */
     if (!h->groot) {
         /* No G-stage: every fetch would fault; say so as the first exit. */
         h->trap =

@@ -113,7 +113,8 @@ struct dv_hart *dv_hart_create(struct dv_machine *m, unsigned vcpuid)
 {
     if (vcpuid >= m->nharts)
         return NULL;
-    struct dv_hart *h = aligned_alloc(64, sizeof(*h));
+    /* cache-line aligned; aligned_alloc wants a size that is a multiple of it */
+    struct dv_hart *h = aligned_alloc(64, (sizeof(*h) + 63) & ~(size_t)63);
     if (!h)
         return NULL;
     memset(h, 0, sizeof(*h));
@@ -130,7 +131,12 @@ struct dv_hart *dv_hart_create(struct dv_machine *m, unsigned vcpuid)
     h->hucounteren = 7;                                              /* cycle, time, instret */
     h->vstimecmp = UINT64_MAX;
     pthread_mutex_init(&h->wait_lock, NULL);
-    pthread_cond_init(&h->wait_cond, NULL);
+    /* WFI deadlines are CLOCK_MONOTONIC times (the guest's timebase). */
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&h->wait_cond, &attr);
+    pthread_condattr_destroy(&attr);
     mmu_flush(h);
     pthread_mutex_lock(&m->lock);
     if (m->harts[vcpuid]) {

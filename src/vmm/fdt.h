@@ -1,0 +1,41 @@
+/*
+ * The guest's device tree: what Linux needs to find its harts, memory,
+ * interrupt controllers and devices, in the shape of QEMU's virt machine.
+ * Built with libfdt's sequential-write API into a caller's buffer.
+ *
+ * Layout: / (#address-cells = #size-cells = 2, "riscv-virtio", model
+ * "duvisor"); /chosen; /cpus/cpu@N, each with an interrupt-controller child
+ * (phandle FDT_PHANDLE_CPU_INTC(N)); /memory@<ram_base>; /soc (simple-bus)
+ * with plic@<base> (phandle FDT_PHANDLE_PLIC; context N is hart N's S-mode
+ * external interrupt), serial@<base> (ns16550a) and virtio_mmio@<base> nodes.
+ */
+#ifndef DUVISOR_VMM_FDT_H
+#define DUVISOR_VMM_FDT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define FDT_PHANDLE_PLIC          1u
+#define FDT_PHANDLE_CPU_INTC(cpu) (2u + (cpu))
+
+struct fdt_params {
+    unsigned ncpus; /* 1 .. VM_MAX_VCPUS */
+    uint64_t ram_base, ram_size;
+    const char *bootargs;              /* NULL: none */
+    uint64_t initrd_start, initrd_end; /* 0, 0: none */
+    const char *isa;                   /* "rv64imafdc_zicsr_..." */
+    uint64_t plic_base, plic_size;
+    unsigned plic_ndev; /* sources 1 .. plic_ndev */
+    uint64_t uart_base, uart_size;
+    unsigned uart_irq;
+    uint32_t uart_clock;
+    unsigned nvirtio;                    /* may be 0 */
+    uint64_t virtio_base, virtio_stride; /* device i at base + i * stride */
+    unsigned virtio_irq_base;            /* device i raises irq_base + i */
+    uint32_t timebase_hz;
+};
+
+/* Returns the blob size written to buf (<= buf_len), or -1 with a reason in err. */
+int fdt_build(const struct fdt_params *p, void *buf, size_t buf_len, char *err, size_t err_len);
+
+#endif
