@@ -154,6 +154,144 @@ static void test_window_arguments(void **state)
     assert_null(dv_machine_create(MAX_HARTS + 1));
 }
 
+/* --- the guest's own walk, under both G-stage modes --------------------------------- */
+
+enum {
+    PTE_V = 1,
+    PTE_R = 2,
+    PTE_W = 4,
+    PTE_X = 8,
+    PTE_U = 16,
+    PTE_A = 64,
+    PTE_D = 128,
+};
+#define RAM_GPA    0x80000000ull
+#define RAM_SIZE   (4ull << 20)
+#define ROOT_GPA   0x80100000ull
+#define L1_GPA     0x80101000ull
+#define L0_GPA     0x80102000ull
+#define CODE_LOAD  0x80000000ull
+#define CODE_STORE 0x80000010ull
+#define TRAP_VEC   0x80000100ull
+
+struct walk_vm {
+    uint8_t *ram;
+    struct dv_machine *m;
+    struct gstage *g;
+    struct dv_hart *h;
+};
+
+static uint64_t *pte_at(struct walk_vm *vm, uint64_t gpa)
+{
+    return (uint64_t *)(vm->ram + (gpa - RAM_GPA));
+}
+
+static uint64_t pte(uint64_t gpa, uint64_t flags)
+{
+    return (gpa >> 12) << 10 | flags;
+}
+
+static void walk_vm_create(struct walk_vm *vm, unsigned gmode)
+{
+    vm->ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    assert_true(vm->ram != MAP_FAILED);
+    const uint32_t load[] = {0x0005b503 /* ld a0,0(a1) */, 0x00000073 /* ecall */};
+    const uint32_t store[] = {0x00c5b023 /* sd a2,0(a1) */, 0x00000073};
+    const uint32_t vec[] = {0x00000073};
+    memcpy(vm->ram + (CODE_LOAD - RAM_GPA), load, sizeof(load));
+    memcpy(vm->ram + (CODE_STORE - RAM_GPA), store, sizeof(store));
+    memcpy(vm->ram + (TRAP_VEC - RAM_GPA), vec, sizeof(vec));
+    /* VA 0x80000000: a 1 GiB kernel leaf over RAM (code and tables) */
+    pte_at(vm, ROOT_GPA)[2] = pte(RAM_GPA, PTE_V | PTE_R | PTE_W | PTE_X | PTE_A | PTE_D);
+    /* VA 0x40000000..: a level-1 table */
+    pte_at(vm, ROOT_GPA)[1] = pte(L1_GPA, PTE_V);
+    pte_at(vm, L1_GPA)[0] = pte(0x80200000, PTE_V | PTE_R | PTE_W); /* 2 MiB, A=D=0 */
+    pte_at(vm, L1_GPA)[1] = pte(0x80201000, PTE_V | PTE_R | PTE_A); /* misaligned 2 MiB */
+    pte_at(vm, L1_GPA)[2] = pte(L0_GPA, PTE_V);
+    pte_at(vm, L0_GPA)[0] = pte(0x80300000, PTE_V | PTE_R | PTE_U | PTE_A); /* user, read-only */
+    pte_at(vm, L0_GPA)[1] = pte(0x80301000, PTE_V | PTE_X | PTE_A);         /* execute-only */
+
+    vm->m = dv_machine_create(1);
+    assert_int_equal(dv_machine_add_window(vm->m, vm->ram, RAM_SIZE), DV_OK);
+    vm->g = gstage_create(gmode);
+    assert_int_equal(gstage_map(vm->g, RAM_GPA, vm->ram, RAM_SIZE, GSTAGE_R | GSTAGE_W | GSTAGE_X),
+                     0);
+    vm->h = dv_hart_create(vm->m, 0);
+    assert_int_equal(dv_csr_write(vm->h, DV_CSR_HUGATP, gstage_hugatp(vm->g, 1)), DV_OK);
+    dv_csr_write(vm->h, DV_CSR_HUVSTVEC, TRAP_VEC);
+    dv_csr_write(vm->h, DV_CSR_HUVSATP, 8ull << 60 | ROOT_GPA >> 12);
+}
+
+static void walk_vm_destroy(struct walk_vm *vm)
+{
+    dv_hart_destroy(vm->h);
+    gstage_destroy(vm->g);
+    dv_machine_destroy(vm->m);
+    munmap(vm->ram, RAM_SIZE);
+}
+
+/* Run one access in VS mode; 0 when it completed, else the guest's scause. */
+static uint64_t guest_access(struct walk_vm *vm, uint64_t code, uint64_t va, uint64_t sstatus)
+{
+    dv_csr_write(vm->h, DV_CSR_HUVSSTATUS, sstatus);
+    dv_csr_write(vm->h, DV_CSR_HUSTATUS, DV_HUSTATUS_SPV | DV_HUSTATUS_SPVP);
+    dv_csr_write(vm->h, DV_CSR_UEPC, code);
+    dv_gpr_set(vm->h, 11, va);
+    dv_gpr_set(vm->h, 12, 0x5555);
+    assert_int_equal(dv_enter(vm->h), DV_EXIT_ECALL_VS);
+    uint64_t epc, cause, tval;
+    dv_csr_read(vm->h, DV_CSR_UEPC, &epc);
+    if (epc == code + 4)
+        return 0;
+    assert_int_equal(epc, TRAP_VEC);
+    dv_csr_read(vm->h, DV_CSR_HUVSCAUSE, &cause);
+    dv_csr_read(vm->h, DV_CSR_HUVSTVAL, &tval);
+    assert_int_equal(tval, va);
+    return cause;
+}
+
+static void check_guest_walk(unsigned gmode)
+{
+    struct walk_vm vm;
+    walk_vm_create(&vm, gmode);
+    const uint64_t SUM = 1ull << 18, MXR = 1ull << 19, FS = 1ull << 13;
+
+    /* 2 MiB leaf: data arrives, A is set by the load, D only by a store */
+    *(uint64_t *)(vm.ram + 0x200008) = 0x1122334455667788ull;
+    assert_int_equal(guest_access(&vm, CODE_LOAD, 0x40000008, FS), 0);
+    assert_int_equal(dv_gpr_get(vm.h, 10), 0x1122334455667788ull);
+    assert_int_equal(*pte_at(&vm, L1_GPA) & (PTE_A | PTE_D), PTE_A);
+    assert_int_equal(guest_access(&vm, CODE_STORE, 0x40000010, FS), 0);
+    assert_int_equal(*pte_at(&vm, L1_GPA) & (PTE_A | PTE_D), PTE_A | PTE_D);
+    assert_int_equal(*(uint64_t *)(vm.ram + 0x200010), 0x5555);
+
+    /* a superpage whose PPN is not aligned to its size is a page fault */
+    assert_int_equal(guest_access(&vm, CODE_LOAD, 0x40200000, FS), EXC_LOAD_PAGE);
+    /* a user page: not for VS without SUM, readable with it, never writable here */
+    assert_int_equal(guest_access(&vm, CODE_LOAD, 0x40400000, FS), EXC_LOAD_PAGE);
+    assert_int_equal(guest_access(&vm, CODE_LOAD, 0x40400000, FS | SUM), 0);
+    assert_int_equal(guest_access(&vm, CODE_STORE, 0x40400000, FS | SUM), EXC_STORE_PAGE);
+    /* execute-only: readable only with MXR */
+    assert_int_equal(guest_access(&vm, CODE_LOAD, 0x40401000, FS), EXC_LOAD_PAGE);
+    assert_int_equal(guest_access(&vm, CODE_LOAD, 0x40401000, FS | MXR), 0);
+    /* unmapped, and non-canonical addresses */
+    assert_int_equal(guest_access(&vm, CODE_LOAD, 0x40402000, FS), EXC_LOAD_PAGE);
+    assert_int_equal(guest_access(&vm, CODE_LOAD, 0x0000008000000000ull, FS), EXC_LOAD_PAGE);
+    walk_vm_destroy(&vm);
+}
+
+static void test_guest_walk_sv39x4(void **state)
+{
+    (void)state;
+    check_guest_walk(DV_HUGATP_MODE_SV39X4);
+}
+
+static void test_guest_walk_sv48x4(void **state)
+{
+    (void)state;
+    check_guest_walk(DV_HUGATP_MODE_SV48X4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -162,6 +300,8 @@ int main(void)
         cmocka_unit_test(test_bad_hugatp_rejected),
         cmocka_unit_test(test_leaf_outside_windows_exits),
         cmocka_unit_test(test_window_arguments),
+        cmocka_unit_test(test_guest_walk_sv39x4),
+        cmocka_unit_test(test_guest_walk_sv48x4),
     };
     return cmocka_run_group_tests_name("hart", tests, NULL, NULL);
 }
