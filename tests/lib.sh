@@ -42,3 +42,11 @@ shell_session() {
   rm -f "$fifo"
   return $status
 }
+
+# duvisor_guest SMP APPEND [EXTRA-ARGS...]: boot the reference guest under duvisor.
+duvisor_guest() {
+  local smp=$1 append=$2; shift 2
+  timeout 600 "${DUVISOR:-$repo_root/build/duvisor}" run --kernel "$(guest_image)" \
+    --initrd "$(guest_initramfs)" --smp "$smp" --memory 256M \
+    --append "console=ttyS0 earlycon=sbi $append" "$@"
+}

@@ -1,6 +1,8 @@
 /* `duvisor run`: parse and check options, then start the VM. */
 #include "cli/cli.h"
 
+#include <signal.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -9,6 +11,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "vmm/console.h"
+#include "vmm/vm.h"
 
 static const char run_usage[] =
     "usage: duvisor run --kernel PATH [options]\n"
@@ -170,6 +175,19 @@ static int check_input_file(const char *what, const char *path, char *err, size_
     return 0;
 }
 
+/* Console callbacks reach whichever VM is current (a reboot makes a new one in place). */
+static void console_input_ready(void *opaque)
+{
+    struct vm *vm = opaque;
+    if (vm->uart)
+        vm_console_pump(vm);
+}
+
+static void console_quit(void *opaque)
+{
+    vm_request_stop(opaque, VM_STOP_SIGNAL);
+}
+
 int cmd_run(int argc, char **argv)
 {
     struct vm_config cfg;
@@ -181,11 +199,61 @@ int cmd_run(int argc, char **argv)
         rc = check_input_file("kernel", cfg.kernel_path, err, sizeof(err));
     if (rc == 0 && cfg.initrd_path)
         rc = check_input_file("initrd", cfg.initrd_path, err, sizeof(err));
+    struct vm *vm = calloc(1, sizeof(*vm));
+    if (rc == 0 && !vm)
+        rc = fail(err, sizeof(err), "out of memory");
+    /* Everything the user gave is checked here, before any thread starts. */
+    if (rc == 0)
+        rc = vm_create(vm, &cfg, NULL, err, sizeof(err));
     if (rc) {
         fprintf(stderr, "duvisor: %s\n", err);
+        free(vm);
         return EXIT_USAGE;
     }
-    fprintf(stderr, "duvisor: cannot boot a guest yet: the DV-Ext hart and the hypervisor core "
-                    "are still being built (see README.md, Status)\n");
-    return 1;
+    signal(SIGPIPE, SIG_IGN); /* a closed stdout must not kill the VM */
+    sigset_t stop_signals;
+    vm_block_stop_signals(&stop_signals); /* before the console thread starts */
+    struct console_config ccfg = {
+        .in_fd = STDIN_FILENO,
+        .out_fd = STDOUT_FILENO,
+        .escape = CONSOLE_ESCAPE_AUTO,
+        .input_ready = console_input_ready,
+        .quit = console_quit,
+        .opaque = vm,
+    };
+    struct console *console = console_create(&ccfg);
+    if (!console) {
+        fprintf(stderr, "duvisor: cannot set up the console\n");
+        vm_destroy(vm);
+        free(vm);
+        return 1;
+    }
+    int status = 0;
+    for (;;) {
+        vm->console = console;
+        enum vm_stop why = vm_run(vm, &stop_signals);
+        vm_destroy(vm);
+        if (why == VM_STOP_REBOOT && vm_stop_signal_pending(&stop_signals))
+            why = VM_STOP_SIGNAL;
+        if (why == VM_STOP_REBOOT && !cfg.no_reboot) {
+            fprintf(stderr, "duvisor: guest rebooting\n");
+            if (vm_create(vm, &cfg, NULL, err, sizeof(err)) == 0)
+                continue;
+            fprintf(stderr, "duvisor: reboot failed: %s\n", err);
+            status = 1;
+            break;
+        }
+        switch (why) {
+        case VM_STOP_POWEROFF: fprintf(stderr, "duvisor: guest powered off\n"); break;
+        case VM_STOP_REBOOT:
+            fprintf(stderr, "duvisor: guest asked to reboot (--no-reboot)\n");
+            break;
+        case VM_STOP_SIGNAL: fprintf(stderr, "duvisor: stopped on request\n"); break;
+        default: fprintf(stderr, "duvisor: guest stopped after a fatal error\n"); status = 1;
+        }
+        break;
+    }
+    console_destroy(console);
+    free(vm);
+    return status;
 }

@@ -12,9 +12,7 @@ uint64_t hart_time(const struct dv_hart *h)
 
 uint64_t csr_guest_sip(struct dv_hart *h, uint64_t now)
 {
-    uint64_t sip = h->vsip_ssip & SIP_SSIP;
-    if (h->huvip & DV_HUVIP_VSSIP)
-        sip |= SIP_SSIP;
+    uint64_t sip = (h->huvip & DV_HUVIP_VSSIP) ? SIP_SSIP : 0;
     if ((h->huvip & DV_HUVIP_VSTIP) || now >= h->vstimecmp)
         sip |= SIP_STIP;
     if ((h->huvip & DV_HUVIP_VSEIP) || atomic_load_explicit(&h->plic_line, memory_order_relaxed))
@@ -125,8 +123,8 @@ static void guest_write(struct dv_hart *h, unsigned csr, uint64_t value)
     case 0x141: h->vsepc = value & ~1ull; break;
     case 0x142: h->vscause = value; break;
     case 0x143: h->vstval = value; break;
-    case 0x144:
-        h->vsip_ssip = value & SIP_SSIP;
+    case 0x144: /* sip.SSIP is huvip.VSSIP, as vsip.SSIP aliases hvip.VSSIP */
+        h->huvip = (h->huvip & ~DV_HUVIP_VSSIP) | ((value & SIP_SSIP) ? DV_HUVIP_VSSIP : 0);
         h->budget = 0;
         break;
     case 0x14d:
@@ -231,7 +229,9 @@ int dv_csr_write(struct dv_hart *h, unsigned csr, uint64_t value)
     case DV_CSR_HUVSEPC: h->vsepc = value & ~1ull; break;
     case DV_CSR_HUVSCAUSE: h->vscause = value; break;
     case DV_CSR_HUVSTVAL: h->vstval = value; break;
-    case DV_CSR_HUVSIP: h->vsip_ssip = value & SIP_SSIP; break;
+    case DV_CSR_HUVSIP:
+        h->huvip = (h->huvip & ~DV_HUVIP_VSSIP) | ((value & SIP_SSIP) ? DV_HUVIP_VSSIP : 0);
+        break;
     case DV_CSR_HUVSTIMECMP: h->vstimecmp = value; break;
     case DV_CSR_HUVSATP: satp_write(h, value); break;
     case DV_CSR_VTIMECMP: h->vtimecmp = value; break;

@@ -48,7 +48,7 @@ enum dv_csr {
     DV_CSR_HUIE = 0x804,
     DV_CSR_HUTIMEDELTA = 0x805,
     DV_CSR_HUCOUNTEREN = 0x806,
-    DV_CSR_HUTVAL = 0x843,
+    DV_CSR_HUTVAL = 0x843, /* GPA >> 2; the low two bits are those of utval */
     DV_CSR_HUIP = 0x844,
     DV_CSR_HUVIP = 0x845,
     DV_CSR_HUTINST = 0x84a,
@@ -179,6 +179,11 @@ uint64_t dv_enter(struct dv_hart *h);
 void dv_hufence_gvma(struct dv_hart *h);
 void dv_hufence_vvma(struct dv_hart *h);
 void dv_fence_i(struct dv_hart *h);
+
+/* A load through the guest's current translation at privilege hustatus.SPVP,
+   as the H extension's HLV instructions do (the hypervisor reading a pointer
+   the guest passed). 0, or -1 when any byte does not translate to RAM. */
+int dv_guest_read(struct dv_hart *h, uint64_t gva, void *buf, size_t len);
 
 /* Guest instructions retired by this hart (the guest's instret). */
 uint64_t dv_instret(const struct dv_hart *h);

@@ -135,7 +135,6 @@ struct dv_hart {
     /* guest supervisor (VS) state */
     uint64_t vsstatus, vsie, vstvec, vsscratch, vsepc, vscause, vstval, vsatp;
     uint64_t vstimecmp, scounteren, senvcfg;
-    uint64_t vsip_ssip; /* the SSIP bit the guest itself sets (guest view, bit 1) */
 
     /* DV-Ext state */
     uint64_t hustatus, huie, hutimedelta, hucounteren, hutval, huip, huvip, hutinst, hugatp;

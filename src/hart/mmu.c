@@ -266,3 +266,30 @@ bool mmu_store_slow(struct dv_hart *h, uint64_t va, unsigned size, uint64_t valu
     }
     return false;
 }
+
+int dv_guest_read(struct dv_hart *h, uint64_t gva, void *buf, size_t len)
+{
+    struct trap saved = h->trap;
+    unsigned saved_priv = h->priv;
+    h->priv = (h->hustatus & DV_HUSTATUS_SPVP) ? PRV_VS : PRV_VU;
+    int rc = 0;
+    uint8_t *out = buf;
+    while (len > 0) {
+        size_t chunk = PAGE_SIZE - (gva & (PAGE_SIZE - 1));
+        if (chunk > len)
+            chunk = len;
+        uintptr_t host;
+        uint64_t gpa;
+        if (translate(h, gva, ACC_LOAD, NULL, &host, &gpa) != XLATE_HOST) {
+            rc = -1;
+            break;
+        }
+        memcpy(out, (const void *)host, chunk);
+        out += chunk;
+        gva += chunk;
+        len -= chunk;
+    }
+    h->priv = saved_priv;
+    h->trap = saved;
+    return rc;
+}

@@ -140,7 +140,7 @@ static int build_cpus(void *fdt, const struct fdt_params *p, const struct strlis
         TRY(fdt_property_string(fdt, "riscv,isa-base", "rv64i"));
         TRY(fdt_property(fdt, "riscv,isa-extensions", ext->buf, (int)ext->len));
         /* The hart has Sv39/48/57; Linux probes down from the largest. */
-        TRY(fdt_property_string(fdt, "mmu-type", "riscv,sv57"));
+        TRY(fdt_property_string(fdt, "mmu-type", p->mmu_type ? p->mmu_type : "riscv,sv57"));
         TRY(fdt_begin_node(fdt, "interrupt-controller"));
         TRY(fdt_property_string(fdt, "compatible", "riscv,cpu-intc"));
         /* #address-cells 0: an interrupt-map could name this parent; dtc warns without it. */

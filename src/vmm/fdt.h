@@ -33,6 +33,7 @@ struct fdt_params {
     uint64_t virtio_base, virtio_stride; /* device i at base + i * stride */
     unsigned virtio_irq_base;            /* device i raises irq_base + i */
     uint32_t timebase_hz;
+    const char *mmu_type; /* NULL: "riscv,sv57" */
 };
 
 /* Returns the blob size written to buf (<= buf_len), or -1 with a reason in err. */

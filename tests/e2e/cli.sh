@@ -35,3 +35,8 @@ bad_input "smp out of range" "1 to 32" run --kernel "$tmp/kernel" --smp 64
 bad_input "memory too small" "between" run --kernel "$tmp/kernel" --memory 1M
 bad_input "memory not a size" "--memory" run --kernel "$tmp/kernel" --memory lots
 bad_input "unknown option" "unknown option" run --kernel "$tmp/kernel" --fast
+bad_input "not a kernel image" "not a RISC-V kernel" run --kernel "$tmp/kernel"
+# A real kernel with an initrd that cannot fit beside it.
+head -c $((40 << 20)) /dev/zero >"$tmp/big-initrd"
+bad_input "initrd larger than memory" "does not fit" run --kernel "$(guest_image)" \
+  --initrd "$tmp/big-initrd" --memory 32M

@@ -14,8 +14,9 @@
  *
  * A watchdog thread per VM raises vipi on every hart if a test runs longer
  * than WATCHDOG_SEC, so a hart that never exits turns into a failure, not a
- * hang. Threads other than cmocka's never assert: they record an error
- * message that the main thread checks after joining them.
+ * hang (and if even vipi gets no exit, the binary aborts). Threads other than
+ * cmocka's never assert: they record an error message that the main thread
+ * checks after joining them.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -41,15 +42,16 @@
 #define GUEST_IMAGES_DIR "build/guest-images"
 #endif
 
-#define RAM_BASE     0x80000000ull
-#define RAM_SIZE     (16ull << 20)
-#define PAGE_SIZE    4096ull
-#define MAILBOX      0x80F00000ull /* tests/guest/common.S */
-#define MMIO_DEV     0x10000000ull /* tests/guest/mmio.S: never mapped */
-#define MAX_HARTS    2
-#define MAX_DELAYED  4
-#define WATCHDOG_SEC 30
-#define MS           UINT64_C(1000000) /* nanoseconds */
+#define RAM_BASE           0x80000000ull
+#define RAM_SIZE           (16ull << 20)
+#define PAGE_SIZE          4096ull
+#define MAILBOX            0x80F00000ull /* tests/guest/common.S */
+#define MMIO_DEV           0x10000000ull /* tests/guest/mmio.S: never mapped */
+#define MAX_HARTS          2
+#define MAX_DELAYED        4
+#define WATCHDOG_SEC       30
+#define WATCHDOG_GRACE_SEC 10                /* then abort: the harts do not even answer vipi */
+#define MS                 UINT64_C(1000000) /* nanoseconds */
 
 /* the guests' hypercalls (tests/guest/common.S) */
 #define HC_EXT 0x0A000000ull
@@ -105,6 +107,7 @@ struct vm {
     pthread_mutex_t wd_lock;
     pthread_cond_t wd_cond;
     atomic_bool wd_fired;
+    uint64_t wd_fired_ns; /* watchdog thread only */
 };
 
 static uint64_t now_ns(clockid_t clock)
@@ -131,7 +134,14 @@ static void *watchdog_main(void *arg)
     pthread_mutex_lock(&vm->wd_lock);
     while (!vm->wd_stop) {
         if (pthread_cond_timedwait(&vm->wd_cond, &vm->wd_lock, &deadline) == ETIMEDOUT) {
-            atomic_store(&vm->wd_fired, true);
+            if (!atomic_exchange(&vm->wd_fired, true))
+                vm->wd_fired_ns = now_ns(CLOCK_MONOTONIC);
+            else if (now_ns(CLOCK_MONOTONIC) - vm->wd_fired_ns > WATCHDOG_GRACE_SEC * 1000 * MS) {
+                /* not even a vipi gets the hart out: give up on the whole binary */
+                fprintf(stderr, "watchdog: a hart ignored vipi for %d s; aborting\n",
+                        WATCHDOG_GRACE_SEC);
+                abort();
+            }
             for (unsigned i = 0; i < vm->nharts; i++)
                 dv_vipi_raise(vm->m, i);
             clock_gettime(CLOCK_REALTIME, &deadline);
@@ -671,6 +681,38 @@ static void test_vtimer(void **state)
     expect_pass(vm, h, 7);
 }
 
+/* a hart blocked in WFI (VTW = 0) is woken by its vtimer: UTIP exit, not early, no spinning */
+static void test_vtimer_wakes_wfi(void **state)
+{
+    struct vm *vm = vm_new(state, "wfiipi", 1);
+    vm_map(vm, RAM_BASE, RAM_SIZE, GSTAGE_R | GSTAGE_W | GSTAGE_X);
+    struct dv_hart *h = vm_hart(vm, 0);
+    csr_set(h, DV_CSR_HUIE, DV_HUIP_USIP | DV_HUIP_UTIP);
+    csr_set(h, DV_CSR_HUTIMEDELTA, 12345);
+
+    uint64_t cmp = dv_host_time() + 12345 + DV_TIMEBASE_HZ * 200 / 1000;
+    csr_set(h, DV_CSR_VTIMECMP, cmp);
+    csr_set(h, DV_CSR_VTIMECTL, DV_VTIMECTL_ENABLE | DV_VTIMECTL_UTIP);
+    uint64_t wall0 = now_ns(CLOCK_MONOTONIC), cpu0 = now_ns(CLOCK_THREAD_CPUTIME_ID);
+    uint64_t cause = enter(vm, h);
+    uint64_t wall1 = now_ns(CLOCK_MONOTONIC), cpu1 = now_ns(CLOCK_THREAD_CPUTIME_ID);
+    uint64_t now = dv_host_time() + 12345;
+    if (cause != DV_EXIT_UTIP)
+        fail_msg("want UTIP exit, got %s", describe(h));
+    if (now < cmp)
+        fail_msg("UTIP exit %" PRIu64 " ticks before vtimecmp", cmp - now);
+    if (csr(h, DV_CSR_UEPC) != dv_gpr_get(h, X_T6) + 4)
+        fail_msg("want uepc = wfi + 4 = %#" PRIx64 ", got %s", dv_gpr_get(h, X_T6) + 4,
+                 describe(h));
+    if ((cpu1 - cpu0) * 2 > wall1 - wall0)
+        fail_msg("wfi spun: %" PRIu64 " ms CPU in %" PRIu64 " ms", (cpu1 - cpu0) / MS,
+                 (wall1 - wall0) / MS);
+    csr_set(h, DV_CSR_VTIMECTL, 0);
+    csr_set(h, DV_CSR_VTIMECMP, UINT64_MAX);
+    flag_set(vm, MAILBOX, 4);
+    expect_pass(vm, h, 4);
+}
+
 /* ---- 7. vIPI --------------------------------------------------------------------------- */
 
 /* (a) raised by another thread while the guest spins: exactly one USIP exit */
@@ -953,6 +995,51 @@ static void test_guest_sv39(void **state)
     assert_int_equal(ram64(vm, 0x80020010), 0x0BADCAFE87654321ull);
 }
 
+/* ---- 12. G-stage faults in the guest's own page-table walk -------------------------------- */
+
+static void test_gstage_fault_in_vs_walk(void **state)
+{
+    const uint64_t root = 0x80010000, l1 = 0x80200000, l0 = 0x80300000, data = 0x80020000;
+    const uint64_t va = 0x40000000;
+    struct vm *vm = vm_new(state, "ptwalk", 1);
+    vm_map(vm, RAM_BASE, 1ull << 20, GSTAGE_R | GSTAGE_W | GSTAGE_X);
+    vm_map(vm, l0, PAGE_SIZE, GSTAGE_R);
+    /* Sv39: root[2] = identity gigapage (V R W X A D), root[1] -> L1 -> L0 -> data (V R W) */
+    ram64_set(vm, root + 16, ((RAM_BASE >> 12) << 10) | 0xCF);
+    ram64_set(vm, root + 8, ((l1 >> 12) << 10) | 1);
+    ram64_set(vm, l1, ((l0 >> 12) << 10) | 1);
+    ram64_set(vm, l0, ((data >> 12) << 10) | 0x07);
+    ram64_set(vm, data + 8, 0x5555AAAA5555AAAAull);
+    struct dv_hart *h = vm_hart(vm, 0);
+
+    /* the implicit read of the L1 PTE: utval is the VA being translated */
+    uint64_t cause = enter(vm, h);
+    if (cause != DV_EXIT_LOAD_GUEST_PAGE_FAULT || csr(h, DV_CSR_UTVAL) != va + 8 ||
+        csr(h, DV_CSR_HUTVAL) != l1 >> 2 || csr(h, DV_CSR_HUTINST) != DV_HUTINST_PTE_READ ||
+        csr(h, DV_CSR_UEPC) != dv_gpr_get(h, X_T6))
+        fail_msg("PTE read: want exit 21 utval=%#" PRIx64 " hutval=%#" PRIx64
+                 " hutinst=%#x, got %s",
+                 va + 8, l1 >> 2, DV_HUTINST_PTE_READ, describe(h));
+    check_hustatus(h, true);
+    vm_map(vm, l1, PAGE_SIZE, GSTAGE_R | GSTAGE_W);
+    dv_hufence_gvma(h);
+
+    /* the hart's A-bit update of the leaf, a write to a read-only page */
+    cause = enter(vm, h);
+    if (cause != DV_EXIT_STORE_GUEST_PAGE_FAULT || csr(h, DV_CSR_UTVAL) != va + 8 ||
+        csr(h, DV_CSR_HUTVAL) != l0 >> 2 || csr(h, DV_CSR_HUTINST) != DV_HUTINST_PTE_WRITE ||
+        csr(h, DV_CSR_UEPC) != dv_gpr_get(h, X_T6))
+        fail_msg("PTE write: want exit 23 utval=%#" PRIx64 " hutval=%#" PRIx64
+                 " hutinst=%#x, got %s",
+                 va + 8, l0 >> 2, DV_HUTINST_PTE_WRITE, describe(h));
+    check_hustatus(h, true);
+    vm_map(vm, l0, PAGE_SIZE, GSTAGE_R | GSTAGE_W);
+    dv_hufence_gvma(h);
+
+    expect_pass(vm, h, 12);
+    assert_int_equal(ram64(vm, l0) & 0xC0, 0x40); /* A set by the load, D not */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -962,6 +1049,7 @@ int main(void)
         cmocka_unit_test_teardown(test_gstage_perms, vm_teardown),
         cmocka_unit_test_teardown(test_mmio, vm_teardown),
         cmocka_unit_test_teardown(test_vtimer, vm_teardown),
+        cmocka_unit_test_teardown(test_vtimer_wakes_wfi, vm_teardown),
         cmocka_unit_test_teardown(test_vipi_running, vm_teardown),
         cmocka_unit_test_teardown(test_vipi_coalesce, vm_teardown),
         cmocka_unit_test_teardown(test_vipi_cross_hart, vm_teardown),
@@ -970,6 +1058,7 @@ int main(void)
         cmocka_unit_test_teardown(test_atomics_two_harts, vm_teardown),
         cmocka_unit_test_teardown(test_guest_traps, vm_teardown),
         cmocka_unit_test_teardown(test_guest_sv39, vm_teardown),
+        cmocka_unit_test_teardown(test_gstage_fault_in_vs_walk, vm_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

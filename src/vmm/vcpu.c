@@ -1,0 +1,379 @@
+/*
+ * One thread per vCPU: enter the guest, handle the exit, enter again
+ * (dvext.md section 3). Other threads reach a running vCPU only through
+ * requests plus a vipi, so every change to a hart happens on its own thread.
+ */
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "devices/uart8250.h"
+#include "vmm/console.h"
+#include "vmm/gstage.h"
+#include "vmm/vm.h"
+
+/* Guest-physical RAM is mapped into the G-stage lazily, a 2 MiB block at a time. */
+#define LAZY_BLOCK (2ull << 20)
+
+static uint64_t csr(struct vcpu *v, unsigned number)
+{
+    uint64_t value = 0;
+    dv_csr_read(v->hart, number, &value);
+    return value;
+}
+
+static void set_csr(struct vcpu *v, unsigned number, uint64_t value)
+{
+    dv_csr_write(v->hart, number, value);
+}
+
+static bool stopping(const struct vm *vm)
+{
+    return atomic_load(&vm->stop) != VM_RUNNING;
+}
+
+void vcpu_kick(struct vcpu *v)
+{
+    dv_vipi_raise(v->vm->machine, v->id);
+}
+
+void vcpu_request(struct vcpu *v, unsigned requests)
+{
+    atomic_fetch_or(&v->requests, requests);
+    atomic_fetch_add(&v->req_seq, 1);
+    vcpu_kick(v);
+}
+
+/* Serve what other vCPUs asked of this one (on its own thread). */
+static void serve_requests(struct vcpu *v)
+{
+    uint64_t seq = atomic_load(&v->req_seq);
+    unsigned req = atomic_exchange(&v->requests, 0);
+    if (req & VCPU_REQ_SSIP)
+        set_csr(v, DV_CSR_HUVIP, csr(v, DV_CSR_HUVIP) | DV_HUVIP_VSSIP);
+    if (req & VCPU_REQ_FENCE_I)
+        dv_fence_i(v->hart);
+    if (req & VCPU_REQ_FENCE_VMA)
+        dv_hufence_vvma(v->hart);
+    atomic_store(&v->done_seq, seq);
+}
+
+/* The guest's own trap, raised by the hypervisor (as hardware would deliver it). */
+static void inject_exception(struct vcpu *v, uint64_t cause, uint64_t tval)
+{
+    uint64_t status = csr(v, DV_CSR_HUVSSTATUS);
+    bool from_vs = csr(v, DV_CSR_HUSTATUS) & DV_HUSTATUS_SPVP;
+    const uint64_t SIE = 1u << 1, SPIE = 1u << 5, SPP = 1u << 8;
+    status = (status & ~(SPP | SPIE | SIE)) | (from_vs ? SPP : 0) | ((status & SIE) ? SPIE : 0);
+    set_csr(v, DV_CSR_HUVSCAUSE, cause);
+    set_csr(v, DV_CSR_HUVSEPC, csr(v, DV_CSR_UEPC));
+    set_csr(v, DV_CSR_HUVSTVAL, tval);
+    set_csr(v, DV_CSR_HUVSSTATUS, status);
+    set_csr(v, DV_CSR_HUSTATUS, csr(v, DV_CSR_HUSTATUS) | DV_HUSTATUS_SPVP);
+    set_csr(v, DV_CSR_UEPC, csr(v, DV_CSR_HUVSTVEC) & ~3ull);
+}
+
+static void fatal(struct vcpu *v, const char *what, uint64_t cause)
+{
+    fprintf(stderr, "duvisor: vcpu %u: %s (ucause %#llx)\n", v->id, what,
+            (unsigned long long)cause);
+    fprintf(stderr, "  pc %016llx  utval %016llx  gpa %016llx  hutinst %08llx  vsstatus %016llx\n",
+            (unsigned long long)csr(v, DV_CSR_UEPC), (unsigned long long)csr(v, DV_CSR_UTVAL),
+            (unsigned long long)(csr(v, DV_CSR_HUTVAL) << 2),
+            (unsigned long long)csr(v, DV_CSR_HUTINST),
+            (unsigned long long)csr(v, DV_CSR_HUVSSTATUS));
+    fprintf(stderr, "  scause %016llx  sepc %016llx  stval %016llx  satp %016llx\n",
+            (unsigned long long)csr(v, DV_CSR_HUVSCAUSE),
+            (unsigned long long)csr(v, DV_CSR_HUVSEPC), (unsigned long long)csr(v, DV_CSR_HUVSTVAL),
+            (unsigned long long)csr(v, DV_CSR_HUVSATP));
+    for (unsigned r = 1; r < 32; r++)
+        fprintf(stderr, "  x%-2u %016llx%s", r, (unsigned long long)dv_gpr_get(v->hart, r),
+                r % 4 == 3 ? "\n" : "");
+    fprintf(stderr, "\n");
+    vm_request_stop(v->vm, VM_STOP_FATAL);
+}
+
+/* A guest-page fault: map RAM lazily, or emulate MMIO. False: fatal. */
+static bool guest_page_fault(struct vcpu *v, uint64_t cause)
+{
+    struct vm *vm = v->vm;
+    /* hutval drops the low two bits; the page offset is the same in the
+       guest virtual address, so utval supplies them. */
+    uint64_t gpa = csr(v, DV_CSR_HUTVAL) << 2 | (csr(v, DV_CSR_UTVAL) & 3);
+    if (gpa - VM_RAM_BASE < vm->ram_size) {
+        uint64_t block = (gpa - VM_RAM_BASE) & ~(LAZY_BLOCK - 1);
+        uint64_t len = vm->ram_size - block < LAZY_BLOCK ? vm->ram_size - block : LAZY_BLOCK;
+        if (gstage_map(vm->gstage, VM_RAM_BASE + block, vm->ram + block, len,
+                       GSTAGE_R | GSTAGE_W | GSTAGE_X))
+            return false;
+        dv_hufence_gvma(v->hart);
+        return true; /* re-execute the access */
+    }
+    if (cause == DV_EXIT_FETCH_GUEST_PAGE_FAULT)
+        return false;
+    const struct mmio_region *region = mmio_find(&vm->bus, gpa);
+    struct mmio_access acc;
+    if (!region || !mmio_decode((uint32_t)csr(v, DV_CSR_HUTINST), &acc))
+        return false;
+    uint64_t offset = gpa - region->base;
+    if (acc.is_store) {
+        uint64_t value = dv_gpr_get(v->hart, acc.reg);
+        if (acc.size < 8)
+            value &= (1ull << (8 * acc.size)) - 1;
+        if (!region->write(region->opaque, offset, acc.size, value))
+            return false;
+    } else {
+        uint64_t value = 0;
+        if (!region->read(region->opaque, offset, acc.size, &value))
+            return false;
+        if (acc.sign_extend && acc.size < 8) {
+            unsigned shift = 64 - 8 * acc.size;
+            value = (uint64_t)((int64_t)(value << shift) >> shift);
+        }
+        dv_gpr_set(v->hart, acc.reg, value);
+    }
+    set_csr(v, DV_CSR_UEPC, csr(v, DV_CSR_UEPC) + acc.insn_len);
+    return true;
+}
+
+static void handle_sbi(struct vcpu *v)
+{
+    struct sbi_call call = {
+        .ext = dv_gpr_get(v->hart, 17),
+        .fid = dv_gpr_get(v->hart, 16),
+        .hartid = v->id,
+    };
+    for (unsigned i = 0; i < 6; i++)
+        call.args[i] = dv_gpr_get(v->hart, 10 + i);
+    bool legacy = false;
+    struct sbi_ret ret = sbi_dispatch(&v->vm->sbi, &call, &legacy);
+    if (sbi_hsm_take_stop(&v->vm->sbi, v->id)) {
+        v->running = false;
+        return;
+    }
+    uint64_t resume, arg;
+    if (sbi_hsm_take_resume(&v->vm->sbi, v->id, &resume, &arg)) {
+        dv_gpr_set(v->hart, 10, v->id);
+        dv_gpr_set(v->hart, 11, arg);
+        set_csr(v, DV_CSR_UEPC, resume);
+        set_csr(v, DV_CSR_HUVSATP, 0);
+        set_csr(v, DV_CSR_HUVSSTATUS, csr(v, DV_CSR_HUVSSTATUS) & ~(1ull << 1));
+        return;
+    }
+    if (legacy) {
+        dv_gpr_set(v->hart, 10, ret.error ? (uint64_t)ret.error : ret.value);
+    } else {
+        dv_gpr_set(v->hart, 10, (uint64_t)ret.error);
+        dv_gpr_set(v->hart, 11, ret.value);
+    }
+    set_csr(v, DV_CSR_UEPC, csr(v, DV_CSR_UEPC) + 4);
+}
+
+/* One exit. False when this vCPU must stop running the guest. */
+static bool handle_exit(struct vcpu *v, uint64_t cause)
+{
+    switch (cause) {
+    case DV_EXIT_ECALL_VS: handle_sbi(v); return true;
+    case DV_EXIT_FETCH_GUEST_PAGE_FAULT:
+    case DV_EXIT_LOAD_GUEST_PAGE_FAULT:
+    case DV_EXIT_STORE_GUEST_PAGE_FAULT:
+        if (guest_page_fault(v, cause))
+            return true;
+        fatal(v, "guest access outside RAM and every device", cause);
+        return false;
+    case DV_EXIT_VIRTUAL_INSTRUCTION:
+        /* Something the guest may not do (e.g. an H-extension instruction):
+           it sees an illegal instruction, as without the H extension. */
+        inject_exception(v, 2, csr(v, DV_CSR_UTVAL));
+        return true;
+    case DV_EXIT_USIP: serve_requests(v); return true;
+    case DV_EXIT_UTIP: set_csr(v, DV_CSR_VTIMECTL, 0); return true;
+    }
+    fatal(v, "unexpected exit", cause);
+    return false;
+}
+
+static bool vm_stopping(void *opaque)
+{
+    return stopping(opaque);
+}
+
+/* HSM start: the guest entry state of the SBI spec (a0 hartid, a1 arg, VS, satp 0, SIE 0). */
+static void enter_state(struct vcpu *v, uint64_t start, uint64_t arg)
+{
+    dv_gpr_set(v->hart, 10, v->id);
+    dv_gpr_set(v->hart, 11, arg);
+    set_csr(v, DV_CSR_UEPC, start);
+    set_csr(v, DV_CSR_HUSTATUS, DV_HUSTATUS_SPV | DV_HUSTATUS_SPVP);
+    set_csr(v, DV_CSR_HUVSATP, 0);
+    set_csr(v, DV_CSR_HUVSSTATUS, csr(v, DV_CSR_HUVSSTATUS) & ~(1ull << 1));
+    dv_hufence_vvma(v->hart);
+    dv_fence_i(v->hart);
+}
+
+void *vcpu_thread(void *arg)
+{
+    struct vcpu *v = arg;
+    struct vm *vm = v->vm;
+    while (!stopping(vm)) {
+        if (!v->running) {
+            uint64_t start, start_arg;
+            if (!sbi_hsm_wait_start(&vm->sbi, v->id, &start, &start_arg, vm_stopping, vm))
+                break;
+            enter_state(v, start, start_arg);
+            v->running = true;
+        }
+        uint64_t cause = dv_enter(v->hart);
+        if (stopping(vm))
+            break;
+        if (!handle_exit(v, cause))
+            break;
+    }
+    /* Nobody may wait on a vCPU that has left: serve what is pending. */
+    atomic_store(&v->done_seq, UINT64_MAX);
+    return NULL;
+}
+
+/* --- the SBI host: what SBI calls do to the VM ------------------------------------------ */
+
+static struct vm *host_vm(void *opaque)
+{
+    return opaque;
+}
+
+static uint64_t host_time(void *opaque, unsigned hartid)
+{
+    uint64_t delta = 0;
+    dv_csr_read(host_vm(opaque)->vcpus[hartid].hart, DV_CSR_HUTIMEDELTA, &delta);
+    return dv_host_time() + delta;
+}
+
+static void host_set_timer(void *opaque, unsigned hartid, uint64_t when)
+{
+    /* The caller's own Sstc compare register: the timer then needs no exit at all. */
+    dv_csr_write(host_vm(opaque)->vcpus[hartid].hart, DV_CSR_HUVSTIMECMP, when);
+}
+
+static void host_console_write(void *opaque, const uint8_t *buf, size_t len)
+{
+    console_write(host_vm(opaque)->console, buf, len);
+}
+
+static size_t host_console_read(void *opaque, uint8_t *buf, size_t len)
+{
+    return console_read(host_vm(opaque)->console, buf, len);
+}
+
+static int host_read_phys(void *opaque, uint64_t gpa, void *buf, size_t len)
+{
+    struct vm *vm = host_vm(opaque);
+    uint64_t off = gpa - VM_RAM_BASE;
+    if (off >= vm->ram_size || len > vm->ram_size - off)
+        return -1;
+    memcpy(buf, vm->ram + off, len);
+    return 0;
+}
+
+static int host_write_phys(void *opaque, uint64_t gpa, const void *buf, size_t len)
+{
+    struct vm *vm = host_vm(opaque);
+    uint64_t off = gpa - VM_RAM_BASE;
+    if (off >= vm->ram_size || len > vm->ram_size - off)
+        return -1;
+    memcpy(vm->ram + off, buf, len);
+    return 0;
+}
+
+static int host_read_virt(void *opaque, unsigned hartid, uint64_t gva, void *buf, size_t len)
+{
+    return dv_guest_read(host_vm(opaque)->vcpus[hartid].hart, gva, buf, len);
+}
+
+static void host_send_ipi(void *opaque, unsigned target)
+{
+    vcpu_request(&host_vm(opaque)->vcpus[target], VCPU_REQ_SSIP);
+}
+
+static void host_clear_ipi(void *opaque, unsigned hartid)
+{
+    struct vcpu *v = &host_vm(opaque)->vcpus[hartid];
+    set_csr(v, DV_CSR_HUVIP, csr(v, DV_CSR_HUVIP) & ~DV_HUVIP_VSSIP);
+}
+
+static void host_remote_fence(void *opaque, unsigned caller, const bool *targets,
+                              enum sbi_fence_kind kind, uint64_t start, uint64_t size,
+                              uint64_t asid)
+{
+    (void)start, (void)size, (void)asid; /* every flush is a full flush: always correct */
+    struct vm *vm = host_vm(opaque);
+    unsigned req = kind == SBI_FENCE_I ? VCPU_REQ_FENCE_I : VCPU_REQ_FENCE_VMA;
+    uint64_t wait_for[VM_MAX_VCPUS] = {0};
+    for (unsigned i = 0; i < vm->cfg->smp; i++) {
+        if (!targets[i])
+            continue;
+        if (i == caller) {
+            if (req == VCPU_REQ_FENCE_I)
+                dv_fence_i(vm->vcpus[i].hart);
+            else
+                dv_hufence_vvma(vm->vcpus[i].hart);
+            continue;
+        }
+        enum sbi_hsm_state st = sbi_hsm_state_of(&vm->sbi, i);
+        if (st != SBI_HSM_STARTED && st != SBI_HSM_SUSPENDED)
+            continue; /* a stopped hart flushes everything when it starts */
+        atomic_fetch_or(&vm->vcpus[i].requests, req);
+        wait_for[i] = atomic_fetch_add(&vm->vcpus[i].req_seq, 1) + 1;
+        vcpu_kick(&vm->vcpus[i]);
+    }
+    /* Wait for every target, serving our own requests meanwhile so that two
+       vCPUs fencing each other cannot deadlock. */
+    struct vcpu *self = &vm->vcpus[caller];
+    for (unsigned i = 0; i < vm->cfg->smp; i++) {
+        while (wait_for[i] && atomic_load(&vm->vcpus[i].done_seq) < wait_for[i] && !stopping(vm)) {
+            if (atomic_load(&self->requests))
+                serve_requests(self);
+            sched_yield();
+        }
+    }
+}
+
+static void host_hart_start(void *opaque, unsigned hartid, uint64_t start, uint64_t arg)
+{
+    (void)opaque, (void)hartid, (void)start, (void)arg; /* the target thread picks it up */
+}
+
+static void host_hart_suspend_wait(void *opaque, unsigned hartid)
+{
+    /* A retentive suspend may end at any time, like WFI: return and let the
+       guest's next WFI do the waiting. */
+    (void)opaque, (void)hartid;
+}
+
+static void host_system_reset(void *opaque, unsigned type, unsigned reason)
+{
+    (void)reason;
+    vm_request_stop(host_vm(opaque),
+                    type == SBI_RESET_SHUTDOWN ? VM_STOP_POWEROFF : VM_STOP_REBOOT);
+}
+
+void vm_sbi_host_init(struct vm *vm)
+{
+    vm->sbi_host = (struct sbi_host){
+        .opaque = vm,
+        .nharts = vm->cfg->smp,
+        .impl_version = 1,
+        .time = host_time,
+        .set_timer = host_set_timer,
+        .console_write = host_console_write,
+        .console_read = host_console_read,
+        .read_phys = host_read_phys,
+        .write_phys = host_write_phys,
+        .read_virt = host_read_virt,
+        .send_ipi = host_send_ipi,
+        .clear_ipi = host_clear_ipi,
+        .remote_fence = host_remote_fence,
+        .hart_start = host_hart_start,
+        .hart_suspend_wait = host_hart_suspend_wait,
+        .system_reset = host_system_reset,
+    };
+}

@@ -1,0 +1,329 @@
+/* VM lifecycle: memory, boot image, devices, vCPU threads, and how a VM stops. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "devices/uart8250.h"
+#include "vmm/boot.h"
+#include "vmm/console.h"
+#include "vmm/fdt.h"
+#include "vmm/gstage.h"
+#include "vmm/vm.h"
+
+static int fail(char *err, size_t err_len, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, err_len, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* The whole file, or NULL with a reason. */
+static uint8_t *read_file(const char *what, const char *path, size_t *len, char *err,
+                          size_t err_len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        fail(err, err_len, "cannot open %s '%s': %s", what, path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    uint8_t *buf = NULL;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+        (uint64_t)st.st_size <= VM_MAX_MEMORY) {
+        buf = malloc((size_t)st.st_size);
+        size_t done = 0;
+        while (buf && done < (size_t)st.st_size) {
+            ssize_t n = read(fd, buf + done, (size_t)st.st_size - done);
+            if (n <= 0) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            done += (size_t)n;
+        }
+        *len = done;
+    }
+    close(fd);
+    if (!buf)
+        fail(err, err_len, "cannot read %s '%s'", what, path);
+    return buf;
+}
+
+/* --- devices ------------------------------------------------------------------------ */
+
+static void uart_tx(void *opaque, const uint8_t *buf, size_t len)
+{
+    struct vm *vm = opaque;
+    console_write(vm->console, buf, len);
+}
+
+static void uart_irq(void *opaque, bool level)
+{
+    struct vm *vm = opaque;
+    dv_plic_set_irq(vm->machine, VM_UART_IRQ, level);
+}
+
+static bool uart_mmio_read(void *opaque, uint64_t offset, unsigned size, uint64_t *value)
+{
+    struct vm *vm = opaque;
+    if (offset >= UART8250_MMIO_SIZE) {
+        *value = 0; /* the rest of the 256-byte window reads as zero */
+        return true;
+    }
+    bool ok = uart8250_read(vm->uart, offset, size, value);
+    if (ok && offset == 0)
+        vm_console_pump(vm); /* the guest made room in the FIFO */
+    return ok;
+}
+
+static bool uart_mmio_write(void *opaque, uint64_t offset, unsigned size, uint64_t value)
+{
+    struct vm *vm = opaque;
+    if (offset >= UART8250_MMIO_SIZE)
+        return true;
+    return uart8250_write(vm->uart, offset, size, value);
+}
+
+void vm_console_pump(struct vm *vm)
+{
+    pthread_mutex_lock(&vm->console_pump_lock);
+    uint8_t buf[UART8250_FIFO_SIZE];
+    size_t space = uart8250_rx_space(vm->uart);
+    if (space > sizeof(buf))
+        space = sizeof(buf);
+    size_t n = space ? console_read(vm->console, buf, space) : 0;
+    if (n)
+        uart8250_receive(vm->uart, buf, n); /* fits: we asked for no more than the space */
+    pthread_mutex_unlock(&vm->console_pump_lock);
+}
+
+/* --- creation ------------------------------------------------------------------------ */
+
+static int create_memory(struct vm *vm, char *err, size_t err_len)
+{
+    vm->ram_size = vm->cfg->memory_bytes;
+    /* A memfd, so snapshots and live upgrade can later hand guest RAM over. */
+    vm->memfd = memfd_create("duvisor-ram", MFD_CLOEXEC);
+    if (vm->memfd < 0 || ftruncate(vm->memfd, (off_t)vm->ram_size) != 0)
+        return fail(err, err_len, "cannot create %llu MiB of guest memory: %s",
+                    (unsigned long long)(vm->ram_size >> 20), strerror(errno));
+    vm->ram =
+        mmap(NULL, vm->ram_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, vm->memfd, 0);
+    if (vm->ram == MAP_FAILED) {
+        vm->ram = NULL;
+        return fail(err, err_len, "cannot map guest memory: %s", strerror(errno));
+    }
+    return 0;
+}
+
+static int load_guest(struct vm *vm, char *err, size_t err_len)
+{
+    const struct vm_config *cfg = vm->cfg;
+    size_t kernel_len = 0, initrd_len = 0;
+    uint8_t *kernel = read_file("kernel", cfg->kernel_path, &kernel_len, err, err_len);
+    if (!kernel)
+        return -1;
+    uint8_t *initrd = NULL;
+    if (cfg->initrd_path) {
+        initrd = read_file("initrd", cfg->initrd_path, &initrd_len, err, err_len);
+        if (!initrd) {
+            free(kernel);
+            return -1;
+        }
+    }
+    struct boot_layout layout;
+    int rc = boot_load_kernel(vm->ram, vm->ram_size, kernel, kernel_len, &layout, err, err_len);
+    if (rc == 0)
+        rc = boot_place(vm->ram, vm->ram_size, &layout, initrd, initrd_len, 64 << 10, err, err_len);
+    free(kernel);
+    free(initrd);
+    if (rc)
+        return -1;
+
+    struct fdt_params fp = {
+        .ncpus = cfg->smp,
+        .ram_base = VM_RAM_BASE,
+        .ram_size = vm->ram_size,
+        .bootargs = cfg->append,
+        .initrd_start = layout.initrd_start,
+        .initrd_end = layout.initrd_end,
+        .isa = VM_ISA,
+        .plic_base = VM_PLIC_BASE,
+        .plic_size = DV_PLIC_SIZE,
+        .plic_ndev = VM_PLIC_NDEV,
+        .uart_base = VM_UART_BASE,
+        .uart_size = VM_UART_SIZE,
+        .uart_irq = VM_UART_IRQ,
+        .uart_clock = VM_UART_CLOCK,
+        .timebase_hz = DV_TIMEBASE_HZ,
+        .mmu_type = "riscv,sv39", /* shortest walk; the hart also does Sv48/Sv57 */
+    };
+    uint8_t *dtb = vm->ram + (layout.dtb_addr - VM_RAM_BASE);
+    int size = fdt_build(&fp, dtb, layout.dtb_max, err, err_len);
+    if (size < 0)
+        return -1;
+    if (cfg->dtb_out) {
+        FILE *f = fopen(cfg->dtb_out, "wb");
+        bool ok = f && fwrite(dtb, 1, (size_t)size, f) == (size_t)size;
+        if (f && fclose(f) != 0)
+            ok = false;
+        if (!ok)
+            return fail(err, err_len, "cannot write --dtb-out '%s': %s", cfg->dtb_out,
+                        strerror(errno));
+    }
+    vm->entry = layout.entry;
+    vm->dtb_addr = layout.dtb_addr;
+    return 0;
+}
+
+static int create_devices(struct vm *vm, char *err, size_t err_len)
+{
+    static const struct uart8250_ops uart_ops = {.tx = uart_tx, .irq = uart_irq};
+    vm->uart = uart8250_create(&uart_ops, vm);
+    if (!vm->uart)
+        return fail(err, err_len, "cannot create the UART");
+    struct mmio_region uart = {
+        .base = VM_UART_BASE,
+        .size = VM_UART_SIZE,
+        .name = "uart",
+        .read = uart_mmio_read,
+        .write = uart_mmio_write,
+        .opaque = vm,
+    };
+    if (mmio_add(&vm->bus, &uart))
+        return fail(err, err_len, "cannot place the UART");
+    return 0;
+}
+
+static int create_harts(struct vm *vm, char *err, size_t err_len)
+{
+    const struct vm_config *cfg = vm->cfg;
+    vm->machine = dv_machine_create(cfg->smp);
+    vm->gstage = gstage_create(DV_HUGATP_MODE_SV48X4);
+    if (!vm->machine || !vm->gstage ||
+        dv_machine_add_window(vm->machine, vm->ram, vm->ram_size) != DV_OK ||
+        dv_machine_set_plic(vm->machine, VM_PLIC_BASE, VM_PLIC_NDEV + 1) != DV_OK)
+        return fail(err, err_len, "cannot set up the hart machine");
+    vm_sbi_host_init(vm);
+    if (sbi_init(&vm->sbi, &vm->sbi_host, 0))
+        return fail(err, err_len, "cannot set up SBI");
+    for (unsigned i = 0; i < cfg->smp; i++) {
+        struct vcpu *v = &vm->vcpus[i];
+        v->vm = vm;
+        v->id = i;
+        v->hart = dv_hart_create(vm->machine, i);
+        if (!v->hart || dv_csr_write(v->hart, DV_CSR_HUGATP, gstage_hugatp(vm->gstage, 1)) != DV_OK)
+            return fail(err, err_len, "cannot create vcpu %u", i);
+        dv_csr_write(v->hart, DV_CSR_HUIE, DV_HUIP_USIP);
+        /* As SBI firmware does before the kernel runs: user mode may read
+           cycle, time and instret (the vDSO's clock_gettime uses rdtime). */
+        dv_csr_write(v->hart, DV_CSR_GUEST_SCOUNTEREN, 7);
+    }
+    /* The boot hart starts at the kernel entry; the others wait for HSM. */
+    struct vcpu *boot = &vm->vcpus[0];
+    dv_gpr_set(boot->hart, 10, 0);
+    dv_gpr_set(boot->hart, 11, vm->dtb_addr);
+    dv_csr_write(boot->hart, DV_CSR_UEPC, vm->entry);
+    dv_csr_write(boot->hart, DV_CSR_HUSTATUS, DV_HUSTATUS_SPV | DV_HUSTATUS_SPVP);
+    boot->running = true;
+    return 0;
+}
+
+int vm_create(struct vm *vm, const struct vm_config *cfg, struct console *console, char *err,
+              size_t err_len)
+{
+    memset(vm, 0, sizeof(*vm));
+    vm->cfg = cfg;
+    vm->memfd = -1;
+    vm->console = console;
+    pthread_mutex_init(&vm->console_pump_lock, NULL);
+    if (create_memory(vm, err, err_len) || load_guest(vm, err, err_len) ||
+        create_devices(vm, err, err_len) || create_harts(vm, err, err_len)) {
+        vm_destroy(vm);
+        return -1;
+    }
+    return 0;
+}
+
+void vm_destroy(struct vm *vm)
+{
+    for (unsigned i = 0; i < VM_MAX_VCPUS; i++)
+        if (vm->vcpus[i].hart)
+            dv_hart_destroy(vm->vcpus[i].hart);
+    if (vm->sbi.host)
+        sbi_destroy(&vm->sbi);
+    if (vm->uart)
+        uart8250_destroy(vm->uart);
+    if (vm->gstage)
+        gstage_destroy(vm->gstage);
+    if (vm->machine)
+        dv_machine_destroy(vm->machine);
+    if (vm->ram)
+        munmap(vm->ram, vm->ram_size);
+    if (vm->memfd >= 0)
+        close(vm->memfd);
+    pthread_mutex_destroy(&vm->console_pump_lock);
+    memset(vm, 0, sizeof(*vm));
+    vm->memfd = -1;
+}
+
+/* --- running and stopping ------------------------------------------------------------ */
+
+void vm_request_stop(struct vm *vm, enum vm_stop why)
+{
+    int expected = VM_RUNNING;
+    atomic_compare_exchange_strong(&vm->stop, &expected, (int)why);
+    for (unsigned i = 0; i < vm->cfg->smp; i++)
+        vcpu_kick(&vm->vcpus[i]);
+    sbi_hsm_kick(&vm->sbi);
+}
+
+void vm_block_stop_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, set, NULL);
+}
+
+bool vm_stop_signal_pending(const sigset_t *set)
+{
+    const struct timespec now = {0, 0};
+    return sigtimedwait(set, NULL, &now) > 0;
+}
+
+enum vm_stop vm_run(struct vm *vm, const sigset_t *stop_signals)
+{
+    for (unsigned i = 0; i < vm->cfg->smp; i++) {
+        struct vcpu *v = &vm->vcpus[i];
+        if (pthread_create(&v->thread, NULL, vcpu_thread, v) != 0) {
+            fprintf(stderr, "duvisor: cannot start vcpu thread %u\n", i);
+            vm_request_stop(vm, VM_STOP_FATAL);
+            break;
+        }
+        v->thread_started = true;
+    }
+    const struct timespec tick = {.tv_sec = 0, .tv_nsec = 100 * 1000 * 1000};
+    while (atomic_load(&vm->stop) == VM_RUNNING) {
+        if (sigtimedwait(stop_signals, NULL, &tick) > 0) {
+            /* A signal outranks whatever the guest asked for at the same
+               moment: a reboot racing with SIGTERM must not win. */
+            atomic_store(&vm->stop, VM_STOP_SIGNAL);
+            vm_request_stop(vm, VM_STOP_SIGNAL);
+        }
+    }
+    for (unsigned i = 0; i < vm->cfg->smp; i++)
+        if (vm->vcpus[i].thread_started)
+            pthread_join(vm->vcpus[i].thread, NULL);
+    return (enum vm_stop)atomic_load(&vm->stop);
+}
