@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# What happens when the guest does something the VM cannot continue from, and
+# the device tree duvisor gives the guest, as dtc sees it.
+set -u
+. "$(dirname "$0")/../lib.sh"
+duvisor=${DUVISOR:-$repo_root/build/duvisor}
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+
+riscv64-linux-gnu-gcc -nostdlib -static -march=rv64gc -mabi=lp64d -Wl,-Ttext=0x80200000 \
+  -Wl,--build-id=none -o "$tmp/fatal.elf" "$repo_root/tests/e2e/payloads/fatal.S" &&
+  riscv64-linux-gnu-objcopy -O binary -j .text "$tmp/fatal.elf" "$tmp/fatal.Image"
+timeout 60 "$duvisor" run --kernel "$tmp/fatal.Image" </dev/null >"$tmp/out" 2>"$tmp/err"
+status=$?
+expect "fatal guest error: exit status 1 (got $status)" [ $status -eq 1 ]
+expect "fatal guest error: names the vCPU and the cause" grep -q "vcpu 0: guest access outside RAM" "$tmp/err"
+expect "fatal guest error: dumps pc and the faulting address" grep -qE "pc 0*8020004c .*gpa 0*20000000" "$tmp/err"
+expect "fatal guest error: dumps the registers (t1 = x6)" grep -qE "x6  0*5a5a" "$tmp/err"
+[ $status -eq 1 ] || sed 's/^/#   /' "$tmp/err" | head -20
+
+# The device tree duvisor builds decompiles cleanly and says what Linux needs.
+timeout 60 "$duvisor" run --kernel "$tmp/fatal.Image" --smp 2 --dtb-out "$tmp/vm.dtb" \
+  </dev/null >/dev/null 2>&1
+dtc -I dtb -O dts -o "$tmp/vm.dts" "$tmp/vm.dtb" 2>"$tmp/dtc.err"
+expect "--dtb-out: dtc decompiles it" [ -s "$tmp/vm.dts" ]
+expect "--dtb-out: dtc prints no warnings" [ ! -s "$tmp/dtc.err" ]
+for want in 'riscv,plic0' 'ns16550a' 'cpu@1' 'riscv,isa = "rv64imafdc' 'sstc' \
+  'timebase-frequency = <0x989680>' 'bootargs = "console=ttyS0 earlycon=sbi"'; do
+  expect "--dtb-out: has $want" grep -qF "$want" "$tmp/vm.dts"
+done
