@@ -7,9 +7,9 @@ CSTD    := -std=c17 -D_GNU_SOURCE
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 OPT     ?= -O2 -g
 CFLAGS  ?=
-DEPS    := libfdt
-PKGCFLAGS := $(shell pkg-config --cflags $(DEPS) 2>/dev/null)
-PKGLIBS   := $(shell pkg-config --libs $(DEPS) 2>/dev/null || echo -lfdt)
+# libfdt ships no pkg-config file on Debian; libslirp does.
+PKGCFLAGS := $(shell pkg-config --cflags slirp 2>/dev/null)
+PKGLIBS   := -lfdt $(shell pkg-config --libs slirp 2>/dev/null || echo -lslirp)
 ALLCFLAGS = $(CSTD) $(WARN) $(OPT) $(CFLAGS) -Isrc $(PKGCFLAGS) -MMD -MP
 LDLIBS  := $(PKGLIBS) -lm -lpthread
 

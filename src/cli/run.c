@@ -27,6 +27,11 @@ static const char run_usage[] =
     "  --memory SIZE     guest RAM in MiB, or with a K/M/G suffix (default 256M)\n"
     "  --dtb-out PATH    also write the generated device tree blob to PATH\n"
     "  --no-reboot       exit when the guest asks for a reboot\n"
+    "  --disk PATH[,ro]  a raw disk image as virtio-blk (repeatable, up to 8)\n"
+    "  --net user[,hostfwd=tcp::HOSTPORT-:GUESTPORT...][,mac=MAC]\n"
+    "                    a virtio-net NIC with user-mode networking (no root needed)\n"
+    "  --net tap=NAME[,mac=MAC]\n"
+    "                    a virtio-net NIC on the host TAP device NAME (repeatable, up to 4)\n"
     "  -h, --help        show this help\n";
 
 static int fail(char *err, size_t err_len, const char *fmt, ...)
@@ -107,6 +112,96 @@ static bool take_value(int argc, char **argv, int *i, const char *name, const ch
     return true;
 }
 
+static int parse_disk(const char *text, struct vm_config *cfg, char *err, size_t err_len)
+{
+    if (!text || !*text || *text == ',')
+        return fail(err, err_len, "--disk needs a path");
+    if (cfg->ndisks == VM_MAX_DISKS)
+        return fail(err, err_len, "at most %u --disk options", VM_MAX_DISKS);
+    struct vm_disk *d = &cfg->disks[cfg->ndisks];
+    size_t len = strlen(text);
+    d->readonly = len > 3 && !strcmp(text + len - 3, ",ro");
+    if (d->readonly)
+        len -= 3;
+    if (memchr(text, ',', len) && !d->readonly)
+        return fail(err, err_len, "--disk takes PATH or PATH,ro, not '%s'", text);
+    if (len >= sizeof(d->path))
+        return fail(err, err_len, "--disk path too long");
+    memcpy(d->path, text, len);
+    d->path[len] = '\0';
+    cfg->ndisks++;
+    return 0;
+}
+
+/* "52:54:00:12:34:56" */
+static int parse_mac(const char *text, size_t len, uint8_t mac[6])
+{
+    unsigned v[6];
+    char buf[18], tail;
+    if (len != 17)
+        return -1;
+    memcpy(buf, text, 17);
+    buf[17] = '\0';
+    if (sscanf(buf, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &tail) !=
+        6)
+        return -1;
+    for (int i = 0; i < 6; i++)
+        mac[i] = (uint8_t)v[i];
+    if (mac[0] & 1)
+        return -1; /* a multicast address cannot be a NIC's */
+    return 0;
+}
+
+static int parse_net(const char *text, struct vm_config *cfg, char *err, size_t err_len)
+{
+    if (!text)
+        return fail(err, err_len, "--net needs user[,...] or tap=NAME[,...]");
+    if (cfg->nnics == VM_MAX_NICS)
+        return fail(err, err_len, "at most %u --net options", VM_MAX_NICS);
+    struct vm_nic *n = &cfg->nics[cfg->nnics];
+    memset(n, 0, sizeof(*n));
+    /* A locally administered default MAC, distinct per NIC. */
+    const uint8_t mac[6] = {0x52, 0x54, 0x00, 0x12, 0x34, (uint8_t)(0x56 + cfg->nnics)};
+    memcpy(n->mac, mac, 6);
+    const char *rest;
+    if (!strncmp(text, "user", 4) && (text[4] == '\0' || text[4] == ',')) {
+        n->kind = VM_NET_USER;
+        rest = text + 4;
+    } else if (!strncmp(text, "tap=", 4) && text[4] && text[4] != ',') {
+        n->kind = VM_NET_TAP;
+        size_t len = strcspn(text + 4, ",");
+        if (len >= 16)
+            return fail(err, err_len, "--net tap=NAME: interface name too long");
+        memcpy(n->options, text + 4, len);
+        rest = text + 4 + len;
+    } else {
+        return fail(err, err_len, "--net takes user[,...] or tap=NAME[,...], not '%s'", text);
+    }
+    size_t used = strlen(n->options);
+    while (*rest == ',') {
+        rest++;
+        size_t len = strcspn(rest, ",");
+        if (!strncmp(rest, "mac=", 4)) {
+            if (parse_mac(rest + 4, len - 4, n->mac))
+                return fail(err, err_len, "--net: bad mac '%.*s' (want 52:54:00:12:34:56)",
+                            (int)len, rest);
+        } else if (n->kind == VM_NET_USER && !strncmp(rest, "hostfwd=", 8)) {
+            if (used + len + 2 > sizeof(n->options))
+                return fail(err, err_len, "--net: too many hostfwd rules");
+            if (used)
+                n->options[used++] = ',';
+            memcpy(n->options + used, rest, len);
+            used += len;
+            n->options[used] = '\0';
+        } else {
+            return fail(err, err_len, "--net: unknown setting '%.*s'", (int)len, rest);
+        }
+        rest += len;
+    }
+    cfg->nnics++;
+    return 0;
+}
+
 int cli_parse_run(int argc, char **argv, struct vm_config *cfg, char *err, size_t err_len)
 {
     *cfg = (struct vm_config){
@@ -137,6 +232,12 @@ int cli_parse_run(int argc, char **argv, struct vm_config *cfg, char *err, size_
             if (!value || !*value)
                 return fail(err, err_len, "--dtb-out needs a path");
             cfg->dtb_out = value;
+        } else if (take_value(argc, argv, &i, "--disk", &value)) {
+            if (parse_disk(value, cfg, err, err_len))
+                return -1;
+        } else if (take_value(argc, argv, &i, "--net", &value)) {
+            if (parse_net(value, cfg, err, err_len))
+                return -1;
         } else if (take_value(argc, argv, &i, "--smp", &value)) {
             if (parse_smp(value, &cfg->smp))
                 return fail(err, err_len, "--smp must be a number from 1 to %u, not '%s'",

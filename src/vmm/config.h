@@ -11,6 +11,22 @@
 #define VM_DEFAULT_MEMORY (256ull << 20)
 #define VM_DEFAULT_APPEND "console=ttyS0 earlycon=sbi"
 
+#define VM_MAX_DISKS 8u
+#define VM_MAX_NICS  4u
+
+struct vm_disk {
+    char path[4096];
+    bool readonly;
+};
+
+enum vm_net_kind { VM_NET_USER, VM_NET_TAP };
+
+struct vm_nic {
+    enum vm_net_kind kind;
+    char options[256]; /* user: "hostfwd=tcp::8080-:80,..." ; tap: the interface name */
+    uint8_t mac[6];
+};
+
 struct vm_config {
     const char *kernel_path;
     const char *initrd_path; /* NULL: no initrd */
@@ -19,6 +35,9 @@ struct vm_config {
     unsigned smp;
     uint64_t memory_bytes;
     bool no_reboot;
+    unsigned ndisks, nnics;
+    struct vm_disk disks[VM_MAX_DISKS];
+    struct vm_nic nics[VM_MAX_NICS];
 };
 
 #endif

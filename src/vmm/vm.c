@@ -15,6 +15,7 @@
 #include "vmm/console.h"
 #include "vmm/fdt.h"
 #include "vmm/gstage.h"
+#include "vmm/virtio_devices.h"
 #include "vmm/vm.h"
 
 static int fail(char *err, size_t err_len, const char *fmt, ...)
@@ -164,6 +165,10 @@ static int load_guest(struct vm *vm, char *err, size_t err_len)
         .uart_size = VM_UART_SIZE,
         .uart_irq = VM_UART_IRQ,
         .uart_clock = VM_UART_CLOCK,
+        .nvirtio = vm_virtio_count(vm),
+        .virtio_base = VM_VIRTIO_BASE,
+        .virtio_stride = VM_VIRTIO_STRIDE,
+        .virtio_irq_base = VM_VIRTIO_IRQ,
         .timebase_hz = DV_TIMEBASE_HZ,
         .mmu_type = "riscv,sv39", /* shortest walk; the hart also does Sv48/Sv57 */
     };
@@ -201,7 +206,7 @@ static int create_devices(struct vm *vm, char *err, size_t err_len)
     };
     if (mmio_add(&vm->bus, &uart))
         return fail(err, err_len, "cannot place the UART");
-    return 0;
+    return vm_virtio_create(vm, err, err_len);
 }
 
 static int create_harts(struct vm *vm, char *err, size_t err_len)
@@ -261,6 +266,7 @@ void vm_destroy(struct vm *vm)
             dv_hart_destroy(vm->vcpus[i].hart);
     if (vm->sbi.host)
         sbi_destroy(&vm->sbi);
+    vm_virtio_destroy(vm);
     if (vm->uart)
         uart8250_destroy(vm->uart);
     if (vm->gstage)

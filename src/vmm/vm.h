@@ -59,6 +59,7 @@ struct vcpu {
 struct console;
 struct uart8250;
 struct gstage;
+struct virtio_slot;
 
 struct vm {
     const struct vm_config *cfg;
@@ -69,6 +70,8 @@ struct vm {
     struct gstage *gstage;
     struct mmio_bus bus;
     struct uart8250 *uart;
+    struct virtio_slot *virtio; /* nvirtio slots */
+    unsigned nvirtio;
     struct console *console;
     pthread_mutex_t console_pump_lock; /* keeps console bytes in order into the UART */
     struct sbi sbi;

@@ -93,13 +93,52 @@ static void test_bad_input(void **state)
     expect_error(PARSE(&cfg, err, "--kernel", "K", "--smpx", "2"), err, "unknown option");
 }
 
+static void test_disks_and_nics(void **state)
+{
+    (void)state;
+    struct vm_config cfg;
+    char err[256] = "";
+    assert_int_equal(PARSE(&cfg, err, "--kernel", "K", "--disk", "a.img", "--disk=b.img,ro",
+                           "--net", "user,hostfwd=tcp::8080-:80,hostfwd=tcp:127.0.0.1:2222-:22",
+                           "--net", "tap=tap0,mac=52:54:00:aa:bb:cc"),
+                     0);
+    assert_int_equal(cfg.ndisks, 2);
+    assert_string_equal(cfg.disks[0].path, "a.img");
+    assert_false(cfg.disks[0].readonly);
+    assert_string_equal(cfg.disks[1].path, "b.img");
+    assert_true(cfg.disks[1].readonly);
+    assert_int_equal(cfg.nnics, 2);
+    assert_int_equal(cfg.nics[0].kind, VM_NET_USER);
+    assert_string_equal(cfg.nics[0].options,
+                        "hostfwd=tcp::8080-:80,hostfwd=tcp:127.0.0.1:2222-:22");
+    assert_int_equal(cfg.nics[0].mac[5], 0x56);
+    assert_int_equal(cfg.nics[1].kind, VM_NET_TAP);
+    assert_string_equal(cfg.nics[1].options, "tap0");
+    assert_int_equal(cfg.nics[1].mac[3], 0xaa);
+    assert_int_equal(cfg.nics[1].mac[5], 0xcc);
+
+    expect_error(PARSE(&cfg, err, "--kernel", "K", "--disk", "a.img,rw"), err, "PATH,ro");
+    expect_error(PARSE(&cfg, err, "--kernel", "K", "--disk", ""), err, "needs a path");
+    expect_error(PARSE(&cfg, err, "--kernel", "K", "--net", "bridge"), err, "user[,...]");
+    expect_error(PARSE(&cfg, err, "--kernel", "K", "--net", "tap="), err, "user[,...]");
+    expect_error(PARSE(&cfg, err, "--kernel", "K", "--net", "user,mac=01:00:00:00:00:01"), err,
+                 "bad mac");
+    expect_error(PARSE(&cfg, err, "--kernel", "K", "--net", "user,mac=52:54:00:12:34"), err,
+                 "bad mac");
+    expect_error(PARSE(&cfg, err, "--kernel", "K", "--net", "user,speed=fast"), err,
+                 "unknown setting");
+    expect_error(PARSE(&cfg, err, "--kernel", "K", "--net", "tap=tap0,hostfwd=tcp::1-:1"), err,
+                 "unknown setting");
+    expect_error(PARSE(&cfg, err, "--kernel", "K", "--net", "tap=averyveryverylongname"), err,
+                 "too long");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults),
-        cmocka_unit_test(test_all_options_both_spellings),
-        cmocka_unit_test(test_sizes),
-        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_defaults),       cmocka_unit_test(test_all_options_both_spellings),
+        cmocka_unit_test(test_sizes),          cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_disks_and_nics),
     };
     return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
 }

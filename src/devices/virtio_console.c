@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * virtio_console.c - the single-port console device (see virtio_console.h).
+ *
+ * Receive side: rx_lock guards `rx_held` and the chain it refers to; the
+ * only states are "no chain" and "one popped chain, nothing written into it
+ * yet", because a chain that receives any byte is pushed before the lock is
+ * released. Transmit side: tx_lock guards a pop-write-push loop, so output
+ * leaves in the guest's order.
+ */
+#include "devices/virtio_console.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct virtio_console {
+    struct virtio_console_backend backend;
+
+    pthread_mutex_t rx_lock; /* guards the rx_ fields */
+    struct virtio_device *rx_vdev;
+    bool rx_active;              /* between activate and reset */
+    bool rx_held;                /* rx_chain was popped and is not returned yet */
+    struct virtq_chain rx_chain; /* ~8 KiB: kept off the vCPU stacks */
+
+    pthread_mutex_t tx_lock; /* guards the tx_ fields */
+    struct virtio_device *tx_vdev;
+    bool tx_active;
+    struct virtq_chain tx_chain;
+};
+
+/* Read backend input into chain's writable buffers: bytes read. Stops at the
+   first short read (the backend has no more now). */
+static uint32_t rx_read(struct virtio_console *c, const struct virtq_chain *chain)
+{
+    uint32_t total = 0;
+
+    if (!c->backend.read)
+        return 0;
+    for (unsigned i = 0; i < chain->nin; i++) {
+        size_t want = chain->in[i].iov_len;
+        size_t got;
+
+        if (want > UINT32_MAX - total)
+            want = UINT32_MAX - total; /* the used length is 32 bits */
+        if (want == 0)
+            continue;
+        got = c->backend.read(c->backend.opaque, chain->in[i].iov_base, want);
+        if (got > want)
+            got = want; /* a backend bug: never report bytes the buffer does not hold */
+        total += (uint32_t)got;
+        if (got < want)
+            break;
+    }
+    return total;
+}
+
+/* Move input into posted buffers until either runs out. rx_lock held. */
+static void rx_fill(struct virtio_console *c)
+{
+    while (c->rx_active) {
+        uint32_t got;
+
+        if (!c->rx_held) {
+            if (!virtio_queue_pop(c->rx_vdev, VIRTIO_CONSOLE_RXQ, &c->rx_chain))
+                return;
+            c->rx_held = true;
+        }
+        got = rx_read(c, &c->rx_chain);
+        if (got == 0 && c->rx_chain.in_len > 0)
+            return; /* nothing to give: keep the chain for the next input */
+        virtio_queue_push(c->rx_vdev, VIRTIO_CONSOLE_RXQ, &c->rx_chain, got);
+        c->rx_held = false;
+    }
+}
+
+/* Hand every available transmit chain to the backend. tx_lock held. */
+static void tx_flush(struct virtio_console *c)
+{
+    while (c->tx_active && virtio_queue_pop(c->tx_vdev, VIRTIO_CONSOLE_TXQ, &c->tx_chain)) {
+        for (unsigned i = 0; i < c->tx_chain.nout && c->backend.write; i++) {
+            if (c->tx_chain.out[i].iov_len > 0)
+                c->backend.write(c->backend.opaque, c->tx_chain.out[i].iov_base,
+                                 c->tx_chain.out[i].iov_len);
+        }
+        virtio_queue_push(c->tx_vdev, VIRTIO_CONSOLE_TXQ, &c->tx_chain, 0);
+    }
+}
+
+static void console_rx(struct virtio_console *c)
+{
+    pthread_mutex_lock(&c->rx_lock);
+    rx_fill(c);
+    pthread_mutex_unlock(&c->rx_lock);
+}
+
+static void console_tx(struct virtio_console *c)
+{
+    pthread_mutex_lock(&c->tx_lock);
+    tx_flush(c);
+    pthread_mutex_unlock(&c->tx_lock);
+}
+
+static void console_notify(void *opaque, unsigned q)
+{
+    struct virtio_console *c = opaque;
+
+    if (q == VIRTIO_CONSOLE_RXQ)
+        console_rx(c);
+    else if (q == VIRTIO_CONSOLE_TXQ)
+        console_tx(c);
+}
+
+static void console_activate(void *opaque, uint64_t features)
+{
+    struct virtio_console *c = opaque;
+
+    (void)features; /* none offered */
+    pthread_mutex_lock(&c->rx_lock);
+    c->rx_active = c->rx_vdev != NULL;
+    rx_fill(c); /* input that arrived before the driver was ready */
+    pthread_mutex_unlock(&c->rx_lock);
+    pthread_mutex_lock(&c->tx_lock);
+    c->tx_active = c->tx_vdev != NULL;
+    tx_flush(c);
+    pthread_mutex_unlock(&c->tx_lock);
+}
+
+static void console_reset(void *opaque)
+{
+    struct virtio_console *c = opaque;
+
+    /* Taking each lock waits for work in flight on that side. */
+    pthread_mutex_lock(&c->rx_lock);
+    c->rx_active = false;
+    c->rx_held = false; /* the guest has forgotten the queue: nothing to return */
+    pthread_mutex_unlock(&c->rx_lock);
+    pthread_mutex_lock(&c->tx_lock);
+    c->tx_active = false;
+    pthread_mutex_unlock(&c->tx_lock);
+}
+
+static void put_le(uint8_t *p, uint32_t v, unsigned bytes)
+{
+    for (unsigned i = 0; i < bytes; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void console_config_read(void *opaque, uint32_t offset, void *buf, unsigned len)
+{
+    uint8_t cfg[VIRTIO_CONSOLE_CONFIG_SIZE];
+
+    (void)opaque;
+    put_le(cfg + 0, 0, 2); /* cols: only meaningful with F_SIZE */
+    put_le(cfg + 2, 0, 2); /* rows */
+    put_le(cfg + 4, 1, 4); /* max_nr_ports: only meaningful with F_MULTIPORT */
+    put_le(cfg + 8, 0, 4); /* emerg_wr: write-only */
+    if (offset <= sizeof(cfg) && len <= sizeof(cfg) - offset)
+        memcpy(buf, cfg + offset, len);
+}
+
+static void console_config_write(void *opaque, uint32_t offset, const void *buf, unsigned len)
+{
+    /* Read-only without F_EMERG_WRITE. */
+    (void)opaque;
+    (void)offset;
+    (void)buf;
+    (void)len;
+}
+
+static const struct virtio_device_ops console_ops = {
+    .device_id = VIRTIO_ID_CONSOLE,
+    .features = 0,
+    .num_queues = 2,
+    .queue_size_max = VIRTIO_CONSOLE_QUEUE_SIZE,
+    .config_size = VIRTIO_CONSOLE_CONFIG_SIZE,
+    .config_read = console_config_read,
+    .config_write = console_config_write,
+    .activate = console_activate,
+    .notify = console_notify,
+    .reset = console_reset,
+};
+
+const struct virtio_device_ops *virtio_console_ops(void)
+{
+    return &console_ops;
+}
+
+struct virtio_console *virtio_console_create(const struct virtio_console_backend *backend)
+{
+    struct virtio_console *c = calloc(1, sizeof(*c));
+
+    if (!c)
+        return NULL;
+    if (backend)
+        c->backend = *backend;
+    if (pthread_mutex_init(&c->rx_lock, NULL) != 0) {
+        free(c);
+        return NULL;
+    }
+    if (pthread_mutex_init(&c->tx_lock, NULL) != 0) {
+        pthread_mutex_destroy(&c->rx_lock);
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void virtio_console_bind(struct virtio_console *c, struct virtio_device *vdev)
+{
+    pthread_mutex_lock(&c->rx_lock);
+    c->rx_vdev = vdev;
+    pthread_mutex_unlock(&c->rx_lock);
+    pthread_mutex_lock(&c->tx_lock);
+    c->tx_vdev = vdev;
+    pthread_mutex_unlock(&c->tx_lock);
+}
+
+void virtio_console_input_ready(struct virtio_console *c)
+{
+    console_rx(c);
+}
+
+void virtio_console_destroy(struct virtio_console *c)
+{
+    if (!c)
+        return;
+    pthread_mutex_destroy(&c->tx_lock);
+    pthread_mutex_destroy(&c->rx_lock);
+    free(c);
+}

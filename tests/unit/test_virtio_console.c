@@ -1,0 +1,723 @@
+/*
+ * The virtio console through the real virtio-mmio transport, driven as
+ * Linux drives it: output reaches the backend whole and in order; input
+ * goes only into buffers the guest posted, the rest waits in the backend,
+ * and nothing is lost when input comes before buffers, when buffers come
+ * before input, across a reset, or with input arriving on another thread.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "devices/virtio_console.h"
+
+/* --- a minimal virtio-mmio driver, as Linux's virtio_mmio + virtio_ring drive it ----- */
+
+enum {
+    MMIO_MAGIC = 0x000,
+    MMIO_VERSION = 0x004,
+    MMIO_DEVICE_ID = 0x008,
+    MMIO_DEVICE_FEATURES = 0x010,
+    MMIO_DEVICE_FEATURES_SEL = 0x014,
+    MMIO_DRIVER_FEATURES = 0x020,
+    MMIO_DRIVER_FEATURES_SEL = 0x024,
+    MMIO_QUEUE_SEL = 0x030,
+    MMIO_QUEUE_NUM_MAX = 0x034,
+    MMIO_QUEUE_NUM = 0x038,
+    MMIO_QUEUE_READY = 0x044,
+    MMIO_QUEUE_NOTIFY = 0x050,
+    MMIO_INTERRUPT_STATUS = 0x060,
+    MMIO_INTERRUPT_ACK = 0x064,
+    MMIO_STATUS = 0x070,
+    MMIO_QUEUE_DESC_LOW = 0x080,
+    MMIO_QUEUE_DESC_HIGH = 0x084,
+    MMIO_QUEUE_AVAIL_LOW = 0x090,
+    MMIO_QUEUE_AVAIL_HIGH = 0x094,
+    MMIO_QUEUE_USED_LOW = 0x0a0,
+    MMIO_QUEUE_USED_HIGH = 0x0a4,
+    MMIO_CONFIG = 0x100,
+};
+
+#define DESC_F_NEXT  1u
+#define DESC_F_WRITE 2u
+
+#define RAM_BASE  0x80000000ull
+#define RAM_SIZE  (1u << 20)
+#define QNUM      16u                  /* entries the driver uses per queue */
+#define QAREA     0x4000u              /* per queue: desc +0, avail +0x1000, used +0x2000 */
+#define DATA_BASE (RAM_BASE + 0x10000) /* buffers from here on */
+
+struct drv_queue {
+    uint64_t desc, avail, used;
+    uint16_t avail_idx, used_seen, next_desc;
+};
+
+struct drv {
+    uint8_t *ram;
+    struct virtio_memory mem;
+    struct virtio_device *dev;
+    struct drv_queue q[2];
+    unsigned nq;
+    uint64_t data_next;
+    atomic_uint irq_raises;
+};
+
+struct seg {
+    uint64_t gpa;
+    uint32_t len;
+    bool write;
+};
+
+static uint8_t *host(struct drv *d, uint64_t gpa)
+{
+    assert_true(gpa >= RAM_BASE && gpa < RAM_BASE + RAM_SIZE);
+    return d->ram + (gpa - RAM_BASE);
+}
+
+static void put16(struct drv *d, uint64_t gpa, uint16_t v)
+{
+    uint8_t *p = host(d, gpa);
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
+static void put32(struct drv *d, uint64_t gpa, uint32_t v)
+{
+    put16(d, gpa, (uint16_t)v);
+    put16(d, gpa + 2, (uint16_t)(v >> 16));
+}
+
+static void put64(struct drv *d, uint64_t gpa, uint64_t v)
+{
+    put32(d, gpa, (uint32_t)v);
+    put32(d, gpa + 4, (uint32_t)(v >> 32));
+}
+
+static uint16_t get16(struct drv *d, uint64_t gpa)
+{
+    uint16_t v;
+    memcpy(&v, host(d, gpa), 2); /* the host is little endian, as the tests' hosts are */
+    return v;
+}
+
+static uint32_t get32(struct drv *d, uint64_t gpa)
+{
+    return get16(d, gpa) | (uint32_t)get16(d, gpa + 2) << 16;
+}
+
+static uint32_t rd(struct drv *d, uint64_t off)
+{
+    uint64_t v = 0;
+    assert_true(virtio_mmio_read(d->dev, off, 4, &v));
+    return (uint32_t)v;
+}
+
+static void wr(struct drv *d, uint64_t off, uint32_t v)
+{
+    assert_true(virtio_mmio_write(d->dev, off, 4, v));
+}
+
+static void on_irq(void *opaque, bool level)
+{
+    struct drv *d = opaque;
+    if (level)
+        atomic_fetch_add(&d->irq_raises, 1);
+}
+
+/* A buffer of len bytes in guest RAM, filled with fill. */
+static uint64_t drv_alloc(struct drv *d, uint32_t len, uint8_t fill)
+{
+    uint64_t gpa = d->data_next;
+    assert_true(gpa + len <= RAM_BASE + RAM_SIZE);
+    memset(host(d, gpa), fill, len);
+    d->data_next = (gpa + len + 15) & ~15ull;
+    return gpa;
+}
+
+static void drv_create(struct drv *d, const struct virtio_device_ops *ops, void *opaque)
+{
+    memset(d, 0, sizeof(*d));
+    d->ram = calloc(1, RAM_SIZE);
+    assert_non_null(d->ram);
+    d->mem = (struct virtio_memory){.host = d->ram, .gpa_base = RAM_BASE, .size = RAM_SIZE};
+    d->dev = virtio_create(ops, opaque, &d->mem, on_irq, d);
+    assert_non_null(d->dev);
+    d->nq = ops->num_queues;
+    d->data_next = DATA_BASE;
+}
+
+static void drv_free(struct drv *d)
+{
+    virtio_destroy(d->dev);
+    free(d->ram);
+}
+
+/* Reset, ACKNOWLEDGE, DRIVER, features (VERSION_1 only), FEATURES_OK, fresh zeroed
+   rings for every queue, and DRIVER_OK unless driver_ok is false. */
+static void drv_init(struct drv *d, uint32_t device_id, bool driver_ok)
+{
+    uint64_t features;
+
+    assert_int_equal(rd(d, MMIO_MAGIC), 0x74726976);
+    assert_int_equal(rd(d, MMIO_VERSION), 2);
+    assert_int_equal(rd(d, MMIO_DEVICE_ID), device_id);
+    wr(d, MMIO_STATUS, 0);
+    assert_int_equal(rd(d, MMIO_STATUS), 0);
+    wr(d, MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
+    wr(d, MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+    wr(d, MMIO_DEVICE_FEATURES_SEL, 1);
+    features = (uint64_t)rd(d, MMIO_DEVICE_FEATURES) << 32;
+    wr(d, MMIO_DEVICE_FEATURES_SEL, 0);
+    features |= rd(d, MMIO_DEVICE_FEATURES);
+    assert_true(features & VIRTIO_F_VERSION_1);
+    wr(d, MMIO_DRIVER_FEATURES_SEL, 1);
+    wr(d, MMIO_DRIVER_FEATURES, (uint32_t)(VIRTIO_F_VERSION_1 >> 32));
+    wr(d, MMIO_DRIVER_FEATURES_SEL, 0);
+    wr(d, MMIO_DRIVER_FEATURES, 0);
+    wr(d, MMIO_STATUS,
+       VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
+    assert_true(rd(d, MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK);
+
+    for (unsigned i = 0; i < d->nq; i++) {
+        struct drv_queue *q = &d->q[i];
+        uint64_t base = RAM_BASE + i * QAREA;
+
+        memset(host(d, base), 0, QAREA);
+        *q = (struct drv_queue){.desc = base, .avail = base + 0x1000, .used = base + 0x2000};
+        wr(d, MMIO_QUEUE_SEL, i);
+        assert_int_equal(rd(d, MMIO_QUEUE_READY), 0);
+        assert_true(rd(d, MMIO_QUEUE_NUM_MAX) >= QNUM);
+        wr(d, MMIO_QUEUE_NUM, QNUM);
+        wr(d, MMIO_QUEUE_DESC_LOW, (uint32_t)q->desc);
+        wr(d, MMIO_QUEUE_DESC_HIGH, (uint32_t)(q->desc >> 32));
+        wr(d, MMIO_QUEUE_AVAIL_LOW, (uint32_t)q->avail);
+        wr(d, MMIO_QUEUE_AVAIL_HIGH, (uint32_t)(q->avail >> 32));
+        wr(d, MMIO_QUEUE_USED_LOW, (uint32_t)q->used);
+        wr(d, MMIO_QUEUE_USED_HIGH, (uint32_t)(q->used >> 32));
+        wr(d, MMIO_QUEUE_READY, 1);
+        assert_int_equal(rd(d, MMIO_QUEUE_READY), 1);
+    }
+    if (driver_ok)
+        wr(d, MMIO_STATUS, rd(d, MMIO_STATUS) | VIRTIO_STATUS_DRIVER_OK);
+}
+
+static void drv_driver_ok(struct drv *d)
+{
+    wr(d, MMIO_STATUS, rd(d, MMIO_STATUS) | VIRTIO_STATUS_DRIVER_OK);
+}
+
+/* Make a chain of n segments available on queue qi (no kick): its head. */
+static uint16_t drv_add(struct drv *d, unsigned qi, const struct seg *segs, unsigned n)
+{
+    struct drv_queue *q = &d->q[qi];
+    uint16_t head = q->next_desc;
+
+    for (unsigned i = 0; i < n; i++) {
+        uint16_t idx = (uint16_t)((head + i) % QNUM);
+        uint64_t e = q->desc + 16ull * idx;
+        uint16_t flags = segs[i].write ? DESC_F_WRITE : 0;
+
+        if (i + 1 < n)
+            flags |= DESC_F_NEXT;
+        put64(d, e, segs[i].gpa);
+        put32(d, e + 8, segs[i].len);
+        put16(d, e + 12, flags);
+        put16(d, e + 14, (uint16_t)((idx + 1) % QNUM));
+    }
+    q->next_desc = (uint16_t)((head + n) % QNUM);
+    put16(d, q->avail + 4 + 2 * (q->avail_idx % QNUM), head);
+    q->avail_idx++;
+    /* the ring is shared with the device, which may be popping on another thread */
+    __atomic_store_n((uint16_t *)host(d, q->avail + 2), q->avail_idx, __ATOMIC_RELEASE);
+    return head;
+}
+
+static void drv_kick(struct drv *d, unsigned qi)
+{
+    wr(d, MMIO_QUEUE_NOTIFY, qi);
+}
+
+static uint16_t drv_used_idx(struct drv *d, unsigned qi)
+{
+    uint16_t idx = __atomic_load_n((uint16_t *)host(d, d->q[qi].used + 2), __ATOMIC_ACQUIRE);
+    return idx;
+}
+
+/* The next used entry of queue qi, if there is one. */
+static bool drv_get_used(struct drv *d, unsigned qi, uint16_t *id, uint32_t *len)
+{
+    struct drv_queue *q = &d->q[qi];
+    uint64_t e;
+
+    if (drv_used_idx(d, qi) == q->used_seen)
+        return false;
+    e = q->used + 4 + 8ull * (q->used_seen % QNUM);
+    *id = (uint16_t)get32(d, e);
+    *len = get32(d, e + 4);
+    q->used_seen++;
+    return true;
+}
+
+/* Exactly one used entry on qi, for head, of length len. */
+static void expect_used(struct drv *d, unsigned qi, uint16_t head, uint32_t len)
+{
+    uint16_t id;
+    uint32_t l;
+
+    assert_true(drv_get_used(d, qi, &id, &l));
+    assert_int_equal(id, head);
+    assert_int_equal(l, len);
+}
+
+static void expect_no_used(struct drv *d, unsigned qi)
+{
+    assert_int_equal(drv_used_idx(d, qi), d->q[qi].used_seen);
+}
+
+/* --- a backend: output captured, input from a buffer the test fills ----------------- */
+
+#define RXQ VIRTIO_CONSOLE_RXQ
+#define TXQ VIRTIO_CONSOLE_TXQ
+
+struct backend {
+    pthread_mutex_t lock;
+    uint8_t out[1 << 16];
+    size_t nout, write_calls;
+    uint8_t in[1 << 16];
+    size_t in_head, in_tail; /* pending input: in[in_head, in_tail) */
+    size_t read_calls;
+};
+
+static void be_write(void *opaque, const uint8_t *buf, size_t len)
+{
+    struct backend *b = opaque;
+
+    pthread_mutex_lock(&b->lock);
+    assert_true(len > 0);
+    assert_true(b->nout + len <= sizeof(b->out));
+    memcpy(b->out + b->nout, buf, len);
+    b->nout += len;
+    b->write_calls++;
+    pthread_mutex_unlock(&b->lock);
+}
+
+static size_t be_read(void *opaque, uint8_t *buf, size_t len)
+{
+    struct backend *b = opaque;
+    size_t n;
+
+    pthread_mutex_lock(&b->lock);
+    assert_true(len > 0);
+    n = b->in_tail - b->in_head;
+    if (n > len)
+        n = len;
+    memcpy(buf, b->in + b->in_head, n);
+    b->in_head += n;
+    b->read_calls++;
+    pthread_mutex_unlock(&b->lock);
+    return n;
+}
+
+static void be_input(struct backend *b, const char *s)
+{
+    size_t len = strlen(s);
+
+    pthread_mutex_lock(&b->lock);
+    assert_true(b->in_tail + len <= sizeof(b->in));
+    memcpy(b->in + b->in_tail, s, len);
+    b->in_tail += len;
+    pthread_mutex_unlock(&b->lock);
+}
+
+static size_t be_pending(struct backend *b)
+{
+    size_t n;
+
+    pthread_mutex_lock(&b->lock);
+    n = b->in_tail - b->in_head;
+    pthread_mutex_unlock(&b->lock);
+    return n;
+}
+
+/* --- the tests ----------------------------------------------------------------------- */
+
+struct fixture {
+    struct drv d;
+    struct backend b;
+    struct virtio_console *c;
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    struct virtio_console_backend be = {.write = be_write, .read = be_read};
+
+    if (!f)
+        return -1;
+    pthread_mutex_init(&f->b.lock, NULL);
+    be.opaque = &f->b;
+    f->c = virtio_console_create(&be);
+    if (!f->c)
+        return -1;
+    drv_create(&f->d, virtio_console_ops(), f->c);
+    virtio_console_bind(f->c, f->d.dev);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+
+    drv_free(&f->d);
+    virtio_console_destroy(f->c);
+    pthread_mutex_destroy(&f->b.lock);
+    free(f);
+    return 0;
+}
+
+/* A guest buffer holding the string s (no NUL), readable by the device. */
+static struct seg out_seg(struct drv *d, const char *s)
+{
+    uint32_t len = (uint32_t)strlen(s);
+    uint64_t gpa = drv_alloc(d, len, 0);
+
+    memcpy(host(d, gpa), s, len);
+    return (struct seg){gpa, len, false};
+}
+
+/* An empty writable guest buffer of len bytes (filled with '.', a guard after it). */
+static struct seg in_seg(struct drv *d, uint32_t len)
+{
+    return (struct seg){drv_alloc(d, len + 8, '.'), len, true};
+}
+
+static void expect_bytes(struct drv *d, struct seg s, const char *want)
+{
+    size_t n = strlen(want);
+
+    assert_memory_equal(host(d, s.gpa), want, n);
+    for (size_t i = n; i < s.len + 8; i++)
+        assert_int_equal(host(d, s.gpa)[i], '.');
+}
+
+static void test_ops_shape_and_config(void **state)
+{
+    struct fixture *f = *state;
+    struct drv *d = &f->d;
+    const struct virtio_device_ops *ops = virtio_console_ops();
+
+    assert_int_equal(ops->device_id, VIRTIO_ID_CONSOLE);
+    assert_int_equal(ops->num_queues, 2);
+    assert_int_equal(ops->features, 0); /* no F_SIZE, no F_MULTIPORT: one port, hvc */
+    assert_int_equal(ops->config_size, 12);
+    drv_init(d, VIRTIO_ID_CONSOLE, true);
+    wr(d, MMIO_DEVICE_FEATURES_SEL, 0);
+    assert_int_equal(rd(d, MMIO_DEVICE_FEATURES) & 7u, 0);
+    assert_int_equal(rd(d, MMIO_CONFIG + 0), 0); /* cols 0, rows 0 */
+    assert_int_equal(rd(d, MMIO_CONFIG + 4), 1); /* max_nr_ports */
+    assert_int_equal(rd(d, MMIO_CONFIG + 8), 0); /* emerg_wr */
+    wr(d, MMIO_CONFIG + 8, 'X');                 /* no F_EMERG_WRITE: ignored */
+    assert_int_equal(f->b.nout, 0);
+    assert_int_equal(rd(d, MMIO_CONFIG + 0), 0);
+}
+
+static void test_tx_in_order_across_chains(void **state)
+{
+    struct fixture *f = *state;
+    struct drv *d = &f->d;
+    struct seg c1[] = {out_seg(d, "hel"), out_seg(d, "lo ")};
+    struct seg c2[] = {out_seg(d, "world")};
+    struct seg c3[] = {out_seg(d, "!"), out_seg(d, "\n"), in_seg(d, 4)};
+    uint16_t h1, h2, h3;
+
+    drv_init(d, VIRTIO_ID_CONSOLE, true);
+    h1 = drv_add(d, TXQ, c1, 2);
+    h2 = drv_add(d, TXQ, c2, 1);
+    h3 = drv_add(d, TXQ, c3, 3);
+    drv_kick(d, TXQ);
+    expect_used(d, TXQ, h1, 0);
+    expect_used(d, TXQ, h2, 0);
+    expect_used(d, TXQ, h3, 0); /* a writable buffer is not written */
+    expect_no_used(d, TXQ);
+    expect_bytes(d, c3[2], "");
+    assert_int_equal(f->b.nout, 13);
+    assert_memory_equal(f->b.out, "hello world!\n", 13);
+
+    /* one chain per kick, as Linux's hvc does */
+    for (unsigned i = 0; i < 3 * QNUM; i++) {
+        char s[2] = {(char)('a' + i % 26), 0};
+        struct seg one = out_seg(d, s);
+        uint16_t h = drv_add(d, TXQ, &one, 1);
+
+        drv_kick(d, TXQ);
+        expect_used(d, TXQ, h, 0);
+        assert_int_equal(f->b.out[f->b.nout - 1], s[0]);
+    }
+    assert_int_equal(f->b.nout, 13 + 3 * QNUM);
+    expect_no_used(d, RXQ); /* the receive side did not move */
+}
+
+static void test_rx_into_posted_buffers(void **state)
+{
+    struct fixture *f = *state;
+    struct drv *d = &f->d;
+    struct seg b1 = in_seg(d, 8), b2 = in_seg(d, 8), b3 = in_seg(d, 16);
+    uint16_t h1, h2, h3;
+
+    drv_init(d, VIRTIO_ID_CONSOLE, true);
+    h1 = drv_add(d, RXQ, &b1, 1);
+    h2 = drv_add(d, RXQ, &b2, 1);
+    drv_kick(d, RXQ); /* no input yet: nothing comes back */
+    expect_no_used(d, RXQ);
+
+    be_input(&f->b, "abc");
+    virtio_console_input_ready(f->c);
+    expect_used(d, RXQ, h1, 3); /* what there is, not a full buffer */
+    expect_no_used(d, RXQ);
+    expect_bytes(d, b1, "abc");
+
+    /* more than the posted buffers hold: the rest stays in the backend */
+    be_input(&f->b, "defghijklmnopqrstu");
+    virtio_console_input_ready(f->c);
+    expect_used(d, RXQ, h2, 8);
+    expect_no_used(d, RXQ);
+    expect_bytes(d, b2, "defghijk");
+    assert_int_equal(be_pending(&f->b), 10);
+
+    virtio_console_input_ready(f->c); /* a spurious call changes nothing */
+    expect_no_used(d, RXQ);
+    assert_int_equal(be_pending(&f->b), 10);
+
+    /* a new buffer takes it on the kick */
+    h3 = drv_add(d, RXQ, &b3, 1);
+    drv_kick(d, RXQ);
+    expect_used(d, RXQ, h3, 10);
+    expect_bytes(d, b3, "lmnopqrstu");
+    assert_int_equal(be_pending(&f->b), 0);
+    expect_no_used(d, TXQ);
+    assert_int_equal(f->b.nout, 0);
+}
+
+static void test_rx_multi_segment_chain(void **state)
+{
+    struct fixture *f = *state;
+    struct drv *d = &f->d;
+    struct seg chain[] = {out_seg(d, "ignored"), in_seg(d, 4), in_seg(d, 4)};
+    struct seg more[] = {in_seg(d, 4), in_seg(d, 4)};
+    uint16_t h;
+
+    drv_init(d, VIRTIO_ID_CONSOLE, true);
+    h = drv_add(d, RXQ, chain, 3);
+    drv_kick(d, RXQ);
+    be_input(&f->b, "123456");
+    virtio_console_input_ready(f->c);
+    expect_used(d, RXQ, h, 6);
+    expect_bytes(d, chain[1], "1234");
+    expect_bytes(d, chain[2], "56");
+    assert_memory_equal(host(d, chain[0].gpa), "ignored", 7);
+
+    be_input(&f->b, "abcdefghij");
+    h = drv_add(d, RXQ, more, 2);
+    drv_kick(d, RXQ);
+    expect_used(d, RXQ, h, 8);
+    expect_bytes(d, more[0], "abcd");
+    expect_bytes(d, more[1], "efgh");
+    assert_int_equal(be_pending(&f->b), 2);
+}
+
+static void test_rx_chain_without_writable_buffer(void **state)
+{
+    struct fixture *f = *state;
+    struct drv *d = &f->d;
+    struct seg bad = out_seg(d, "ro"), good = in_seg(d, 4);
+    uint16_t hb, hg;
+
+    drv_init(d, VIRTIO_ID_CONSOLE, true);
+    be_input(&f->b, "xy");
+    hb = drv_add(d, RXQ, &bad, 1);
+    hg = drv_add(d, RXQ, &good, 1);
+    drv_kick(d, RXQ);
+    expect_used(d, RXQ, hb, 0); /* returned, not kept */
+    expect_used(d, RXQ, hg, 2);
+    expect_bytes(d, good, "xy");
+}
+
+static void test_input_before_buffers_and_driver(void **state)
+{
+    struct fixture *f = *state;
+    struct drv *d = &f->d;
+    struct seg b1 = in_seg(d, 16), b2 = in_seg(d, 16);
+    uint16_t h;
+
+    /* input before the driver has even started: it waits in the backend */
+    be_input(&f->b, "early ");
+    virtio_console_input_ready(f->c);
+    assert_int_equal(be_pending(&f->b), 6);
+
+    /* buffers made available before DRIVER_OK are filled when it comes */
+    drv_init(d, VIRTIO_ID_CONSOLE, false);
+    h = drv_add(d, RXQ, &b1, 1);
+    virtio_console_input_ready(f->c); /* not active yet */
+    expect_no_used(d, RXQ);
+    assert_int_equal(be_pending(&f->b), 6);
+    drv_driver_ok(d);
+    expect_used(d, RXQ, h, 6);
+    expect_bytes(d, b1, "early ");
+
+    /* input while no buffer is posted: kept until one is */
+    be_input(&f->b, "late");
+    virtio_console_input_ready(f->c);
+    expect_no_used(d, RXQ);
+    h = drv_add(d, RXQ, &b2, 1);
+    drv_kick(d, RXQ);
+    expect_used(d, RXQ, h, 4);
+    expect_bytes(d, b2, "late");
+}
+
+static void test_reset_drops_the_held_chain(void **state)
+{
+    struct fixture *f = *state;
+    struct drv *d = &f->d;
+    struct seg old = in_seg(d, 8), fresh = in_seg(d, 8);
+    uint16_t h;
+
+    drv_init(d, VIRTIO_ID_CONSOLE, true);
+    drv_add(d, RXQ, &old, 1);
+    drv_kick(d, RXQ); /* no input: the device holds this chain */
+    expect_no_used(d, RXQ);
+
+    wr(d, MMIO_STATUS, 0);
+    assert_int_equal(rd(d, MMIO_STATUS), 0);
+    /* input now must neither touch the forgotten buffer nor be consumed */
+    be_input(&f->b, "after");
+    virtio_console_input_ready(f->c);
+    expect_bytes(d, old, "");
+    expect_no_used(d, RXQ);
+    assert_int_equal(be_pending(&f->b), 5);
+
+    /* the driver starts over with fresh rings: input goes to the new buffer */
+    drv_init(d, VIRTIO_ID_CONSOLE, true);
+    expect_no_used(d, RXQ);
+    h = drv_add(d, RXQ, &fresh, 1);
+    drv_kick(d, RXQ);
+    expect_used(d, RXQ, h, 5);
+    expect_bytes(d, fresh, "after");
+    expect_bytes(d, old, "");
+}
+
+static void test_null_backend(void **state)
+{
+    struct virtio_console *c = virtio_console_create(NULL);
+    struct drv d;
+
+    (void)state;
+    assert_non_null(c);
+    drv_create(&d, virtio_console_ops(), c);
+    virtio_console_bind(c, d.dev);
+    drv_init(&d, VIRTIO_ID_CONSOLE, true);
+    struct seg o = out_seg(&d, "dropped"), i1 = in_seg(&d, 4), i2 = in_seg(&d, 4);
+    uint16_t h = drv_add(&d, TXQ, &o, 1);
+    drv_kick(&d, TXQ);
+    expect_used(&d, TXQ, h, 0);
+    drv_add(&d, RXQ, &i1, 1);
+    drv_add(&d, RXQ, &i2, 1);
+    drv_kick(&d, RXQ);
+    virtio_console_input_ready(c);
+    expect_no_used(&d, RXQ); /* held, never filled, never lost */
+    drv_free(&d);
+    virtio_console_destroy(c);
+    virtio_console_destroy(NULL);
+}
+
+/* Input typed on another thread while the guest keeps posting small buffers:
+   every byte arrives once and in order. */
+struct typist {
+    struct fixture *f;
+    size_t total;
+};
+
+static void *typist_main(void *arg)
+{
+    struct typist *t = arg;
+
+    for (size_t i = 0; i < t->total;) {
+        char chunk[8];
+        size_t n = 1 + i % 7;
+
+        if (n > t->total - i)
+            n = t->total - i;
+        for (size_t k = 0; k < n; k++)
+            chunk[k] = (char)('A' + (i + k) % 26);
+        chunk[n] = 0;
+        be_input(&t->f->b, chunk);
+        virtio_console_input_ready(t->f->c);
+        i += n;
+    }
+    return NULL;
+}
+
+static void test_input_from_another_thread(void **state)
+{
+    struct fixture *f = *state;
+    struct drv *d = &f->d;
+    struct typist t = {.f = f, .total = 20000};
+    struct seg bufs[QNUM];
+    uint16_t heads[QNUM];
+    unsigned posted = 0, used = 0;
+    size_t got = 0;
+    pthread_t th;
+
+    drv_init(d, VIRTIO_ID_CONSOLE, true);
+    for (unsigned i = 0; i < QNUM; i++)
+        bufs[i] = in_seg(d, 5);
+    assert_int_equal(pthread_create(&th, NULL, typist_main, &t), 0);
+    while (got < t.total) {
+        uint16_t id;
+        uint32_t len;
+
+        /* keep up to QNUM/2 one-buffer chains posted */
+        while (posted - used < QNUM / 2) {
+            heads[posted % QNUM] = drv_add(d, RXQ, &bufs[posted % QNUM], 1);
+            posted++;
+            drv_kick(d, RXQ);
+        }
+        if (!drv_get_used(d, RXQ, &id, &len)) {
+            virtio_console_input_ready(f->c); /* the driver's thread may race in too */
+            continue;
+        }
+        assert_int_equal(id, heads[used % QNUM]);
+        assert_true(len >= 1 && len <= 5);
+        for (uint32_t k = 0; k < len; k++)
+            assert_int_equal(host(d, bufs[used % QNUM].gpa)[k], 'A' + (got + k) % 26);
+        got += len;
+        used++;
+    }
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_int_equal(got, t.total);
+    assert_int_equal(be_pending(&f->b), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_ops_shape_and_config, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tx_in_order_across_chains, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rx_into_posted_buffers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rx_multi_segment_chain, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rx_chain_without_writable_buffer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_input_before_buffers_and_driver, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reset_drops_the_held_chain, setup, teardown),
+        cmocka_unit_test(test_null_backend),
+        cmocka_unit_test_setup_teardown(test_input_from_another_thread, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
