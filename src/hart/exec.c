@@ -267,7 +267,7 @@ static bool amo_address(struct dv_hart *h, const struct insn *in, unsigned size,
     }
     bool is_lr = in->op == OP_LR_W || in->op == OP_LR_D;
     struct tlb_entry *e = tlb_slot(h, is_lr ? ACC_LOAD : ACC_STORE, va);
-    if (likely(e->vpage == (va & PAGE_MASK))) {
+    if (likely(e->tag == tlb_tag(h, va))) {
         *host = (void *)(uintptr_t)(va + e->addend);
         return true;
     }

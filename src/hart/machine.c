@@ -137,7 +137,7 @@ struct dv_hart *dv_hart_create(struct dv_machine *m, unsigned vcpuid)
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
     pthread_cond_init(&h->wait_cond, &attr);
     pthread_condattr_destroy(&attr);
-    mmu_flush(h);
+    mmu_flush_gstage(h);
     pthread_mutex_lock(&m->lock);
     if (m->harts[vcpuid]) {
         pthread_mutex_unlock(&m->lock);
@@ -187,7 +187,7 @@ void dv_fpr_set(struct dv_hart *h, unsigned reg, uint64_t value)
 
 void dv_hufence_gvma(struct dv_hart *h)
 {
-    mmu_flush(h);
+    mmu_flush_gstage(h);
 }
 
 void dv_hufence_vvma(struct dv_hart *h)

@@ -24,8 +24,18 @@ void mmu_flush(struct dv_hart *h)
     for (unsigned p = 0; p < 2; p++)
         for (unsigned a = 0; a < 3; a++)
             for (unsigned i = 0; i < TLB_SIZE; i++)
-                h->tlb[p][a][i].vpage = TLB_INVALID;
+                h->tlb[p][a][i].tag = TLB_INVALID;
     h->fetch_vpage = TLB_INVALID;
+}
+
+void mmu_flush_gstage(struct dv_hart *h)
+{
+    /* A generation bump empties the cache at once; only a wrap clears it. */
+    if (++h->gcache_gen > GEN_MAX) {
+        memset(h->gcache, 0, sizeof(h->gcache));
+        h->gcache_gen = 1;
+    }
+    mmu_flush(h);
 }
 
 int mmu_set_hugatp(struct dv_hart *h, uint64_t value)
@@ -38,7 +48,7 @@ int mmu_set_hugatp(struct dv_hart *h, uint64_t value)
     h->hugatp = value;
     h->groot = (const uint64_t *)(uintptr_t)root;
     h->glevels = mode == DV_HUGATP_MODE_SV39X4 ? 3 : 4;
-    mmu_flush(h);
+    mmu_flush_gstage(h);
     return DV_OK;
 }
 
@@ -55,6 +65,12 @@ static const uint64_t access_fault[3] = {EXC_LOAD_ACCESS, EXC_STORE_ACCESS, EXC_
 static bool gstage(struct dv_hart *h, uint64_t gpa, enum access acc, uint64_t va, uint32_t tinst,
                    uintptr_t *host)
 {
+    uint64_t need = acc == ACC_LOAD ? PTE_R : acc == ACC_STORE ? PTE_W : PTE_X;
+    struct gcache_entry *cached = &h->gcache[(gpa >> PAGE_SHIFT) & (GCACHE_SIZE - 1)];
+    if (likely(cached->tag == ((gpa & PAGE_MASK) | h->gcache_gen) && (cached->perms & need))) {
+        *host = cached->host + (uintptr_t)(gpa & (PAGE_SIZE - 1));
+        return true;
+    }
     unsigned levels = h->glevels;
     const uint64_t *table = h->groot;
     bool ok = (gpa >> (PAGE_SHIFT + 9 * levels + 2)) == 0;
@@ -70,7 +86,6 @@ static bool gstage(struct dv_hart *h, uint64_t gpa, enum access acc, uint64_t va
             table = (const uint64_t *)(uintptr_t)(PTE_PPN(pte) << PAGE_SHIFT);
             continue;
         }
-        uint64_t need = acc == ACC_LOAD ? PTE_R : acc == ACC_STORE ? PTE_W : PTE_X;
         uint64_t super_mask = (1ull << (9 * (unsigned)level)) - 1;
         if (!(pte & PTE_U) || !(pte & need) || !(pte & PTE_A) ||
             (acc == ACC_STORE && !(pte & PTE_D)) || (PTE_PPN(pte) & super_mask))
@@ -85,6 +100,11 @@ static bool gstage(struct dv_hart *h, uint64_t gpa, enum access acc, uint64_t va
                                     .to_hypervisor = true};
             return false;
         }
+        /* Remember the leaf's rights for this 4 KiB page; a writable leaf
+           counts as writable only with D set (checked above for stores). */
+        cached->tag = (gpa & PAGE_MASK) | h->gcache_gen;
+        cached->host = addr & PAGE_MASK;
+        cached->perms = pte & (PTE_R | PTE_X | ((pte & PTE_D) ? PTE_W : 0));
         *host = addr;
         return true;
     }
@@ -180,7 +200,7 @@ static enum xlate translate(struct dv_hart *h, uint64_t va, enum access acc, con
 static void tlb_fill(struct dv_hart *h, enum access acc, uint64_t va, uintptr_t host)
 {
     struct tlb_entry *e = tlb_slot(h, acc, va);
-    e->vpage = va & PAGE_MASK;
+    e->tag = tlb_tag(h, va);
     e->addend = (host & PAGE_MASK) - (uintptr_t)(va & PAGE_MASK);
 }
 
