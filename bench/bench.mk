@@ -25,3 +25,21 @@ $(B)/hart_bench: bench/hart_bench.c bench/hart/guest.h $(B)/libduvisor.a
 .PHONY: bench-hart
 bench-hart: $(B)/hart_bench $(BENCH_IMAGES)
 	$(B)/hart_bench $(B)/bench-images
+
+# --- `make bench`: duvisor against QEMU on the same guest (bench/*.sh) ---------------
+# bench/vmrun runs a VM and timestamps its output lines; a host tool, not linked
+# with duvisor.
+$(B)/bench/vmrun: bench/vmrun.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) $(OPT) -o $@ $<
+
+# The guest is built (or taken from the cache) first; bench/all.sh prints the
+# table and regenerates BENCHMARKS.md and bench/chart.png from the run.
+.PHONY: bench bench-report
+bench: setup $(B)/duvisor $(B)/bench/vmrun
+	@bash scripts/build-guest >/dev/null
+	@B=$(B) bash bench/all.sh
+
+# BENCHMARKS.md and bench/chart.png again, from build/bench/latest.tsv.
+bench-report:
+	@B=$(B) bash bench/report.sh

@@ -4,12 +4,24 @@
  * followed by a checksum, so that a run on duvisor can be compared with the
  * same binary under QEMU both for speed and for correctness.
  *
- *   cpubench [SCALE]     SCALE multiplies the work (default 1)
+ *   cpubench [-j N] [SCALE [KERNEL...]]
+ *
+ * SCALE multiplies the work (default 1); KERNELs (integer, memory, branchy,
+ * float) pick which kernels run, all by default. With -j N, N processes run
+ * the kernels at the same time, copy i pinned to CPU i mod (online CPUs) so
+ * that the guest scheduler's placement does not decide the result, and a
+ * last line gives the wall time of the whole parallel run: bench/smp.sh
+ * divides the work done by it to get the speed-up of N vCPUs.
  */
+#define _GNU_SOURCE /* sched_setaffinity */
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 static double now_ms(void)
 {
@@ -134,24 +146,24 @@ static uint64_t kernel_float(unsigned scale)
     return escapes ^ (uint64_t)trace;
 }
 
-int main(int argc, char **argv)
+static const struct {
+    const char *name;
+    uint64_t (*run)(unsigned);
+} kernels[] = {
+    {"integer", kernel_integer},
+    {"memory", kernel_memory},
+    {"branchy", kernel_branchy},
+    {"float", kernel_float},
+};
+#define NKERNELS (sizeof(kernels) / sizeof(kernels[0]))
+
+/* Run the chosen kernels in this process, one line each, then the total. */
+static void run_kernels(unsigned scale, const int *chosen)
 {
-    unsigned scale = argc > 1 ? (unsigned)strtoul(argv[1], NULL, 10) : 1;
-    if (scale == 0 || scale > 1000) {
-        fprintf(stderr, "cpubench: SCALE must be 1..1000\n");
-        return 2;
-    }
-    static const struct {
-        const char *name;
-        uint64_t (*run)(unsigned);
-    } kernels[] = {
-        {"integer", kernel_integer},
-        {"memory", kernel_memory},
-        {"branchy", kernel_branchy},
-        {"float", kernel_float},
-    };
     double total = 0;
-    for (size_t i = 0; i < sizeof(kernels) / sizeof(kernels[0]); i++) {
+    for (size_t i = 0; i < NKERNELS; i++) {
+        if (!chosen[i])
+            continue;
         double t0 = now_ms();
         uint64_t sum = kernels[i].run(scale);
         double ms = now_ms() - t0;
@@ -160,5 +172,71 @@ int main(int argc, char **argv)
                (unsigned long long)sum);
     }
     printf("cpubench: total    %9.1f ms\n", total);
-    return 0;
+    fflush(stdout);
+}
+
+int main(int argc, char **argv)
+{
+    int argi = 1;
+    unsigned copies = 0; /* 0: no -j, run in this process */
+    if (argi + 1 < argc && !strcmp(argv[argi], "-j")) {
+        copies = (unsigned)strtoul(argv[argi + 1], NULL, 10);
+        if (copies == 0 || copies > 64) {
+            fprintf(stderr, "cpubench: -j takes 1..64\n");
+            return 2;
+        }
+        argi += 2;
+    }
+    unsigned scale = argi < argc ? (unsigned)strtoul(argv[argi++], NULL, 10) : 1;
+    if (scale == 0 || scale > 1000) {
+        fprintf(stderr, "cpubench: SCALE must be 1..1000\n");
+        return 2;
+    }
+    int chosen[NKERNELS] = {0};
+    int any = 0;
+    for (; argi < argc; argi++) {
+        size_t k = 0;
+        while (k < NKERNELS && strcmp(argv[argi], kernels[k].name))
+            k++;
+        if (k == NKERNELS) {
+            fprintf(stderr, "cpubench: no kernel '%s' (integer, memory, branchy, float)\n",
+                    argv[argi]);
+            return 2;
+        }
+        chosen[k] = any = 1;
+    }
+    if (!any)
+        for (size_t k = 0; k < NKERNELS; k++)
+            chosen[k] = 1;
+    if (!copies) {
+        run_kernels(scale, chosen);
+        return 0;
+    }
+    /* -j N: N processes at once, one per CPU as far as they go. */
+    long ncpus = sysconf(_SC_NPROCESSORS_ONLN);
+    if (ncpus < 1)
+        ncpus = 1;
+    fflush(stdout);
+    double t0 = now_ms();
+    for (unsigned c = 0; c < copies; c++) {
+        pid_t pid = fork();
+        if (pid < 0) {
+            perror("cpubench: fork");
+            return 1;
+        }
+        if (pid == 0) {
+            cpu_set_t set;
+            CPU_ZERO(&set);
+            CPU_SET(c % (unsigned long)ncpus, &set);
+            if (sched_setaffinity(0, sizeof(set), &set) != 0)
+                perror("cpubench: sched_setaffinity");
+            run_kernels(scale, chosen);
+            _exit(0);
+        }
+    }
+    int status, failed = 0;
+    while (wait(&status) > 0)
+        failed |= !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+    printf("cpubench: wall %u copies %9.1f ms\n", copies, now_ms() - t0);
+    return failed;
 }

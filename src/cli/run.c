@@ -27,6 +27,7 @@ static const char run_usage[] =
     "  --memory SIZE     guest RAM in MiB, or with a K/M/G suffix (default 256M)\n"
     "  --dtb-out PATH    also write the generated device tree blob to PATH\n"
     "  --no-reboot       exit when the guest asks for a reboot\n"
+    "  --boot-timer      print the guest's boot time when it signals ready\n"
     "  --disk PATH[,ro]  a raw disk image as virtio-blk (repeatable, up to 8)\n"
     "  --net user[,hostfwd=tcp::HOSTPORT-:GUESTPORT...][,mac=MAC]\n"
     "                    a virtio-net NIC with user-mode networking (no root needed)\n"
@@ -216,6 +217,8 @@ int cli_parse_run(int argc, char **argv, struct vm_config *cfg, char *err, size_
             return 1;
         } else if (!strcmp(arg, "--no-reboot")) {
             cfg->no_reboot = true;
+        } else if (!strcmp(arg, "--boot-timer")) {
+            cfg->boot_timer = true;
         } else if (take_value(argc, argv, &i, "--kernel", &value)) {
             if (!value || !*value)
                 return fail(err, err_len, "--kernel needs a path");

@@ -35,6 +35,7 @@ struct vm_config {
     unsigned smp;
     uint64_t memory_bytes;
     bool no_reboot;
+    bool boot_timer; /* --boot-timer: print the guest boot time */
     unsigned ndisks, nnics;
     struct vm_disk disks[VM_MAX_DISKS];
     struct vm_nic nics[VM_MAX_NICS];

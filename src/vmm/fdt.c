@@ -188,6 +188,13 @@ static int build_soc(void *fdt, const struct fdt_params *p)
     TRY(fdt_property_u32(fdt, "interrupt-parent", FDT_PHANDLE_PLIC));
     TRY(fdt_end_node(fdt));
 
+    if (p->boot_timer_size) { /* guest/init writes to it only if this node exists */
+        TRY(begin_node_at(fdt, "boot-timer", p->boot_timer_base));
+        TRY(fdt_property_string(fdt, "compatible", "duvisor,boot-timer"));
+        TRY(prop_reg(fdt, p->boot_timer_base, p->boot_timer_size));
+        TRY(fdt_end_node(fdt));
+    }
+
     for (unsigned i = 0; i < p->nvirtio; i++) {
         uint64_t base = p->virtio_base + i * p->virtio_stride;
         TRY(begin_node_at(fdt, "virtio_mmio", base));

@@ -29,6 +29,8 @@ struct fdt_params {
     uint64_t uart_base, uart_size;
     unsigned uart_irq;
     uint32_t uart_clock;
+    /* the boot-timer (devices/boot_timer.h); size 0: no node, and guest/init does not signal */
+    uint64_t boot_timer_base, boot_timer_size;
     unsigned nvirtio;                    /* may be 0 */
     uint64_t virtio_base, virtio_stride; /* device i at base + i * stride */
     unsigned virtio_irq_base;            /* device i raises irq_base + i */

@@ -215,6 +215,8 @@ void *vcpu_thread(void *arg)
 {
     struct vcpu *v = arg;
     struct vm *vm = v->vm;
+    if (v->id == 0)
+        boot_timer_first_entry(&vm->boot_timer); /* the boot hart enters next */
     while (!stopping(vm)) {
         if (!v->running) {
             uint64_t start, start_arg;

@@ -165,6 +165,8 @@ static int load_guest(struct vm *vm, char *err, size_t err_len)
         .uart_size = VM_UART_SIZE,
         .uart_irq = VM_UART_IRQ,
         .uart_clock = VM_UART_CLOCK,
+        .boot_timer_base = BOOT_TIMER_BASE,
+        .boot_timer_size = BOOT_TIMER_SIZE,
         .nvirtio = vm_virtio_count(vm),
         .virtio_base = VM_VIRTIO_BASE,
         .virtio_stride = VM_VIRTIO_STRIDE,
@@ -206,6 +208,9 @@ static int create_devices(struct vm *vm, char *err, size_t err_len)
     };
     if (mmio_add(&vm->bus, &uart))
         return fail(err, err_len, "cannot place the UART");
+    if (boot_timer_attach(&vm->bus, &vm->boot_timer, BOOT_TIMER_BASE, boot_timer_process_start_ns(),
+                          vm->cfg->boot_timer ? stderr : NULL))
+        return fail(err, err_len, "cannot place the boot-timer");
     return vm_virtio_create(vm, err, err_len);
 }
 

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "devices/boot_timer.h"
 #include "hart/dvext.h"
 #include "sbi/sbi.h"
 #include "vmm/config.h"
@@ -70,6 +71,7 @@ struct vm {
     struct gstage *gstage;
     struct mmio_bus bus;
     struct uart8250 *uart;
+    struct boot_timer boot_timer;
     struct virtio_slot *virtio; /* nvirtio slots */
     unsigned nvirtio;
     struct console *console;

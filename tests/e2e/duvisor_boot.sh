@@ -11,7 +11,8 @@ qemu_guest 1 "duvisor.test=selfcheck" >"$tmp/qemu" 2>&1
 grep 'checksum' "$tmp/qemu" | sed 's/ *[0-9.]* ms//' >"$tmp/qemu.sums"
 
 for smp in 1 2 4; do
-  duvisor_guest $smp "duvisor.test=selfcheck" >"$tmp/out" 2>"$tmp/err"
+  extra=(); [ $smp -eq 1 ] && extra=(--boot-timer)
+  duvisor_guest $smp "duvisor.test=selfcheck" "${extra[@]}" >"$tmp/out" 2>"$tmp/err"
   status=$?
   expect "duvisor smp $smp: power-off ends duvisor with status 0 (got $status)" [ $status -eq 0 ]
   expect "duvisor smp $smp: ready line with $smp cpus" grep -q "duvisor-guest: ready ($smp cpus" "$tmp/out"
@@ -21,6 +22,8 @@ for smp in 1 2 4; do
   grep 'checksum' "$tmp/out" | sed 's/ *[0-9.]* ms//' >"$tmp/sums"
   expect "duvisor smp $smp: cpubench checksums equal QEMU's" cmp -s "$tmp/sums" "$tmp/qemu.sums"
   expect "duvisor smp $smp: 'guest powered off' on stderr" grep -q "guest powered off" "$tmp/err"
+  [ $smp -eq 1 ] && expect "duvisor --boot-timer: reports the guest's boot time" \
+    grep -qE "boot-timer: guest ready [0-9.]+ ms after process start" "$tmp/err"
   if [ $status -ne 0 ] || ! grep -q "selfcheck exit 0" "$tmp/out"; then
     tail -30 "$tmp/out" | sed 's/^/#   /'; tail -40 "$tmp/err" | sed 's/^/#   /'
   fi
