@@ -58,9 +58,10 @@ $(B)/duvisor: $(call objs,$(B),src/main.c) $(B)/libduvisor.a
 	$(CC) $(OPT) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
 # --- unit tests: one cmocka binary per tests/unit/test_*.c --------------------------
-$(B)/tests/%: tests/unit/%.c $(B)/libduvisor.a
+TEST_SUPPORT := $(wildcard tests/unit/support/*.c)
+$(B)/tests/%: tests/unit/%.c $(TEST_SUPPORT) $(wildcard tests/unit/support/*.h) $(B)/libduvisor.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALLCFLAGS) -frounding-math -o $@ $< $(B)/libduvisor.a $(LDFLAGS) $(LDLIBS) -lcmocka
+	$(CC) $(ALLCFLAGS) -Itests/unit -frounding-math -o $@ $< $(TEST_SUPPORT) $(B)/libduvisor.a $(LDFLAGS) $(LDLIBS) -lcmocka
 
 # Guest test images (riscv64 assembly run by the hart) have their own rules.
 -include tests/guest/guest.mk
@@ -83,10 +84,10 @@ test: setup
 	@bash tests/run
 
 format:
-	clang-format -i $(SRCS) $(wildcard src/*/*.h tests/unit/*.c)
+	clang-format -i $(SRCS) $(wildcard src/*/*.h tests/unit/*.c tests/unit/support/*.[ch])
 
 format-check:
-	@clang-format --dry-run --Werror $(SRCS) $(wildcard src/*/*.h tests/unit/*.c)
+	@clang-format --dry-run --Werror $(SRCS) $(wildcard src/*/*.h tests/unit/*.c tests/unit/support/*.[ch])
 
 clean:
 	rm -rf build

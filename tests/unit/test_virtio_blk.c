@@ -23,32 +23,9 @@
 #include <unistd.h>
 
 #include "devices/virtio_blk.h"
+#include "support/virtio_regs.h"
 
 /* --- a minimal virtio-mmio driver ---------------------------------------------------- */
-
-enum {
-    MMIO_DEVICE_ID = 0x008,
-    MMIO_DEVICE_FEATURES = 0x010,
-    MMIO_DEVICE_FEATURES_SEL = 0x014,
-    MMIO_DRIVER_FEATURES = 0x020,
-    MMIO_DRIVER_FEATURES_SEL = 0x024,
-    MMIO_QUEUE_SEL = 0x030,
-    MMIO_QUEUE_NUM_MAX = 0x034,
-    MMIO_QUEUE_NUM = 0x038,
-    MMIO_QUEUE_READY = 0x044,
-    MMIO_QUEUE_NOTIFY = 0x050,
-    MMIO_STATUS = 0x070,
-    MMIO_QUEUE_DESC_LOW = 0x080,
-    MMIO_QUEUE_DESC_HIGH = 0x084,
-    MMIO_QUEUE_AVAIL_LOW = 0x090,
-    MMIO_QUEUE_AVAIL_HIGH = 0x094,
-    MMIO_QUEUE_USED_LOW = 0x0a0,
-    MMIO_QUEUE_USED_HIGH = 0x0a4,
-    MMIO_CONFIG = 0x100,
-};
-
-#define DESC_F_NEXT  1u
-#define DESC_F_WRITE 2u
 
 #define RAM_BASE   0x80000000ull
 #define RAM_SIZE   (4u << 20)
@@ -100,19 +77,6 @@ static uint64_t get_le(struct drv *d, uint64_t gpa, unsigned bytes)
     return v;
 }
 
-static uint32_t rd(struct drv *d, uint64_t off)
-{
-    uint64_t v = 0;
-
-    assert_true(virtio_mmio_read(d->dev, off, 4, &v));
-    return (uint32_t)v;
-}
-
-static void wr(struct drv *d, uint64_t off, uint32_t v)
-{
-    assert_true(virtio_mmio_write(d->dev, off, 4, v));
-}
-
 static void on_irq(void *opaque, bool level)
 {
     struct drv *d = opaque;
@@ -123,40 +87,40 @@ static void on_irq(void *opaque, bool level)
 
 static uint64_t device_features(struct drv *d)
 {
-    wr(d, MMIO_DEVICE_FEATURES_SEL, 0);
-    uint64_t f = rd(d, MMIO_DEVICE_FEATURES);
-    wr(d, MMIO_DEVICE_FEATURES_SEL, 1);
-    return f | (uint64_t)rd(d, MMIO_DEVICE_FEATURES) << 32;
+    mmio_wr(d->dev, MMIO_DEVICE_FEATURES_SEL, 0);
+    uint64_t f = mmio_rd(d->dev, MMIO_DEVICE_FEATURES);
+    mmio_wr(d->dev, MMIO_DEVICE_FEATURES_SEL, 1);
+    return f | (uint64_t)mmio_rd(d->dev, MMIO_DEVICE_FEATURES) << 32;
 }
 
 /* Linux's probe: reset, ACK, DRIVER, features (offered & wanted), FEATURES_OK,
    the queue, DRIVER_OK. */
 static void drv_init(struct drv *d, uint64_t want)
 {
-    wr(d, MMIO_STATUS, 0);
-    wr(d, MMIO_STATUS, 1);
-    wr(d, MMIO_STATUS, 1 | 2);
+    mmio_wr(d->dev, MMIO_STATUS, 0);
+    mmio_wr(d->dev, MMIO_STATUS, 1);
+    mmio_wr(d->dev, MMIO_STATUS, 1 | 2);
     d->features = device_features(d) & (want | VIRTIO_F_VERSION_1);
-    wr(d, MMIO_DRIVER_FEATURES_SEL, 0);
-    wr(d, MMIO_DRIVER_FEATURES, (uint32_t)d->features);
-    wr(d, MMIO_DRIVER_FEATURES_SEL, 1);
-    wr(d, MMIO_DRIVER_FEATURES, (uint32_t)(d->features >> 32));
-    wr(d, MMIO_STATUS, 1 | 2 | 8);
-    assert_int_equal(rd(d, MMIO_STATUS), 1 | 2 | 8);
+    mmio_wr(d->dev, MMIO_DRIVER_FEATURES_SEL, 0);
+    mmio_wr(d->dev, MMIO_DRIVER_FEATURES, (uint32_t)d->features);
+    mmio_wr(d->dev, MMIO_DRIVER_FEATURES_SEL, 1);
+    mmio_wr(d->dev, MMIO_DRIVER_FEATURES, (uint32_t)(d->features >> 32));
+    mmio_wr(d->dev, MMIO_STATUS, 1 | 2 | 8);
+    assert_int_equal(mmio_rd(d->dev, MMIO_STATUS), 1 | 2 | 8);
 
     memset(host(d, DESC_GPA), 0, DATA_BASE - DESC_GPA);
-    wr(d, MMIO_QUEUE_SEL, 0);
-    assert_int_equal(rd(d, MMIO_QUEUE_NUM_MAX), VIRTIO_BLK_QUEUE_SIZE);
-    wr(d, MMIO_QUEUE_NUM, QNUM);
-    wr(d, MMIO_QUEUE_DESC_LOW, (uint32_t)DESC_GPA);
-    wr(d, MMIO_QUEUE_DESC_HIGH, (uint32_t)(DESC_GPA >> 32));
-    wr(d, MMIO_QUEUE_AVAIL_LOW, (uint32_t)AVAIL_GPA);
-    wr(d, MMIO_QUEUE_AVAIL_HIGH, (uint32_t)(AVAIL_GPA >> 32));
-    wr(d, MMIO_QUEUE_USED_LOW, (uint32_t)USED_GPA);
-    wr(d, MMIO_QUEUE_USED_HIGH, (uint32_t)(USED_GPA >> 32));
-    wr(d, MMIO_QUEUE_READY, 1);
-    wr(d, MMIO_STATUS, 1 | 2 | 8 | 4);
-    assert_int_equal(rd(d, MMIO_STATUS), 1 | 2 | 8 | 4);
+    mmio_wr(d->dev, MMIO_QUEUE_SEL, 0);
+    assert_int_equal(mmio_rd(d->dev, MMIO_QUEUE_NUM_MAX), VIRTIO_BLK_QUEUE_SIZE);
+    mmio_wr(d->dev, MMIO_QUEUE_NUM, QNUM);
+    mmio_wr(d->dev, MMIO_QUEUE_DESC_LOW, (uint32_t)DESC_GPA);
+    mmio_wr(d->dev, MMIO_QUEUE_DESC_HIGH, (uint32_t)(DESC_GPA >> 32));
+    mmio_wr(d->dev, MMIO_QUEUE_AVAIL_LOW, (uint32_t)AVAIL_GPA);
+    mmio_wr(d->dev, MMIO_QUEUE_AVAIL_HIGH, (uint32_t)(AVAIL_GPA >> 32));
+    mmio_wr(d->dev, MMIO_QUEUE_USED_LOW, (uint32_t)USED_GPA);
+    mmio_wr(d->dev, MMIO_QUEUE_USED_HIGH, (uint32_t)(USED_GPA >> 32));
+    mmio_wr(d->dev, MMIO_QUEUE_READY, 1);
+    mmio_wr(d->dev, MMIO_STATUS, 1 | 2 | 8 | 4);
+    assert_int_equal(mmio_rd(d->dev, MMIO_STATUS), 1 | 2 | 8 | 4);
     d->avail_idx = d->used_seen = d->next_desc = 0;
 }
 
@@ -209,7 +173,7 @@ static void drv_open_sized(struct drv *d, off_t bytes, bool readonly, uint64_t w
     d->dev = virtio_create(virtio_blk_ops(d->blk), d->blk, &d->mem, on_irq, d);
     assert_non_null(d->dev);
     virtio_blk_bind(d->blk, d->dev);
-    assert_int_equal(rd(d, MMIO_DEVICE_ID), VIRTIO_ID_BLOCK);
+    assert_int_equal(mmio_rd(d->dev, MMIO_DEVICE_ID), VIRTIO_ID_BLOCK);
     drv_init(d, want);
 }
 
@@ -256,7 +220,7 @@ static uint16_t submit(struct drv *d, const struct seg *segs, unsigned n)
     d->avail_idx++;
     /* release: the ring entry before the index that publishes it */
     __atomic_store_n((uint16_t *)host(d, AVAIL_GPA + 2), d->avail_idx, __ATOMIC_RELEASE);
-    wr(d, MMIO_QUEUE_NOTIFY, 0);
+    mmio_wr(d->dev, MMIO_QUEUE_NOTIFY, 0);
     return head;
 }
 
@@ -355,7 +319,7 @@ static uint8_t dwz(struct drv *d, uint32_t type, const struct range *r, unsigned
 
 static uint32_t config32(struct drv *d, unsigned off)
 {
-    return rd(d, MMIO_CONFIG + off);
+    return mmio_rd(d->dev, MMIO_CONFIG + off);
 }
 
 static void fill_pattern(uint8_t *p, size_t len, unsigned seed)
@@ -432,7 +396,7 @@ static void features_and_config(void **state)
     assert_true(virtio_mmio_read(d.dev, MMIO_CONFIG + 1, 1, &v));
     assert_int_equal(v, SECTORS >> 8);
     /* Config writes are ignored. */
-    wr(&d, MMIO_CONFIG + VIRTIO_BLK_CFG_CAPACITY, 1);
+    mmio_wr(d.dev, MMIO_CONFIG + VIRTIO_BLK_CFG_CAPACITY, 1);
     assert_int_equal(config32(&d, VIRTIO_BLK_CFG_CAPACITY), SECTORS);
     drv_close(&d);
 }
@@ -877,7 +841,7 @@ static void broken_queue_then_reset(void **state)
     struct seg bad[2] = {{RAM_BASE + RAM_SIZE, 16, false}, {RAM_BASE + RAM_SIZE + 16, 1, true}};
     submit(&d, bad, 2);
     assert_no_used(&d);
-    assert_true(rd(&d, MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
+    assert_true(mmio_rd(d.dev, MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
     drv_init(&d, WANT_ALL);
     uint64_t buf = alloc(&d, 512, 0x42);
     assert_int_equal(rw(&d, true, 1, buf, 512), VIRTIO_BLK_S_OK);
@@ -958,8 +922,8 @@ static void reset_with_requests_in_flight(void **state)
             submit(&d, f, 2);
         }
     }
-    wr(&d, MMIO_STATUS, 0);
-    assert_int_equal(rd(&d, MMIO_STATUS), 0);
+    mmio_wr(d.dev, MMIO_STATUS, 0);
+    assert_int_equal(mmio_rd(d.dev, MMIO_STATUS), 0);
     /* Whatever was done is whole: each 4 KiB block is all old or all new. */
     for (unsigned i = 0; i < N; i++) {
         file_read(&d, 4096 * i, file, sizeof(file));
@@ -1022,21 +986,21 @@ static void requests_before_driver_ok(void **state)
     (void)state;
     drv_open(&d, false, WANT_ALL);
     /* Re-probe, stopping before DRIVER_OK, and queue a request. */
-    wr(&d, MMIO_STATUS, 0);
-    wr(&d, MMIO_STATUS, 1 | 2);
-    wr(&d, MMIO_DRIVER_FEATURES_SEL, 1);
-    wr(&d, MMIO_DRIVER_FEATURES, 1);
-    wr(&d, MMIO_STATUS, 1 | 2 | 8);
-    wr(&d, MMIO_QUEUE_SEL, 0);
-    wr(&d, MMIO_QUEUE_NUM, QNUM);
+    mmio_wr(d.dev, MMIO_STATUS, 0);
+    mmio_wr(d.dev, MMIO_STATUS, 1 | 2);
+    mmio_wr(d.dev, MMIO_DRIVER_FEATURES_SEL, 1);
+    mmio_wr(d.dev, MMIO_DRIVER_FEATURES, 1);
+    mmio_wr(d.dev, MMIO_STATUS, 1 | 2 | 8);
+    mmio_wr(d.dev, MMIO_QUEUE_SEL, 0);
+    mmio_wr(d.dev, MMIO_QUEUE_NUM, QNUM);
     memset(host(&d, DESC_GPA), 0, DATA_BASE - DESC_GPA);
-    wr(&d, MMIO_QUEUE_DESC_LOW, (uint32_t)DESC_GPA);
-    wr(&d, MMIO_QUEUE_DESC_HIGH, (uint32_t)(DESC_GPA >> 32));
-    wr(&d, MMIO_QUEUE_AVAIL_LOW, (uint32_t)AVAIL_GPA);
-    wr(&d, MMIO_QUEUE_AVAIL_HIGH, (uint32_t)(AVAIL_GPA >> 32));
-    wr(&d, MMIO_QUEUE_USED_LOW, (uint32_t)USED_GPA);
-    wr(&d, MMIO_QUEUE_USED_HIGH, (uint32_t)(USED_GPA >> 32));
-    wr(&d, MMIO_QUEUE_READY, 1);
+    mmio_wr(d.dev, MMIO_QUEUE_DESC_LOW, (uint32_t)DESC_GPA);
+    mmio_wr(d.dev, MMIO_QUEUE_DESC_HIGH, (uint32_t)(DESC_GPA >> 32));
+    mmio_wr(d.dev, MMIO_QUEUE_AVAIL_LOW, (uint32_t)AVAIL_GPA);
+    mmio_wr(d.dev, MMIO_QUEUE_AVAIL_HIGH, (uint32_t)(AVAIL_GPA >> 32));
+    mmio_wr(d.dev, MMIO_QUEUE_USED_LOW, (uint32_t)USED_GPA);
+    mmio_wr(d.dev, MMIO_QUEUE_USED_HIGH, (uint32_t)(USED_GPA >> 32));
+    mmio_wr(d.dev, MMIO_QUEUE_READY, 1);
     d.avail_idx = d.used_seen = d.next_desc = 0;
     uint64_t buf = alloc(&d, 512, 0);
     uint64_t st = alloc(&d, 1, 0xee);
@@ -1044,7 +1008,7 @@ static void requests_before_driver_ok(void **state)
         {header(&d, VIRTIO_BLK_T_IN, 0), 16, false}, {buf, 512, true}, {st, 1, true}};
     uint16_t head = submit(&d, s, 3);
     assert_no_used(&d);
-    wr(&d, MMIO_STATUS, 1 | 2 | 8 | 4);
+    mmio_wr(d.dev, MMIO_STATUS, 1 | 2 | 8 | 4);
     assert_int_equal(wait_used(&d, NULL), head);
     assert_int_equal(*host(&d, st), VIRTIO_BLK_S_OK);
     drv_close(&d);

@@ -32,36 +32,9 @@
 #include "devices/net_slirp.h"
 #include "devices/net_tap.h"
 #include "devices/virtio_net.h"
+#include "support/virtio_regs.h"
 
 /* --- a test driver: rings in a fake guest RAM, registers through virtio_mmio_* ------- */
-
-enum {
-    R_MAGIC = 0x000,
-    R_VERSION = 0x004,
-    R_DEVICE_ID = 0x008,
-    R_DEV_FEATURES = 0x010,
-    R_DEV_FEATURES_SEL = 0x014,
-    R_DRV_FEATURES = 0x020,
-    R_DRV_FEATURES_SEL = 0x024,
-    R_QUEUE_SEL = 0x030,
-    R_QUEUE_NUM_MAX = 0x034,
-    R_QUEUE_NUM = 0x038,
-    R_QUEUE_READY = 0x044,
-    R_QUEUE_NOTIFY = 0x050,
-    R_INT_STATUS = 0x060,
-    R_INT_ACK = 0x064,
-    R_STATUS = 0x070,
-    R_DESC_LO = 0x080,
-    R_DESC_HI = 0x084,
-    R_AVAIL_LO = 0x090,
-    R_AVAIL_HI = 0x094,
-    R_USED_LO = 0x0a0,
-    R_USED_HI = 0x0a4,
-    R_CONFIG = 0x100,
-};
-
-#define F_NEXT  1u
-#define F_WRITE 2u
 
 #define GPA0     0x80000000ull
 #define RAM_LEN  (8u << 20)
@@ -121,22 +94,10 @@ static uint32_t ld32(struct drv *d, uint64_t gpa)
     return v;
 }
 
-static uint32_t reg_rd(struct drv *d, uint64_t off)
-{
-    uint64_t v = 0;
-    assert_true(virtio_mmio_read(d->dev, off, 4, &v));
-    return (uint32_t)v;
-}
-
-static void reg_wr(struct drv *d, uint64_t off, uint32_t v)
-{
-    assert_true(virtio_mmio_write(d->dev, off, 4, v));
-}
-
 static uint64_t cfg_rd(struct drv *d, unsigned off, unsigned size)
 {
     uint64_t v = 0;
-    assert_true(virtio_mmio_read(d->dev, R_CONFIG + off, size, &v));
+    assert_true(virtio_mmio_read(d->dev, MMIO_CONFIG + off, size, &v));
     return v;
 }
 
@@ -163,43 +124,43 @@ static void drv_setup(struct drv *d, bool driver_ok)
     uint64_t want = VIRTIO_F_VERSION_1 | VIRTIO_NET_F_MAC | VIRTIO_NET_F_STATUS | VIRTIO_NET_F_MTU;
     uint64_t offered;
 
-    assert_int_equal(reg_rd(d, R_MAGIC), VIRTIO_MMIO_MAGIC);
-    assert_int_equal(reg_rd(d, R_VERSION), 2);
-    assert_int_equal(reg_rd(d, R_DEVICE_ID), VIRTIO_ID_NET);
-    reg_wr(d, R_STATUS, 0);
-    reg_wr(d, R_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
-    reg_wr(d, R_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
-    reg_wr(d, R_DEV_FEATURES_SEL, 0);
-    offered = reg_rd(d, R_DEV_FEATURES);
-    reg_wr(d, R_DEV_FEATURES_SEL, 1);
-    offered |= (uint64_t)reg_rd(d, R_DEV_FEATURES) << 32;
+    assert_int_equal(mmio_rd(d->dev, MMIO_MAGIC), VIRTIO_MMIO_MAGIC);
+    assert_int_equal(mmio_rd(d->dev, MMIO_VERSION), 2);
+    assert_int_equal(mmio_rd(d->dev, MMIO_DEVICE_ID), VIRTIO_ID_NET);
+    mmio_wr(d->dev, MMIO_STATUS, 0);
+    mmio_wr(d->dev, MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
+    mmio_wr(d->dev, MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+    mmio_wr(d->dev, MMIO_DEVICE_FEATURES_SEL, 0);
+    offered = mmio_rd(d->dev, MMIO_DEVICE_FEATURES);
+    mmio_wr(d->dev, MMIO_DEVICE_FEATURES_SEL, 1);
+    offered |= (uint64_t)mmio_rd(d->dev, MMIO_DEVICE_FEATURES) << 32;
     assert_int_equal(offered & want, want);
-    reg_wr(d, R_DRV_FEATURES_SEL, 0);
-    reg_wr(d, R_DRV_FEATURES, (uint32_t)want);
-    reg_wr(d, R_DRV_FEATURES_SEL, 1);
-    reg_wr(d, R_DRV_FEATURES, (uint32_t)(want >> 32));
-    reg_wr(d, R_STATUS,
-           VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
-    assert_true(reg_rd(d, R_STATUS) & VIRTIO_STATUS_FEATURES_OK);
+    mmio_wr(d->dev, MMIO_DRIVER_FEATURES_SEL, 0);
+    mmio_wr(d->dev, MMIO_DRIVER_FEATURES, (uint32_t)want);
+    mmio_wr(d->dev, MMIO_DRIVER_FEATURES_SEL, 1);
+    mmio_wr(d->dev, MMIO_DRIVER_FEATURES, (uint32_t)(want >> 32));
+    mmio_wr(d->dev, MMIO_STATUS,
+            VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
+    assert_true(mmio_rd(d->dev, MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK);
     for (unsigned i = 0; i < 2; i++) {
         uint64_t base = GPA0 + i * RING_LEN;
         struct dq *q = &d->q[i];
 
         memset(gp(d, base), 0, RING_LEN);
         *q = (struct dq){.desc = base, .avail = base + 0x800, .used = base + 0x1000};
-        reg_wr(d, R_QUEUE_SEL, i);
-        assert_true(reg_rd(d, R_QUEUE_NUM_MAX) >= NQ);
-        reg_wr(d, R_QUEUE_NUM, NQ);
-        reg_wr(d, R_DESC_LO, (uint32_t)q->desc);
-        reg_wr(d, R_DESC_HI, (uint32_t)(q->desc >> 32));
-        reg_wr(d, R_AVAIL_LO, (uint32_t)q->avail);
-        reg_wr(d, R_AVAIL_HI, (uint32_t)(q->avail >> 32));
-        reg_wr(d, R_USED_LO, (uint32_t)q->used);
-        reg_wr(d, R_USED_HI, (uint32_t)(q->used >> 32));
-        reg_wr(d, R_QUEUE_READY, 1);
+        mmio_wr(d->dev, MMIO_QUEUE_SEL, i);
+        assert_true(mmio_rd(d->dev, MMIO_QUEUE_NUM_MAX) >= NQ);
+        mmio_wr(d->dev, MMIO_QUEUE_NUM, NQ);
+        mmio_wr(d->dev, MMIO_QUEUE_DESC_LOW, (uint32_t)q->desc);
+        mmio_wr(d->dev, MMIO_QUEUE_DESC_HIGH, (uint32_t)(q->desc >> 32));
+        mmio_wr(d->dev, MMIO_QUEUE_AVAIL_LOW, (uint32_t)q->avail);
+        mmio_wr(d->dev, MMIO_QUEUE_AVAIL_HIGH, (uint32_t)(q->avail >> 32));
+        mmio_wr(d->dev, MMIO_QUEUE_USED_LOW, (uint32_t)q->used);
+        mmio_wr(d->dev, MMIO_QUEUE_USED_HIGH, (uint32_t)(q->used >> 32));
+        mmio_wr(d->dev, MMIO_QUEUE_READY, 1);
     }
     if (driver_ok)
-        reg_wr(d, R_STATUS, reg_rd(d, R_STATUS) | VIRTIO_STATUS_DRIVER_OK);
+        mmio_wr(d->dev, MMIO_STATUS, mmio_rd(d->dev, MMIO_STATUS) | VIRTIO_STATUS_DRIVER_OK);
     d->heap = GPA0 + HEAP;
 }
 
@@ -236,7 +197,8 @@ static uint16_t drv_add(struct drv *d, unsigned qi, const struct seg *s, unsigne
 
         st64(d, e, s[i].gpa);
         st32(d, e + 8, s[i].len);
-        st16(d, e + 12, (uint16_t)((s[i].write ? F_WRITE : 0) | (i + 1 < n ? F_NEXT : 0)));
+        st16(d, e + 12,
+             (uint16_t)((s[i].write ? DESC_F_WRITE : 0) | (i + 1 < n ? DESC_F_NEXT : 0)));
         st16(d, e + 14, (uint16_t)((idx + 1) % NQ));
     }
     q->cursor = (uint16_t)((head + n) % NQ);
@@ -248,7 +210,7 @@ static uint16_t drv_add(struct drv *d, unsigned qi, const struct seg *s, unsigne
 
 static void drv_kick(struct drv *d, unsigned qi)
 {
-    reg_wr(d, R_QUEUE_NOTIFY, qi);
+    mmio_wr(d->dev, MMIO_QUEUE_NOTIFY, qi);
 }
 
 /* The next used entry of qi, if any. */
@@ -371,13 +333,13 @@ static void test_config(void **state)
     assert_int_equal(cfg_rd(&d, 4, 4), guest_mac[4] | guest_mac[5] << 8 | 1u << 16);
     /* past the config space: refused by the transport */
     uint64_t v;
-    assert_false(virtio_mmio_read(d.dev, R_CONFIG + VIRTIO_NET_CONFIG_SIZE, 1, &v));
+    assert_false(virtio_mmio_read(d.dev, MMIO_CONFIG + VIRTIO_NET_CONFIG_SIZE, 1, &v));
     /* the MAC is read-only with VERSION_1 */
-    assert_true(virtio_mmio_write(d.dev, R_CONFIG, 1, 0xff));
+    assert_true(virtio_mmio_write(d.dev, MMIO_CONFIG, 1, 0xff));
     assert_int_equal(cfg_rd(&d, 0, 1), guest_mac[0]);
     /* no offloads, no control queue, no mergeable buffers are offered */
-    reg_wr(&d, R_DEV_FEATURES_SEL, 0);
-    uint32_t lo = reg_rd(&d, R_DEV_FEATURES);
+    mmio_wr(d.dev, MMIO_DEVICE_FEATURES_SEL, 0);
+    uint32_t lo = mmio_rd(d.dev, MMIO_DEVICE_FEATURES);
     assert_int_equal(lo & ~(uint32_t)(VIRTIO_NET_F_MAC | VIRTIO_NET_F_STATUS | VIRTIO_NET_F_MTU |
                                       VIRTIO_F_INDIRECT_DESC | VIRTIO_F_EVENT_IDX),
                      0);
@@ -452,7 +414,7 @@ static void test_transmit_before_driver_ok(void **state)
     make_frame(frame, sizeof(frame), 1);
     send_tx(&d, frame, sizeof(frame));
     assert_int_equal(sink.n, 0);
-    reg_wr(&d, R_STATUS, reg_rd(&d, R_STATUS) | VIRTIO_STATUS_DRIVER_OK);
+    mmio_wr(d.dev, MMIO_STATUS, mmio_rd(d.dev, MMIO_STATUS) | VIRTIO_STATUS_DRIVER_OK);
     assert_int_equal(sink.n, 1);
     drv_close(&d);
 }
@@ -601,7 +563,7 @@ static void test_receive_bad_chains(void **state)
     assert_true(drv_used(&d, VIRTIO_NET_RXQ, &id, &len));
     check_rx(&d, good, len, frame, sizeof(frame));
     assert_int_equal(stats_of(&d).rx_malformed, 2);
-    assert_int_equal(reg_rd(&d, R_STATUS) & VIRTIO_STATUS_NEEDS_RESET, 0);
+    assert_int_equal(mmio_rd(d.dev, MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET, 0);
     drv_close(&d);
 }
 
@@ -619,7 +581,7 @@ static void test_receive_inactive_and_reset(void **state)
     make_frame(frame, sizeof(frame), 1);
     virtio_net_receive(d.net, frame, sizeof(frame));
     assert_int_equal(stats_of(&d).rx_dropped_inactive, 1);
-    reg_wr(&d, R_STATUS, reg_rd(&d, R_STATUS) | VIRTIO_STATUS_DRIVER_OK);
+    mmio_wr(d.dev, MMIO_STATUS, mmio_rd(d.dev, MMIO_STATUS) | VIRTIO_STATUS_DRIVER_OK);
     virtio_net_receive(d.net, frame, sizeof(frame));
     assert_true(drv_used(&d, VIRTIO_NET_RXQ, &id, &len));
 
@@ -685,11 +647,11 @@ static void test_transmit_malformed(void **state)
     uint16_t head = d.q[1].cursor;
     drv_add(&d, VIRTIO_NET_TXQ,
             (struct seg[]){{b, VIRTIO_NET_HDR_LEN, false}, {b, sizeof(frame), false}}, 2);
-    st16(&d, d.q[1].desc + 16ull * ((head + 1) % NQ) + 12, F_NEXT);
+    st16(&d, d.q[1].desc + 16ull * ((head + 1) % NQ) + 12, DESC_F_NEXT);
     st16(&d, d.q[1].desc + 16ull * ((head + 1) % NQ) + 14, head); /* back to the head */
     drv_kick(&d, VIRTIO_NET_TXQ);
     assert_int_equal(sink.n, 1);
-    assert_true(reg_rd(&d, R_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
+    assert_true(mmio_rd(d.dev, MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
     send_tx(&d, frame, sizeof(frame)); /* ignored until reset */
     assert_int_equal(sink.n, 1);
 
@@ -700,7 +662,7 @@ static void test_transmit_malformed(void **state)
             (struct seg[]){{b, VIRTIO_NET_HDR_LEN, false}, {GPA0 + RAM_LEN - 8, 60, false}}, 2);
     drv_kick(&d, VIRTIO_NET_TXQ);
     assert_int_equal(sink.n, 2);
-    assert_true(reg_rd(&d, R_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
+    assert_true(mmio_rd(d.dev, MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
     drv_close(&d);
 }
 

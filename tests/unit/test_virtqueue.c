@@ -14,6 +14,7 @@
 
 #include "devices/virtio.h"
 #include "devices/virtqueue.h"
+#include "support/virtio_regs.h"
 
 #define RAM_BASE 0x80000000ull
 #define RAM_SIZE 0x100000ull
@@ -26,10 +27,6 @@
 #define USED_OFF  0x3000u
 #define IND_OFF   0x4000u /* indirect tables */
 #define DATA_OFF  0x10000u
-
-enum { R_STATUS = 0x070, R_QSEL = 0x030, R_QNUM = 0x038, R_QREADY = 0x044, R_NOTIFY = 0x050 };
-enum { R_ISR = 0x060, R_ACK = 0x064, R_DFSEL = 0x014, R_DF = 0x010, R_GFSEL = 0x024 };
-enum { R_GF = 0x020, R_QNUMMAX = 0x034 };
 
 struct env {
     uint8_t *ram;
@@ -78,18 +75,6 @@ static void on_irq(void *opaque, bool level)
 
 /* --- the driver ---------------------------------------------------------------------- */
 
-static void w32(struct env *e, uint64_t off, uint32_t v)
-{
-    assert_true(virtio_mmio_write(e->d, off, 4, v));
-}
-
-static uint32_t r32(struct env *e, uint64_t off)
-{
-    uint64_t v = 0;
-    assert_true(virtio_mmio_read(e->d, off, 4, &v));
-    return (uint32_t)v;
-}
-
 static uint8_t *at(struct env *e, uint64_t off)
 {
     return e->ram + off;
@@ -136,22 +121,22 @@ static void avail_add(struct env *e, uint16_t head)
     put16(e, AVAIL_OFF + 4 + 2u * (e->avail_idx % QSIZE), head);
     e->avail_idx++;
     put16(e, AVAIL_OFF + 2, e->avail_idx);
-    w32(e, R_NOTIFY, 0);
+    mmio_wr(e->d, MMIO_QUEUE_NOTIFY, 0);
 }
 
 static void setup_queue(struct env *e, unsigned q, uint32_t num, uint64_t d, uint64_t a, uint64_t u)
 {
-    w32(e, R_QSEL, q);
-    assert_int_equal(r32(e, R_QREADY), 0);
-    assert_int_not_equal(r32(e, R_QNUMMAX), 0); /* the queue exists */
-    w32(e, R_QNUM, num);
-    w32(e, 0x080, (uint32_t)d);
-    w32(e, 0x084, (uint32_t)(d >> 32));
-    w32(e, 0x090, (uint32_t)a);
-    w32(e, 0x094, (uint32_t)(a >> 32));
-    w32(e, 0x0a0, (uint32_t)u);
-    w32(e, 0x0a4, (uint32_t)(u >> 32));
-    w32(e, R_QREADY, 1);
+    mmio_wr(e->d, MMIO_QUEUE_SEL, q);
+    assert_int_equal(mmio_rd(e->d, MMIO_QUEUE_READY), 0);
+    assert_int_not_equal(mmio_rd(e->d, MMIO_QUEUE_NUM_MAX), 0); /* the queue exists */
+    mmio_wr(e->d, MMIO_QUEUE_NUM, num);
+    mmio_wr(e->d, 0x080, (uint32_t)d);
+    mmio_wr(e->d, 0x084, (uint32_t)(d >> 32));
+    mmio_wr(e->d, 0x090, (uint32_t)a);
+    mmio_wr(e->d, 0x094, (uint32_t)(a >> 32));
+    mmio_wr(e->d, 0x0a0, (uint32_t)u);
+    mmio_wr(e->d, 0x0a4, (uint32_t)(u >> 32));
+    mmio_wr(e->d, MMIO_QUEUE_READY, 1);
 }
 
 /* Linux's probe: reset, ACK, DRIVER, features, FEATURES_OK, queues, DRIVER_OK. */
@@ -159,21 +144,21 @@ static void drv_start(struct env *e, uint64_t features)
 {
     uint32_t s = VIRTIO_STATUS_ACKNOWLEDGE;
 
-    w32(e, R_STATUS, 0);
-    w32(e, R_STATUS, s);
-    w32(e, R_STATUS, s |= VIRTIO_STATUS_DRIVER);
-    w32(e, R_GFSEL, 1);
-    w32(e, R_GF, (uint32_t)(features >> 32));
-    w32(e, R_GFSEL, 0);
-    w32(e, R_GF, (uint32_t)features);
-    w32(e, R_STATUS, s |= VIRTIO_STATUS_FEATURES_OK);
-    assert_true(r32(e, R_STATUS) & VIRTIO_STATUS_FEATURES_OK);
+    mmio_wr(e->d, MMIO_STATUS, 0);
+    mmio_wr(e->d, MMIO_STATUS, s);
+    mmio_wr(e->d, MMIO_STATUS, s |= VIRTIO_STATUS_DRIVER);
+    mmio_wr(e->d, MMIO_DRIVER_FEATURES_SEL, 1);
+    mmio_wr(e->d, MMIO_DRIVER_FEATURES, (uint32_t)(features >> 32));
+    mmio_wr(e->d, MMIO_DRIVER_FEATURES_SEL, 0);
+    mmio_wr(e->d, MMIO_DRIVER_FEATURES, (uint32_t)features);
+    mmio_wr(e->d, MMIO_STATUS, s |= VIRTIO_STATUS_FEATURES_OK);
+    assert_true(mmio_rd(e->d, MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK);
     memset(at(e, 0), 0, DATA_OFF); /* fresh rings */
     e->avail_idx = 0;
     setup_queue(e, 0, QSIZE, gpa(DESC_OFF), gpa(AVAIL_OFF), gpa(USED_OFF));
-    assert_int_equal(r32(e, R_QREADY), 1);
-    w32(e, R_STATUS, s | VIRTIO_STATUS_DRIVER_OK);
-    assert_true(r32(e, R_STATUS) & VIRTIO_STATUS_DRIVER_OK);
+    assert_int_equal(mmio_rd(e->d, MMIO_QUEUE_READY), 1);
+    mmio_wr(e->d, MMIO_STATUS, s | VIRTIO_STATUS_DRIVER_OK);
+    assert_true(mmio_rd(e->d, MMIO_STATUS) & VIRTIO_STATUS_DRIVER_OK);
 }
 
 static const uint64_t BASIC = VIRTIO_F_VERSION_1;
@@ -223,7 +208,7 @@ static uint16_t used_idx(struct env *e)
 
 static void ack_all(struct env *e)
 {
-    w32(e, R_ACK, r32(e, R_ISR));
+    mmio_wr(e->d, MMIO_INTERRUPT_ACK, mmio_rd(e->d, MMIO_INTERRUPT_STATUS));
 }
 
 /* --- normal operation ---------------------------------------------------------------- */
@@ -267,11 +252,11 @@ static void test_out_then_in(void **state)
     assert_int_equal(get32(e, USED_OFF + 4), 3);
     assert_int_equal(get32(e, USED_OFF + 8), 10);
     assert_true(e->level);
-    assert_int_equal(r32(e, R_ISR), VIRTIO_MMIO_INT_VRING);
+    assert_int_equal(mmio_rd(e->d, MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_VRING);
     ack_all(e);
     assert_false(e->level);
     assert_int_equal(e->irq_changes, 2);
-    assert_int_equal(r32(e, R_STATUS) & VIRTIO_STATUS_NEEDS_RESET, 0);
+    assert_int_equal(mmio_rd(e->d, MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET, 0);
 }
 
 /* Zero-length descriptors are legal and contribute nothing, even between an
@@ -314,7 +299,7 @@ static void test_many_chains_wrap(void **state)
         ack_all(e);
     }
     assert_int_equal(used_idx(e), e->avail_idx);
-    assert_int_equal(r32(e, R_STATUS) & VIRTIO_STATUS_NEEDS_RESET, 0);
+    assert_int_equal(mmio_rd(e->d, MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET, 0);
 }
 
 static void test_indirect(void **state)
@@ -425,7 +410,7 @@ static void test_no_interrupt_flag(void **state)
     assert_true(virtio_queue_pop(e->d, 0, c));
     virtio_queue_push(e->d, 0, c, 0);
     assert_false(e->level);
-    assert_int_equal(r32(e, R_ISR), 0);
+    assert_int_equal(mmio_rd(e->d, MMIO_INTERRUPT_STATUS), 0);
     put16(e, AVAIL_OFF, 0);
     avail_add(e, 1);
     assert_true(virtio_queue_pop(e->d, 0, c));
@@ -451,11 +436,12 @@ static void test_interrupt_level(void **state)
     virtio_queue_push(e->d, 0, c, 0);
     virtio_config_changed(e->d);
     assert_int_equal(e->irq_changes, 1);
-    assert_int_equal(r32(e, R_ISR), VIRTIO_MMIO_INT_VRING | VIRTIO_MMIO_INT_CONFIG);
-    w32(e, R_ACK, VIRTIO_MMIO_INT_VRING);
+    assert_int_equal(mmio_rd(e->d, MMIO_INTERRUPT_STATUS),
+                     VIRTIO_MMIO_INT_VRING | VIRTIO_MMIO_INT_CONFIG);
+    mmio_wr(e->d, MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
     assert_true(e->level);
-    assert_int_equal(r32(e, R_ISR), VIRTIO_MMIO_INT_CONFIG);
-    w32(e, R_ACK, VIRTIO_MMIO_INT_CONFIG);
+    assert_int_equal(mmio_rd(e->d, MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_CONFIG);
+    mmio_wr(e->d, MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_CONFIG);
     assert_false(e->level);
     assert_int_equal(e->irq_changes, 2);
 }
@@ -471,18 +457,18 @@ static void expect_broken(struct env *e, uint16_t head)
 
     avail_add(e, head);
     assert_false(virtio_queue_pop(e->d, 0, c));
-    assert_true(r32(e, R_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
-    assert_true(r32(e, R_ISR) & VIRTIO_MMIO_INT_CONFIG);
+    assert_true(mmio_rd(e->d, MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
+    assert_true(mmio_rd(e->d, MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG);
     assert_true(e->level);
     desc(e, DESC_OFF, 0, gpa(DATA_OFF), 16, VIRTQ_DESC_F_WRITE, 0);
     avail_add(e, 0);
     assert_false(virtio_queue_pop(e->d, 0, c));
     assert_false(virtio_queue_pop(e->d, 0, c));
 
-    w32(e, R_STATUS, 0);
+    mmio_wr(e->d, MMIO_STATUS, 0);
     assert_false(e->level);
-    assert_int_equal(r32(e, R_STATUS), 0);
-    assert_int_equal(r32(e, R_ISR), 0);
+    assert_int_equal(mmio_rd(e->d, MMIO_STATUS), 0);
+    assert_int_equal(mmio_rd(e->d, MMIO_INTERRUPT_STATUS), 0);
     drv_start(e, ALL);
     desc(e, DESC_OFF, 0, gpa(DATA_OFF), 16, VIRTQ_DESC_F_WRITE, 0);
     avail_add(e, 0);
@@ -598,14 +584,14 @@ static void test_avail_idx_jump(void **state)
     assert_true(virtio_queue_pop(e->d, 0, c));
     put16(e, AVAIL_OFF + 2, 1 + QSIZE + 1); /* now 9 ahead of last_avail 1 */
     assert_false(virtio_queue_pop(e->d, 0, c));
-    assert_true(r32(e, R_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
+    assert_true(mmio_rd(e->d, MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
     assert_true(e->level);
-    w32(e, R_STATUS, 0);
+    mmio_wr(e->d, MMIO_STATUS, 0);
     drv_start(e, ALL);
     simple_ring(e);
     put16(e, AVAIL_OFF + 2, 0xffff); /* "behind": wraps to a huge jump */
     assert_false(virtio_queue_pop(e->d, 0, c));
-    assert_true(r32(e, R_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
+    assert_true(mmio_rd(e->d, MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
 }
 
 /* Without DRIVER_OK the device never notified: NEEDS_RESET alone (2.1.2). */
@@ -615,14 +601,14 @@ static void test_broken_before_driver_ok(void **state)
     struct virtq_chain *c = &e->chain;
 
     drv_start(e, BASIC);
-    w32(e, R_STATUS, 0);
-    w32(e, R_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
-    w32(e, R_QSEL, 0);
-    w32(e, R_QNUM, 3);
-    w32(e, R_QREADY, 1);
-    assert_int_equal(r32(e, R_QREADY), 0);
-    assert_true(r32(e, R_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
-    assert_int_equal(r32(e, R_ISR), 0);
+    mmio_wr(e->d, MMIO_STATUS, 0);
+    mmio_wr(e->d, MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+    mmio_wr(e->d, MMIO_QUEUE_SEL, 0);
+    mmio_wr(e->d, MMIO_QUEUE_NUM, 3);
+    mmio_wr(e->d, MMIO_QUEUE_READY, 1);
+    assert_int_equal(mmio_rd(e->d, MMIO_QUEUE_READY), 0);
+    assert_true(mmio_rd(e->d, MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
+    assert_int_equal(mmio_rd(e->d, MMIO_INTERRUPT_STATUS), 0);
     assert_false(e->level);
     assert_false(virtio_queue_pop(e->d, 0, c));
 }
@@ -636,32 +622,32 @@ static void test_too_many_segments_and_bytes(void **state)
     unsigned n = VIRTQ_MAX_SEGS + 1;
 
     (void)state;
-    w32(e, R_STATUS, 0);
-    w32(e, R_STATUS, 1);
-    w32(e, R_STATUS, 3);
-    w32(e, R_GFSEL, 1);
-    w32(e, R_GF, 1);
-    w32(e, R_STATUS, 3 | VIRTIO_STATUS_FEATURES_OK);
+    mmio_wr(e->d, MMIO_STATUS, 0);
+    mmio_wr(e->d, MMIO_STATUS, 1);
+    mmio_wr(e->d, MMIO_STATUS, 3);
+    mmio_wr(e->d, MMIO_DRIVER_FEATURES_SEL, 1);
+    mmio_wr(e->d, MMIO_DRIVER_FEATURES, 1);
+    mmio_wr(e->d, MMIO_STATUS, 3 | VIRTIO_STATUS_FEATURES_OK);
     /* queue of 512: desc 8 KiB at DESC_OFF..., avail and used placed after it */
     setup_queue(e, 0, 512, gpa(0x20000), gpa(0x30000), gpa(0x40000));
-    w32(e, R_STATUS, 0xf);
+    mmio_wr(e->d, MMIO_STATUS, 0xf);
     for (unsigned i = 0; i < n; i++)
         desc(e, 0x20000, i, gpa(DATA_OFF), 1, VIRTQ_DESC_F_NEXT, (uint16_t)(i + 1));
     desc(e, 0x20000, n - 1, gpa(DATA_OFF), 1, 0, 0);
     put16(e, 0x30000 + 4, 0);
     put16(e, 0x30000 + 2, 1);
     assert_false(virtio_queue_pop(e->d, 0, c));
-    assert_true(r32(e, R_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
+    assert_true(mmio_rd(e->d, MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
 
     /* exactly VIRTQ_MAX_SEGS is fine */
-    w32(e, R_STATUS, 0);
-    w32(e, R_STATUS, 3);
-    w32(e, R_GFSEL, 1);
-    w32(e, R_GF, 1);
-    w32(e, R_STATUS, 0xb);
+    mmio_wr(e->d, MMIO_STATUS, 0);
+    mmio_wr(e->d, MMIO_STATUS, 3);
+    mmio_wr(e->d, MMIO_DRIVER_FEATURES_SEL, 1);
+    mmio_wr(e->d, MMIO_DRIVER_FEATURES, 1);
+    mmio_wr(e->d, MMIO_STATUS, 0xb);
     memset(at(e, 0x30000), 0, 0x20000);
     setup_queue(e, 0, 512, gpa(0x20000), gpa(0x30000), gpa(0x40000));
-    w32(e, R_STATUS, 0xf);
+    mmio_wr(e->d, MMIO_STATUS, 0xf);
     desc(e, 0x20000, n - 2, gpa(DATA_OFF), 1, 0, 0);
     put16(e, 0x30000 + 2, 1);
     assert_true(virtio_queue_pop(e->d, 0, c));
@@ -674,7 +660,7 @@ static void test_too_many_segments_and_bytes(void **state)
     put16(e, 0x30000 + 4 + 2, 0);
     put16(e, 0x30000 + 2, 2);
     assert_false(virtio_queue_pop(e->d, 0, c));
-    assert_true(r32(e, R_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
+    assert_true(mmio_rd(e->d, MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
 
     void *p = e;
     env_teardown(&p);
@@ -683,15 +669,15 @@ static void test_too_many_segments_and_bytes(void **state)
 /* QueueReady refuses sizes and rings the device cannot use. */
 static void try_ready(struct env *e, uint32_t num, uint64_t d, uint64_t a, uint64_t u, bool ok)
 {
-    w32(e, R_STATUS, 0);
-    w32(e, R_STATUS, 3);
-    w32(e, R_GFSEL, 1);
-    w32(e, R_GF, 1);
-    w32(e, R_STATUS, 0xb);
+    mmio_wr(e->d, MMIO_STATUS, 0);
+    mmio_wr(e->d, MMIO_STATUS, 3);
+    mmio_wr(e->d, MMIO_DRIVER_FEATURES_SEL, 1);
+    mmio_wr(e->d, MMIO_DRIVER_FEATURES, 1);
+    mmio_wr(e->d, MMIO_STATUS, 0xb);
     setup_queue(e, 0, num, d, a, u);
-    assert_int_equal(r32(e, R_QREADY), ok);
-    assert_int_equal(!!(r32(e, R_STATUS) & VIRTIO_STATUS_NEEDS_RESET), !ok);
-    w32(e, R_STATUS, 0xf);
+    assert_int_equal(mmio_rd(e->d, MMIO_QUEUE_READY), ok);
+    assert_int_equal(!!(mmio_rd(e->d, MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET), !ok);
+    mmio_wr(e->d, MMIO_STATUS, 0xf);
     assert_false(virtio_queue_pop(e->d, 0, &e->chain));
 }
 
@@ -735,9 +721,9 @@ static void test_queue_disable(void **state)
     simple_ring(e);
     avail_add(e, 0);
     assert_true(virtio_queue_pop(e->d, 0, c));
-    w32(e, R_QSEL, 0);
-    w32(e, R_QREADY, 0);
-    assert_int_equal(r32(e, R_QREADY), 0);
+    mmio_wr(e->d, MMIO_QUEUE_SEL, 0);
+    mmio_wr(e->d, MMIO_QUEUE_READY, 0);
+    assert_int_equal(mmio_rd(e->d, MMIO_QUEUE_READY), 0);
     virtio_queue_push(e->d, 0, c, 4);
     assert_int_equal(used_idx(e), 0);
     assert_false(e->level);
@@ -756,10 +742,10 @@ static void test_pop_needs_driver_ok(void **state)
     drv_start(e, BASIC);
     simple_ring(e);
     avail_add(e, 0);
-    w32(e, R_STATUS, 0);
+    mmio_wr(e->d, MMIO_STATUS, 0);
     assert_int_equal(e->resets, 2); /* drv_start's and this one */
     assert_false(virtio_queue_pop(e->d, 0, c));
-    assert_int_equal(r32(e, R_QREADY), 0);
+    assert_int_equal(mmio_rd(e->d, MMIO_QUEUE_READY), 0);
 }
 
 /* --- threads ------------------------------------------------------------------------- */
@@ -817,11 +803,11 @@ static void test_two_threads(void **state)
             seen++;
             got++;
         }
-        r32(e, R_ISR);
-        w32(e, R_ACK, VIRTIO_MMIO_INT_VRING);
+        mmio_rd(e->d, MMIO_INTERRUPT_STATUS);
+        mmio_wr(e->d, MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
     }
     pthread_join(t, NULL);
-    assert_int_equal(r32(e, R_STATUS) & VIRTIO_STATUS_NEEDS_RESET, 0);
+    assert_int_equal(mmio_rd(e->d, MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET, 0);
 }
 
 int main(void)
