@@ -153,11 +153,7 @@ static void handle_sbi(struct vcpu *v)
     }
     uint64_t resume, arg;
     if (sbi_hsm_take_resume(&v->vm->sbi, v->id, &resume, &arg)) {
-        dv_gpr_set(v->hart, 10, v->id);
-        dv_gpr_set(v->hart, 11, arg);
-        set_csr(v, DV_CSR_UEPC, resume);
-        set_csr(v, DV_CSR_HUVSATP, 0);
-        set_csr(v, DV_CSR_HUVSSTATUS, csr(v, DV_CSR_HUVSSTATUS) & ~(1ull << 1));
+        vcpu_enter_state(v, resume, arg);
         return;
     }
     if (legacy) {
@@ -198,8 +194,9 @@ static bool vm_stopping(void *opaque)
     return stopping(opaque);
 }
 
-/* HSM start: the guest entry state of the SBI spec (a0 hartid, a1 arg, VS, satp 0, SIE 0). */
-static void enter_state(struct vcpu *v, uint64_t start, uint64_t arg)
+/* The SBI entry state, for the boot hart, HSM start and a non-retentive
+   resume alike: a0 hartid, a1 arg, VS mode, satp 0, SIE 0, nothing cached. */
+void vcpu_enter_state(struct vcpu *v, uint64_t start, uint64_t arg)
 {
     dv_gpr_set(v->hart, 10, v->id);
     dv_gpr_set(v->hart, 11, arg);
@@ -222,7 +219,7 @@ void *vcpu_thread(void *arg)
             uint64_t start, start_arg;
             if (!sbi_hsm_wait_start(&vm->sbi, v->id, &start, &start_arg, vm_stopping, vm))
                 break;
-            enter_state(v, start, start_arg);
+            vcpu_enter_state(v, start, start_arg);
             v->running = true;
         }
         uint64_t cause = dv_enter(v->hart);

@@ -240,10 +240,7 @@ static int create_harts(struct vm *vm, char *err, size_t err_len)
     }
     /* The boot hart starts at the kernel entry; the others wait for HSM. */
     struct vcpu *boot = &vm->vcpus[0];
-    dv_gpr_set(boot->hart, 10, 0);
-    dv_gpr_set(boot->hart, 11, vm->dtb_addr);
-    dv_csr_write(boot->hart, DV_CSR_UEPC, vm->entry);
-    dv_csr_write(boot->hart, DV_CSR_HUSTATUS, DV_HUSTATUS_SPV | DV_HUSTATUS_SPVP);
+    vcpu_enter_state(boot, vm->entry, vm->dtb_addr);
     boot->running = true;
     return 0;
 }

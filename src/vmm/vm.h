@@ -105,6 +105,7 @@ void vm_console_pump(struct vm *vm);
 
 /* vcpu.c */
 void *vcpu_thread(void *arg);
+void vcpu_enter_state(struct vcpu *v, uint64_t start, uint64_t arg);
 void vcpu_kick(struct vcpu *v);
 void vcpu_request(struct vcpu *v, unsigned requests);
 void vm_sbi_host_init(struct vm *vm);
