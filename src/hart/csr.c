@@ -20,6 +20,12 @@ uint64_t csr_guest_sip(struct dv_hart *h, uint64_t now)
     return sip;
 }
 
+/* sip.SSIP is huvip.VSSIP, as vsip.SSIP aliases hvip.VSSIP in the H extension. */
+static void set_ssip(struct dv_hart *h, uint64_t sip)
+{
+    h->huvip = (h->huvip & ~DV_HUVIP_VSSIP) | ((sip & SIP_SSIP) ? DV_HUVIP_VSSIP : 0);
+}
+
 static uint64_t sstatus_read(const struct dv_hart *h)
 {
     uint64_t s = h->vsstatus & ~SSTATUS_SD;
@@ -123,8 +129,8 @@ static void guest_write(struct dv_hart *h, unsigned csr, uint64_t value)
     case 0x141: h->vsepc = value & ~1ull; break;
     case 0x142: h->vscause = value; break;
     case 0x143: h->vstval = value; break;
-    case 0x144: /* sip.SSIP is huvip.VSSIP, as vsip.SSIP aliases hvip.VSSIP */
-        h->huvip = (h->huvip & ~DV_HUVIP_VSSIP) | ((value & SIP_SSIP) ? DV_HUVIP_VSSIP : 0);
+    case 0x144:
+        set_ssip(h, value);
         h->budget = 0;
         break;
     case 0x14d:
@@ -229,9 +235,7 @@ int dv_csr_write(struct dv_hart *h, unsigned csr, uint64_t value)
     case DV_CSR_HUVSEPC: h->vsepc = value & ~1ull; break;
     case DV_CSR_HUVSCAUSE: h->vscause = value; break;
     case DV_CSR_HUVSTVAL: h->vstval = value; break;
-    case DV_CSR_HUVSIP:
-        h->huvip = (h->huvip & ~DV_HUVIP_VSSIP) | ((value & SIP_SSIP) ? DV_HUVIP_VSSIP : 0);
-        break;
+    case DV_CSR_HUVSIP: set_ssip(h, value); break;
     case DV_CSR_HUVSTIMECMP: h->vstimecmp = value; break;
     case DV_CSR_HUVSATP: satp_write(h, value); break;
     case DV_CSR_VTIMECMP: h->vtimecmp = value; break;

@@ -263,23 +263,30 @@ static size_t host_console_read(void *opaque, uint8_t *buf, size_t len)
     return console_read(host_vm(opaque)->console, buf, len);
 }
 
-static int host_read_phys(void *opaque, uint64_t gpa, void *buf, size_t len)
+/* Host address of guest RAM [gpa, gpa+len), or NULL if any of it is not RAM. */
+static uint8_t *ram_ptr(struct vm *vm, uint64_t gpa, uint64_t len)
 {
-    struct vm *vm = host_vm(opaque);
     uint64_t off = gpa - VM_RAM_BASE;
     if (off >= vm->ram_size || len > vm->ram_size - off)
+        return NULL;
+    return vm->ram + off;
+}
+
+static int host_read_phys(void *opaque, uint64_t gpa, void *buf, size_t len)
+{
+    const uint8_t *p = ram_ptr(host_vm(opaque), gpa, len);
+    if (!p)
         return -1;
-    memcpy(buf, vm->ram + off, len);
+    memcpy(buf, p, len);
     return 0;
 }
 
 static int host_write_phys(void *opaque, uint64_t gpa, const void *buf, size_t len)
 {
-    struct vm *vm = host_vm(opaque);
-    uint64_t off = gpa - VM_RAM_BASE;
-    if (off >= vm->ram_size || len > vm->ram_size - off)
+    uint8_t *p = ram_ptr(host_vm(opaque), gpa, len);
+    if (!p)
         return -1;
-    memcpy(vm->ram + off, buf, len);
+    memcpy(p, buf, len);
     return 0;
 }
 
