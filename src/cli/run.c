@@ -4,12 +4,10 @@
 #include <signal.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "vmm/console.h"
@@ -263,22 +261,6 @@ int cli_parse_run(int argc, char **argv, struct vm_config *cfg, char *err, size_
     return 0;
 }
 
-/* The file must exist, be a regular file and be readable by us. */
-static int check_input_file(const char *what, const char *path, char *err, size_t err_len)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return fail(err, err_len, "cannot open %s '%s': %s", what, path, strerror(errno));
-    struct stat st;
-    int rc = fstat(fd, &st);
-    close(fd);
-    if (rc || !S_ISREG(st.st_mode))
-        return fail(err, err_len, "%s '%s' is not a regular file", what, path);
-    if (st.st_size == 0)
-        return fail(err, err_len, "%s '%s' is empty", what, path);
-    return 0;
-}
-
 /* Console callbacks reach whichever VM is current (a reboot makes a new one in place). */
 static void console_input_ready(void *opaque)
 {
@@ -299,10 +281,6 @@ int cmd_run(int argc, char **argv)
     int rc = cli_parse_run(argc, argv, &cfg, err, sizeof(err));
     if (rc == 1)
         return 0;
-    if (rc == 0)
-        rc = check_input_file("kernel", cfg.kernel_path, err, sizeof(err));
-    if (rc == 0 && cfg.initrd_path)
-        rc = check_input_file("initrd", cfg.initrd_path, err, sizeof(err));
     struct vm *vm = calloc(1, sizeof(*vm));
     if (rc == 0 && !vm)
         rc = fail(err, sizeof(err), "out of memory");

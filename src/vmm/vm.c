@@ -27,7 +27,8 @@ static int fail(char *err, size_t err_len, const char *fmt, ...)
     return -1;
 }
 
-/* The whole file, or NULL with a reason. */
+/* The whole file, or NULL with a reason. The one place user-given input files
+   are checked: it exists, is a regular file, is not empty, is readable. */
 static uint8_t *read_file(const char *what, const char *path, size_t *len, char *err,
                           size_t err_len)
 {
@@ -38,24 +39,27 @@ static uint8_t *read_file(const char *what, const char *path, size_t *len, char 
     }
     struct stat st;
     uint8_t *buf = NULL;
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
-        (uint64_t)st.st_size <= VM_MAX_MEMORY) {
-        buf = malloc((size_t)st.st_size);
-        size_t done = 0;
-        while (buf && done < (size_t)st.st_size) {
-            ssize_t n = read(fd, buf + done, (size_t)st.st_size - done);
-            if (n <= 0) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+        fail(err, err_len, "%s '%s' is not a regular file", what, path);
+    else if (st.st_size == 0)
+        fail(err, err_len, "%s '%s' is empty", what, path);
+    else if ((uint64_t)st.st_size > VM_MAX_MEMORY)
+        fail(err, err_len, "%s '%s' is larger than any guest memory", what, path);
+    else if (!(buf = malloc((size_t)st.st_size)))
+        fail(err, err_len, "out of memory reading %s '%s'", what, path);
+    size_t done = 0;
+    while (buf && done < (size_t)st.st_size) {
+        ssize_t n = read(fd, buf + done, (size_t)st.st_size - done);
+        if (n <= 0) {
+            fail(err, err_len, "cannot read %s '%s'", what, path);
+            free(buf);
+            buf = NULL;
+        } else {
             done += (size_t)n;
         }
-        *len = done;
     }
     close(fd);
-    if (!buf)
-        fail(err, err_len, "cannot read %s '%s'", what, path);
+    *len = done;
     return buf;
 }
 
