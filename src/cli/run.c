@@ -1,10 +1,10 @@
 /* `duvisor run`: parse and check options, then start the VM. */
 #include "cli/cli.h"
+#include "util/err.h"
 
 #include <signal.h>
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,15 +32,6 @@ static const char run_usage[] =
     "  --net tap=NAME[,mac=MAC]\n"
     "                    a virtio-net NIC on the host TAP device NAME (repeatable, up to 4)\n"
     "  -h, --help        show this help\n";
-
-static int fail(char *err, size_t err_len, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 int cli_parse_size(const char *text, uint64_t *bytes)
 {
@@ -114,18 +105,18 @@ static bool take_value(int argc, char **argv, int *i, const char *name, const ch
 static int parse_disk(const char *text, struct vm_config *cfg, char *err, size_t err_len)
 {
     if (!text || !*text || *text == ',')
-        return fail(err, err_len, "--disk needs a path");
+        return set_err(err, err_len, "--disk needs a path");
     if (cfg->ndisks == VM_MAX_DISKS)
-        return fail(err, err_len, "at most %u --disk options", VM_MAX_DISKS);
+        return set_err(err, err_len, "at most %u --disk options", VM_MAX_DISKS);
     struct vm_disk *d = &cfg->disks[cfg->ndisks];
     size_t len = strlen(text);
     d->readonly = len > 3 && !strcmp(text + len - 3, ",ro");
     if (d->readonly)
         len -= 3;
     if (memchr(text, ',', len) && !d->readonly)
-        return fail(err, err_len, "--disk takes PATH or PATH,ro, not '%s'", text);
+        return set_err(err, err_len, "--disk takes PATH or PATH,ro, not '%s'", text);
     if (len >= sizeof(d->path))
-        return fail(err, err_len, "--disk path too long");
+        return set_err(err, err_len, "--disk path too long");
     memcpy(d->path, text, len);
     d->path[len] = '\0';
     cfg->ndisks++;
@@ -154,9 +145,9 @@ static int parse_mac(const char *text, size_t len, uint8_t mac[6])
 static int parse_net(const char *text, struct vm_config *cfg, char *err, size_t err_len)
 {
     if (!text)
-        return fail(err, err_len, "--net needs user[,...] or tap=NAME[,...]");
+        return set_err(err, err_len, "--net needs user[,...] or tap=NAME[,...]");
     if (cfg->nnics == VM_MAX_NICS)
-        return fail(err, err_len, "at most %u --net options", VM_MAX_NICS);
+        return set_err(err, err_len, "at most %u --net options", VM_MAX_NICS);
     struct vm_nic *n = &cfg->nics[cfg->nnics];
     memset(n, 0, sizeof(*n));
     /* A locally administered default MAC, distinct per NIC. */
@@ -170,11 +161,11 @@ static int parse_net(const char *text, struct vm_config *cfg, char *err, size_t 
         n->kind = VM_NET_TAP;
         size_t len = strcspn(text + 4, ",");
         if (len >= 16)
-            return fail(err, err_len, "--net tap=NAME: interface name too long");
+            return set_err(err, err_len, "--net tap=NAME: interface name too long");
         memcpy(n->options, text + 4, len);
         rest = text + 4 + len;
     } else {
-        return fail(err, err_len, "--net takes user[,...] or tap=NAME[,...], not '%s'", text);
+        return set_err(err, err_len, "--net takes user[,...] or tap=NAME[,...], not '%s'", text);
     }
     size_t used = strlen(n->options);
     while (*rest == ',') {
@@ -182,18 +173,18 @@ static int parse_net(const char *text, struct vm_config *cfg, char *err, size_t 
         size_t len = strcspn(rest, ",");
         if (!strncmp(rest, "mac=", 4)) {
             if (parse_mac(rest + 4, len - 4, n->mac))
-                return fail(err, err_len, "--net: bad mac '%.*s' (want 52:54:00:12:34:56)",
-                            (int)len, rest);
+                return set_err(err, err_len, "--net: bad mac '%.*s' (want 52:54:00:12:34:56)",
+                               (int)len, rest);
         } else if (n->kind == VM_NET_USER && !strncmp(rest, "hostfwd=", 8)) {
             if (used + len + 2 > sizeof(n->options))
-                return fail(err, err_len, "--net: too many hostfwd rules");
+                return set_err(err, err_len, "--net: too many hostfwd rules");
             if (used)
                 n->options[used++] = ',';
             memcpy(n->options + used, rest, len);
             used += len;
             n->options[used] = '\0';
         } else {
-            return fail(err, err_len, "--net: unknown setting '%.*s'", (int)len, rest);
+            return set_err(err, err_len, "--net: unknown setting '%.*s'", (int)len, rest);
         }
         rest += len;
     }
@@ -219,19 +210,19 @@ int cli_parse_run(int argc, char **argv, struct vm_config *cfg, char *err, size_
             cfg->boot_timer = true;
         } else if (take_value(argc, argv, &i, "--kernel", &value)) {
             if (!value || !*value)
-                return fail(err, err_len, "--kernel needs a path");
+                return set_err(err, err_len, "--kernel needs a path");
             cfg->kernel_path = value;
         } else if (take_value(argc, argv, &i, "--initrd", &value)) {
             if (!value || !*value)
-                return fail(err, err_len, "--initrd needs a path");
+                return set_err(err, err_len, "--initrd needs a path");
             cfg->initrd_path = value;
         } else if (take_value(argc, argv, &i, "--append", &value)) {
             if (!value)
-                return fail(err, err_len, "--append needs a command line");
+                return set_err(err, err_len, "--append needs a command line");
             cfg->append = value;
         } else if (take_value(argc, argv, &i, "--dtb-out", &value)) {
             if (!value || !*value)
-                return fail(err, err_len, "--dtb-out needs a path");
+                return set_err(err, err_len, "--dtb-out needs a path");
             cfg->dtb_out = value;
         } else if (take_value(argc, argv, &i, "--disk", &value)) {
             if (parse_disk(value, cfg, err, err_len))
@@ -241,23 +232,24 @@ int cli_parse_run(int argc, char **argv, struct vm_config *cfg, char *err, size_
                 return -1;
         } else if (take_value(argc, argv, &i, "--smp", &value)) {
             if (parse_smp(value, &cfg->smp))
-                return fail(err, err_len, "--smp must be a number from 1 to %u, not '%s'",
-                            VM_MAX_VCPUS, value ? value : "");
+                return set_err(err, err_len, "--smp must be a number from 1 to %u, not '%s'",
+                               VM_MAX_VCPUS, value ? value : "");
         } else if (take_value(argc, argv, &i, "--memory", &value)) {
             if (cli_parse_size(value, &cfg->memory_bytes))
-                return fail(err, err_len, "--memory takes MiB or a size like 512M or 2G, not '%s'",
-                            value ? value : "");
+                return set_err(err, err_len,
+                               "--memory takes MiB or a size like 512M or 2G, not '%s'",
+                               value ? value : "");
             if (cfg->memory_bytes < VM_MIN_MEMORY || cfg->memory_bytes > VM_MAX_MEMORY)
-                return fail(err, err_len, "--memory must be between %llu MiB and %llu GiB",
-                            VM_MIN_MEMORY >> 20, VM_MAX_MEMORY >> 30);
+                return set_err(err, err_len, "--memory must be between %llu MiB and %llu GiB",
+                               VM_MIN_MEMORY >> 20, VM_MAX_MEMORY >> 30);
             if (cfg->memory_bytes & 0xfff)
-                return fail(err, err_len, "--memory must be a whole number of 4 KiB pages");
+                return set_err(err, err_len, "--memory must be a whole number of 4 KiB pages");
         } else {
-            return fail(err, err_len, "unknown option '%s' (see duvisor run --help)", arg);
+            return set_err(err, err_len, "unknown option '%s' (see duvisor run --help)", arg);
         }
     }
     if (!cfg->kernel_path)
-        return fail(err, err_len, "--kernel is required (see duvisor run --help)");
+        return set_err(err, err_len, "--kernel is required (see duvisor run --help)");
     return 0;
 }
 
@@ -283,7 +275,7 @@ int cmd_run(int argc, char **argv)
         return 0;
     struct vm *vm = calloc(1, sizeof(*vm));
     if (rc == 0 && !vm)
-        rc = fail(err, sizeof(err), "out of memory");
+        rc = set_err(err, sizeof(err), "out of memory");
     /* Everything the user gave is checked here, before any thread starts. */
     if (rc == 0)
         rc = vm_create(vm, &cfg, NULL, err, sizeof(err));

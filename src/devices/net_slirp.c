@@ -10,6 +10,7 @@
  * virtio_net_receive() from inside those calls.
  */
 #include "devices/net_slirp.h"
+#include "util/err.h"
 
 #include <slirp/libslirp.h>
 
@@ -19,7 +20,6 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,18 +63,6 @@ struct net_slirp {
     struct pollfd *pfd;
     unsigned npfd, pfd_cap;
 };
-
-static int fail(char *err, size_t err_len, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err && err_len) {
-        va_start(ap, fmt);
-        vsnprintf(err, err_len, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 /* --- hostfwd rules ---------------------------------------------------------------- */
 
@@ -128,48 +116,48 @@ int net_slirp_parse_hostfwd(const char *rule, size_t len, struct net_hostfwd *ou
     int n = len > INT_MAX ? INT_MAX : (int)len;
 
     if (memchr(rule, '\0', len))
-        return fail(err, err_len, "hostfwd: unexpected end of rule");
+        return set_err(err, err_len, "hostfwd: unexpected end of rule");
     /* PROTO ':' [HOSTADDR] ':' HOSTPORT '-' [GUESTADDR] ':' GUESTPORT */
     colon1 = span_chr(rule, end, ':');
     if (colon1 == end)
-        return fail(err, err_len,
-                    "hostfwd '%.*s': want PROTO:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT", n,
-                    rule);
+        return set_err(err, err_len,
+                       "hostfwd '%.*s': want PROTO:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT", n,
+                       rule);
     if (colon1 - rule == 3 && !memcmp(rule, "tcp", 3))
         h.udp = false;
     else if (colon1 - rule == 3 && !memcmp(rule, "udp", 3))
         h.udp = true;
     else
-        return fail(err, err_len, "hostfwd '%.*s': protocol must be tcp or udp", n, rule);
+        return set_err(err, err_len, "hostfwd '%.*s': protocol must be tcp or udp", n, rule);
     dash = span_chr(colon1 + 1, end, '-');
     colon2 = span_chr(colon1 + 1, dash, ':');
     if (dash == end || colon2 == dash || span_chr(colon2 + 1, dash, ':') != dash)
-        return fail(err, err_len,
-                    "hostfwd '%.*s': want PROTO:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT", n,
-                    rule);
+        return set_err(err, err_len,
+                       "hostfwd '%.*s': want PROTO:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT", n,
+                       rule);
     colon3 = span_chr(dash + 1, end, ':');
     if (colon3 == end || span_chr(colon3 + 1, end, ':') != end ||
         span_chr(dash + 1, end, '-') != end)
-        return fail(err, err_len,
-                    "hostfwd '%.*s': want PROTO:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT", n,
-                    rule);
+        return set_err(err, err_len,
+                       "hostfwd '%.*s': want PROTO:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT", n,
+                       rule);
     if (parse_addr(colon1 + 1, (size_t)(colon2 - colon1 - 1), "127.0.0.1", &h.host_addr))
-        return fail(err, err_len, "hostfwd '%.*s': bad host address '%.*s'", n, rule,
-                    (int)(colon2 - colon1 - 1), colon1 + 1);
+        return set_err(err, err_len, "hostfwd '%.*s': bad host address '%.*s'", n, rule,
+                       (int)(colon2 - colon1 - 1), colon1 + 1);
     if (parse_port(colon2 + 1, (size_t)(dash - colon2 - 1), &h.host_port))
-        return fail(err, err_len, "hostfwd '%.*s': bad host port '%.*s' (want 1-65535)", n, rule,
-                    (int)(dash - colon2 - 1), colon2 + 1);
+        return set_err(err, err_len, "hostfwd '%.*s': bad host port '%.*s' (want 1-65535)", n, rule,
+                       (int)(dash - colon2 - 1), colon2 + 1);
     if (parse_addr(dash + 1, (size_t)(colon3 - dash - 1), NET_SLIRP_DHCP_START, &h.guest_addr))
-        return fail(err, err_len, "hostfwd '%.*s': bad guest address '%.*s'", n, rule,
-                    (int)(colon3 - dash - 1), dash + 1);
+        return set_err(err, err_len, "hostfwd '%.*s': bad guest address '%.*s'", n, rule,
+                       (int)(colon3 - dash - 1), dash + 1);
     inet_pton(AF_INET, NET_SLIRP_NETWORK, &net);
     inet_pton(AF_INET, NET_SLIRP_NETMASK, &mask);
     if ((h.guest_addr.s_addr & mask.s_addr) != net.s_addr)
-        return fail(err, err_len, "hostfwd '%.*s': guest address must be in %s/24", n, rule,
-                    NET_SLIRP_NETWORK);
+        return set_err(err, err_len, "hostfwd '%.*s': guest address must be in %s/24", n, rule,
+                       NET_SLIRP_NETWORK);
     if (parse_port(colon3 + 1, (size_t)(end - colon3 - 1), &h.guest_port))
-        return fail(err, err_len, "hostfwd '%.*s': bad guest port '%.*s' (want 1-65535)", n, rule,
-                    (int)(end - colon3 - 1), colon3 + 1);
+        return set_err(err, err_len, "hostfwd '%.*s': bad guest port '%.*s' (want 1-65535)", n,
+                       rule, (int)(end - colon3 - 1), colon3 + 1);
     *out = h;
     return 0;
 }
@@ -187,20 +175,20 @@ static int parse_options(const char *options, struct net_hostfwd *rules, unsigne
 
         if (len > sizeof(key) - 1 && !memcmp(p, key, sizeof(key) - 1)) {
             if (*nrules == NET_SLIRP_MAX_HOSTFWD)
-                return fail(err, err_len, "at most %u hostfwd rules", NET_SLIRP_MAX_HOSTFWD);
+                return set_err(err, err_len, "at most %u hostfwd rules", NET_SLIRP_MAX_HOSTFWD);
             if (net_slirp_parse_hostfwd(p + sizeof(key) - 1, len - (sizeof(key) - 1),
                                         &rules[*nrules], err, err_len))
                 return -1;
             (*nrules)++;
         } else {
-            return fail(
+            return set_err(
                 err, err_len,
                 "unknown user network option '%.*s' (want hostfwd=tcp::HOSTPORT-:GUESTPORT)",
                 (int)len, p);
         }
         p += len;
         if (*p == ',' && *++p == '\0')
-            return fail(err, err_len, "user network options end with ','");
+            return set_err(err, err_len, "user network options end with ','");
     }
     return 0;
 }
@@ -548,9 +536,9 @@ static int add_hostfwds(struct net_slirp *s, const struct net_hostfwd *rules, un
                               h->guest_port) == 0)
             continue;
         inet_ntop(AF_INET, &h->host_addr, addr, sizeof(addr));
-        return fail(err, err_len, "hostfwd %s:%s:%u: cannot listen on the host port%s%s",
-                    h->udp ? "udp" : "tcp", addr, h->host_port, errno ? ": " : "",
-                    errno ? strerror(errno) : "");
+        return set_err(err, err_len, "hostfwd %s:%s:%u: cannot listen on the host port%s%s",
+                       h->udp ? "udp" : "tcp", addr, h->host_port, errno ? ": " : "",
+                       errno ? strerror(errno) : "");
     }
     return 0;
 }
@@ -581,38 +569,38 @@ struct net_slirp *net_slirp_create(const char *options, char *err, size_t err_le
 
     s = calloc(1, sizeof(*s));
     if (!s) {
-        fail(err, err_len, "user network: out of memory");
+        set_err(err, err_len, "user network: out of memory");
         return NULL;
     }
     s->wake_fd = -1;
     if (pthread_mutex_init(&s->lock, NULL) != 0) {
         free(s);
-        fail(err, err_len, "user network: out of memory");
+        set_err(err, err_len, "user network: out of memory");
         return NULL;
     }
     if (pthread_mutex_init(&s->net_lock, NULL) != 0) {
         pthread_mutex_destroy(&s->lock);
         free(s);
-        fail(err, err_len, "user network: out of memory");
+        set_err(err, err_len, "user network: out of memory");
         return NULL;
     }
     s->pfd_cap = 64;
     s->pfd = calloc(s->pfd_cap, sizeof(*s->pfd));
     s->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (!s->pfd) {
-        fail(err, err_len, "user network: out of memory");
+        set_err(err, err_len, "user network: out of memory");
         free_all(s);
         return NULL;
     }
     if (s->wake_fd < 0) {
-        fail(err, err_len, "user network: eventfd: %s", strerror(errno));
+        set_err(err, err_len, "user network: eventfd: %s", strerror(errno));
         free_all(s);
         return NULL;
     }
     s->slirp = slirp_new(&cfg, &slirp_callbacks, s);
     if (!s->slirp) {
-        fail(err, err_len, "user network: libslirp %s refused the configuration",
-             slirp_version_string());
+        set_err(err, err_len, "user network: libslirp %s refused the configuration",
+                slirp_version_string());
         free_all(s);
         return NULL;
     }
@@ -626,7 +614,7 @@ struct net_slirp *net_slirp_create(const char *options, char *err, size_t err_le
     int rc = pthread_create(&s->thread, NULL, slirp_thread, s);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc != 0) {
-        fail(err, err_len, "user network: cannot start its thread: %s", strerror(rc));
+        set_err(err, err_len, "user network: cannot start its thread: %s", strerror(rc));
         free_all(s);
         return NULL;
     }

@@ -14,9 +14,9 @@
  *  - ELF64 (System V gABI): the file header and PT_LOAD program headers.
  */
 #include "vmm/boot.h"
+#include "util/err.h"
 
 #include <elf.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -34,17 +34,6 @@
 #define ELF_PHDR_LEN  56u /* sizeof(Elf64_Phdr) */
 /* A vmlinux has a handful; the cap keeps the overlap check cheap on hostile files. */
 #define ELF_MAX_SEGS  32u
-
-__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t err_len, const char *fmt,
-                                                      ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    if (err && err_len)
-        vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 /* Files are byte arrays of any alignment; read little-endian fields explicitly. */
 static uint64_t le(const uint8_t *p, unsigned bytes)
@@ -69,9 +58,9 @@ static uint64_t align_down(uint64_t x, uint64_t a)
 static int check_ram(const uint8_t *ram, uint64_t ram_size, char *err, size_t err_len)
 {
     if (!ram || ram_size == 0 || ram_size % PAGE_SIZE || ram_size > VM_MAX_MEMORY)
-        return fail(err, err_len,
-                    "memory size 0x%llx is not a multiple of 4 KiB between 4 KiB and %llu GiB",
-                    (unsigned long long)ram_size, VM_MAX_MEMORY >> 30);
+        return set_err(err, err_len,
+                       "memory size 0x%llx is not a multiple of 4 KiB between 4 KiB and %llu GiB",
+                       (unsigned long long)ram_size, VM_MAX_MEMORY >> 30);
     return 0;
 }
 
@@ -89,19 +78,21 @@ static int load_image(uint8_t *ram, uint64_t ram_size, const uint8_t *k, size_t 
     uint64_t text_offset = le(k + 8, 8), image_size = le(k + 16, 8), flags = le(k + 24, 8);
 
     if (flags & 1)
-        return fail(err, err_len, "kernel Image is big-endian (header flags 0x%llx)",
-                    (unsigned long long)flags);
+        return set_err(err, err_len, "kernel Image is big-endian (header flags 0x%llx)",
+                       (unsigned long long)flags);
     /* image_size covers the bss; a file longer than it means a lying header. */
     if (image_size < len)
-        return fail(err, err_len, "kernel image_size 0x%llx is smaller than the file (%zu bytes)",
-                    (unsigned long long)image_size, len);
+        return set_err(err, err_len,
+                       "kernel image_size 0x%llx is smaller than the file (%zu bytes)",
+                       (unsigned long long)image_size, len);
     if (text_offset % PAGE_SIZE)
-        return fail(err, err_len, "kernel text_offset 0x%llx is not 4 KiB aligned",
-                    (unsigned long long)text_offset);
+        return set_err(err, err_len, "kernel text_offset 0x%llx is not 4 KiB aligned",
+                       (unsigned long long)text_offset);
     if (!fits(text_offset, image_size, ram_size))
-        return fail(err, err_len,
-                    "kernel image_size 0x%llx at text_offset 0x%llx larger than memory (%llu MiB)",
-                    (unsigned long long)image_size, (unsigned long long)text_offset, MIB(ram_size));
+        return set_err(
+            err, err_len,
+            "kernel image_size 0x%llx at text_offset 0x%llx larger than memory (%llu MiB)",
+            (unsigned long long)image_size, (unsigned long long)text_offset, MIB(ram_size));
 
     memcpy(ram + text_offset, k, len);
     memset(ram + text_offset + len, 0, image_size - len);
@@ -137,29 +128,30 @@ static int load_elf(uint8_t *ram, uint64_t ram_size, const uint8_t *k, size_t le
                     struct boot_layout *out, char *err, size_t err_len)
 {
     if (len < ELF_HDR_LEN)
-        return fail(err, err_len, "ELF kernel is truncated (%zu bytes)", len);
+        return set_err(err, err_len, "ELF kernel is truncated (%zu bytes)", len);
     if (k[EI_CLASS] != ELFCLASS64)
-        return fail(err, err_len, "ELF kernel is not 64-bit (class %u); duvisor boots RV64",
-                    k[EI_CLASS]);
+        return set_err(err, err_len, "ELF kernel is not 64-bit (class %u); duvisor boots RV64",
+                       k[EI_CLASS]);
     if (k[EI_DATA] != ELFDATA2LSB)
-        return fail(err, err_len, "ELF kernel is not little-endian");
+        return set_err(err, err_len, "ELF kernel is not little-endian");
     unsigned type = (unsigned)le(k + 16, 2), machine = (unsigned)le(k + 18, 2);
     if (machine != EM_RISCV)
-        return fail(err, err_len, "ELF kernel is for machine %u, not RISC-V (%u)", machine,
-                    EM_RISCV);
+        return set_err(err, err_len, "ELF kernel is for machine %u, not RISC-V (%u)", machine,
+                       EM_RISCV);
     if (type != ET_EXEC && type != ET_DYN)
-        return fail(err, err_len, "ELF kernel is not an executable (e_type %u)", type);
+        return set_err(err, err_len, "ELF kernel is not an executable (e_type %u)", type);
 
     uint64_t entry = le(k + 24, 8), phoff = le(k + 32, 8);
     unsigned phentsize = (unsigned)le(k + 54, 2), phnum = (unsigned)le(k + 56, 2);
     if (phentsize != ELF_PHDR_LEN)
-        return fail(err, err_len, "ELF program header size is %u, not %u", phentsize, ELF_PHDR_LEN);
+        return set_err(err, err_len, "ELF program header size is %u, not %u", phentsize,
+                       ELF_PHDR_LEN);
     /* PN_XNUM would move the count into a section header; no kernel needs that many. */
     if (phnum == 0 || phnum >= PN_XNUM)
-        return fail(err, err_len, "ELF kernel has %u program headers", phnum);
+        return set_err(err, err_len, "ELF kernel has %u program headers", phnum);
     if (!fits(phoff, (uint64_t)phnum * ELF_PHDR_LEN, len))
-        return fail(err, err_len, "ELF program headers at 0x%llx lie past the end of the file",
-                    (unsigned long long)phoff);
+        return set_err(err, err_len, "ELF program headers at 0x%llx lie past the end of the file",
+                       (unsigned long long)phoff);
 
     struct seg s[ELF_MAX_SEGS];
     unsigned n = 0;
@@ -173,22 +165,23 @@ static int load_elf(uint8_t *ram, uint64_t ram_size, const uint8_t *k, size_t le
                         .filesz = le(ph + 32, 8),
                         .memsz = le(ph + 40, 8)};
         if (g.filesz > g.memsz)
-            return fail(err, err_len, "ELF segment %u: file size 0x%llx exceeds memory size 0x%llx",
-                        i, (unsigned long long)g.filesz, (unsigned long long)g.memsz);
+            return set_err(err, err_len,
+                           "ELF segment %u: file size 0x%llx exceeds memory size 0x%llx", i,
+                           (unsigned long long)g.filesz, (unsigned long long)g.memsz);
         if (!fits(g.fileoff, g.filesz, len))
-            return fail(err, err_len,
-                        "ELF segment %u: 0x%llx bytes at file offset 0x%llx lie past the end of "
-                        "the file (%zu bytes)",
-                        i, (unsigned long long)g.filesz, (unsigned long long)g.fileoff, len);
+            return set_err(err, err_len,
+                           "ELF segment %u: 0x%llx bytes at file offset 0x%llx lie past the end of "
+                           "the file (%zu bytes)",
+                           i, (unsigned long long)g.filesz, (unsigned long long)g.fileoff, len);
         if (g.memsz == 0)
             continue;
         if (n == ELF_MAX_SEGS)
-            return fail(err, err_len, "ELF kernel has more than %u loadable segments",
-                        ELF_MAX_SEGS);
+            return set_err(err, err_len, "ELF kernel has more than %u loadable segments",
+                           ELF_MAX_SEGS);
         s[n++] = g;
     }
     if (n == 0)
-        return fail(err, err_len, "ELF kernel has no loadable segments");
+        return set_err(err, err_len, "ELF kernel has no loadable segments");
 
     /*
      * Physical addresses in RAM are used as they are. Otherwise (a vmlinux
@@ -206,17 +199,17 @@ static int load_elf(uint8_t *ram, uint64_t ram_size, const uint8_t *k, size_t le
     for (unsigned i = 0; i < n; i++) {
         s[i].off = phys ? s[i].paddr - BOOT_RAM_BASE : s[i].vaddr - min_vaddr;
         if (!fits(s[i].off, s[i].memsz, ram_size))
-            return fail(err, err_len,
-                        "ELF segment at %s 0x%llx (0x%llx bytes) lies outside the %llu MiB of "
-                        "memory",
-                        phys ? "paddr" : "vaddr",
-                        (unsigned long long)(phys ? s[i].paddr : s[i].vaddr),
-                        (unsigned long long)s[i].memsz, MIB(ram_size));
+            return set_err(err, err_len,
+                           "ELF segment at %s 0x%llx (0x%llx bytes) lies outside the %llu MiB of "
+                           "memory",
+                           phys ? "paddr" : "vaddr",
+                           (unsigned long long)(phys ? s[i].paddr : s[i].vaddr),
+                           (unsigned long long)s[i].memsz, MIB(ram_size));
         for (unsigned j = 0; j < i; j++)
             if (overlaps(&s[i], &s[j]))
-                return fail(err, err_len, "ELF segments at 0x%llx and 0x%llx overlap",
-                            (unsigned long long)(phys ? s[j].paddr : s[j].vaddr),
-                            (unsigned long long)(phys ? s[i].paddr : s[i].vaddr));
+                return set_err(err, err_len, "ELF segments at 0x%llx and 0x%llx overlap",
+                               (unsigned long long)(phys ? s[j].paddr : s[j].vaddr),
+                               (unsigned long long)(phys ? s[i].paddr : s[i].vaddr));
         lo = s[i].off < lo ? s[i].off : lo;
         hi = s[i].off + s[i].memsz > hi ? s[i].off + s[i].memsz : hi;
     }
@@ -229,8 +222,8 @@ static int load_elf(uint8_t *ram, uint64_t ram_size, const uint8_t *k, size_t le
     else if (phys && (e = containing(s, n, entry, true)))
         entry_off = e->off + (entry - e->paddr);
     else
-        return fail(err, err_len, "ELF entry point 0x%llx is not inside a loadable segment",
-                    (unsigned long long)entry);
+        return set_err(err, err_len, "ELF entry point 0x%llx is not inside a loadable segment",
+                       (unsigned long long)entry);
 
     for (unsigned i = 0; i < n; i++) {
         memcpy(ram + s[i].off, k + s[i].fileoff, s[i].filesz);
@@ -248,7 +241,7 @@ int boot_load_kernel(uint8_t *ram, uint64_t ram_size, const uint8_t *kernel, siz
     if (check_ram(ram, ram_size, err, err_len))
         return -1;
     if (!kernel || !out)
-        return fail(err, err_len, "no kernel given");
+        return set_err(err, err_len, "no kernel given");
     *out = (struct boot_layout){0};
 
     const uint8_t *k = kernel;
@@ -259,11 +252,11 @@ int boot_load_kernel(uint8_t *ram, uint64_t ram_size, const uint8_t *kernel, siz
         return load_image(ram, ram_size, k, len, out, err, err_len);
     /* What distributions ship instead, named so the user knows what to do. */
     if (len >= 2 && k[0] == 0x1f && k[1] == 0x8b)
-        return fail(err, err_len, "kernel is gzip-compressed; decompress it to an Image first");
+        return set_err(err, err_len, "kernel is gzip-compressed; decompress it to an Image first");
     if (len >= 8 && memcmp(k, "MZ", 2) == 0 && memcmp(k + 4, "zimg", 4) == 0)
-        return fail(err, err_len,
-                    "kernel is a compressed EFI zboot image; extract the Image from it first");
-    return fail(err, err_len, "not a RISC-V kernel image (no RISCV magic and not ELF)");
+        return set_err(err, err_len,
+                       "kernel is a compressed EFI zboot image; extract the Image from it first");
+    return set_err(err, err_len, "not a RISC-V kernel image (no RISCV magic and not ELF)");
 }
 
 /* ---- initrd and device tree ----------------------------------------------------- */
@@ -274,30 +267,30 @@ int boot_place(uint8_t *ram, uint64_t ram_size, struct boot_layout *layout, cons
     if (check_ram(ram, ram_size, err, err_len))
         return -1;
     if (!layout)
-        return fail(err, err_len, "no boot layout given");
+        return set_err(err, err_len, "no boot layout given");
     if (!initrd && initrd_len)
-        return fail(err, err_len, "initrd of %zu bytes has no data", initrd_len);
+        return set_err(err, err_len, "initrd of %zu bytes has no data", initrd_len);
     if (layout->kernel_start < BOOT_RAM_BASE || layout->kernel_end < layout->kernel_start ||
         layout->kernel_end - BOOT_RAM_BASE > ram_size)
-        return fail(err, err_len, "kernel at [0x%llx, 0x%llx) lies outside memory",
-                    (unsigned long long)layout->kernel_start,
-                    (unsigned long long)layout->kernel_end);
+        return set_err(err, err_len, "kernel at [0x%llx, 0x%llx) lies outside memory",
+                       (unsigned long long)layout->kernel_start,
+                       (unsigned long long)layout->kernel_end);
     if (dtb_size == 0 || dtb_size > BOOT_DTB_MAX)
-        return fail(err, err_len, "device tree size %zu is not between 1 byte and %llu MiB",
-                    dtb_size, BOOT_DTB_MAX >> 20);
+        return set_err(err, err_len, "device tree size %zu is not between 1 byte and %llu MiB",
+                       dtb_size, BOOT_DTB_MAX >> 20);
 
     /* Offsets into ram from here on; all are <= ram_size, so sums cannot overflow. */
     uint64_t dtb_max = (dtb_size + 7) & ~7ull;
     uint64_t free_start = align_down(layout->kernel_end - BOOT_RAM_BASE + PAGE_SIZE - 1, PAGE_SIZE);
     if (free_start > ram_size || dtb_max > ram_size - free_start)
-        return fail(err, err_len,
-                    "device tree of %zu bytes does not fit in %llu MiB of memory "
-                    "with the kernel",
-                    dtb_size, MIB(ram_size));
+        return set_err(err, err_len,
+                       "device tree of %zu bytes does not fit in %llu MiB of memory "
+                       "with the kernel",
+                       dtb_size, MIB(ram_size));
     if (initrd_len > ram_size - free_start - dtb_max)
-        return fail(err, err_len,
-                    "initrd of %llu MiB does not fit in %llu MiB of memory with the kernel",
-                    MIB(initrd_len), MIB(ram_size));
+        return set_err(err, err_len,
+                       "initrd of %llu MiB does not fit in %llu MiB of memory with the kernel",
+                       MIB(initrd_len), MIB(ram_size));
 
     /*
      * Device tree at the top, on a 2 MiB boundary when that leaves room (the

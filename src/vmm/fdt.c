@@ -5,11 +5,11 @@
  * virtio,mmio bindings.
  */
 #include "vmm/fdt.h"
+#include "util/err.h"
 
 #include <inttypes.h>
 #include <libfdt.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -22,17 +22,6 @@
 #define IRQ_S_EXT     9u
 /* Room for the extension stringlist derived from the ISA string. */
 #define ISA_MAX       512u
-
-__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t err_len, const char *fmt,
-                                                      ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    if (err && err_len)
-        vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 /* ---- riscv,isa-extensions from the ISA string ---------------------------------- */
 
@@ -250,42 +239,44 @@ static bool range_ok(uint64_t base, uint64_t size)
 int fdt_build(const struct fdt_params *p, void *buf, size_t buf_len, char *err, size_t err_len)
 {
     if (!p || !buf)
-        return fail(err, err_len, "no device tree parameters or buffer");
+        return set_err(err, err_len, "no device tree parameters or buffer");
     if (p->ncpus < 1 || p->ncpus > VM_MAX_VCPUS)
-        return fail(err, err_len, "%u cpus: must be 1 to %u", p->ncpus, VM_MAX_VCPUS);
+        return set_err(err, err_len, "%u cpus: must be 1 to %u", p->ncpus, VM_MAX_VCPUS);
     struct strlist ext;
     if (!p->isa || !isa_extensions(p->isa, &ext))
-        return fail(err, err_len, "ISA string '%s' is not rv64i or rv64g and lower-case extensions",
-                    p->isa ? p->isa : "(null)");
+        return set_err(err, err_len,
+                       "ISA string '%s' is not rv64i or rv64g and lower-case extensions",
+                       p->isa ? p->isa : "(null)");
     if (!range_ok(p->ram_base, p->ram_size))
-        return fail(err, err_len, "memory at 0x%" PRIx64 " of 0x%" PRIx64 " bytes is not valid",
-                    p->ram_base, p->ram_size);
+        return set_err(err, err_len, "memory at 0x%" PRIx64 " of 0x%" PRIx64 " bytes is not valid",
+                       p->ram_base, p->ram_size);
     if ((p->initrd_start || p->initrd_end) &&
         (p->initrd_end <= p->initrd_start || p->initrd_start < p->ram_base ||
          p->initrd_end - p->ram_base > p->ram_size))
-        return fail(err, err_len,
-                    "initrd [0x%" PRIx64 ", 0x%" PRIx64 ") is empty or not inside memory",
-                    p->initrd_start, p->initrd_end);
+        return set_err(err, err_len,
+                       "initrd [0x%" PRIx64 ", 0x%" PRIx64 ") is empty or not inside memory",
+                       p->initrd_start, p->initrd_end);
     if (!range_ok(p->plic_base, p->plic_size) || p->plic_ndev < 1 || p->plic_ndev > PLIC_MAX_NDEV)
-        return fail(err, err_len, "PLIC needs a register range and 1 to %u sources", PLIC_MAX_NDEV);
+        return set_err(err, err_len, "PLIC needs a register range and 1 to %u sources",
+                       PLIC_MAX_NDEV);
     if (!range_ok(p->uart_base, p->uart_size) || p->uart_irq < 1 || p->uart_irq > p->plic_ndev)
-        return fail(err, err_len, "UART needs a register range and an interrupt from 1 to %u",
-                    p->plic_ndev);
+        return set_err(err, err_len, "UART needs a register range and an interrupt from 1 to %u",
+                       p->plic_ndev);
     if (p->nvirtio &&
         (p->virtio_stride == 0 || p->nvirtio > (UINT64_MAX - p->virtio_base) / p->virtio_stride ||
          p->virtio_irq_base < 1 || p->virtio_irq_base > p->plic_ndev ||
          p->nvirtio - 1 > p->plic_ndev - p->virtio_irq_base))
-        return fail(err, err_len,
-                    "%u virtio devices need register ranges and interrupts from 1 to %u",
-                    p->nvirtio, p->plic_ndev);
+        return set_err(err, err_len,
+                       "%u virtio devices need register ranges and interrupts from 1 to %u",
+                       p->nvirtio, p->plic_ndev);
     if (p->timebase_hz == 0)
-        return fail(err, err_len, "timebase frequency is 0");
+        return set_err(err, err_len, "timebase frequency is 0");
 
     int len = buf_len > INT_MAX ? INT_MAX : (int)buf_len;
     int rc = build(buf, len, p, &ext);
     if (rc == -FDT_ERR_NOSPACE)
-        return fail(err, err_len, "device tree does not fit in %zu bytes", buf_len);
+        return set_err(err, err_len, "device tree does not fit in %zu bytes", buf_len);
     if (rc < 0)
-        return fail(err, err_len, "building the device tree: %s", fdt_strerror(rc));
+        return set_err(err, err_len, "building the device tree: %s", fdt_strerror(rc));
     return (int)fdt_totalsize(buf);
 }

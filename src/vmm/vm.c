@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,21 +10,13 @@
 #include <unistd.h>
 
 #include "devices/uart8250.h"
+#include "util/err.h"
 #include "vmm/boot.h"
 #include "vmm/console.h"
 #include "vmm/fdt.h"
 #include "vmm/gstage.h"
 #include "vmm/virtio_devices.h"
 #include "vmm/vm.h"
-
-static int fail(char *err, size_t err_len, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 /* The whole file, or NULL with a reason. The one place user-given input files
    are checked: it exists, is a regular file, is not empty, is readable. */
@@ -34,24 +25,24 @@ static uint8_t *read_file(const char *what, const char *path, size_t *len, char 
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        fail(err, err_len, "cannot open %s '%s': %s", what, path, strerror(errno));
+        set_err(err, err_len, "cannot open %s '%s': %s", what, path, strerror(errno));
         return NULL;
     }
     struct stat st;
     uint8_t *buf = NULL;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
-        fail(err, err_len, "%s '%s' is not a regular file", what, path);
+        set_err(err, err_len, "%s '%s' is not a regular file", what, path);
     else if (st.st_size == 0)
-        fail(err, err_len, "%s '%s' is empty", what, path);
+        set_err(err, err_len, "%s '%s' is empty", what, path);
     else if ((uint64_t)st.st_size > VM_MAX_MEMORY)
-        fail(err, err_len, "%s '%s' is larger than any guest memory", what, path);
+        set_err(err, err_len, "%s '%s' is larger than any guest memory", what, path);
     else if (!(buf = malloc((size_t)st.st_size)))
-        fail(err, err_len, "out of memory reading %s '%s'", what, path);
+        set_err(err, err_len, "out of memory reading %s '%s'", what, path);
     size_t done = 0;
     while (buf && done < (size_t)st.st_size) {
         ssize_t n = read(fd, buf + done, (size_t)st.st_size - done);
         if (n <= 0) {
-            fail(err, err_len, "cannot read %s '%s'", what, path);
+            set_err(err, err_len, "cannot read %s '%s'", what, path);
             free(buf);
             buf = NULL;
         } else {
@@ -119,13 +110,13 @@ static int create_memory(struct vm *vm, char *err, size_t err_len)
     /* A memfd, so snapshots and live upgrade can later hand guest RAM over. */
     vm->memfd = memfd_create("duvisor-ram", MFD_CLOEXEC);
     if (vm->memfd < 0 || ftruncate(vm->memfd, (off_t)vm->ram_size) != 0)
-        return fail(err, err_len, "cannot create %llu MiB of guest memory: %s",
-                    (unsigned long long)(vm->ram_size >> 20), strerror(errno));
+        return set_err(err, err_len, "cannot create %llu MiB of guest memory: %s",
+                       (unsigned long long)(vm->ram_size >> 20), strerror(errno));
     vm->ram =
         mmap(NULL, vm->ram_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, vm->memfd, 0);
     if (vm->ram == MAP_FAILED) {
         vm->ram = NULL;
-        return fail(err, err_len, "cannot map guest memory: %s", strerror(errno));
+        return set_err(err, err_len, "cannot map guest memory: %s", strerror(errno));
     }
     return 0;
 }
@@ -188,8 +179,8 @@ static int load_guest(struct vm *vm, char *err, size_t err_len)
         if (f && fclose(f) != 0)
             ok = false;
         if (!ok)
-            return fail(err, err_len, "cannot write --dtb-out '%s': %s", cfg->dtb_out,
-                        strerror(errno));
+            return set_err(err, err_len, "cannot write --dtb-out '%s': %s", cfg->dtb_out,
+                           strerror(errno));
     }
     vm->entry = layout.entry;
     vm->dtb_addr = layout.dtb_addr;
@@ -201,7 +192,7 @@ static int create_devices(struct vm *vm, char *err, size_t err_len)
     static const struct uart8250_ops uart_ops = {.tx = uart_tx, .irq = uart_irq};
     vm->uart = uart8250_create(&uart_ops, vm);
     if (!vm->uart)
-        return fail(err, err_len, "cannot create the UART");
+        return set_err(err, err_len, "cannot create the UART");
     struct mmio_region uart = {
         .base = VM_UART_BASE,
         .size = VM_UART_SIZE,
@@ -211,10 +202,10 @@ static int create_devices(struct vm *vm, char *err, size_t err_len)
         .opaque = vm,
     };
     if (mmio_add(&vm->bus, &uart))
-        return fail(err, err_len, "cannot place the UART");
+        return set_err(err, err_len, "cannot place the UART");
     if (boot_timer_attach(&vm->bus, &vm->boot_timer, BOOT_TIMER_BASE, boot_timer_process_start_ns(),
                           vm->cfg->boot_timer ? stderr : NULL))
-        return fail(err, err_len, "cannot place the boot-timer");
+        return set_err(err, err_len, "cannot place the boot-timer");
     return vm_virtio_create(vm, err, err_len);
 }
 
@@ -226,17 +217,17 @@ static int create_harts(struct vm *vm, char *err, size_t err_len)
     if (!vm->machine || !vm->gstage ||
         dv_machine_add_window(vm->machine, vm->ram, vm->ram_size) != DV_OK ||
         dv_machine_set_plic(vm->machine, VM_PLIC_BASE, VM_PLIC_NDEV + 1) != DV_OK)
-        return fail(err, err_len, "cannot set up the hart machine");
+        return set_err(err, err_len, "cannot set up the hart machine");
     vm_sbi_host_init(vm);
     if (sbi_init(&vm->sbi, &vm->sbi_host, 0))
-        return fail(err, err_len, "cannot set up SBI");
+        return set_err(err, err_len, "cannot set up SBI");
     for (unsigned i = 0; i < cfg->smp; i++) {
         struct vcpu *v = &vm->vcpus[i];
         v->vm = vm;
         v->id = i;
         v->hart = dv_hart_create(vm->machine, i);
         if (!v->hart || dv_csr_write(v->hart, DV_CSR_HUGATP, gstage_hugatp(vm->gstage, 1)) != DV_OK)
-            return fail(err, err_len, "cannot create vcpu %u", i);
+            return set_err(err, err_len, "cannot create vcpu %u", i);
         dv_csr_write(v->hart, DV_CSR_HUIE, DV_HUIP_USIP);
         /* As SBI firmware does before the kernel runs: user mode may read
            cycle, time and instret (the vDSO's clock_gettime uses rdtime). */
