@@ -23,16 +23,6 @@
 #define PTE_D 0x80
 #define PTE(pa, flags) ((((pa) >> 12) << 10) | (flags))
 
-/* FAULTED n, cause, tval, code: the n-th trap had this scause and stval, at s7 */
-.macro FAULTED n, cause, tval, code
-    EXPECT s8, \n, \code
-    EXPECT s9, \cause, \code + 1
-    EXPECT s10, \tval, \code + 2
-    beq s11, s7, .Lfaulted\@
-    FAIL \code + 3, s11
-.Lfaulted\@:
-.endm
-
     .text
     .globl _start
 _start:
@@ -90,10 +80,10 @@ _start:
     li t0, VA + 0x1000
     lla s7, 2f
 2:  ld a0, 0(t0)
-    FAULTED 1, 13, VA + 0x1000, 10
+    TRAPPED 1, 13, VA + 0x1000, 10
     lla s7, 3f
 3:  sd t1, 8(t0)
-    FAULTED 2, 15, VA + 0x1008, 20
+    TRAPPED 2, 15, VA + 0x1008, 20
     PASS 11
 
     .balign 4

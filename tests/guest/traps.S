@@ -10,16 +10,6 @@
  */
 #include "common.S"
 
-/* TRAPPED n, cause, tval, code: the n-th trap had this scause and stval, at s7 */
-.macro TRAPPED n, cause, tval, code
-    EXPECT s8, \n, \code
-    EXPECT s9, \cause, \code + 1
-    EXPECT s10, \tval, \code + 2
-    beq s11, s7, .Ltrapped\@
-    FAIL \code + 3, s11
-.Ltrapped\@:
-.endm
-
     .text
     .globl _start
 _start:
