@@ -185,6 +185,16 @@ void dv_fence_i(struct dv_hart *h);
    the guest passed). 0, or -1 when any byte does not translate to RAM. */
 int dv_guest_read(struct dv_hart *h, uint64_t gva, void *buf, size_t len);
 
+/*
+ * The hypervisor wrote guest RAM at [host, host+len) (device DMA, image
+ * loading, restore). Every writer of guest memory other than the harts' own
+ * stores calls this (the VMM's one guest-memory accessor does), so a hart
+ * that caches translated guest code drops what came from those bytes. The
+ * guest still needs fence.i before it may rely on fetching them, as on
+ * hardware. Any thread.
+ */
+void dv_mem_written(struct dv_machine *m, const void *host, size_t len);
+
 /* Guest instructions retired by this hart (the guest's instret). */
 uint64_t dv_instret(const struct dv_hart *h);
 

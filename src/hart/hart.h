@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "hart/dvext.h"
+#include "hart/engine.h"
 
 #define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
@@ -127,6 +128,7 @@ struct dv_machine {
     _Atomic uint64_t vipi[4]; /* bit n: vcpu n owes a USIP exit */
     struct vplic *plic;
     uint64_t plic_base;
+    struct dv_engine_config engine;
     pthread_mutex_t lock; /* guards harts[] */
     struct dv_hart *harts[MAX_HARTS];
 };

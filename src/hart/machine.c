@@ -21,6 +21,7 @@ struct dv_machine *dv_machine_create(unsigned nharts)
     if (!m)
         return NULL;
     m->nharts = nharts;
+    dv_engine_default(&m->engine);
     pthread_mutex_init(&m->lock, NULL);
     return m;
 }
