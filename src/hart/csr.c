@@ -3,7 +3,8 @@
  * registers, as with V=1 in the H extension) and what the hypervisor reaches
  * through dv_csr_read/dv_csr_write (the DV-Ext numbers of dvext.md).
  */
-#include "hart/hart.h"
+#include "hart/csr.h"
+#include "hart/mmu.h"
 
 uint64_t hart_time(const struct dv_hart *h)
 {
@@ -39,8 +40,8 @@ static void sstatus_write(struct dv_hart *h, uint64_t value)
     uint64_t old = h->vsstatus;
     h->vsstatus = (old & ~SSTATUS_WRITABLE) | (value & SSTATUS_WRITABLE);
     if ((old ^ h->vsstatus) & (SSTATUS_SUM | SSTATUS_MXR))
-        mmu_flush(h); /* cached permissions depend on them */
-    h->budget = 0;    /* SIE may have turned on */
+        mmu_flush(h);      /* cached permissions depend on them */
+    hart_request_check(h); /* SIE may have turned on */
 }
 
 static bool satp_write(struct dv_hart *h, uint64_t value)
@@ -120,7 +121,7 @@ static void guest_write(struct dv_hart *h, unsigned csr, uint64_t value)
     case 0x100: sstatus_write(h, value); break;
     case 0x104:
         h->vsie = value & (SIP_SSIP | SIP_STIP | SIP_SEIP);
-        h->budget = 0;
+        hart_request_check(h);
         break;
     case 0x105: h->vstvec = value & ~2ull; break;
     case 0x106: h->scounteren = value & 0xffffffffu; break;
@@ -131,11 +132,11 @@ static void guest_write(struct dv_hart *h, unsigned csr, uint64_t value)
     case 0x143: h->vstval = value; break;
     case 0x144:
         set_ssip(h, value);
-        h->budget = 0;
+        hart_request_check(h);
         break;
     case 0x14d:
         h->vstimecmp = value;
-        h->budget = 0;
+        hart_request_check(h);
         break;
     case 0x180: satp_write(h, value); break;
     }
@@ -289,7 +290,8 @@ int dv_csr_write(struct dv_hart *h, unsigned csr, uint64_t value)
     case DV_CSR_HUIP:
     case DV_CSR_HUVIP:
     case DV_CSR_HUTIMEDELTA:
-        h->budget = 0; /* what is pending may have changed: look before the next instruction */
+        hart_request_check(
+            h); /* what is pending may have changed: look before the next instruction */
         break;
     }
     return DV_OK;

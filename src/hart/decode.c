@@ -3,7 +3,8 @@
  * decode to the same operations as their 32-bit forms (len = 2), so the
  * executor has one case per operation. Anything not recognised is OP_ILLEGAL.
  */
-#include "hart/hart.h"
+#include "hart/decode.h"
+#include "hart/mmu.h"
 #include "hart/ops.h"
 
 static inline uint32_t bits(uint32_t v, unsigned hi, unsigned lo)

@@ -4,6 +4,7 @@
 
 #include "hart/engine.h"
 #include "hart/hart.h"
+#include "hart/jit/jit.h"
 
 bool dv_jit_supported(void)
 {
@@ -53,7 +54,5 @@ void dv_hart_engine_stats(const struct dv_hart *h, struct dv_engine_stats *s)
 
 void dv_mem_written(struct dv_machine *m, const void *host, size_t len)
 {
-    (void)m;
-    (void)host;
-    (void)len;
+    jit_memory_written(m, (uintptr_t)host, len);
 }

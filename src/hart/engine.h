@@ -37,13 +37,13 @@ int dv_machine_set_engine(struct dv_machine *m, const struct dv_engine_config *c
 
 /* What the JIT did on one hart, for --jit-stats and make bench-hart. */
 struct dv_engine_stats {
-    uint64_t regions;          /* regions translated */
-    uint64_t guest_insns;      /* guest instructions in them */
-    uint64_t code_bytes;       /* host code bytes in use now */
-    uint64_t compile_ns;       /* time spent translating */
-    uint64_t invalidations;    /* regions dropped because their code changed */
-    uint64_t flushes;          /* whole-cache flushes (cache full) */
-    uint64_t exits_lookup;     /* region exits to the dispatcher, by reason */
+    uint64_t regions;       /* regions translated */
+    uint64_t guest_insns;   /* guest instructions in them */
+    uint64_t code_bytes;    /* host code bytes in use now */
+    uint64_t compile_ns;    /* time spent translating */
+    uint64_t invalidations; /* regions dropped because their code changed */
+    uint64_t flushes;       /* whole-cache flushes (cache full) */
+    uint64_t exits_lookup;  /* region exits to the dispatcher, by reason */
     uint64_t exits_interp;
     uint64_t exits_trap;
     uint64_t exits_async;

@@ -140,6 +140,8 @@ struct dv_hart {
     unsigned priv;
     int budget; /* instructions until the next look at timers and wake-ups */
     uint64_t instret;
+    /* translated code runs while instret < jit_limit; 0 forces it out */
+    uint64_t jit_limit;
     struct dv_machine *m;
     /* fetch shortcut: the host address of the page holding pc */
     uint64_t fetch_vpage;
@@ -179,70 +181,19 @@ struct dv_hart {
     struct tlb_entry tlb[2][3][TLB_SIZE]; /* [priv][access][index] */
     struct gcache_entry gcache[GCACHE_SIZE];
     struct insn *icache; /* ICACHE_SIZE entries */
+    struct jit *jit;     /* translated code, or NULL when interpreting */
 };
 
-/* --- mmu.c -------------------------------------------------------------------------- */
-void mmu_flush(struct dv_hart *h);        /* VS-stage translations (TLB) */
-void mmu_flush_gstage(struct dv_hart *h); /* G-stage leaves, and the TLB built on them */
-bool mmu_load_slow(struct dv_hart *h, uint64_t va, unsigned size, uint64_t *value,
-                   const struct insn *in);
-bool mmu_store_slow(struct dv_hart *h, uint64_t va, unsigned size, uint64_t value,
-                    const struct insn *in);
-/* Translate for an access that needs a host pointer to naturally aligned data
-   (AMO, LR/SC, fetch). NULL with h->trap set on failure. */
-void *mmu_host_ptr(struct dv_hart *h, uint64_t va, enum access acc, const struct insn *in);
-bool mmu_window_contains(const struct dv_machine *m, uintptr_t host, uint64_t len);
-int mmu_set_hugatp(struct dv_hart *h, uint64_t value);
-uint32_t mmu_transform_insn(const struct insn *in);
-
-static inline struct tlb_entry *tlb_slot(struct dv_hart *h, enum access acc, uint64_t va)
-{
-    return &h->tlb[h->priv][acc][(va >> PAGE_SHIFT) & (TLB_SIZE - 1)];
-}
-
-static inline uint64_t tlb_tag(const struct dv_hart *h, uint64_t va)
-{
-    (void)h;
-    return va & PAGE_MASK;
-}
-
-static inline bool mem_load(struct dv_hart *h, uint64_t va, unsigned size, uint64_t *value,
-                            const struct insn *in)
-{
-    struct tlb_entry *e = tlb_slot(h, ACC_LOAD, va);
-    if (likely(e->tag == tlb_tag(h, va) && (va & (PAGE_SIZE - 1)) <= PAGE_SIZE - size)) {
-        uint64_t v = 0;
-        memcpy(&v, (void *)(uintptr_t)(va + e->addend), size);
-        *value = v;
-        return true;
-    }
-    return mmu_load_slow(h, va, size, value, in);
-}
-
-static inline bool mem_store(struct dv_hart *h, uint64_t va, unsigned size, uint64_t value,
-                             const struct insn *in)
-{
-    struct tlb_entry *e = tlb_slot(h, ACC_STORE, va);
-    if (likely(e->tag == tlb_tag(h, va) && (va & (PAGE_SIZE - 1)) <= PAGE_SIZE - size)) {
-        memcpy((void *)(uintptr_t)(va + e->addend), &value, size);
-        return true;
-    }
-    return mmu_store_slow(h, va, size, value, in);
-}
-
-/* --- csr.c -------------------------------------------------------------------------- */
-/* A guest CSR instruction. Returns false with h->trap set when it must trap. */
-enum csr_op { CSR_WRITE, CSR_SET, CSR_CLEAR };
-bool csr_guest_access(struct dv_hart *h, const struct insn *in, unsigned csr, enum csr_op op,
-                      uint64_t operand, bool writes, bool reads, uint64_t *old);
-uint64_t csr_guest_sip(struct dv_hart *h, uint64_t now);
-uint64_t hart_time(const struct dv_hart *h);
-
-/* --- exec.c ------------------------------------------------------------------------- */
-void decode(uint32_t raw, struct insn *out);
-
-/* --- machine.c ---------------------------------------------------------------------- */
+/* Another thread wants h to look at its pending events soon; wakes a WFI (machine.c). */
 void hart_wake(struct dv_hart *h);
+
+/* Ask the hart to look at timers, interrupts and wake-ups before its next
+   instruction (budget for the interpreter, jit_limit for translated code). */
+static inline void hart_request_check(struct dv_hart *h)
+{
+    __atomic_store_n(&h->budget, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&h->jit_limit, 0, __ATOMIC_SEQ_CST);
+}
 
 static inline void raise_trap(struct dv_hart *h, uint64_t cause, uint64_t tval)
 {

@@ -3,6 +3,8 @@
 #include <time.h>
 
 #include "hart/hart.h"
+#include "hart/jit/jit.h"
+#include "hart/mmu.h"
 #include "hart/vplic.h"
 
 uint64_t dv_host_time(void)
@@ -90,9 +92,10 @@ void dv_plic_set_irq(struct dv_machine *m, unsigned source, bool level)
 void hart_wake(struct dv_hart *h)
 {
     atomic_store(&h->attention, true);
-    /* Publish to the run loop's budget check; a racing decrement only delays
-       the check to the next budget expiry. */
-    __atomic_store_n(&h->budget, 0, __ATOMIC_RELAXED);
+    /* Publish to the run loop's budget check and to translated code's limit;
+       a racing interpreter decrement only delays the check to the next
+       budget expiry. */
+    hart_request_check(h);
     pthread_mutex_lock(&h->wait_lock);
     pthread_cond_signal(&h->wait_cond);
     pthread_mutex_unlock(&h->wait_lock);
@@ -158,6 +161,7 @@ void dv_hart_destroy(struct dv_hart *h)
     pthread_mutex_lock(&h->m->lock);
     h->m->harts[h->vcpuid] = NULL;
     pthread_mutex_unlock(&h->m->lock);
+    jit_hart_destroy(h);
     pthread_cond_destroy(&h->wait_cond);
     pthread_mutex_destroy(&h->wait_lock);
     free(h->icache);
@@ -199,8 +203,8 @@ void dv_hufence_vvma(struct dv_hart *h)
 void dv_fence_i(struct dv_hart *h)
 {
     /* Cached decodes are checked against memory on every use (see struct
-       insn), so there is nothing stale to drop; keep the call for the contract. */
-    (void)h;
+       insn); translated code is not. */
+    jit_fence_i(h);
 }
 
 uint64_t dv_instret(const struct dv_hart *h)

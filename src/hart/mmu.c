@@ -6,7 +6,7 @@
  * straight to a host address. The vPLIC window is handled here too, without
  * an exit and without a TLB entry.
  */
-#include "hart/hart.h"
+#include "hart/mmu.h"
 #include "hart/vplic.h"
 
 #define PTE_V        (1ull << 0)
@@ -312,4 +312,37 @@ int dv_guest_read(struct dv_hart *h, uint64_t gva, void *buf, size_t len)
     h->priv = saved_priv;
     h->trap = saved;
     return rc;
+}
+
+bool mmu_fetch_slow(struct dv_hart *h, uint64_t pc, uint32_t *raw)
+{
+    if (pc & 1) {
+        raise_trap(h, EXC_FETCH_MISALIGNED, pc);
+        return false;
+    }
+    uint8_t *p = mmu_host_ptr(h, pc, ACC_FETCH, NULL);
+    if (!p)
+        return false;
+    h->fetch_vpage = pc & PAGE_MASK;
+    h->fetch_addend = (uintptr_t)p - pc;
+    uint16_t lo;
+    memcpy(&lo, p, 2);
+    if ((lo & 3) != 3) {
+        *raw = lo;
+        return true;
+    }
+    uint16_t hi;
+    if ((pc & (PAGE_SIZE - 1)) <= PAGE_SIZE - 4) {
+        memcpy(&hi, p + 2, 2);
+    } else {
+        uint8_t *q = mmu_host_ptr(h, pc + 2, ACC_FETCH, NULL);
+        if (!q) {
+            h->fetch_vpage = TLB_INVALID;
+            return false;
+        }
+        memcpy(&hi, q, 2);
+        h->fetch_vpage = TLB_INVALID;
+    }
+    *raw = (uint32_t)hi << 16 | lo;
+    return true;
 }

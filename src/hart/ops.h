@@ -1,217 +1,233 @@
-/* The hart's operations: one per instruction the decoder knows, with what
-   mmu_transform_insn needs to rebuild loads and stores for hutinst. */
+/*
+ * The hart's operations: one per instruction the decoder knows. For each:
+ * the family whose exec_*.h states its semantics (the interpreter and the
+ * JIT's helper calls share that one definition), the kind and encoding that
+ * mmu_transform_insn needs to rebuild loads and stores for hutinst, and what
+ * a translator must know about it (flags below).
+ */
 #ifndef DUVISOR_HART_OPS_H
 #define DUVISOR_HART_OPS_H
 
 #include <stdint.h>
 
-/* X(name, kind, major opcode, funct3) */
+/* What a translator needs to know about an operation. */
+enum op_flags {
+    OPF_WRITES_RD = 1u << 0, /* writes integer register rd */
+    OPF_TRAPS = 1u << 1,     /* may raise a trap or an exit */
+    OPF_FP = 1u << 2,        /* uses FP state: illegal while vsstatus.FS is Off */
+    OPF_BRANCH = 1u << 3,    /* conditional branch: a region may continue past it */
+    OPF_JUMP = 1u << 4,      /* unconditional jump (jal, jalr) */
+    OPF_INTERP = 1u << 5,    /* changes hart state a region assumes (CSRs, privilege,
+                                translation) or waits: ends a region, run by the interpreter */
+};
+
+/* X(name, family, kind, major opcode, funct3, flags) */
 #define HART_OPS(X)                                                                                \
-    X(ILLEGAL, OTHER, 0, 0)                                                                        \
-    X(LUI, OTHER, 0, 0)                                                                            \
-    X(AUIPC, OTHER, 0, 0)                                                                          \
-    X(JAL, OTHER, 0, 0)                                                                            \
-    X(JALR, OTHER, 0, 0)                                                                           \
-    X(BEQ, OTHER, 0, 0)                                                                            \
-    X(BNE, OTHER, 0, 0)                                                                            \
-    X(BLT, OTHER, 0, 0)                                                                            \
-    X(BGE, OTHER, 0, 0)                                                                            \
-    X(BLTU, OTHER, 0, 0)                                                                           \
-    X(BGEU, OTHER, 0, 0)                                                                           \
-    X(ADDI, OTHER, 0, 0)                                                                           \
-    X(SLTI, OTHER, 0, 0)                                                                           \
-    X(SLTIU, OTHER, 0, 0)                                                                          \
-    X(XORI, OTHER, 0, 0)                                                                           \
-    X(ORI, OTHER, 0, 0)                                                                            \
-    X(ANDI, OTHER, 0, 0)                                                                           \
-    X(SLLI, OTHER, 0, 0)                                                                           \
-    X(SRLI, OTHER, 0, 0)                                                                           \
-    X(SRAI, OTHER, 0, 0)                                                                           \
-    X(ADD, OTHER, 0, 0)                                                                            \
-    X(SUB, OTHER, 0, 0)                                                                            \
-    X(SLL, OTHER, 0, 0)                                                                            \
-    X(SLT, OTHER, 0, 0)                                                                            \
-    X(SLTU, OTHER, 0, 0)                                                                           \
-    X(XOR, OTHER, 0, 0)                                                                            \
-    X(SRL, OTHER, 0, 0)                                                                            \
-    X(SRA, OTHER, 0, 0)                                                                            \
-    X(OR, OTHER, 0, 0)                                                                             \
-    X(AND, OTHER, 0, 0)                                                                            \
-    X(ADDIW, OTHER, 0, 0)                                                                          \
-    X(SLLIW, OTHER, 0, 0)                                                                          \
-    X(SRLIW, OTHER, 0, 0)                                                                          \
-    X(SRAIW, OTHER, 0, 0)                                                                          \
-    X(ADDW, OTHER, 0, 0)                                                                           \
-    X(SUBW, OTHER, 0, 0)                                                                           \
-    X(SLLW, OTHER, 0, 0)                                                                           \
-    X(SRLW, OTHER, 0, 0)                                                                           \
-    X(SRAW, OTHER, 0, 0)                                                                           \
-    X(FENCE, OTHER, 0, 0)                                                                          \
-    X(FENCE_I, OTHER, 0, 0)                                                                        \
-    X(ECALL, OTHER, 0, 0)                                                                          \
-    X(EBREAK, OTHER, 0, 0)                                                                         \
-    X(SRET, OTHER, 0, 0)                                                                           \
-    X(MRET, OTHER, 0, 0)                                                                           \
-    X(WFI, OTHER, 0, 0)                                                                            \
-    X(SFENCE_VMA, OTHER, 0, 0)                                                                     \
-    X(HYPERVISOR, OTHER, 0, 0)                                                                     \
-    X(CSRRW, OTHER, 0, 0)                                                                          \
-    X(CSRRS, OTHER, 0, 0)                                                                          \
-    X(CSRRC, OTHER, 0, 0)                                                                          \
-    X(CSRRWI, OTHER, 0, 0)                                                                         \
-    X(CSRRSI, OTHER, 0, 0)                                                                         \
-    X(CSRRCI, OTHER, 0, 0)                                                                         \
-    X(MUL, OTHER, 0, 0)                                                                            \
-    X(MULH, OTHER, 0, 0)                                                                           \
-    X(MULHSU, OTHER, 0, 0)                                                                         \
-    X(MULHU, OTHER, 0, 0)                                                                          \
-    X(DIV, OTHER, 0, 0)                                                                            \
-    X(DIVU, OTHER, 0, 0)                                                                           \
-    X(REM, OTHER, 0, 0)                                                                            \
-    X(REMU, OTHER, 0, 0)                                                                           \
-    X(MULW, OTHER, 0, 0)                                                                           \
-    X(DIVW, OTHER, 0, 0)                                                                           \
-    X(DIVUW, OTHER, 0, 0)                                                                          \
-    X(REMW, OTHER, 0, 0)                                                                           \
-    X(REMUW, OTHER, 0, 0)                                                                          \
-    X(SH1ADD, OTHER, 0, 0)                                                                         \
-    X(SH2ADD, OTHER, 0, 0)                                                                         \
-    X(SH3ADD, OTHER, 0, 0)                                                                         \
-    X(ADD_UW, OTHER, 0, 0)                                                                         \
-    X(SH1ADD_UW, OTHER, 0, 0)                                                                      \
-    X(SH2ADD_UW, OTHER, 0, 0)                                                                      \
-    X(SH3ADD_UW, OTHER, 0, 0)                                                                      \
-    X(SLLI_UW, OTHER, 0, 0)                                                                        \
-    X(ANDN, OTHER, 0, 0)                                                                           \
-    X(ORN, OTHER, 0, 0)                                                                            \
-    X(XNOR, OTHER, 0, 0)                                                                           \
-    X(CLZ, OTHER, 0, 0)                                                                            \
-    X(CTZ, OTHER, 0, 0)                                                                            \
-    X(CPOP, OTHER, 0, 0)                                                                           \
-    X(CLZW, OTHER, 0, 0)                                                                           \
-    X(CTZW, OTHER, 0, 0)                                                                           \
-    X(CPOPW, OTHER, 0, 0)                                                                          \
-    X(MAX, OTHER, 0, 0)                                                                            \
-    X(MAXU, OTHER, 0, 0)                                                                           \
-    X(MIN, OTHER, 0, 0)                                                                            \
-    X(MINU, OTHER, 0, 0)                                                                           \
-    X(SEXT_B, OTHER, 0, 0)                                                                         \
-    X(SEXT_H, OTHER, 0, 0)                                                                         \
-    X(ZEXT_H, OTHER, 0, 0)                                                                         \
-    X(ROL, OTHER, 0, 0)                                                                            \
-    X(ROR, OTHER, 0, 0)                                                                            \
-    X(RORI, OTHER, 0, 0)                                                                           \
-    X(ROLW, OTHER, 0, 0)                                                                           \
-    X(RORW, OTHER, 0, 0)                                                                           \
-    X(RORIW, OTHER, 0, 0)                                                                          \
-    X(ORC_B, OTHER, 0, 0)                                                                          \
-    X(REV8, OTHER, 0, 0)                                                                           \
-    X(BCLR, OTHER, 0, 0)                                                                           \
-    X(BCLRI, OTHER, 0, 0)                                                                          \
-    X(BEXT, OTHER, 0, 0)                                                                           \
-    X(BEXTI, OTHER, 0, 0)                                                                          \
-    X(BINV, OTHER, 0, 0)                                                                           \
-    X(BINVI, OTHER, 0, 0)                                                                          \
-    X(BSET, OTHER, 0, 0)                                                                           \
-    X(BSETI, OTHER, 0, 0)                                                                          \
-    X(FMADD_S, OTHER, 0, 0)                                                                        \
-    X(FMSUB_S, OTHER, 0, 0)                                                                        \
-    X(FNMSUB_S, OTHER, 0, 0)                                                                       \
-    X(FNMADD_S, OTHER, 0, 0)                                                                       \
-    X(FMADD_D, OTHER, 0, 0)                                                                        \
-    X(FMSUB_D, OTHER, 0, 0)                                                                        \
-    X(FNMSUB_D, OTHER, 0, 0)                                                                       \
-    X(FNMADD_D, OTHER, 0, 0)                                                                       \
-    X(FADD_S, OTHER, 0, 0)                                                                         \
-    X(FSUB_S, OTHER, 0, 0)                                                                         \
-    X(FMUL_S, OTHER, 0, 0)                                                                         \
-    X(FDIV_S, OTHER, 0, 0)                                                                         \
-    X(FSQRT_S, OTHER, 0, 0)                                                                        \
-    X(FSGNJ_S, OTHER, 0, 0)                                                                        \
-    X(FSGNJN_S, OTHER, 0, 0)                                                                       \
-    X(FSGNJX_S, OTHER, 0, 0)                                                                       \
-    X(FMIN_S, OTHER, 0, 0)                                                                         \
-    X(FMAX_S, OTHER, 0, 0)                                                                         \
-    X(FADD_D, OTHER, 0, 0)                                                                         \
-    X(FSUB_D, OTHER, 0, 0)                                                                         \
-    X(FMUL_D, OTHER, 0, 0)                                                                         \
-    X(FDIV_D, OTHER, 0, 0)                                                                         \
-    X(FSQRT_D, OTHER, 0, 0)                                                                        \
-    X(FSGNJ_D, OTHER, 0, 0)                                                                        \
-    X(FSGNJN_D, OTHER, 0, 0)                                                                       \
-    X(FSGNJX_D, OTHER, 0, 0)                                                                       \
-    X(FMIN_D, OTHER, 0, 0)                                                                         \
-    X(FMAX_D, OTHER, 0, 0)                                                                         \
-    X(FCVT_W_S, OTHER, 0, 0)                                                                       \
-    X(FCVT_WU_S, OTHER, 0, 0)                                                                      \
-    X(FCVT_L_S, OTHER, 0, 0)                                                                       \
-    X(FCVT_LU_S, OTHER, 0, 0)                                                                      \
-    X(FCVT_S_W, OTHER, 0, 0)                                                                       \
-    X(FCVT_S_WU, OTHER, 0, 0)                                                                      \
-    X(FCVT_S_L, OTHER, 0, 0)                                                                       \
-    X(FCVT_S_LU, OTHER, 0, 0)                                                                      \
-    X(FCVT_W_D, OTHER, 0, 0)                                                                       \
-    X(FCVT_WU_D, OTHER, 0, 0)                                                                      \
-    X(FCVT_L_D, OTHER, 0, 0)                                                                       \
-    X(FCVT_LU_D, OTHER, 0, 0)                                                                      \
-    X(FCVT_D_W, OTHER, 0, 0)                                                                       \
-    X(FCVT_D_WU, OTHER, 0, 0)                                                                      \
-    X(FCVT_D_L, OTHER, 0, 0)                                                                       \
-    X(FCVT_D_LU, OTHER, 0, 0)                                                                      \
-    X(FCVT_S_D, OTHER, 0, 0)                                                                       \
-    X(FCVT_D_S, OTHER, 0, 0)                                                                       \
-    X(FMV_X_W, OTHER, 0, 0)                                                                        \
-    X(FMV_W_X, OTHER, 0, 0)                                                                        \
-    X(FMV_X_D, OTHER, 0, 0)                                                                        \
-    X(FMV_D_X, OTHER, 0, 0)                                                                        \
-    X(FLE_S, OTHER, 0, 0)                                                                          \
-    X(FLT_S, OTHER, 0, 0)                                                                          \
-    X(FEQ_S, OTHER, 0, 0)                                                                          \
-    X(FLE_D, OTHER, 0, 0)                                                                          \
-    X(FLT_D, OTHER, 0, 0)                                                                          \
-    X(FEQ_D, OTHER, 0, 0)                                                                          \
-    X(FCLASS_S, OTHER, 0, 0)                                                                       \
-    X(FCLASS_D, OTHER, 0, 0)                                                                       \
-    X(LB, LOAD, 0x03, 0)                                                                           \
-    X(LH, LOAD, 0x03, 1)                                                                           \
-    X(LW, LOAD, 0x03, 2)                                                                           \
-    X(LD, LOAD, 0x03, 3)                                                                           \
-    X(LBU, LOAD, 0x03, 4)                                                                          \
-    X(LHU, LOAD, 0x03, 5)                                                                          \
-    X(LWU, LOAD, 0x03, 6)                                                                          \
-    X(SB, STORE, 0x23, 0)                                                                          \
-    X(SH, STORE, 0x23, 1)                                                                          \
-    X(SW, STORE, 0x23, 2)                                                                          \
-    X(SD, STORE, 0x23, 3)                                                                          \
-    X(FLW, LOAD, 0x07, 2)                                                                          \
-    X(FLD, LOAD, 0x07, 3)                                                                          \
-    X(FSW, STORE, 0x27, 2)                                                                         \
-    X(FSD, STORE, 0x27, 3)                                                                         \
-    X(LR_W, AMO, 0x2f, 0)                                                                          \
-    X(SC_W, AMO, 0x2f, 0)                                                                          \
-    X(AMOSWAP_W, AMO, 0x2f, 0)                                                                     \
-    X(AMOADD_W, AMO, 0x2f, 0)                                                                      \
-    X(AMOXOR_W, AMO, 0x2f, 0)                                                                      \
-    X(AMOAND_W, AMO, 0x2f, 0)                                                                      \
-    X(AMOOR_W, AMO, 0x2f, 0)                                                                       \
-    X(AMOMIN_W, AMO, 0x2f, 0)                                                                      \
-    X(AMOMAX_W, AMO, 0x2f, 0)                                                                      \
-    X(AMOMINU_W, AMO, 0x2f, 0)                                                                     \
-    X(AMOMAXU_W, AMO, 0x2f, 0)                                                                     \
-    X(LR_D, AMO, 0x2f, 0)                                                                          \
-    X(SC_D, AMO, 0x2f, 0)                                                                          \
-    X(AMOSWAP_D, AMO, 0x2f, 0)                                                                     \
-    X(AMOADD_D, AMO, 0x2f, 0)                                                                      \
-    X(AMOXOR_D, AMO, 0x2f, 0)                                                                      \
-    X(AMOAND_D, AMO, 0x2f, 0)                                                                      \
-    X(AMOOR_D, AMO, 0x2f, 0)                                                                       \
-    X(AMOMIN_D, AMO, 0x2f, 0)                                                                      \
-    X(AMOMAX_D, AMO, 0x2f, 0)                                                                      \
-    X(AMOMINU_D, AMO, 0x2f, 0)                                                                     \
-    X(AMOMAXU_D, AMO, 0x2f, 0)
+    X(ILLEGAL, SYS, OTHER, 0, 0, OPF_TRAPS | OPF_INTERP)                                           \
+    X(LUI, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                        \
+    X(AUIPC, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                      \
+    X(JAL, BRANCH, OTHER, 0, 0, OPF_JUMP | OPF_WRITES_RD)                                          \
+    X(JALR, BRANCH, OTHER, 0, 0, OPF_JUMP | OPF_WRITES_RD)                                         \
+    X(BEQ, BRANCH, OTHER, 0, 0, OPF_BRANCH)                                                        \
+    X(BNE, BRANCH, OTHER, 0, 0, OPF_BRANCH)                                                        \
+    X(BLT, BRANCH, OTHER, 0, 0, OPF_BRANCH)                                                        \
+    X(BGE, BRANCH, OTHER, 0, 0, OPF_BRANCH)                                                        \
+    X(BLTU, BRANCH, OTHER, 0, 0, OPF_BRANCH)                                                       \
+    X(BGEU, BRANCH, OTHER, 0, 0, OPF_BRANCH)                                                       \
+    X(ADDI, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                       \
+    X(SLTI, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                       \
+    X(SLTIU, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                      \
+    X(XORI, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                       \
+    X(ORI, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                        \
+    X(ANDI, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                       \
+    X(SLLI, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                       \
+    X(SRLI, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                       \
+    X(SRAI, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                       \
+    X(ADD, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                        \
+    X(SUB, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                        \
+    X(SLL, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                        \
+    X(SLT, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                        \
+    X(SLTU, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                       \
+    X(XOR, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                        \
+    X(SRL, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                        \
+    X(SRA, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                        \
+    X(OR, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                         \
+    X(AND, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                        \
+    X(ADDIW, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                      \
+    X(SLLIW, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                      \
+    X(SRLIW, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                      \
+    X(SRAIW, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                      \
+    X(ADDW, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                       \
+    X(SUBW, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                       \
+    X(SLLW, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                       \
+    X(SRLW, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                       \
+    X(SRAW, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                       \
+    X(FENCE, SYS, OTHER, 0, 0, 0)                                                                  \
+    X(FENCE_I, SYS, OTHER, 0, 0, OPF_TRAPS | OPF_INTERP)                                           \
+    X(ECALL, SYS, OTHER, 0, 0, OPF_TRAPS | OPF_INTERP)                                             \
+    X(EBREAK, SYS, OTHER, 0, 0, OPF_TRAPS | OPF_INTERP)                                            \
+    X(SRET, SYS, OTHER, 0, 0, OPF_TRAPS | OPF_INTERP)                                              \
+    X(MRET, SYS, OTHER, 0, 0, OPF_TRAPS | OPF_INTERP)                                              \
+    X(WFI, SYS, OTHER, 0, 0, OPF_TRAPS | OPF_INTERP)                                               \
+    X(SFENCE_VMA, SYS, OTHER, 0, 0, OPF_TRAPS | OPF_INTERP)                                        \
+    X(HYPERVISOR, SYS, OTHER, 0, 0, OPF_TRAPS | OPF_INTERP)                                        \
+    X(CSRRW, SYS, OTHER, 0, 0, OPF_TRAPS | OPF_INTERP | OPF_WRITES_RD)                             \
+    X(CSRRS, SYS, OTHER, 0, 0, OPF_TRAPS | OPF_INTERP | OPF_WRITES_RD)                             \
+    X(CSRRC, SYS, OTHER, 0, 0, OPF_TRAPS | OPF_INTERP | OPF_WRITES_RD)                             \
+    X(CSRRWI, SYS, OTHER, 0, 0, OPF_TRAPS | OPF_INTERP | OPF_WRITES_RD)                            \
+    X(CSRRSI, SYS, OTHER, 0, 0, OPF_TRAPS | OPF_INTERP | OPF_WRITES_RD)                            \
+    X(CSRRCI, SYS, OTHER, 0, 0, OPF_TRAPS | OPF_INTERP | OPF_WRITES_RD)                            \
+    X(MUL, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                        \
+    X(MULH, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                       \
+    X(MULHSU, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                     \
+    X(MULHU, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                      \
+    X(DIV, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                        \
+    X(DIVU, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                       \
+    X(REM, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                        \
+    X(REMU, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                       \
+    X(MULW, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                       \
+    X(DIVW, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                       \
+    X(DIVUW, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                      \
+    X(REMW, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                       \
+    X(REMUW, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                      \
+    X(SH1ADD, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                     \
+    X(SH2ADD, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                     \
+    X(SH3ADD, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                     \
+    X(ADD_UW, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                     \
+    X(SH1ADD_UW, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                  \
+    X(SH2ADD_UW, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                  \
+    X(SH3ADD_UW, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                  \
+    X(SLLI_UW, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                    \
+    X(ANDN, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                       \
+    X(ORN, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                        \
+    X(XNOR, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                       \
+    X(CLZ, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                        \
+    X(CTZ, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                        \
+    X(CPOP, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                       \
+    X(CLZW, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                       \
+    X(CTZW, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                       \
+    X(CPOPW, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                      \
+    X(MAX, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                        \
+    X(MAXU, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                       \
+    X(MIN, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                        \
+    X(MINU, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                       \
+    X(SEXT_B, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                     \
+    X(SEXT_H, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                     \
+    X(ZEXT_H, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                     \
+    X(ROL, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                        \
+    X(ROR, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                        \
+    X(RORI, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                       \
+    X(ROLW, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                       \
+    X(RORW, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                       \
+    X(RORIW, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                      \
+    X(ORC_B, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                      \
+    X(REV8, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                       \
+    X(BCLR, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                       \
+    X(BCLRI, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                      \
+    X(BEXT, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                       \
+    X(BEXTI, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                      \
+    X(BINV, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                       \
+    X(BINVI, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                      \
+    X(BSET, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                       \
+    X(BSETI, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                      \
+    X(FMADD_S, FP, OTHER, 0, 0, OPF_TRAPS | OPF_FP)                                                \
+    X(FMSUB_S, FP, OTHER, 0, 0, OPF_TRAPS | OPF_FP)                                                \
+    X(FNMSUB_S, FP, OTHER, 0, 0, OPF_TRAPS | OPF_FP)                                               \
+    X(FNMADD_S, FP, OTHER, 0, 0, OPF_TRAPS | OPF_FP)                                               \
+    X(FMADD_D, FP, OTHER, 0, 0, OPF_TRAPS | OPF_FP)                                                \
+    X(FMSUB_D, FP, OTHER, 0, 0, OPF_TRAPS | OPF_FP)                                                \
+    X(FNMSUB_D, FP, OTHER, 0, 0, OPF_TRAPS | OPF_FP)                                               \
+    X(FNMADD_D, FP, OTHER, 0, 0, OPF_TRAPS | OPF_FP)                                               \
+    X(FADD_S, FP, OTHER, 0, 0, OPF_TRAPS | OPF_FP)                                                 \
+    X(FSUB_S, FP, OTHER, 0, 0, OPF_TRAPS | OPF_FP)                                                 \
+    X(FMUL_S, FP, OTHER, 0, 0, OPF_TRAPS | OPF_FP)                                                 \
+    X(FDIV_S, FP, OTHER, 0, 0, OPF_TRAPS | OPF_FP)                                                 \
+    X(FSQRT_S, FP, OTHER, 0, 0, OPF_TRAPS | OPF_FP)                                                \
+    X(FSGNJ_S, FP, OTHER, 0, 0, OPF_TRAPS | OPF_FP)                                                \
+    X(FSGNJN_S, FP, OTHER, 0, 0, OPF_TRAPS | OPF_FP)                                               \
+    X(FSGNJX_S, FP, OTHER, 0, 0, OPF_TRAPS | OPF_FP)                                               \
+    X(FMIN_S, FP, OTHER, 0, 0, OPF_TRAPS | OPF_FP)                                                 \
+    X(FMAX_S, FP, OTHER, 0, 0, OPF_TRAPS | OPF_FP)                                                 \
+    X(FADD_D, FP, OTHER, 0, 0, OPF_TRAPS | OPF_FP)                                                 \
+    X(FSUB_D, FP, OTHER, 0, 0, OPF_TRAPS | OPF_FP)                                                 \
+    X(FMUL_D, FP, OTHER, 0, 0, OPF_TRAPS | OPF_FP)                                                 \
+    X(FDIV_D, FP, OTHER, 0, 0, OPF_TRAPS | OPF_FP)                                                 \
+    X(FSQRT_D, FP, OTHER, 0, 0, OPF_TRAPS | OPF_FP)                                                \
+    X(FSGNJ_D, FP, OTHER, 0, 0, OPF_TRAPS | OPF_FP)                                                \
+    X(FSGNJN_D, FP, OTHER, 0, 0, OPF_TRAPS | OPF_FP)                                               \
+    X(FSGNJX_D, FP, OTHER, 0, 0, OPF_TRAPS | OPF_FP)                                               \
+    X(FMIN_D, FP, OTHER, 0, 0, OPF_TRAPS | OPF_FP)                                                 \
+    X(FMAX_D, FP, OTHER, 0, 0, OPF_TRAPS | OPF_FP)                                                 \
+    X(FCVT_W_S, FP, OTHER, 0, 0, OPF_TRAPS | OPF_FP | OPF_WRITES_RD)                               \
+    X(FCVT_WU_S, FP, OTHER, 0, 0, OPF_TRAPS | OPF_FP | OPF_WRITES_RD)                              \
+    X(FCVT_L_S, FP, OTHER, 0, 0, OPF_TRAPS | OPF_FP | OPF_WRITES_RD)                               \
+    X(FCVT_LU_S, FP, OTHER, 0, 0, OPF_TRAPS | OPF_FP | OPF_WRITES_RD)                              \
+    X(FCVT_S_W, FP, OTHER, 0, 0, OPF_TRAPS | OPF_FP)                                               \
+    X(FCVT_S_WU, FP, OTHER, 0, 0, OPF_TRAPS | OPF_FP)                                              \
+    X(FCVT_S_L, FP, OTHER, 0, 0, OPF_TRAPS | OPF_FP)                                               \
+    X(FCVT_S_LU, FP, OTHER, 0, 0, OPF_TRAPS | OPF_FP)                                              \
+    X(FCVT_W_D, FP, OTHER, 0, 0, OPF_TRAPS | OPF_FP | OPF_WRITES_RD)                               \
+    X(FCVT_WU_D, FP, OTHER, 0, 0, OPF_TRAPS | OPF_FP | OPF_WRITES_RD)                              \
+    X(FCVT_L_D, FP, OTHER, 0, 0, OPF_TRAPS | OPF_FP | OPF_WRITES_RD)                               \
+    X(FCVT_LU_D, FP, OTHER, 0, 0, OPF_TRAPS | OPF_FP | OPF_WRITES_RD)                              \
+    X(FCVT_D_W, FP, OTHER, 0, 0, OPF_TRAPS | OPF_FP)                                               \
+    X(FCVT_D_WU, FP, OTHER, 0, 0, OPF_TRAPS | OPF_FP)                                              \
+    X(FCVT_D_L, FP, OTHER, 0, 0, OPF_TRAPS | OPF_FP)                                               \
+    X(FCVT_D_LU, FP, OTHER, 0, 0, OPF_TRAPS | OPF_FP)                                              \
+    X(FCVT_S_D, FP, OTHER, 0, 0, OPF_TRAPS | OPF_FP)                                               \
+    X(FCVT_D_S, FP, OTHER, 0, 0, OPF_TRAPS | OPF_FP)                                               \
+    X(FMV_X_W, FP, OTHER, 0, 0, OPF_TRAPS | OPF_FP | OPF_WRITES_RD)                                \
+    X(FMV_W_X, FP, OTHER, 0, 0, OPF_TRAPS | OPF_FP)                                                \
+    X(FMV_X_D, FP, OTHER, 0, 0, OPF_TRAPS | OPF_FP | OPF_WRITES_RD)                                \
+    X(FMV_D_X, FP, OTHER, 0, 0, OPF_TRAPS | OPF_FP)                                                \
+    X(FLE_S, FP, OTHER, 0, 0, OPF_TRAPS | OPF_FP | OPF_WRITES_RD)                                  \
+    X(FLT_S, FP, OTHER, 0, 0, OPF_TRAPS | OPF_FP | OPF_WRITES_RD)                                  \
+    X(FEQ_S, FP, OTHER, 0, 0, OPF_TRAPS | OPF_FP | OPF_WRITES_RD)                                  \
+    X(FLE_D, FP, OTHER, 0, 0, OPF_TRAPS | OPF_FP | OPF_WRITES_RD)                                  \
+    X(FLT_D, FP, OTHER, 0, 0, OPF_TRAPS | OPF_FP | OPF_WRITES_RD)                                  \
+    X(FEQ_D, FP, OTHER, 0, 0, OPF_TRAPS | OPF_FP | OPF_WRITES_RD)                                  \
+    X(FCLASS_S, FP, OTHER, 0, 0, OPF_TRAPS | OPF_FP | OPF_WRITES_RD)                               \
+    X(FCLASS_D, FP, OTHER, 0, 0, OPF_TRAPS | OPF_FP | OPF_WRITES_RD)                               \
+    X(LB, MEM, LOAD, 0x03, 0, OPF_TRAPS | OPF_WRITES_RD)                                           \
+    X(LH, MEM, LOAD, 0x03, 1, OPF_TRAPS | OPF_WRITES_RD)                                           \
+    X(LW, MEM, LOAD, 0x03, 2, OPF_TRAPS | OPF_WRITES_RD)                                           \
+    X(LD, MEM, LOAD, 0x03, 3, OPF_TRAPS | OPF_WRITES_RD)                                           \
+    X(LBU, MEM, LOAD, 0x03, 4, OPF_TRAPS | OPF_WRITES_RD)                                          \
+    X(LHU, MEM, LOAD, 0x03, 5, OPF_TRAPS | OPF_WRITES_RD)                                          \
+    X(LWU, MEM, LOAD, 0x03, 6, OPF_TRAPS | OPF_WRITES_RD)                                          \
+    X(SB, MEM, STORE, 0x23, 0, OPF_TRAPS)                                                          \
+    X(SH, MEM, STORE, 0x23, 1, OPF_TRAPS)                                                          \
+    X(SW, MEM, STORE, 0x23, 2, OPF_TRAPS)                                                          \
+    X(SD, MEM, STORE, 0x23, 3, OPF_TRAPS)                                                          \
+    X(FLW, FP, LOAD, 0x07, 2, OPF_TRAPS | OPF_FP)                                                  \
+    X(FLD, FP, LOAD, 0x07, 3, OPF_TRAPS | OPF_FP)                                                  \
+    X(FSW, FP, STORE, 0x27, 2, OPF_TRAPS | OPF_FP)                                                 \
+    X(FSD, FP, STORE, 0x27, 3, OPF_TRAPS | OPF_FP)                                                 \
+    X(LR_W, AMO, AMO, 0x2f, 0, OPF_TRAPS | OPF_WRITES_RD)                                          \
+    X(SC_W, AMO, AMO, 0x2f, 0, OPF_TRAPS | OPF_WRITES_RD)                                          \
+    X(AMOSWAP_W, AMO, AMO, 0x2f, 0, OPF_TRAPS | OPF_WRITES_RD)                                     \
+    X(AMOADD_W, AMO, AMO, 0x2f, 0, OPF_TRAPS | OPF_WRITES_RD)                                      \
+    X(AMOXOR_W, AMO, AMO, 0x2f, 0, OPF_TRAPS | OPF_WRITES_RD)                                      \
+    X(AMOAND_W, AMO, AMO, 0x2f, 0, OPF_TRAPS | OPF_WRITES_RD)                                      \
+    X(AMOOR_W, AMO, AMO, 0x2f, 0, OPF_TRAPS | OPF_WRITES_RD)                                       \
+    X(AMOMIN_W, AMO, AMO, 0x2f, 0, OPF_TRAPS | OPF_WRITES_RD)                                      \
+    X(AMOMAX_W, AMO, AMO, 0x2f, 0, OPF_TRAPS | OPF_WRITES_RD)                                      \
+    X(AMOMINU_W, AMO, AMO, 0x2f, 0, OPF_TRAPS | OPF_WRITES_RD)                                     \
+    X(AMOMAXU_W, AMO, AMO, 0x2f, 0, OPF_TRAPS | OPF_WRITES_RD)                                     \
+    X(LR_D, AMO, AMO, 0x2f, 0, OPF_TRAPS | OPF_WRITES_RD)                                          \
+    X(SC_D, AMO, AMO, 0x2f, 0, OPF_TRAPS | OPF_WRITES_RD)                                          \
+    X(AMOSWAP_D, AMO, AMO, 0x2f, 0, OPF_TRAPS | OPF_WRITES_RD)                                     \
+    X(AMOADD_D, AMO, AMO, 0x2f, 0, OPF_TRAPS | OPF_WRITES_RD)                                      \
+    X(AMOXOR_D, AMO, AMO, 0x2f, 0, OPF_TRAPS | OPF_WRITES_RD)                                      \
+    X(AMOAND_D, AMO, AMO, 0x2f, 0, OPF_TRAPS | OPF_WRITES_RD)                                      \
+    X(AMOOR_D, AMO, AMO, 0x2f, 0, OPF_TRAPS | OPF_WRITES_RD)                                       \
+    X(AMOMIN_D, AMO, AMO, 0x2f, 0, OPF_TRAPS | OPF_WRITES_RD)                                      \
+    X(AMOMAX_D, AMO, AMO, 0x2f, 0, OPF_TRAPS | OPF_WRITES_RD)                                      \
+    X(AMOMINU_D, AMO, AMO, 0x2f, 0, OPF_TRAPS | OPF_WRITES_RD)                                     \
+    X(AMOMAXU_D, AMO, AMO, 0x2f, 0, OPF_TRAPS | OPF_WRITES_RD)
 
 enum op {
-#define X(name, kind, opcode, funct3) OP_##name,
+#define X(name, family, kind, opcode, funct3, flags) OP_##name,
     HART_OPS(X)
 #undef X
         OP_COUNT
@@ -220,11 +236,12 @@ enum op {
 enum op_kind { KIND_OTHER, KIND_LOAD, KIND_STORE, KIND_AMO };
 
 struct op_info {
-    uint8_t kind, opcode, funct3;
+    uint8_t kind, opcode, funct3, flags;
 };
 
 static const struct op_info op_infos[OP_COUNT] = {
-#define X(name, kind, opcode, funct3) [OP_##name] = {KIND_##kind, opcode, funct3},
+#define X(name, family, kind, opcode, funct3, flags)                                               \
+    [OP_##name] = {KIND_##kind, opcode, funct3, flags},
     HART_OPS(X)
 #undef X
 };

@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 
+#include "hart/decode.h"
 #include "hart/hart.h"
+#include "hart/mmu.h"
 #include "hart/ops.h"
 #include "vmm/gstage.h"
 

@@ -1,0 +1,110 @@
+/*
+ * The interpreter: fetch, look up the decoded instruction, execute it through
+ * the family semantics of exec_*.h, and route traps (trap.c). Timers, vIPIs
+ * and vPLIC changes are looked at every ASYNC_BUDGET instructions and at once
+ * when another thread asks for attention (timer.c).
+ */
+#include "hart/decode.h"
+#include "hart/exec_amo.h"
+#include "hart/exec_branch.h"
+#include "hart/exec_fp.h"
+#include "hart/exec_int.h"
+#include "hart/exec_mem.h"
+#include "hart/exec_sys.h"
+#include "hart/interp.h"
+#include "hart/mmu.h"
+#include "hart/timer.h"
+#include "hart/trap.h"
+
+/* One flat switch over every operation, each case the family's semantics
+   specialised to that op. */
+EXEC_INLINE enum exec_status exec_dispatch(struct dv_hart *h, const struct insn *in, uint64_t pc,
+                                           uint64_t *next)
+{
+    switch ((enum op)in->op) {
+#define X(name, family, kind, opcode, funct3, flags)                                               \
+    case OP_##name: return exec_##family(h, in, OP_##name, pc, next);
+        HART_OPS(X)
+#undef X
+    default: return EXEC_ILLEGAL;
+    }
+}
+
+enum exec_status exec_one(struct dv_hart *h, const struct insn *in, uint64_t pc, uint64_t *next)
+{
+    enum exec_status st = exec_dispatch(h, in, pc, next);
+    h->x[0] = 0;
+    return st;
+}
+
+static inline const struct insn *icache_lookup(struct dv_hart *h, uint64_t pc, uint32_t raw)
+{
+    struct insn *in = &h->icache[(pc >> 1) & (ICACHE_SIZE - 1)];
+    if (unlikely(in->raw != raw || in->len == 0))
+        decode(raw, in);
+    return in;
+}
+
+static inline void retire(struct dv_hart *h, uint64_t next)
+{
+    h->x[0] = 0;
+    h->pc = next;
+    h->instret++;
+}
+
+/* The loop behind interp_run (one_block false) and interp_block (true):
+   returns true when an exit is due, false when a block ended. */
+EXEC_INLINE bool interp_loop(struct dv_hart *h, bool one_block)
+{
+    for (;;) {
+        if (unlikely(__atomic_load_n(&h->budget, __ATOMIC_RELAXED) <= 0)) {
+            if (timer_poll(h))
+                return true;
+        }
+        __atomic_store_n(&h->budget, __atomic_load_n(&h->budget, __ATOMIC_RELAXED) - 1,
+                         __ATOMIC_RELAXED);
+
+        uint64_t pc = h->pc;
+        uint32_t raw;
+        if (unlikely(!mmu_fetch(h, pc, &raw))) {
+            if (trap_route(h))
+                return true;
+            if (one_block)
+                return false;
+            continue;
+        }
+        const struct insn *in = icache_lookup(h, pc, raw);
+        uint64_t next = pc + in->len;
+        enum exec_status st = exec_dispatch(h, in, pc, &next);
+        if (likely(st == EXEC_RETIRE)) {
+            retire(h, next);
+            if (one_block && (op_infos[in->op].flags & (OPF_BRANCH | OPF_JUMP | OPF_INTERP)))
+                return false;
+            continue;
+        }
+        if (st == EXEC_WFI) {
+            retire(h, next);
+            timer_wait_for_interrupt(h);
+            if (one_block)
+                return false;
+            continue;
+        }
+        if (st == EXEC_ILLEGAL)
+            raise_trap(h, EXC_ILLEGAL, raw);
+        if (trap_route(h))
+            return true;
+        if (one_block)
+            return false;
+    }
+}
+
+uint64_t interp_run(struct dv_hart *h)
+{
+    interp_loop(h, false);
+    return trap_take_exit(h);
+}
+
+bool interp_block(struct dv_hart *h)
+{
+    return interp_loop(h, true);
+}

@@ -1,0 +1,86 @@
+/*
+ * Asynchronous events, looked at between instructions: the vtimer (UTIP
+ * exit), vIPI doorbells (USIP exit), and the guest's own interrupts (Sstc
+ * stimecmp, injected huvip bits, the vPLIC line). And WFI, which sleeps on a
+ * condition variable until one of them is due.
+ */
+#include <time.h>
+
+#include "hart/csr.h"
+#include "hart/timer.h"
+#include "hart/trap.h"
+
+/* Guest-level interrupt to take now, as a guest cause, or 0. */
+static uint64_t guest_interrupt(struct dv_hart *h, uint64_t now)
+{
+    uint64_t pending = csr_guest_sip(h, now) & h->vsie;
+    if (!pending || (h->priv == PRV_VS && !(h->vsstatus & SSTATUS_SIE)))
+        return 0;
+    static const unsigned order[] = {9, 1, 5}; /* SEI, SSI, STI */
+    for (unsigned i = 0; i < 3; i++)
+        if (pending & (1ull << order[i]))
+            return DV_CAUSE_INTERRUPT | order[i];
+    return 0;
+}
+
+bool timer_poll(struct dv_hart *h)
+{
+    h->budget = ASYNC_BUDGET;
+    atomic_store_explicit(&h->attention, false, memory_order_relaxed);
+    uint64_t now = hart_time(h);
+
+    uint64_t bit = 1ull << (h->vcpuid % 64);
+    _Atomic uint64_t *word = &h->m->vipi[h->vcpuid / 64];
+    bool usip = atomic_load_explicit(word, memory_order_acquire) & bit;
+    bool utip = (h->vtimectl & DV_VTIMECTL_ENABLE) && now >= h->vtimecmp;
+    h->huip = (h->huip & ~(DV_HUIP_USIP | DV_HUIP_UTIP)) | (usip ? DV_HUIP_USIP : 0) |
+              (utip ? DV_HUIP_UTIP : 0);
+    if (h->huip & h->huie & DV_HUIP_USIP) {
+        /* Taking the exit consumes the doorbell: one raise, one exit. */
+        atomic_fetch_and(word, ~bit);
+        h->huip &= ~DV_HUIP_USIP;
+        h->trap = (struct trap){.cause = DV_EXIT_USIP};
+        return true;
+    }
+    if (h->huip & h->huie & DV_HUIP_UTIP) {
+        h->trap = (struct trap){.cause = DV_EXIT_UTIP};
+        return true;
+    }
+    uint64_t cause = guest_interrupt(h, now);
+    if (cause)
+        trap_deliver(h, cause, 0);
+    return false;
+}
+
+static uint64_t earliest_deadline(const struct dv_hart *h)
+{
+    uint64_t deadline = UINT64_MAX;
+    if (h->vsie & SIP_STIP)
+        deadline = h->vstimecmp;
+    if ((h->vtimectl & DV_VTIMECTL_ENABLE) && (h->huie & DV_HUIP_UTIP) && h->vtimecmp < deadline)
+        deadline = h->vtimecmp;
+    return deadline;
+}
+
+void timer_wait_for_interrupt(struct dv_hart *h)
+{
+    uint64_t deadline = earliest_deadline(h); /* guest time */
+    pthread_mutex_lock(&h->wait_lock);
+    while (!atomic_load(&h->attention)) {
+        uint64_t now = hart_time(h);
+        if ((csr_guest_sip(h, now) & h->vsie) || now >= deadline)
+            break;
+        if (deadline == UINT64_MAX) {
+            pthread_cond_wait(&h->wait_cond, &h->wait_lock);
+            continue;
+        }
+        uint64_t host_deadline = deadline - h->hutimedelta;
+        struct timespec ts = {
+            .tv_sec = (time_t)(host_deadline / DV_TIMEBASE_HZ),
+            .tv_nsec = (long)(host_deadline % DV_TIMEBASE_HZ * (1000000000 / DV_TIMEBASE_HZ)),
+        };
+        pthread_cond_timedwait(&h->wait_cond, &h->wait_lock, &ts);
+    }
+    pthread_mutex_unlock(&h->wait_lock);
+    hart_request_check(h);
+}
