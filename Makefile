@@ -62,6 +62,7 @@ TEST_SUPPORT := $(wildcard tests/unit/support/*.c)
 $(B)/tests/%: tests/unit/%.c $(TEST_SUPPORT) $(wildcard tests/unit/support/*.h) $(B)/libduvisor.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) -Itests/unit -frounding-math -o $@ $< $(TEST_SUPPORT) $(B)/libduvisor.a $(LDFLAGS) $(LDLIBS) -lcmocka
+$(B)/tests/test_jit_x86: LDLIBS += -lcapstone
 
 # Guest test images (riscv64 assembly run by the hart) have their own rules.
 -include tests/guest/guest.mk

@@ -46,12 +46,6 @@ int dv_machine_set_engine(struct dv_machine *m, const struct dv_engine_config *c
     return DV_OK;
 }
 
-void dv_hart_engine_stats(const struct dv_hart *h, struct dv_engine_stats *s)
-{
-    memset(s, 0, sizeof(*s));
-    (void)h;
-}
-
 void dv_mem_written(struct dv_machine *m, const void *host, size_t len)
 {
     jit_memory_written(m, (uintptr_t)host, len);

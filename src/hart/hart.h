@@ -129,7 +129,8 @@ struct dv_machine {
     struct vplic *plic;
     uint64_t plic_base;
     struct dv_engine_config engine;
-    pthread_mutex_t lock; /* guards harts[] */
+    struct jit_pages *code_pages; /* which RAM pages hold translated code (jit.c) */
+    pthread_mutex_t lock;         /* guards harts[] */
     struct dv_hart *harts[MAX_HARTS];
 };
 
@@ -182,6 +183,9 @@ struct dv_hart {
     struct gcache_entry gcache[GCACHE_SIZE];
     struct insn *icache; /* ICACHE_SIZE entries */
     struct jit *jit;     /* translated code, or NULL when interpreting */
+    bool jit_failed;     /* the JIT could not be set up: interpret */
+    uint64_t jit_value;  /* a slow-path load's result, for translated code */
+    bool jit_stop;       /* a store hit translated code: leave the region */
 };
 
 /* Another thread wants h to look at its pending events soon; wakes a WFI (machine.c). */

@@ -34,6 +34,7 @@ void dv_machine_destroy(struct dv_machine *m)
         return;
     if (m->plic)
         vplic_destroy(m->plic);
+    jit_pages_destroy(m);
     pthread_mutex_destroy(&m->lock);
     free(m);
 }

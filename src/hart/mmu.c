@@ -6,6 +6,7 @@
  * straight to a host address. The vPLIC window is handled here too, without
  * an exit and without a TLB entry.
  */
+#include "hart/jit/jit.h"
 #include "hart/mmu.h"
 #include "hart/vplic.h"
 
@@ -199,6 +200,9 @@ static enum xlate translate(struct dv_hart *h, uint64_t va, enum access acc, con
 
 static void tlb_fill(struct dv_hart *h, enum access acc, uint64_t va, uintptr_t host)
 {
+    /* Stores to pages holding translated code stay on the slow path. */
+    if (acc == ACC_STORE && unlikely(jit_store_blocked(h->m, host)))
+        return;
     struct tlb_entry *e = tlb_slot(h, acc, va);
     e->tag = tlb_tag(h, va);
     e->addend = (host & PAGE_MASK) - (uintptr_t)(va & PAGE_MASK);
@@ -209,7 +213,11 @@ void *mmu_host_ptr(struct dv_hart *h, uint64_t va, enum access acc, const struct
     uintptr_t host;
     uint64_t gpa;
     switch (translate(h, va, acc, in, &host, &gpa)) {
-    case XLATE_HOST: tlb_fill(h, acc, va, host); return (void *)host;
+    case XLATE_HOST:
+        tlb_fill(h, acc, va, host);
+        if (acc == ACC_STORE && h->m->code_pages)
+            jit_code_stored(h, host); /* an AMO is about to write there */
+        return (void *)host;
     case XLATE_PLIC: raise_trap(h, access_fault[acc], va); return NULL; /* no AMOs there */
     case XLATE_FAULT: break;
     }
@@ -280,6 +288,8 @@ bool mmu_store_slow(struct dv_hart *h, uint64_t va, unsigned size, uint64_t valu
     case XLATE_HOST:
         tlb_fill(h, ACC_STORE, va, host);
         memcpy((void *)host, &value, size);
+        if (h->m->code_pages)
+            jit_code_stored(h, host);
         return true;
     case XLATE_PLIC: return plic_access(h, va, gpa, size, &value, true);
     case XLATE_FAULT: break;

@@ -1,31 +1,472 @@
-/* JIT dispatcher, code cache and invalidation. (Stub until the translator lands.) */
-#include "hart/interp.h"
-#include "hart/jit/jit.h"
+/*
+ * The JIT's dispatcher, code cache and invalidation.
+ *
+ * dv_enter() hands a hart to jit_run(), which loops: look at asynchronous
+ * events when asked to (timer.c), find the region for (pc, host, priv) or
+ * translate it once it is hot, run it, and act on why it came back. Cold
+ * code, and instructions regions do not hold (CSRs, system instructions),
+ * run in the interpreter one basic block at a time.
+ *
+ * Coherence with guest memory (the interpreter needs none: it compares the
+ * raw bits of every cached decode): every RAM page that code was translated
+ * from is marked PAGE_CODE; no hart's store TLB maps such a page, so every
+ * store to it takes mmu_store_slow(), which bumps the page's epoch and makes
+ * the storing hart leave its region. Devices and the hypervisor bump epochs
+ * through dv_mem_written(). The dispatcher compares a region's epoch with its
+ * page's before entering it, and chains are only patched between regions of
+ * the same page, so stale code is never entered anew; another hart's stale
+ * region already running ends within one JIT_SLICE, and at once on fence.i
+ * (which always runs through the dispatcher).
+ */
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <time.h>
 
-bool jit_wanted(struct dv_hart *h)
+#include "hart/exec_int.h"
+#include "hart/exec_mem.h"
+#include "hart/interp.h"
+#include "hart/jit/jit_internal.h"
+#include "hart/mmu.h"
+#include "hart/timer.h"
+#include "hart/trap.h"
+
+/* --- which pages hold code ------------------------------------------------------------- */
+
+bool jit_page_find(const struct jit_pages *p, uintptr_t host, const struct jit_window **w,
+                   size_t *index)
 {
-    (void)h;
+    for (unsigned i = 0; i < p->nwindows; i++) {
+        const struct jit_window *win = &p->w[i];
+        size_t idx = (host - win->start) >> PAGE_SHIFT;
+        if (host >= win->start && idx < win->npages) {
+            *w = win;
+            *index = idx;
+            return true;
+        }
+    }
     return false;
 }
 
-uint64_t jit_run(struct dv_hart *h)
+static struct jit_pages *pages_create(const struct dv_machine *m)
 {
-    return interp_run(h);
+    struct jit_pages *p = calloc(1, sizeof(*p));
+    if (!p)
+        return NULL;
+    p->nwindows = m->nwindows;
+    for (unsigned i = 0; i < m->nwindows; i++) {
+        struct jit_window *w = &p->w[i];
+        w->start = m->windows[i].start;
+        w->npages = (m->windows[i].end - m->windows[i].start) >> PAGE_SHIFT;
+        w->state = calloc(w->npages, sizeof(*w->state));
+        w->epoch = calloc(w->npages, sizeof(*w->epoch));
+        w->rewrites = calloc(w->npages, sizeof(*w->rewrites));
+        if (!w->state || !w->epoch || !w->rewrites) {
+            for (unsigned k = 0; k <= i; k++) {
+                free((void *)p->w[k].state);
+                free((void *)p->w[k].epoch);
+                free((void *)p->w[k].rewrites);
+            }
+            free(p);
+            return NULL;
+        }
+    }
+    return p;
 }
 
-void jit_hart_destroy(struct dv_hart *h)
+void jit_pages_destroy(struct dv_machine *m)
 {
-    (void)h;
+    struct jit_pages *p = m->code_pages;
+    if (!p)
+        return;
+    for (unsigned k = 0; k < p->nwindows; k++) {
+        free((void *)p->w[k].state);
+        free((void *)p->w[k].epoch);
+        free((void *)p->w[k].rewrites);
+    }
+    free(p);
+    m->code_pages = NULL;
 }
 
-void jit_fence_i(struct dv_hart *h)
+bool jit_store_blocked(const struct dv_machine *m, uintptr_t host)
 {
-    (void)h;
+    const struct jit_window *w;
+    size_t i;
+    return m->code_pages && jit_page_find(m->code_pages, host, &w, &i) &&
+           atomic_load_explicit(&w->state[i], memory_order_relaxed) == PAGE_CODE;
+}
+
+/* The page's code changed: regions translated from it are stale. */
+static void page_rewritten(const struct jit_window *w, size_t i)
+{
+    atomic_fetch_add(&w->epoch[i], 1);
+    if (atomic_fetch_add(&w->rewrites[i], 1) + 1 >= JIT_THRASH_LIMIT)
+        atomic_store(&w->state[i], PAGE_NOJIT); /* stores may use the TLB again */
+}
+
+void jit_code_stored(struct dv_hart *h, uintptr_t host)
+{
+    const struct jit_window *w;
+    size_t i;
+    if (!jit_page_find(h->m->code_pages, host, &w, &i) ||
+        atomic_load_explicit(&w->state[i], memory_order_relaxed) != PAGE_CODE)
+        return;
+    page_rewritten(w, i);
+    h->jit_stop = true;
 }
 
 void jit_memory_written(struct dv_machine *m, uintptr_t host, size_t len)
 {
-    (void)m;
-    (void)host;
-    (void)len;
+    if (!m->code_pages || len == 0)
+        return;
+    for (uintptr_t a = host & PAGE_MASK; a < host + len; a += PAGE_SIZE) {
+        const struct jit_window *w;
+        size_t i;
+        if (jit_page_find(m->code_pages, a, &w, &i) &&
+            atomic_load_explicit(&w->state[i], memory_order_relaxed) == PAGE_CODE)
+            page_rewritten(w, i);
+    }
+}
+
+/* Page i becomes a code page: drop every hart's store-TLB entries for it so
+   the next store there takes the slow path. Another hart's store already
+   past its TLB check may still land unseen; the window is a few
+   instructions, as in QEMU's equivalent. */
+static void page_mark_code(struct dv_machine *m, const struct jit_window *w, size_t i)
+{
+    uint8_t expected = PAGE_DATA;
+    if (!atomic_compare_exchange_strong(&w->state[i], &expected, PAGE_CODE))
+        return;
+    uintptr_t page = w->start + (i << PAGE_SHIFT);
+    pthread_mutex_lock(&m->lock);
+    for (unsigned k = 0; k < MAX_HARTS; k++) {
+        struct dv_hart *o = m->harts[k];
+        if (!o)
+            continue;
+        for (unsigned p = 0; p < 2; p++)
+            for (unsigned e = 0; e < TLB_SIZE; e++) {
+                struct tlb_entry *t = &o->tlb[p][ACC_STORE][e];
+                uint64_t tag = __atomic_load_n(&t->tag, __ATOMIC_RELAXED);
+                if (tag != TLB_INVALID && (uintptr_t)(tag + t->addend) == page)
+                    __atomic_store_n(&t->tag, TLB_INVALID, __ATOMIC_RELAXED);
+            }
+    }
+    pthread_mutex_unlock(&m->lock);
+}
+
+/* --- the per-hart cache ------------------------------------------------------------------ */
+
+static void cache_reset(struct jit *j)
+{
+    memset(j->hash, 0, sizeof(j->hash));
+    j->nregions = 0;
+    j->ninsns = 0;
+    j->free = j->code;
+    translate_trampolines(j);
+    j->stats.code_bytes = (uint64_t)(j->free - j->code);
+}
+
+/* Reserve the cache close to our own text so helper calls are call rel32. */
+static uint8_t *code_alloc(void)
+{
+    uintptr_t anchor = (uintptr_t)&jit_run & ~(uintptr_t)0xfffff;
+    for (uintptr_t off = 64u << 20; off < (1u << 30); off += 64u << 20) {
+        void *want = (void *)(anchor + off);
+        void *p = mmap(want, JIT_CODE_SIZE, PROT_READ | PROT_WRITE | PROT_EXEC,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+        if (p == want)
+            return p;
+        if (p != MAP_FAILED)
+            munmap(p, JIT_CODE_SIZE);
+    }
+    void *p = mmap(NULL, JIT_CODE_SIZE, PROT_READ | PROT_WRITE | PROT_EXEC,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+static struct jit *jit_create(void)
+{
+    struct jit *j = calloc(1, sizeof(*j));
+    if (!j)
+        return NULL;
+    j->regions = calloc(JIT_MAX_REGIONS, sizeof(*j->regions));
+    j->insns = calloc(JIT_MAX_INSNS, sizeof(*j->insns));
+    j->code = code_alloc();
+    if (!j->regions || !j->insns || !j->code) {
+        if (j->code)
+            munmap(j->code, JIT_CODE_SIZE);
+        free(j->regions);
+        free(j->insns);
+        free(j);
+        return NULL;
+    }
+    j->code_end = j->code + JIT_CODE_SIZE;
+    cache_reset(j);
+    return j;
+}
+
+void jit_hart_destroy(struct dv_hart *h)
+{
+    struct jit *j = h->jit;
+    if (!j)
+        return;
+    munmap(j->code, JIT_CODE_SIZE);
+    free(j->regions);
+    free(j->insns);
+    free(j);
+    h->jit = NULL;
+}
+
+bool jit_wanted(struct dv_hart *h)
+{
+    if (h->jit)
+        return true;
+    if (!h->m->engine.jit || h->jit_failed)
+        return false;
+    struct dv_machine *m = h->m;
+    pthread_mutex_lock(&m->lock);
+    if (!m->code_pages)
+        m->code_pages = pages_create(m);
+    bool have_pages = m->code_pages != NULL;
+    pthread_mutex_unlock(&m->lock);
+    h->jit = have_pages ? jit_create() : NULL;
+    h->jit_failed = h->jit == NULL;
+    return h->jit != NULL;
+}
+
+void jit_fence_i(struct dv_hart *h)
+{
+    /* Regions are checked against their page's epoch on every entry from
+       the dispatcher, and fence.i always returns there: nothing to drop. */
+    (void)h;
+}
+
+void dv_hart_engine_stats(const struct dv_hart *h, struct dv_engine_stats *s)
+{
+    if (h->jit)
+        *s = h->jit->stats;
+    else
+        memset(s, 0, sizeof(*s));
+}
+
+/* --- lookup and translation ---------------------------------------------------------------- */
+
+static inline unsigned region_hash(uint64_t pc, unsigned priv)
+{
+    uint64_t k = (pc >> 1) ^ ((uint64_t)priv << 40);
+    k *= 0x9e3779b97f4a7c15ull;
+    return (unsigned)(k >> (64 - JIT_HASH_BITS));
+}
+
+static struct region *region_find(struct jit *j, uint64_t pc, uintptr_t host, unsigned priv)
+{
+    for (struct region *r = j->hash[region_hash(pc, priv)]; r; r = r->next)
+        if (r->pc == pc && r->host == host && r->priv == priv)
+            return r;
+    return NULL;
+}
+
+static void region_unhash(struct jit *j, struct region *r)
+{
+    struct region **pp = &j->hash[region_hash(r->pc, r->priv)];
+    while (*pp != r)
+        pp = &(*pp)->next;
+    *pp = r->next;
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Translate (pc, host) into a new region, flushing the whole cache first if
+   it is full. NULL when this page is left to the interpreter. */
+static struct region *region_translate(struct dv_hart *h, struct jit *j, uint64_t pc,
+                                       uintptr_t host, const struct jit_window *w, size_t page)
+{
+    if (atomic_load(&w->state[page]) == PAGE_NOJIT)
+        return NULL;
+    if (j->nregions == JIT_MAX_REGIONS || j->ninsns + JIT_MAX_REGION > JIT_MAX_INSNS ||
+        (size_t)(j->code_end - j->free) < JIT_REGION_ROOM) {
+        cache_reset(j);
+        j->stats.flushes++;
+    }
+    page_mark_code(h->m, w, page);
+    struct region *r = &j->regions[j->nregions++];
+    /* The epoch before reading the code: a store racing with translation
+       bumps it and so makes this region stale at once. */
+    *r = (struct region){.pc = pc,
+                         .host = host,
+                         .priv = h->priv,
+                         .epoch = atomic_load(&w->epoch[page]),
+                         .page = (uint32_t)page};
+    uint64_t t0 = now_ns();
+    bool overflow = false;
+    r->code = translate_region(h, j, pc, host, &overflow);
+    if (overflow) { /* cannot happen with JIT_REGION_ROOM to spare; be safe */
+        cache_reset(j);
+        j->stats.flushes++;
+        return NULL;
+    }
+    j->stats.compile_ns += now_ns() - t0;
+    j->stats.code_bytes = (uint64_t)(j->free - j->code);
+    unsigned b = region_hash(pc, r->priv);
+    r->next = j->hash[b];
+    j->hash[b] = r;
+    return r;
+}
+
+/* The region to run at h->pc (whose host address is host), or NULL to interpret. */
+static struct region *region_for(struct dv_hart *h, struct jit *j, uint64_t pc, uintptr_t host)
+{
+    const struct jit_window *w;
+    size_t page;
+    if (!jit_page_find(h->m->code_pages, host, &w, &page))
+        return NULL;
+    struct region *r = region_find(j, pc, host, h->priv);
+    if (r) {
+        if (r->epoch == atomic_load_explicit(&w->epoch[page], memory_order_acquire))
+            return r;
+        region_unhash(j, r); /* stale: its page changed */
+        j->stats.invalidations++;
+        return region_translate(h, j, pc, host, w, page);
+    }
+    uint16_t *hot = &j->hot[((pc >> 1) ^ (host >> 7)) & ((1u << JIT_HOT_BITS) - 1)];
+    if (++*hot < h->m->engine.threshold)
+        return NULL;
+    *hot = 0;
+    return region_translate(h, j, pc, host, w, page);
+}
+
+/* Host address of the instruction at h->pc, through the fetch TLB. */
+static bool fetch_host(struct dv_hart *h, uintptr_t *host)
+{
+    uint64_t pc = h->pc;
+    if ((pc & PAGE_MASK) != h->fetch_vpage) {
+        uint32_t raw;
+        if (!mmu_fetch_slow(h, pc, &raw))
+            return false;
+        if ((pc & PAGE_MASK) != h->fetch_vpage)
+            return false; /* straddles a page: the interpreter fetches it */
+    }
+    *host = (uintptr_t)(pc + h->fetch_addend);
+    return true;
+}
+
+/* Start a slice of translated code after a look at the clock: jit_limit
+   before re-reading attention pairs with hart_wake (attention, then
+   jit_limit = 0), so a wake-up is either seen here or stops the code. */
+static bool open_slice(struct dv_hart *h)
+{
+    __atomic_store_n(&h->jit_limit, h->instret + JIT_SLICE, __ATOMIC_SEQ_CST);
+    return !atomic_load(&h->attention);
+}
+
+uint64_t jit_run(struct dv_hart *h)
+{
+    struct jit *j = h->jit;
+    uint8_t *patch = NULL; /* the exit that led here, if it can be chained */
+    for (;;) {
+        if (__atomic_load_n(&h->budget, __ATOMIC_RELAXED) <= 0 ||
+            atomic_load_explicit(&h->attention, memory_order_relaxed)) {
+            patch = NULL;
+            if (timer_poll(h))
+                return trap_take_exit(h);
+            if (!open_slice(h))
+                continue;
+        }
+        uintptr_t host;
+        struct region *r = NULL;
+        if (fetch_host(h, &host)) /* a fetch fault is raised again by the interpreter */
+            r = region_for(h, j, h->pc, host);
+        if (!r || !r->code) {
+            patch = NULL;
+            if (interp_block(h))
+                return trap_take_exit(h);
+            continue;
+        }
+        if (patch) {
+            translate_patch(patch, r->code);
+            patch = NULL;
+        }
+        uint64_t reason = j->enter(h, r->code);
+        uint8_t *site = (uint8_t *)(uintptr_t)(reason >> 8);
+        switch ((enum jit_exit)(reason & 0xff)) {
+        case JIT_EXIT_LOOKUP:
+            j->stats.exits_lookup++;
+            patch = site;
+            break;
+        case JIT_EXIT_INTERP:
+            j->stats.exits_interp++;
+            if (interp_block(h))
+                return trap_take_exit(h);
+            break;
+        case JIT_EXIT_TRAP:
+            j->stats.exits_trap++;
+            if (trap_route(h))
+                return trap_take_exit(h);
+            break;
+        case JIT_EXIT_ASYNC:
+            j->stats.exits_async++;
+            h->budget = 0;
+            break;
+        }
+    }
+}
+
+/* --- helpers called from translated code ----------------------------------------------------- */
+
+uint64_t jit_helper_int(uint64_t rs1, uint64_t rs2, const struct insn *in)
+{
+    switch ((enum op)in->op) {
+#define X(name, family, kind, opcode, funct3, flags)                                               \
+    case OP_##name:                                                                                \
+        return JIT_INT_##family(OP_##name, rs1, rs2, in->imm);
+#define JIT_INT_INT(op, a, b, imm)    int_value(op, a, b, imm, 0)
+#define JIT_INT_BRANCH(op, a, b, imm) 0
+#define JIT_INT_MEM(op, a, b, imm)    0
+#define JIT_INT_AMO(op, a, b, imm)    0
+#define JIT_INT_FP(op, a, b, imm)     0
+#define JIT_INT_SYS(op, a, b, imm)    0
+        HART_OPS(X)
+#undef X
+    default: return 0;
+    }
+}
+
+static uint64_t stop_or_ok(struct dv_hart *h)
+{
+    if (h->jit_stop) {
+        h->jit_stop = false;
+        return HELPER_STOP;
+    }
+    return HELPER_OK;
+}
+
+uint64_t jit_helper_load(struct dv_hart *h, uint64_t va, const struct insn *in)
+{
+    uint64_t v;
+    if (!mem_load(h, va, load_size((enum op)in->op), &v, in))
+        return HELPER_TRAP;
+    h->jit_value = load_extend((enum op)in->op, v);
+    return HELPER_OK;
+}
+
+uint64_t jit_helper_store(struct dv_hart *h, uint64_t va, uint64_t value, const struct insn *in)
+{
+    if (!mem_store(h, va, load_size((enum op)in->op), value, in))
+        return HELPER_TRAP;
+    return stop_or_ok(h);
+}
+
+uint64_t jit_helper_exec(struct dv_hart *h, const struct insn *in, uint64_t pc)
+{
+    uint64_t next = pc + in->len;
+    enum exec_status st = exec_one(h, in, pc, &next);
+    if (st == EXEC_ILLEGAL)
+        raise_trap(h, EXC_ILLEGAL, in->raw);
+    if (st != EXEC_RETIRE)
+        return HELPER_TRAP;
+    return stop_or_ok(h);
 }

@@ -21,4 +21,11 @@ void jit_fence_i(struct dv_hart *h);
    translated-code-aware store path. Any thread. */
 void jit_memory_written(struct dv_machine *m, uintptr_t host, size_t len);
 
+/* Whether stores to this RAM page must take the slow path (it holds code). */
+bool jit_store_blocked(const struct dv_machine *m, uintptr_t host);
+/* h stored into RAM at host (slow path): if that page holds code, its regions
+   are stale and h leaves the region it is running. */
+void jit_code_stored(struct dv_hart *h, uintptr_t host);
+void jit_pages_destroy(struct dv_machine *m);
+
 #endif
