@@ -15,6 +15,11 @@
 #define HC_RAISE 3 /* the hypervisor raises vipi for vCPU a0 */
 #define HC_MARK  4 /* a0 = mark number: the harness takes a timestamp */
 #define HC_ECHO  5 /* test_ecall only: the harness checks a0..a5 and returns a0, a1 */
+#define HC_FENCE_I 6 /* a0 = target hart: the harness has that hart run fence.i on itself, as
+                        SBI remote fence.i does (vipi, USIP exit, dv_fence_i), and returns
+                        once it has */
+#define HC_DMA     7 /* a0 = guest address, a1 = rewrite number: the harness, acting as a
+                        device, writes new instructions there and calls dv_mem_written() */
 
 .macro HCALL fn
     li a7, HC_EXT
@@ -60,4 +65,54 @@
     beq s11, s7, .Ltrapped\@
     FAIL \code + 3, s11
 .Ltrapped\@:
+.endm
+
+/* SAME_PAGE a, b, code / OTHER_PAGE a, b, code: FAIL code unless labels a and b
+   are (are not) in the same 4 KiB page, for tests whose point is the layout.
+   Clobbers t4, t5. */
+.macro SAME_PAGE a, b, code
+    lla t4, \a
+    lla t5, \b
+    xor t4, t4, t5
+    srli t4, t4, 12
+    beqz t4, .Lsame\@
+    FAIL \code, t4
+.Lsame\@:
+.endm
+
+.macro OTHER_PAGE a, b, code
+    lla t4, \a
+    lla t5, \b
+    xor t4, t4, t5
+    srli t4, t4, 12
+    bnez t4, .Lother\@
+    FAIL \code, t4
+.Lother\@:
+.endm
+
+/* CALLS fn, n, want, code: call fn n times; FAIL code (a1 = a0) unless every
+   call returned want in a0. CALLR does the same through the address in reg.
+   Clobber s1, t5, ra. */
+.macro CALLS fn, n, want, code
+    li s1, \n
+.Lcalls\@:
+    call \fn
+    li t5, \want
+    beq a0, t5, .Lcallsok\@
+    FAIL \code, a0
+.Lcallsok\@:
+    addi s1, s1, -1
+    bnez s1, .Lcalls\@
+.endm
+
+.macro CALLR reg, n, want, code
+    li s1, \n
+.Lcallr\@:
+    jalr \reg
+    li t5, \want
+    beq a0, t5, .Lcallrok\@
+    FAIL \code, a0
+.Lcallrok\@:
+    addi s1, s1, -1
+    bnez s1, .Lcallr\@
 .endm

@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -56,11 +57,13 @@
 /* the guests' hypercalls (tests/guest/common.S) */
 #define HC_EXT 0x0A000000ull
 enum { HC_PASS = 0, HC_FAIL = 1, HC_CHECK = 2, HC_RAISE = 3, HC_MARK = 4, HC_ECHO = 5 };
+enum { HC_FENCE_I = 6, HC_DMA = 7 };
 
 enum { X_RA = 1, X_SP = 2, X_T0 = 5, X_T1 = 6, X_T2 = 7, X_S1 = 9, X_A0 = 10, X_A1 = 11 };
 enum { X_A2 = 12, X_A3 = 13, X_A4 = 14, X_A5 = 15, X_A6 = 16, X_A7 = 17, X_S2 = 18 };
 enum { X_S4 = 20, X_S5 = 21, X_S6 = 22, X_S7 = 23, X_S8 = 24, X_S9 = 25, X_S10 = 26 };
 enum { X_S11 = 27, X_T3 = 28, X_T6 = 31 };
+enum { X_GP = 3, X_S0 = 8, X_S3 = 19 };
 
 #define INSN_ECALL 0x00000073u
 #define INSN_WFI   0x10500073u
@@ -93,6 +96,20 @@ struct delayed {
     _Atomic uint64_t done_ns; /* CLOCK_MONOTONIC just before the action */
 };
 
+/*
+ * Requests to a running hart from another thread, as src/vmm/vcpu.c makes
+ * them: set a request bit, bump req_seq, raise the target's vipi; the target
+ * serves them on its own thread after its USIP exit and publishes done_seq.
+ */
+enum { REQ_FENCE_I = 1u };
+
+struct hreq {
+    atomic_uint requests;
+    _Atomic uint64_t req_seq;
+    _Atomic uint64_t done_seq; /* UINT64_MAX once the hart's thread has left */
+    atomic_uint fences;        /* dv_fence_i calls made for requests */
+};
+
 struct vm {
     struct dv_machine *m;
     struct gstage *g;
@@ -108,6 +125,8 @@ struct vm {
     pthread_cond_t wd_cond;
     atomic_bool wd_fired;
     uint64_t wd_fired_ns; /* watchdog thread only */
+    struct hreq req[MAX_HARTS];
+    atomic_bool quit; /* a worker failed: the others leave at their next USIP exit */
 };
 
 static uint64_t now_ns(clockid_t clock)
@@ -1040,6 +1059,799 @@ static void test_gstage_fault_in_vs_walk(void **state)
     assert_int_equal(ram64(vm, l0) & 0xC0, 0x40); /* A set by the load, D not */
 }
 
+/* ---- 13. JIT hazards: code that changes, interrupts in hot loops, faults mid-region ------ *
+ *
+ * The guests below run every piece of code many times (far more than a
+ * translator's hotness threshold) before changing it or faulting in it, so a
+ * JIT that runs stale translated code, misses an interrupt in a loop, or
+ * loses a register or instret at an exit fails them; the interpreter
+ * passes. */
+
+/* RV64 encodings the harness writes as a device would */
+static uint32_t enc_addi(unsigned rd, unsigned rs1, int imm)
+{
+    return ((uint32_t)imm & 0xfffu) << 20 | rs1 << 15 | rd << 7 | 0x13u;
+}
+
+static uint32_t enc_slli(unsigned rd, unsigned rs1, unsigned shamt)
+{
+    return shamt << 20 | rs1 << 15 | 1u << 12 | rd << 7 | 0x13u;
+}
+
+#define INSN_RET 0x00008067u /* jalr zero, 0(ra) */
+
+/* Sv39 PTEs and satp, for page tables the harness builds in guest RAM */
+#define PTE_V             0x01ull
+#define PTE_R             0x02ull
+#define PTE_W             0x04ull
+#define PTE_X             0x08ull
+#define PTE_A             0x40ull
+#define PTE_D             0x80ull
+#define PTE_OF(pa, flags) ((((pa) >> 12) << 10) | (flags))
+#define SATP_SV39(root)   ((8ull << 60) | ((root) >> 12))
+
+/* a well-mixed test value */
+static uint64_t mix64(uint64_t x)
+{
+    x = (x ^ (x >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+    x = (x ^ (x >> 27)) * UINT64_C(0x94D049BB133111EB);
+    return x ^ (x >> 31);
+}
+
+static uint16_t ram16(struct vm *vm, uint64_t gpa)
+{
+    uint16_t v;
+    memcpy(&v, ram_at(vm, gpa, 2), 2);
+    return v;
+}
+
+/* (a) self-modifying code on one hart: the guest checks every result itself */
+static void test_smc_local(void **state)
+{
+    struct vm *vm = vm_new(state, "smc_local", 1);
+    vm_map(vm, RAM_BASE, RAM_SIZE, GSTAGE_R | GSTAGE_W | GSTAGE_X);
+    struct dv_hart *h = vm_hart(vm, 0);
+    uint64_t i0 = dv_instret(h);
+    expect_pass(vm, h, 0x51);
+    /* nine cases of N = 1000 calls or iterations each */
+    if (dv_instret(h) - i0 < 9 * 1000)
+        fail_msg("only %" PRIu64 " instructions retired", dv_instret(h) - i0);
+}
+
+/* (b) hart 1 patches the code hart 0 runs, then has hart 0 fence.i (HC_FENCE_I) */
+
+static void serve_requests(struct vm *vm, unsigned id)
+{
+    struct hreq *r = &vm->req[id];
+    uint64_t seq = atomic_load(&r->req_seq);
+    unsigned req = atomic_exchange(&r->requests, 0);
+    if (req & REQ_FENCE_I) {
+        dv_fence_i(vm->h[id]);
+        atomic_fetch_add(&r->fences, 1);
+    }
+    atomic_store(&r->done_seq, seq);
+}
+
+/* SBI remote fence.i as the VMM does it: false if the target did not serve it in 5 s */
+static bool remote_fence_i(struct vm *vm, unsigned caller, unsigned target)
+{
+    if (target == caller) {
+        dv_fence_i(vm->h[caller]);
+        return true;
+    }
+    struct hreq *r = &vm->req[target];
+    atomic_fetch_or(&r->requests, REQ_FENCE_I);
+    uint64_t want = atomic_fetch_add(&r->req_seq, 1) + 1;
+    dv_vipi_raise(vm->m, target);
+    uint64_t t0 = now_ns(CLOCK_MONOTONIC);
+    while (atomic_load(&r->done_seq) < want) {
+        if (atomic_load(&vm->req[caller].requests))
+            serve_requests(vm, caller);
+        if (now_ns(CLOCK_MONOTONIC) - t0 > 5000 * MS)
+            return false;
+        sched_yield();
+    }
+    return true;
+}
+
+/* A worker's exit loop: USIP serves requests, HC_FENCE_I fences, until PASS pass_code. */
+static void wrun(struct worker *w, uint64_t pass_code)
+{
+    struct vm *vm = w->vm;
+    struct dv_hart *h = vm->h[w->id];
+    for (;;) {
+        uint64_t cause = wenter(w);
+        if (w->err[0])
+            return;
+        if (cause == DV_EXIT_USIP) {
+            if (atomic_load(&vm->quit))
+                WFAIL(w, "hart %u: stopped because another hart failed", w->id);
+            serve_requests(vm, w->id);
+            continue;
+        }
+        uint64_t a0 = dv_gpr_get(h, X_A0);
+        if (is_hcall(h, cause, HC_FENCE_I, a0)) {
+            if (a0 >= vm->nharts)
+                WFAIL(w, "hart %u: HC_FENCE_I for hart %" PRIu64, w->id, a0);
+            if (!remote_fence_i(vm, w->id, (unsigned)a0))
+                WFAIL(w, "hart %u: hart %" PRIu64 " took no USIP exit for fence.i in 5 s", w->id,
+                      a0);
+            wstep(h);
+            continue;
+        }
+        if (is_hcall(h, cause, HC_PASS, pass_code))
+            return;
+        if (is_hcall(h, cause, HC_FAIL, a0))
+            WFAIL(w, "hart %u: guest FAIL code %" PRIu64 " (value %#" PRIx64 ") at uepc %#" PRIx64,
+                  w->id, a0, dv_gpr_get(h, X_A1), csr(h, DV_CSR_UEPC));
+        WFAIL(w, "hart %u: want PASS %#" PRIx64 ", got %s", w->id, pass_code, describe(h));
+    }
+}
+
+static void *smc_remote_main(void *arg)
+{
+    struct worker *w = arg;
+    pthread_barrier_wait(w->start);
+    wrun(w, 0x20 + w->id);
+    /* nobody may wait on a hart that has left; a failure stops the other hart */
+    atomic_store(&w->vm->req[w->id].done_seq, UINT64_MAX);
+    if (w->err[0]) {
+        atomic_store(&w->vm->quit, true);
+        for (unsigned i = 0; i < w->vm->nharts; i++)
+            if (i != w->id)
+                dv_vipi_raise(w->vm->m, i);
+    }
+    return NULL;
+}
+
+static void test_smc_remote(void **state)
+{
+    struct vm *vm = vm_new(state, "smc_remote", 2);
+    vm_map(vm, RAM_BASE, RAM_SIZE, GSTAGE_R | GSTAGE_W | GSTAGE_X);
+    vm_hart(vm, 0);
+    vm_hart(vm, 1);
+    struct worker w[2];
+    run_workers(vm, smc_remote_main, w, NULL);
+    /* three rounds, one fence each, served by hart 0 after a USIP exit */
+    assert_int_equal(atomic_load(&vm->req[0].fences), 3);
+    assert_int_equal(atomic_load(&vm->req[0].req_seq), 3);
+    assert_int_equal(atomic_load(&vm->req[1].fences), 0);
+    assert_int_equal(ram32(vm, MAILBOX + 0x40), 3); /* READY */
+    assert_int_equal(ram32(vm, MAILBOX + 0x80), 3); /* FENCED */
+}
+
+/* (c) a device rewrites code between exits (dv_mem_written), the guest fence.i's */
+
+static void dma_write(struct vm *vm, uint64_t gpa, const void *src, size_t len)
+{
+    void *host = ram_at(vm, gpa, len);
+    memcpy(host, src, len);
+    dv_mem_written(vm->m, host, len);
+}
+
+static void dma_rewrite(struct vm *vm, uint64_t gpa, uint64_t which)
+{
+    const uint32_t li1 = enc_addi(X_A0, 0, 1);
+    switch (which) {
+    case 1: { /* a longer function body: ((0x123 << 4) + 5) */
+        const uint32_t body[4] = {enc_addi(X_A0, 0, 0x123), enc_slli(X_A0, X_A0, 4),
+                                  enc_addi(X_A0, X_A0, 5), INSN_RET};
+        if (ram32(vm, gpa) != li1 || ram32(vm, gpa + 4) != INSN_RET || ram64(vm, gpa + 8) != 0)
+            fail_msg("DMA 1: unexpected old code at %#" PRIx64, gpa);
+        dma_write(vm, gpa, body, sizeof body);
+        break;
+    }
+    case 2: { /* one instruction in the running loop */
+        const uint32_t li3 = enc_addi(X_A0, 0, 3);
+        if (ram32(vm, gpa) != li1)
+            fail_msg("DMA 2: unexpected old code at %#" PRIx64, gpa);
+        dma_write(vm, gpa, &li3, 4);
+        break;
+    }
+    case 3: { /* a whole page: li a0, 0; 1022 x addi a0, a0, 1; ret */
+        static uint32_t page[PAGE_SIZE / 4];
+        if ((gpa & (PAGE_SIZE - 1)) || ram32(vm, gpa) != li1 || ram32(vm, gpa + 4) != INSN_RET)
+            fail_msg("DMA 3: unexpected old code at %#" PRIx64, gpa);
+        page[0] = enc_addi(X_A0, 0, 0);
+        for (unsigned i = 1; i < PAGE_SIZE / 4 - 1; i++)
+            page[i] = enc_addi(X_A0, X_A0, 1);
+        page[PAGE_SIZE / 4 - 1] = INSN_RET;
+        dma_write(vm, gpa, page, sizeof page);
+        break;
+    }
+    case 4: { /* two bytes: the upper half of `li a0, 1` becomes that of `li a0, 5` */
+        const uint16_t hi5 = (uint16_t)(enc_addi(X_A0, 0, 5) >> 16);
+        if (ram16(vm, gpa) != (uint16_t)(li1 >> 16) || ram16(vm, gpa - 2) != (uint16_t)li1)
+            fail_msg("DMA 4: unexpected old code at %#" PRIx64, gpa);
+        dma_write(vm, gpa, &hi5, 2);
+        break;
+    }
+    default: fail_msg("HC_DMA: no rewrite %" PRIu64, which);
+    }
+}
+
+static void test_dma_code(void **state)
+{
+    struct vm *vm = vm_new(state, "dma_code", 1);
+    vm_map(vm, RAM_BASE, RAM_SIZE, GSTAGE_R | GSTAGE_W | GSTAGE_X);
+    struct dv_hart *h = vm_hart(vm, 0);
+    for (uint64_t which = 1; which <= 4; which++) {
+        uint64_t gpa = expect_hcall(vm, h, HC_DMA);
+        if (dv_gpr_get(h, X_A1) != which)
+            fail_msg("want HC_DMA %" PRIu64 ", got rewrite %" PRIu64, which, dv_gpr_get(h, X_A1));
+        dma_rewrite(vm, gpa, which);
+    }
+    expect_pass(vm, h, 0x31);
+}
+
+/* (d) one guest virtual address, different code: VS-stage remaps, ASIDs, aliases, X */
+static void run_remap_code(void **state, bool gstage_step)
+{
+    struct vm *vm = vm_new(state, "remap_code", 1);
+    vm_map(vm, RAM_BASE, RAM_SIZE, GSTAGE_R | GSTAGE_W | GSTAGE_X);
+    struct dv_hart *h = vm_hart(vm, 0);
+    dv_gpr_set(h, X_A0, gstage_step);
+    if (gstage_step) {
+        /* page_a's guest-physical page onto page_c's host page, and back */
+        assert_int_equal(expect_hcall(vm, h, HC_MARK), 1);
+        uint64_t page_a = dv_gpr_get(h, X_A1), page_c = dv_gpr_get(h, X_A2);
+        assert_int_equal(ram32(vm, page_c), enc_addi(X_A0, 0, 0xD));
+        assert_int_equal(gstage_map(vm->g, page_a, ram_at(vm, page_c, PAGE_SIZE), PAGE_SIZE,
+                                    GSTAGE_R | GSTAGE_W | GSTAGE_X),
+                         0);
+        dv_hufence_gvma(h);
+        assert_int_equal(expect_hcall(vm, h, HC_MARK), 2);
+        assert_int_equal(dv_gpr_get(h, X_A1), page_a);
+        vm_map(vm, page_a, PAGE_SIZE, GSTAGE_R | GSTAGE_W | GSTAGE_X);
+        dv_hufence_gvma(h);
+    }
+    expect_pass(vm, h, 0x41);
+    /* the guest's last own trap: step 6's instruction page fault at VA (the
+       handler checked sepc = VA, then pointed sepc at the caller) */
+    assert_int_equal(csr(h, DV_CSR_HUVSCAUSE), 12);
+    assert_int_equal(csr(h, DV_CSR_HUVSTVAL), 0x40000000);
+    assert_int_equal(dv_gpr_get(h, X_S11), 0x40000000); /* sepc at the trap */
+    assert_int_equal(csr(h, DV_CSR_HUVSATP) & ~(0xffffull << 44), SATP_SV39(0x80100000ull));
+}
+
+static void test_remap_code(void **state)
+{
+    run_remap_code(state, false);
+}
+
+/* The hypervisor moves a guest-physical code page to other host memory and
+   fences the G-stage: the guest, without any fence of its own, runs the
+   code now there (as hardware with physically tagged instruction caches does). */
+static void test_remap_code_gstage(void **state)
+{
+    run_remap_code(state, true);
+}
+
+/* (e) interrupts in tight loops (tests/guest/tight.S) */
+
+#define TIGHT_LOADED (MAILBOX + 0x100)
+#define TIGHT_Q      UINT64_C(0x0123456789ABCDEF) /* the word loop 1 loads, at first */
+
+/* loop v's state as the harness models it: t0..t4, the index of the next
+   instruction, and the word at TIGHT_LOADED */
+struct tight {
+    unsigned v;
+    uint64_t t[5];
+    unsigned k;
+    uint64_t q;
+};
+
+static const unsigned tight_len[3] = {2, 7, 1};
+
+static void tight_step(struct tight *s)
+{
+    uint64_t *t = s->t;
+    if (s->v == 0 && s->k == 0)
+        t[0]++;
+    if (s->v == 1) {
+        switch (s->k) {
+        case 0: t[0]++; break;
+        case 1: t[1] ^= t[0]; break;
+        case 2: t[2] = t[1] << 3; break;
+        case 3: t[3] += t[2]; break;
+        case 4: t[4] = s->q; break;
+        case 5: t[3] += t[4]; break;
+        }
+    }
+    s->k = (s->k + 1) % tight_len[s->v];
+}
+
+/* Advance the model by n retired instructions. */
+static void tight_advance(struct tight *s, uint64_t n)
+{
+    while (n && s->k) {
+        tight_step(s);
+        n--;
+    }
+    uint64_t iters = n / tight_len[s->v];
+    if (s->v == 0) {
+        s->t[0] += iters;
+    } else if (s->v == 1) {
+        uint64_t *t = s->t;
+        for (uint64_t i = 0; i < iters; i++) {
+            t[0]++;
+            t[1] ^= t[0];
+            t[2] = t[1] << 3;
+            t[3] += t[2] + s->q;
+            t[4] = s->q;
+        }
+    }
+    for (n %= tight_len[s->v]; n; n--)
+        tight_step(s);
+}
+
+/* t0..t2 are x5..x7; t3, t4 are x28, x29 */
+static unsigned tight_reg(unsigned i)
+{
+    return i < 3 ? X_T0 + i : X_T3 + (i - 3);
+}
+
+/* The hart stopped in loop v at an exit: uepc and t0..t4 are the model's after the
+   instructions it retired since instret0. */
+static void tight_check(struct dv_hart *h, struct tight *s, uint64_t loop, uint64_t instret0)
+{
+    uint64_t n = dv_instret(h) - instret0;
+    tight_advance(s, n);
+    uint64_t want_pc = loop + (s->v == 2 ? 0 : 4 * s->k);
+    if (csr(h, DV_CSR_UEPC) != want_pc)
+        fail_msg("loop %u: %" PRIu64 " instructions retired, so want uepc %#" PRIx64 ", got %s",
+                 s->v, n, want_pc, describe(h));
+    for (unsigned i = 0; i < 5; i++)
+        if (dv_gpr_get(h, tight_reg(i)) != s->t[i])
+            fail_msg("loop %u: after %" PRIu64 " instructions t%u = %#" PRIx64 ", want %#" PRIx64,
+                     s->v, n, i, dv_gpr_get(h, tight_reg(i)), s->t[i]);
+    if (n == 0)
+        fail_msg("loop %u: no instruction retired before the exit", s->v);
+}
+
+/* Start loop v: up to its HC_MARK; returns the loop's address. */
+static uint64_t tight_start(struct vm *vm, struct dv_hart *h, struct tight *s, unsigned v)
+{
+    *s = (struct tight){.v = v, .q = TIGHT_Q};
+    ram64_set(vm, TIGHT_LOADED, TIGHT_Q);
+    dv_gpr_set(h, X_A0, v);
+    assert_int_equal(expect_hcall(vm, h, HC_MARK), 0);
+    for (unsigned i = 0; i < 5; i++)
+        assert_int_equal(dv_gpr_get(h, tight_reg(i)), 0);
+    return dv_gpr_get(h, X_S2);
+}
+
+static void tight_finish(struct vm *vm, struct dv_hart *h, unsigned v)
+{
+    csr_set(h, DV_CSR_UEPC, dv_gpr_get(h, X_S11));
+    expect_pass(vm, h, 0x60 + v);
+}
+
+/* vipi raised by another thread 20 ms into the loop: a USIP exit within 200 ms;
+   then again after the harness changed t0 and t3 (re-entry in mid-loop). */
+static void tight_vipi(void **state, unsigned v)
+{
+    struct vm *vm = vm_new(state, "tight", 1);
+    vm_map(vm, RAM_BASE, RAM_SIZE, GSTAGE_R | GSTAGE_W | GSTAGE_X);
+    struct dv_hart *h = vm_hart(vm, 0);
+    struct tight s;
+    uint64_t loop = tight_start(vm, h, &s, v);
+    for (unsigned round = 0; round < 2; round++) {
+        uint64_t instret0 = dv_instret(h);
+        struct delayed *d = later(vm, 20, ACT_RAISE, 0, 0, 0);
+        uint64_t cause = enter(vm, h);
+        uint64_t t_exit = now_ns(CLOCK_MONOTONIC);
+        delayed_join(d);
+        uint64_t raised = atomic_load(&d->done_ns);
+        if (cause != DV_EXIT_USIP)
+            fail_msg("loop %u: want USIP exit, got %s", v, describe(h));
+        if (raised == 0 || t_exit < raised)
+            fail_msg("loop %u: USIP exit before the vipi was raised", v);
+        if (t_exit - raised > 200 * MS)
+            fail_msg("loop %u: USIP exit %" PRIu64 " ms after the raise", v,
+                     (t_exit - raised) / MS);
+        check_hustatus(h, false);
+        tight_check(h, &s, loop, instret0);
+        /* the guest resumes at uepc (mid-loop) with registers the hypervisor
+           changed, and loads a new word */
+        s.t[0] += UINT64_C(0x100000000);
+        s.t[3] ^= UINT64_C(0xA5A5A5A5A5A5A5A5);
+        s.q = ~s.q;
+        dv_gpr_set(h, tight_reg(0), s.t[0]);
+        dv_gpr_set(h, tight_reg(3), s.t[3]);
+        ram64_set(vm, TIGHT_LOADED, s.q);
+    }
+    tight_finish(vm, h, v);
+}
+
+static void test_tight_loop_vipi_addi(void **state)
+{
+    tight_vipi(state, 0);
+}
+
+static void test_tight_loop_vipi_alu_load(void **state)
+{
+    tight_vipi(state, 1);
+}
+
+static void test_tight_loop_vipi_jump(void **state)
+{
+    tight_vipi(state, 2);
+}
+
+/* the vtimer, 5 ms ahead in guest time: a UTIP exit out of the loop, not early, not late */
+static void test_tight_loop_vtimer(void **state)
+{
+    const uint64_t delta = 1ull << 40;
+    struct vm *vm = vm_new(state, "tight", 1);
+    vm_map(vm, RAM_BASE, RAM_SIZE, GSTAGE_R | GSTAGE_W | GSTAGE_X);
+    struct dv_hart *h = vm_hart(vm, 0);
+    csr_set(h, DV_CSR_HUIE, DV_HUIP_USIP | DV_HUIP_UTIP);
+    csr_set(h, DV_CSR_HUTIMEDELTA, delta);
+    struct tight s;
+    uint64_t loop = tight_start(vm, h, &s, 1);
+    uint64_t instret0 = dv_instret(h);
+    uint64_t cmp = dv_host_time() + delta + DV_TIMEBASE_HZ * 5 / 1000;
+    csr_set(h, DV_CSR_VTIMECMP, cmp);
+    csr_set(h, DV_CSR_VTIMECTL, DV_VTIMECTL_ENABLE | DV_VTIMECTL_UTIP);
+    uint64_t cause = enter(vm, h);
+    uint64_t now = dv_host_time() + delta;
+    if (cause != DV_EXIT_UTIP)
+        fail_msg("want UTIP exit, got %s", describe(h));
+    if (now < cmp)
+        fail_msg("UTIP exit %" PRIu64 " ticks before vtimecmp", cmp - now);
+    if (now - cmp > DV_TIMEBASE_HZ / 5)
+        fail_msg("UTIP exit %" PRIu64 " ms after vtimecmp",
+                 (uint64_t)((now - cmp) * 1000 / DV_TIMEBASE_HZ));
+    check_hustatus(h, false);
+    tight_check(h, &s, loop, instret0);
+    csr_set(h, DV_CSR_VTIMECTL, 0);
+    csr_set(h, DV_CSR_VTIMECMP, UINT64_MAX);
+    uint64_t ip = csr(h, DV_CSR_HUIP);
+    if (ip & DV_HUIP_UTIP)
+        dv_csr_write(h, DV_CSR_HUIP, ip & ~DV_HUIP_UTIP);
+    tight_finish(vm, h, 1);
+}
+
+/* the guest's own Sstc timer interrupts its tight loop: no exit, the guest checks it all */
+static void test_tight_loop_guest_timer(void **state)
+{
+    struct vm *vm = vm_new(state, "tight", 1);
+    vm_map(vm, RAM_BASE, RAM_SIZE, GSTAGE_R | GSTAGE_W | GSTAGE_X);
+    struct dv_hart *h = vm_hart(vm, 0);
+    dv_gpr_set(h, X_A0, 3);
+    uint64_t t0 = now_ns(CLOCK_MONOTONIC);
+    expect_pass(vm, h, 0x63);
+    uint64_t took = now_ns(CLOCK_MONOTONIC) - t0;
+    if (took > 500 * MS)
+        fail_msg("the guest timer took %" PRIu64 " ms to interrupt the loop", took / MS);
+    assert_int_equal(csr(h, DV_CSR_HUVSCAUSE), DV_CAUSE_INTERRUPT | 5);
+    assert_int_equal(dv_gpr_get(h, X_S8), 1); /* one interrupt */
+    assert_true(dv_gpr_get(h, X_T0) > 0);     /* the loop ran */
+    uint64_t sepc = dv_gpr_get(h, X_S9), loop = dv_gpr_get(h, X_S2);
+    assert_true(sepc == loop || sepc == loop + 4);
+}
+
+/* (f) a hot loop over 320 pages that all collide in a 256-entry TLB, with one page fault */
+
+#define TLB_N      320 /* data pages */
+#define TLB_H      100 /* tests/guest/tlb_miss.S: j2 = (j + H) % N */
+#define TLB_J      123 /* the iteration whose `mid` load faults */
+#define TLB_F      (TLB_J + TLB_H)
+#define TLB_PASSES 3
+#define TLB_STRIDE (1ull << 20)
+#define TLB_VBASE  0x40000000ull
+#define TLB_ROOT   0x80100000ull
+#define TLB_L1     0x80101000ull
+#define TLB_L0     0x80200000ull /* one table per 2 MiB of VA: TLB_N / 2 of them */
+#define TLB_DATA   0x80400000ull
+#define TLB_SAVE   (MAILBOX + 0x100)
+
+static void test_tlb_miss_region(void **state)
+{
+    struct vm *vm = vm_new(state, "tlb_miss", 1);
+    vm_map(vm, RAM_BASE, RAM_SIZE, GSTAGE_R | GSTAGE_W | GSTAGE_X);
+    ram64_set(vm, TLB_ROOT + 2 * 8,
+              PTE_OF(RAM_BASE, PTE_V | PTE_R | PTE_W | PTE_X | PTE_A | PTE_D)); /* identity 1 GiB */
+    ram64_set(vm, TLB_ROOT + 1 * 8, PTE_OF(TLB_L1, PTE_V));
+    uint64_t f_pte = 0, f_leaf = 0;
+    for (unsigned j = 0; j < TLB_N; j++) {
+        uint64_t va = TLB_VBASE + j * TLB_STRIDE, l0 = TLB_L0 + (j / 2) * PAGE_SIZE;
+        uint64_t data = TLB_DATA + j * PAGE_SIZE;
+        ram64_set(vm, TLB_L1 + ((va >> 21) & 511) * 8, PTE_OF(l0, PTE_V));
+        uint64_t pte = l0 + ((va >> 12) & 511) * 8;
+        uint64_t leaf = PTE_OF(data, PTE_V | PTE_R | PTE_W | PTE_A | PTE_D);
+        ram64_set(vm, pte, j == TLB_F ? leaf & ~PTE_V : leaf);
+        if (j == TLB_F) {
+            f_pte = pte;
+            f_leaf = leaf;
+        }
+        ram64_set(vm, data + 8, mix64(j));
+        ram64_set(vm, data + 16, mix64(j + 1000));
+    }
+    struct dv_hart *h = vm_hart(vm, 0);
+    dv_gpr_set(h, X_A0, SATP_SV39(TLB_ROOT));
+    dv_gpr_set(h, X_A2, TLB_N);
+    dv_gpr_set(h, X_A3, TLB_VBASE);
+    dv_gpr_set(h, X_A4, TLB_PASSES * TLB_N);
+    dv_gpr_set(h, X_S3, TLB_STRIDE);
+    dv_gpr_set(h, X_S10, f_pte);
+    dv_gpr_set(h, X_S11, f_leaf);
+    expect_pass(vm, h, 0x70);
+
+    /* the model */
+    uint64_t s4 = 0, s5 = 0, trap_t1 = 0, trap_s4 = 0, trap_s5 = 0;
+    static uint64_t word24[TLB_N];
+    for (unsigned i = 0; i < TLB_PASSES * TLB_N; i++) {
+        unsigned j = i % TLB_N, j2 = (j + TLB_H) % TLB_N;
+        s4 += mix64(j);
+        if (i == TLB_J) {
+            trap_t1 = mix64(j);
+            trap_s4 = s4;
+            trap_s5 = s5;
+        }
+        s5 ^= mix64(j2 + 1000);
+        word24[j] = s4 + s5;
+    }
+    assert_int_equal(dv_gpr_get(h, X_S2), TLB_PASSES * TLB_N);
+    assert_int_equal(dv_gpr_get(h, X_S4), s4);
+    assert_int_equal(dv_gpr_get(h, X_S5), s5);
+    for (unsigned j = 0; j < TLB_N; j++)
+        if (ram64(vm, TLB_DATA + j * PAGE_SIZE + 24) != word24[j])
+            fail_msg("page %u word 24: %#" PRIx64 ", want %#" PRIx64, j,
+                     ram64(vm, TLB_DATA + j * PAGE_SIZE + 24), word24[j]);
+    assert_int_equal(ram64(vm, f_pte), f_leaf); /* the handler's fix */
+
+    /* exactly one page fault, at `mid` in iteration J, with the loop's state of then */
+    uint64_t loop = dv_gpr_get(h, X_A5), mid = dv_gpr_get(h, X_S7), end = dv_gpr_get(h, X_A1);
+    uint64_t body = (end - loop) / 4, kmid = (mid - loop) / 4;
+    assert_int_equal(body, 17);
+    assert_int_equal(kmid, 9);
+    assert_int_equal(dv_gpr_get(h, X_S8), 1);
+    assert_int_equal(ram64(vm, TLB_SAVE + 8), mid);                                  /* sepc */
+    assert_int_equal(ram64(vm, TLB_SAVE + 16), 13);                                  /* scause */
+    assert_int_equal(ram64(vm, TLB_SAVE + 24), TLB_VBASE + TLB_F * TLB_STRIDE + 16); /* stval */
+    assert_int_equal(ram64(vm, TLB_SAVE + 32), TLB_J);                               /* s2 */
+    assert_int_equal(ram64(vm, TLB_SAVE + 40), trap_t1);
+    assert_int_equal(ram64(vm, TLB_SAVE + 48), trap_s4);
+    assert_int_equal(ram64(vm, TLB_SAVE + 56), trap_s5);
+    /* instret read first thing in the handler: the csrr before the loop, J whole
+       iterations and the kmid instructions before `mid` */
+    uint64_t retired = ram64(vm, TLB_SAVE) - dv_gpr_get(h, X_S6);
+    if (retired != 1 + TLB_J * body + kmid)
+        fail_msg("instret at the fault: %" PRIu64 " since the loop, want %" PRIu64, retired,
+                 1 + TLB_J * body + kmid);
+    assert_int_equal(csr(h, DV_CSR_HUVSEPC), mid);
+    assert_int_equal(csr(h, DV_CSR_HUVSCAUSE), 13);
+}
+
+/* (g) a fault at each of the 20 loads of a straight-line block (tests/guest/midblock.S) */
+
+#define MB_LOADS 20
+#define MB_PAGES (2 * MB_LOADS)
+#define MB_DATA  0x80400000ull /* page p at MB_DATA + p * PAGE_SIZE; odd ones fault */
+#define MB_VA    0x40000000ull /* VS modes: VA page p -> data page p */
+#define MB_ROOT  0x80100000ull
+#define MB_L1    0x80101000ull
+#define MB_L0    0x80102000ull
+#define MB_SAVE  (MAILBOX + 0x200) /* handler: x1..x31, instret, sepc, scause, stval */
+#define MB_WARM  50
+
+enum mb_mode {
+    MB_GSTAGE,    /* VS-stage bare; odd pages not in the G-stage: exit 21 */
+    MB_VS,        /* odd pages invalid in the guest's Sv39: page fault to its handler */
+    MB_TWO_STAGE, /* guest Sv39 maps all; odd pages not in the G-stage: exit 21, GVA */
+};
+
+struct mb_load {
+    uint64_t pc;
+    unsigned rd, f3;
+    uint32_t hutinst;
+};
+
+static uint64_t mb_value(uint64_t gpa)
+{
+    return mix64(gpa ^ UINT64_C(0x5555));
+}
+
+static uint64_t mb_poison(unsigned i)
+{
+    return UINT64_C(0xDEAD00000000BEEF) | (uint64_t)i << 16;
+}
+
+/* What load l reads from gpa: the doubleword's low bytes, extended as f3 says. */
+static uint64_t mb_loaded(const struct mb_load *l, uint64_t gpa)
+{
+    uint64_t v = mb_value(gpa);
+    unsigned bits = 8u << (l->f3 & 3);
+    if (bits == 64)
+        return v;
+    v &= (1ull << bits) - 1;
+    if (!(l->f3 & 4) && (v >> (bits - 1)) & 1)
+        v |= ~0ull << bits;
+    return v;
+}
+
+/* Decode the block's loads from the image: every one must be a load at offset 8 * i. */
+static void mb_decode(struct vm *vm, uint64_t pc, struct mb_load *l)
+{
+    for (unsigned i = 0; i < MB_LOADS; i++) {
+        uint32_t raw = ram16(vm, pc);
+        l[i].pc = pc;
+        if ((raw & 3) == 3) {
+            raw = ram32(vm, pc);
+            assert_int_equal(raw & 0x7f, 0x03);
+            assert_int_equal(raw >> 20, 8 * i);
+            l[i].f3 = (raw >> 12) & 7;
+            l[i].rd = (raw >> 7) & 31;
+            l[i].hutinst = TI_LOAD(l[i].f3, l[i].rd);
+            pc += 4;
+        } else {
+            unsigned f = raw >> 13;
+            assert_int_equal(raw & 3, 0);
+            assert_true(f == 2 || f == 3); /* c.lw, c.ld */
+            l[i].f3 = f == 2 ? F3_W : F3_D;
+            l[i].rd = 8 + ((raw >> 2) & 7);
+            l[i].hutinst = TI_C(TI_LOAD(l[i].f3, l[i].rd));
+            pc += 2;
+        }
+        for (unsigned j = 0; j < i; j++)
+            assert_int_not_equal(l[j].rd, l[i].rd);
+    }
+    assert_int_equal(ram32(vm, pc), INSN_ECALL);
+}
+
+/* registers after loads 0..done-1 read from base + 8 * i (GPA), the rest untouched */
+static void mb_check_regs(const char *what, unsigned k, const struct mb_load *l, unsigned done,
+                          uint64_t base, const uint64_t *regs)
+{
+    for (unsigned i = 0; i < MB_LOADS; i++) {
+        uint64_t want = i < done ? mb_loaded(&l[i], base + 8 * i) : mb_poison(i);
+        if (regs[l[i].rd] != want)
+            fail_msg("%s, fault at load %u: load %u's x%u = %#" PRIx64 ", want %#" PRIx64 " (%s)",
+                     what, k, i, l[i].rd, regs[l[i].rd], want, i < done ? "loaded" : "not loaded");
+    }
+}
+
+static void mb_hart_regs(struct dv_hart *h, uint64_t *regs)
+{
+    for (unsigned r = 0; r < 32; r++)
+        regs[r] = dv_gpr_get(h, r);
+}
+
+/* One pass through the block with s0 = base (in the mode's address space); uepc = block. */
+static void mb_arm(struct dv_hart *h, const struct mb_load *l, uint64_t block, uint64_t base,
+                   uint64_t checkpoint)
+{
+    for (unsigned i = 0; i < MB_LOADS; i++)
+        dv_gpr_set(h, l[i].rd, mb_poison(i));
+    dv_gpr_set(h, X_S0, base);
+    dv_gpr_set(h, X_GP, MB_SAVE);
+    dv_gpr_set(h, X_A0, checkpoint);
+    dv_gpr_set(h, X_A6, HC_PASS);
+    dv_gpr_set(h, X_A7, HC_EXT);
+    csr_set(h, DV_CSR_UEPC, block);
+}
+
+static void run_mid_block_fault(void **state, enum mb_mode mode)
+{
+    static const char *const names[] = {"G-stage", "VS-stage", "two-stage"};
+    const char *what = names[mode];
+    struct vm *vm = vm_new(state, "midblock", 1);
+    if (mode == MB_VS) {
+        vm_map(vm, RAM_BASE, RAM_SIZE, GSTAGE_R | GSTAGE_W | GSTAGE_X);
+    } else {
+        vm_map(vm, RAM_BASE, MB_DATA - RAM_BASE, GSTAGE_R | GSTAGE_W | GSTAGE_X);
+        vm_map(vm, MB_DATA + MB_PAGES * PAGE_SIZE,
+               RAM_BASE + RAM_SIZE - (MB_DATA + MB_PAGES * PAGE_SIZE),
+               GSTAGE_R | GSTAGE_W | GSTAGE_X);
+        for (unsigned p = 0; p < MB_PAGES; p += 2)
+            vm_map(vm, MB_DATA + p * PAGE_SIZE, PAGE_SIZE, GSTAGE_R | GSTAGE_W);
+    }
+    for (uint64_t a = MB_DATA; a < MB_DATA + MB_PAGES * PAGE_SIZE; a += 8)
+        ram64_set(vm, a, mb_value(a));
+    if (mode != MB_GSTAGE) {
+        ram64_set(vm, MB_ROOT + 2 * 8,
+                  PTE_OF(RAM_BASE, PTE_V | PTE_R | PTE_W | PTE_X | PTE_A | PTE_D));
+        ram64_set(vm, MB_ROOT + 1 * 8, PTE_OF(MB_L1, PTE_V));
+        ram64_set(vm, MB_L1, PTE_OF(MB_L0, PTE_V));
+        for (unsigned p = 0; p < MB_PAGES; p++) {
+            uint64_t leaf = PTE_OF(MB_DATA + p * PAGE_SIZE, PTE_V | PTE_R | PTE_W | PTE_A | PTE_D);
+            ram64_set(vm, MB_L0 + p * 8, mode == MB_VS && (p & 1) ? 0 : leaf);
+        }
+    }
+    /* VA of data page p in the mode's address space */
+    const uint64_t space = mode == MB_GSTAGE ? MB_DATA : MB_VA;
+    struct dv_hart *h = vm_hart(vm, 0);
+    assert_int_equal(expect_hcall(vm, h, HC_MARK), 0);
+    uint64_t block = dv_gpr_get(h, X_T6);
+    struct mb_load l[MB_LOADS];
+    mb_decode(vm, block, l);
+    if (mode != MB_GSTAGE)
+        csr_set(h, DV_CSR_HUVSATP, SATP_SV39(MB_ROOT));
+    uint64_t regs[32];
+
+    /* warm up: the whole block from page 0, many times */
+    for (unsigned n = 0; n < MB_WARM; n++) {
+        mb_arm(h, l, block, space, 0x90);
+        uint64_t i0 = dv_instret(h);
+        expect_pass(vm, h, 0x90);
+        assert_int_equal(dv_instret(h) - i0, MB_LOADS);
+        mb_hart_regs(h, regs);
+        mb_check_regs(what, MB_LOADS, l, MB_LOADS, MB_DATA, regs);
+    }
+
+    for (unsigned k = 0; k < MB_LOADS; k++) {
+        /* loads 0..k-1 in page 2k, load k the first in page 2k + 1 */
+        uint64_t off = (2 * k + 1) * PAGE_SIZE - 8 * k;
+        uint64_t base = space + off, gbase = MB_DATA + off;
+        uint64_t fault_va = space + (2 * k + 1) * PAGE_SIZE;
+        uint64_t fault_gpa = MB_DATA + (2 * k + 1) * PAGE_SIZE;
+        memset(ram_at(vm, MB_SAVE, 36 * 8), 0, 36 * 8);
+        mb_arm(h, l, block, base, 0xA0 + k);
+        uint64_t i0 = dv_instret(h);
+        if (mode == MB_VS) {
+            expect_pass(vm, h, 0xA0 + k);
+            uint64_t saved[32];
+            memcpy(saved, ram_at(vm, MB_SAVE, sizeof saved), sizeof saved);
+            mb_check_regs(what, k, l, k, gbase, saved);
+            if (ram64(vm, MB_SAVE + 33 * 8) != l[k].pc || ram64(vm, MB_SAVE + 34 * 8) != 13 ||
+                ram64(vm, MB_SAVE + 35 * 8) != fault_va)
+                fail_msg("%s, load %u: want sepc %#" PRIx64 " scause 13 stval %#" PRIx64
+                         ", got %#" PRIx64 " %" PRIu64 " %#" PRIx64,
+                         what, k, l[k].pc, fault_va, ram64(vm, MB_SAVE + 33 * 8),
+                         ram64(vm, MB_SAVE + 34 * 8), ram64(vm, MB_SAVE + 35 * 8));
+            if (ram64(vm, MB_SAVE + 32 * 8) - i0 != k)
+                fail_msg("%s, load %u: instret at the trap %" PRIu64 " after entry, want %u", what,
+                         k, ram64(vm, MB_SAVE + 32 * 8) - i0, k);
+            mb_hart_regs(h, regs);
+            mb_check_regs(what, k, l, k, gbase, regs);
+            continue;
+        }
+        uint64_t cause = enter(vm, h);
+        if (cause != DV_EXIT_LOAD_GUEST_PAGE_FAULT || csr(h, DV_CSR_UEPC) != l[k].pc ||
+            csr(h, DV_CSR_UTVAL) != fault_va || csr(h, DV_CSR_HUTVAL) != fault_gpa >> 2 ||
+            csr(h, DV_CSR_HUTINST) != l[k].hutinst)
+            fail_msg("%s, load %u: want exit 21 uepc=%#" PRIx64 " utval=%#" PRIx64
+                     " hutval=%#" PRIx64 " hutinst=%#x, got %s",
+                     what, k, l[k].pc, fault_va, fault_gpa >> 2, l[k].hutinst, describe(h));
+        check_hustatus(h, true);
+        if (dv_instret(h) - i0 != k)
+            fail_msg("%s, load %u: %" PRIu64 " instructions retired before the fault, want %u",
+                     what, k, dv_instret(h) - i0, k);
+        mb_hart_regs(h, regs);
+        mb_check_regs(what, k, l, k, gbase, regs);
+        /* map the page; the block resumes at load k */
+        vm_map(vm, fault_gpa, PAGE_SIZE, GSTAGE_R | GSTAGE_W);
+        dv_hufence_gvma(h);
+        expect_pass(vm, h, 0xA0 + k);
+        if (dv_instret(h) - i0 != MB_LOADS)
+            fail_msg("%s, load %u: %" PRIu64 " instructions retired in all, want %u", what, k,
+                     dv_instret(h) - i0, MB_LOADS);
+        mb_hart_regs(h, regs);
+        mb_check_regs(what, k, l, MB_LOADS, gbase, regs);
+    }
+    if (mode == MB_VS) {
+        assert_int_equal(csr(h, DV_CSR_HUVSCAUSE), 13);
+        assert_int_equal(csr(h, DV_CSR_HUVSTVAL), MB_VA + (2 * MB_LOADS - 1) * PAGE_SIZE);
+    }
+}
+
+static void test_mid_block_fault_gstage(void **state)
+{
+    run_mid_block_fault(state, MB_GSTAGE);
+}
+
+static void test_mid_block_fault_vs(void **state)
+{
+    run_mid_block_fault(state, MB_VS);
+}
+
+static void test_mid_block_fault_two_stage(void **state)
+{
+    run_mid_block_fault(state, MB_TWO_STAGE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1059,6 +1871,20 @@ int main(void)
         cmocka_unit_test_teardown(test_guest_traps, vm_teardown),
         cmocka_unit_test_teardown(test_guest_sv39, vm_teardown),
         cmocka_unit_test_teardown(test_gstage_fault_in_vs_walk, vm_teardown),
+        cmocka_unit_test_teardown(test_smc_local, vm_teardown),
+        cmocka_unit_test_teardown(test_smc_remote, vm_teardown),
+        cmocka_unit_test_teardown(test_dma_code, vm_teardown),
+        cmocka_unit_test_teardown(test_remap_code, vm_teardown),
+        cmocka_unit_test_teardown(test_remap_code_gstage, vm_teardown),
+        cmocka_unit_test_teardown(test_tight_loop_vipi_addi, vm_teardown),
+        cmocka_unit_test_teardown(test_tight_loop_vipi_alu_load, vm_teardown),
+        cmocka_unit_test_teardown(test_tight_loop_vipi_jump, vm_teardown),
+        cmocka_unit_test_teardown(test_tight_loop_vtimer, vm_teardown),
+        cmocka_unit_test_teardown(test_tight_loop_guest_timer, vm_teardown),
+        cmocka_unit_test_teardown(test_tlb_miss_region, vm_teardown),
+        cmocka_unit_test_teardown(test_mid_block_fault_gstage, vm_teardown),
+        cmocka_unit_test_teardown(test_mid_block_fault_vs, vm_teardown),
+        cmocka_unit_test_teardown(test_mid_block_fault_two_stage, vm_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -235,6 +235,15 @@ static void load_into(struct tx *t, enum x86_reg r, unsigned g)
         x86_mov_rr(&t->b, true, r, s);
 }
 
+/* Host register r = guest register g from its home in h->x[] (after a spill). */
+static void load_home(struct tx *t, enum x86_reg r, unsigned g)
+{
+    if (g == 0)
+        x86_mov_ri(&t->b, r, 0);
+    else
+        x86_load(&t->b, 8, false, r, xmem(g));
+}
+
 /* Guest rd = host register r. */
 static void set_rd(struct tx *t, unsigned rd, enum x86_reg r)
 {
@@ -325,11 +334,11 @@ static void emit_exit(struct tx *t, uint64_t pc, enum jit_exit why)
     x86_jmp(&t->b, t->j->epilogue);
 }
 
-/* Leave with the target pc in rax (jalr). */
+/* Leave with the target pc in rdx (jalr). */
 static void emit_exit_dynamic(struct tx *t)
 {
     store_written(t);
-    x86_store(&t->b, 8, X86_MEM(X86_RBP, OFF_PC), X86_RAX);
+    x86_store(&t->b, 8, X86_MEM(X86_RBP, OFF_PC), X86_RDX);
     x86_mov_ri(&t->b, X86_RAX, JIT_EXIT_LOOKUP);
     x86_jmp(&t->b, t->j->epilogue);
 }
@@ -404,9 +413,9 @@ static const struct insn *pooled(struct tx *t, unsigned i)
 static void emit_int_helper(struct tx *t, unsigned i)
 {
     const struct insn *in = &t->in[i];
-    spill_all(t);
-    load_into(t, X86_RDI, in->rs1);
-    load_into(t, X86_RSI, in->rs2);
+    spill_all(t); /* h->x[] is now current: take the operands from there */
+    load_home(t, X86_RDI, in->rs1);
+    load_home(t, X86_RSI, in->rs2);
     x86_mov_ri(&t->b, X86_RDX, (uint64_t)(uintptr_t)pooled(t, i));
     call(t, (const void *)jit_helper_int);
     reload_caller_saved(t, 0);
@@ -780,7 +789,8 @@ static void emit_jalr(struct tx *t, unsigned i)
 {
     const struct insn *in = &t->in[i];
     emit_address(t, in);
-    x86_alu_ri(&t->b, X86_AND, true, X86_RAX, -2);
+    x86_mov_rr(&t->b, true, X86_RDX, X86_RAX); /* set_rd_imm may need rax */
+    x86_alu_ri(&t->b, X86_AND, true, X86_RDX, -2);
     set_rd_imm(t, in->rd, t->pc[i] + in->len); /* after reading rs1: rd may be rs1 */
     add_instret(t, t->pending + 1);
     emit_exit_dynamic(t);
