@@ -85,10 +85,10 @@ test: setup
 	@bash tests/run
 
 format:
-	clang-format -i $(SRCS) $(wildcard src/*/*.h tests/unit/*.c tests/unit/support/*.[ch])
+	clang-format -i $(SRCS) $(wildcard src/*/*.h src/*/*/*.h tests/unit/*.c tests/unit/support/*.[ch])
 
 format-check:
-	@clang-format --dry-run --Werror $(SRCS) $(wildcard src/*/*.h tests/unit/*.c tests/unit/support/*.[ch])
+	@clang-format --dry-run --Werror $(SRCS) $(wildcard src/*/*.h src/*/*/*.h tests/unit/*.c tests/unit/support/*.[ch])
 
 clean:
 	rm -rf build

@@ -26,6 +26,9 @@ static const char run_usage[] =
     "  --dtb-out PATH    also write the generated device tree blob to PATH\n"
     "  --no-reboot       exit when the guest asks for a reboot\n"
     "  --boot-timer      print the guest's boot time when it signals ready\n"
+    "  --jit on|off      translate guest code to host code (default: on for x86-64 hosts),\n"
+    "                    or interpret every instruction (the reference engine)\n"
+    "  --jit-stats       print the JIT's figures per vCPU when the VM stops\n"
     "  --disk PATH[,ro]  a raw disk image as virtio-blk (repeatable, up to 8)\n"
     "  --net user[,hostfwd=tcp::HOSTPORT-:GUESTPORT...][,mac=MAC]\n"
     "                    a virtio-net NIC with user-mode networking (no root needed)\n"
@@ -208,6 +211,15 @@ int cli_parse_run(int argc, char **argv, struct vm_config *cfg, char *err, size_
             cfg->no_reboot = true;
         } else if (!strcmp(arg, "--boot-timer")) {
             cfg->boot_timer = true;
+        } else if (!strcmp(arg, "--jit-stats")) {
+            cfg->jit_stats = true;
+        } else if (take_value(argc, argv, &i, "--jit", &value)) {
+            if (value && !strcmp(value, "on"))
+                cfg->jit = VM_JIT_ON;
+            else if (value && !strcmp(value, "off"))
+                cfg->jit = VM_JIT_OFF;
+            else
+                return set_err(err, err_len, "--jit takes on or off, not '%s'", value ? value : "");
         } else if (take_value(argc, argv, &i, "--kernel", &value)) {
             if (!value || !*value)
                 return set_err(err, err_len, "--kernel needs a path");

@@ -36,6 +36,8 @@ struct vm_config {
     uint64_t memory_bytes;
     bool no_reboot;
     bool boot_timer; /* --boot-timer: print the guest boot time */
+    enum vm_jit { VM_JIT_DEFAULT, VM_JIT_ON, VM_JIT_OFF } jit; /* --jit */
+    bool jit_stats; /* --jit-stats: print what the JIT did at exit */
     unsigned ndisks, nnics;
     struct vm_disk disks[VM_MAX_DISKS];
     struct vm_nic nics[VM_MAX_NICS];

@@ -1,5 +1,6 @@
 /* VM lifecycle: memory, boot image, devices, vCPU threads, and how a VM stops. */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -10,12 +11,14 @@
 #include <unistd.h>
 
 #include "devices/uart8250.h"
+#include "hart/engine.h"
 #include "util/err.h"
 #include "vmm/boot.h"
 #include "vmm/console.h"
 #include "vmm/fdt.h"
 #include "vmm/gstage.h"
 #include "vmm/virtio_devices.h"
+#include "hart/engine.h"
 #include "vmm/vm.h"
 
 /* The whole file, or NULL with a reason. The one place user-given input files
@@ -214,6 +217,14 @@ static int create_harts(struct vm *vm, char *err, size_t err_len)
     const struct vm_config *cfg = vm->cfg;
     vm->machine = dv_machine_create(cfg->smp);
     vm->gstage = gstage_create(DV_HUGATP_MODE_SV48X4);
+    if (vm->machine && cfg->jit != VM_JIT_DEFAULT) {
+        struct dv_engine_config engine;
+        dv_engine_default(&engine);
+        engine.jit = cfg->jit == VM_JIT_ON;
+        if (engine.jit && !dv_jit_supported())
+            return set_err(err, err_len, "--jit on: this host has no JIT backend (x86-64 only)");
+        dv_machine_set_engine(vm->machine, &engine);
+    }
     if (!vm->machine || !vm->gstage ||
         dv_machine_add_window(vm->machine, vm->ram, vm->ram_size) != DV_OK ||
         dv_machine_set_plic(vm->machine, VM_PLIC_BASE, VM_PLIC_NDEV + 1) != DV_OK)
@@ -256,8 +267,29 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, struct console *consol
     return 0;
 }
 
+/* --jit-stats: one line per vCPU, on stderr. */
+static void print_jit_stats(const struct vm *vm)
+{
+    for (unsigned i = 0; i < VM_MAX_VCPUS; i++) {
+        if (!vm->vcpus[i].hart)
+            continue;
+        struct dv_engine_stats s;
+        dv_hart_engine_stats(vm->vcpus[i].hart, &s);
+        fprintf(stderr,
+                "duvisor: jit vcpu %u: %" PRIu64 " regions, %" PRIu64 " guest insns, %" PRIu64
+                " KiB code, %.1f ms translating (%.1f us/region), %" PRIu64 " invalidated, %" PRIu64
+                " flushes; exits lookup %" PRIu64 " interp %" PRIu64 " trap %" PRIu64
+                " async %" PRIu64 "\n",
+                i, s.regions, s.guest_insns, s.code_bytes >> 10, (double)s.compile_ns / 1e6,
+                s.regions ? (double)s.compile_ns / 1e3 / (double)s.regions : 0.0, s.invalidations,
+                s.flushes, s.exits_lookup, s.exits_interp, s.exits_trap, s.exits_async);
+    }
+}
+
 void vm_destroy(struct vm *vm)
 {
+    if (vm->cfg && vm->cfg->jit_stats)
+        print_jit_stats(vm);
     for (unsigned i = 0; i < VM_MAX_VCPUS; i++)
         if (vm->vcpus[i].hart)
             dv_hart_destroy(vm->vcpus[i].hart);

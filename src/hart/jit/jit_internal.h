@@ -15,15 +15,15 @@
 #include "hart/hart.h"
 #include "hart/jit/jit.h"
 
-#define JIT_CODE_SIZE   (32u << 20) /* per hart */
-#define JIT_REGION_ROOM (64u << 10) /* flush when less than this is left */
-#define JIT_HASH_BITS   14
-#define JIT_MAX_REGIONS (1u << 16)
-#define JIT_HOT_BITS    12
+#define JIT_CODE_SIZE    (32u << 20) /* per hart */
+#define JIT_REGION_ROOM  (64u << 10) /* flush when less than this is left */
+#define JIT_HASH_BITS    14
+#define JIT_MAX_REGIONS  (1u << 16)
+#define JIT_HOT_BITS     12
 /* Translated instructions between looks at the clock; other threads' events
    force an earlier exit through jit_limit. At ~1-3 G instructions/s this is
    5-20 us of timer granularity. */
-#define JIT_SLICE 32768
+#define JIT_SLICE        32768
 /* A page whose code is rewritten this often is left to the interpreter. */
 #define JIT_THRASH_LIMIT 64
 
@@ -39,10 +39,10 @@ struct region {
     uint64_t pc;
     uintptr_t host;
     unsigned priv;
-    uint32_t epoch;       /* of the host page when translated */
-    uint32_t page;        /* index into the page arrays */
-    const uint8_t *code;  /* NULL: nothing to translate here, interpret */
-    struct region *next;  /* hash chain */
+    uint32_t epoch;      /* of the host page when translated */
+    uint32_t page;       /* index into the page arrays */
+    const uint8_t *code; /* NULL: nothing to translate here, interpret */
+    struct region *next; /* hash chain */
 };
 
 /* Code pages of one RAM window: a flag and an epoch per 4 KiB. */
