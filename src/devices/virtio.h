@@ -52,7 +52,19 @@ enum {
 struct virtio_memory {
     uint8_t *host;
     uint64_t gpa_base, size;
+    /* Told of every device write into guest RAM (the hart drops translated
+       code made from those bytes); NULL when nobody needs to know. */
+    void (*written)(void *opaque, const void *host, size_t len);
+    void *written_opaque;
 };
+
+/* Devices wrote guest RAM at [host, host+len). */
+static inline void virtio_memory_written(const struct virtio_memory *m, const void *host,
+                                         size_t len)
+{
+    if (m->written && len)
+        m->written(m->written_opaque, host, len);
+}
 
 /* Host pointer for [gpa, gpa+len) if it lies wholly in RAM, else NULL. */
 static inline void *virtio_gpa(const struct virtio_memory *m, uint64_t gpa, uint64_t len)

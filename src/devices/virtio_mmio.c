@@ -171,6 +171,9 @@ void virtio_queue_push(struct virtio_device *d, unsigned q, const struct virtq_c
         return;
     if (written > chain->in_len)
         written = (uint32_t)chain->in_len; /* never claim more than the driver offered */
+    /* Everything the driver let the device write may have been written. */
+    for (unsigned i = 0; i < chain->nin; i++)
+        virtio_memory_written(&d->mem, chain->in[i].iov_base, chain->in[i].iov_len);
     vq = &d->queues[q];
     pthread_mutex_lock(&vq->lock);
     if (vq->ready) /* a reset since the pop leaves nothing to return it to */

@@ -283,10 +283,12 @@ static int host_read_phys(void *opaque, uint64_t gpa, void *buf, size_t len)
 
 static int host_write_phys(void *opaque, uint64_t gpa, const void *buf, size_t len)
 {
-    uint8_t *p = ram_ptr(host_vm(opaque), gpa, len);
+    struct vm *vm = host_vm(opaque);
+    uint8_t *p = ram_ptr(vm, gpa, len);
     if (!p)
         return -1;
     memcpy(p, buf, len);
+    dv_mem_written(vm->machine, p, len);
     return 0;
 }
 

@@ -69,6 +69,13 @@ static size_t vconsole_read(void *opaque, uint8_t *buf, size_t len)
     return 0;
 }
 
+/* Devices' writes into guest RAM go to the harts' code coherence. */
+static void guest_ram_written(void *opaque, const void *host, size_t len)
+{
+    const struct vm *vm = opaque;
+    dv_mem_written(vm->machine, host, len);
+}
+
 static int create_device(struct virtio_slot *slot, unsigned index, char *err, size_t err_len)
 {
     const struct vm_config *cfg = slot->vm->cfg;
@@ -119,7 +126,8 @@ static int create_device(struct virtio_slot *slot, unsigned index, char *err, si
             snprintf(err, err_len, "cannot create virtio device %u", index);
         return -1;
     }
-    const struct virtio_memory mem = {slot->vm->ram, VM_RAM_BASE, slot->vm->ram_size};
+    const struct virtio_memory mem = {slot->vm->ram, VM_RAM_BASE, slot->vm->ram_size,
+                                      guest_ram_written, slot->vm};
     slot->vdev = virtio_create(ops, slot->device, &mem, slot_irq, slot);
     if (!slot->vdev) {
         snprintf(err, err_len, "cannot create virtio transport %u", index);
