@@ -44,6 +44,8 @@ bench_setup() {
   # --boot-timer: duvisor prints the guest's boot time itself (src/devices/boot_timer.h).
   dv_boot_timer=0
   "$DUVISOR" run --help 2>/dev/null | grep -q -- --boot-timer && dv_boot_timer=1
+  dv_jit_stats=0
+  "$DUVISOR" run --help 2>/dev/null | grep -q -- --jit-stats && dv_jit_stats=1
   open_results
 }
 
@@ -109,8 +111,31 @@ record_cmd() {
 }
 
 # sides_for RUN: duvisor first on odd runs, QEMU first on even ones, so a
-# drift over the run (thermal, page cache) does not favour one side.
-sides_for() { if [ $(($1 % 2)) -eq 1 ]; then echo duvisor qemu; else echo qemu duvisor; fi; }
+# drift over the run (thermal, page cache) does not favour one side. With
+# BENCH_INTERP=1 a third side, interp (duvisor --jit off, the interpreter),
+# takes its turn too.
+sides_for() {
+  local extra=
+  [ "${BENCH_INTERP:-0}" = 0 ] || extra=interp
+  if [ $(($1 % 2)) -eq 1 ]; then echo duvisor qemu $extra; else echo $extra qemu duvisor; fi
+}
+
+# describe_sides METRIC LABEL UNIT BETTER: describe METRIC and, with
+# BENCH_INTERP=1, its interpreter row METRIC_interp.
+describe_sides() {
+  describe "$1" "$2" "$3" "$4"
+  [ "${BENCH_INTERP:-0}" = 0 ] || describe "$1_interp" "$2, duvisor --jit off" "$3" "$4"
+}
+
+# record_side METRIC SIDE VALUE: a sample; the interpreter's goes to the
+# METRIC_interp row as duvisor's, and QEMU's counts for both rows.
+record_side() {
+  case $2 in
+    interp) record "$1_interp" duvisor "$3" ;;
+    qemu) record "$1" qemu "$3"; [ "${BENCH_INTERP:-0}" = 0 ] || record "$1_interp" qemu "$3" ;;
+    *) record "$1" "$2" "$3" ;;
+  esac
+}
 
 # vm_command SIDE SMP TEST [EXTRA...]: the command booting the benchmark
 # guest into the array `cmd`. TEST is a guest/tests script that init runs
@@ -121,9 +146,14 @@ vm_command() {
   local append=$BASE_APPEND
   [ -z "$test" ] || append+=" duvisor.test=$test"
   case $side in
-    duvisor)
+    duvisor|interp)
       cmd=("$DUVISOR" run --kernel "$guest_kernel" --initrd "$guest_initramfs" --smp "$smp"
            --memory "${GUEST_MEMORY_MB}M" --no-reboot --append "$append")
+      if [ "$side" = duvisor ]; then
+        [ "$dv_jit_stats" = 0 ] || cmd+=(--jit-stats)
+      else
+        cmd+=(--jit off)
+      fi
       [ "$dv_boot_timer" = 0 ] || cmd+=(--boot-timer) ;;
     qemu)
       cmd=("$QEMU" -M virt -bios default -smp "$smp" -m "${GUEST_MEMORY_MB}M" -nographic

@@ -43,6 +43,12 @@ struct env {
     /* driver */
     uint16_t avail_idx;
     struct virtq_chain chain;
+    /* device writes the transport reported through mem.written */
+    unsigned nwritten;
+    struct {
+        const uint8_t *host;
+        size_t len;
+    } written[8];
 };
 
 static void dev_activate(void *opaque, uint64_t features)
@@ -71,6 +77,20 @@ static void on_irq(void *opaque, bool level)
     assert_true(level != e->level); /* only changes are reported */
     e->level = level;
     e->irq_changes++;
+}
+
+/* mem.written: the hart's hook for dropping translated code. */
+static void on_written(void *opaque, const void *host, size_t len)
+{
+    struct env *e = opaque;
+    const uint8_t *p = host;
+
+    assert_true(len > 0);
+    assert_true(p >= e->ram && len <= RAM_SIZE && p - e->ram <= (ptrdiff_t)(RAM_SIZE - len));
+    assert_true(e->nwritten < sizeof(e->written) / sizeof(e->written[0]));
+    e->written[e->nwritten].host = p;
+    e->written[e->nwritten].len = len;
+    e->nwritten++;
 }
 
 /* --- the driver ---------------------------------------------------------------------- */
@@ -164,7 +184,9 @@ static void drv_start(struct env *e, uint64_t features)
 static const uint64_t BASIC = VIRTIO_F_VERSION_1;
 static const uint64_t ALL = VIRTIO_F_VERSION_1 | VIRTIO_F_EVENT_IDX | VIRTIO_F_INDIRECT_DESC;
 
-static struct env *env_new_sized(uint64_t mem_size, unsigned num_queues, uint16_t qmax)
+/* written: mem.written (its opaque is the env), or NULL. */
+static struct env *env_new_sized(uint64_t mem_size, unsigned num_queues, uint16_t qmax,
+                                 void (*written)(void *, const void *, size_t))
 {
     struct env *e = calloc(1, sizeof(*e));
     struct virtio_device_ops ops = {
@@ -180,7 +202,11 @@ static struct env *env_new_sized(uint64_t mem_size, unsigned num_queues, uint16_
     e->ram = aligned_alloc(4096, RAM_SIZE);
     assert_non_null(e->ram);
     memset(e->ram, 0, RAM_SIZE);
-    e->mem = (struct virtio_memory){.host = e->ram, .gpa_base = RAM_BASE, .size = mem_size};
+    e->mem = (struct virtio_memory){.host = e->ram,
+                                    .gpa_base = RAM_BASE,
+                                    .size = mem_size,
+                                    .written = written,
+                                    .written_opaque = e};
     e->d = virtio_create(&ops, e, &e->mem, on_irq, e);
     assert_non_null(e->d);
     return e;
@@ -188,7 +214,14 @@ static struct env *env_new_sized(uint64_t mem_size, unsigned num_queues, uint16_
 
 static int env_setup(void **state)
 {
-    *state = env_new_sized(RAM_SIZE, 1, QMAX);
+    *state = env_new_sized(RAM_SIZE, 1, QMAX, NULL);
+    return 0;
+}
+
+/* As env_setup, with device writes reported to on_written. */
+static int env_setup_written(void **state)
+{
+    *state = env_new_sized(RAM_SIZE, 1, QMAX, on_written);
     return 0;
 }
 
@@ -617,7 +650,7 @@ static void test_broken_before_driver_ok(void **state)
    than 4 GiB in one direction (RAM claims 8 GiB; pop never touches the data). */
 static void test_too_many_segments_and_bytes(void **state)
 {
-    struct env *e = env_new_sized(8ull << 30, 1, 1024);
+    struct env *e = env_new_sized(8ull << 30, 1, 1024, NULL);
     struct virtq_chain *c = &e->chain;
     unsigned n = VIRTQ_MAX_SEGS + 1;
 
@@ -748,6 +781,149 @@ static void test_pop_needs_driver_ok(void **state)
     assert_int_equal(mmio_rd(e->d, MMIO_QUEUE_READY), 0);
 }
 
+/* --- device writes reported (mem.written) -------------------------------------------- */
+
+/* How many reported writes are exactly [off, off+len) of RAM. */
+static unsigned reported(struct env *e, uint64_t off, size_t len)
+{
+    unsigned n = 0;
+
+    for (unsigned i = 0; i < e->nwritten; i++)
+        n += e->written[i].host == at(e, off) && e->written[i].len == len;
+    return n;
+}
+
+/* No reported write touches [off, off+len) of RAM. */
+static void expect_untouched(struct env *e, uint64_t off, size_t len)
+{
+    for (unsigned i = 0; i < e->nwritten; i++) {
+        const uint8_t *p = e->written[i].host;
+        assert_true(p + e->written[i].len <= at(e, off) || p >= at(e, off + len));
+    }
+}
+
+/* One readable buffer between two writable ones in RAM: out 0x100+8, in 0+4, in 0x200+6. */
+static void mixed_chain(struct env *e, uint16_t head)
+{
+    desc(e, DESC_OFF, head, gpa(DATA_OFF + 0x100), 8, VIRTQ_DESC_F_NEXT, 5);
+    desc(e, DESC_OFF, 5, gpa(DATA_OFF), 4, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 1);
+    desc(e, DESC_OFF, 1, gpa(DATA_OFF + 0x200), 6, VIRTQ_DESC_F_WRITE, 0);
+}
+
+static void expect_mixed_reported(struct env *e)
+{
+    assert_int_equal(e->nwritten, 2);
+    assert_int_equal(reported(e, DATA_OFF, 4), 1);
+    assert_int_equal(reported(e, DATA_OFF + 0x200, 6), 1);
+    expect_untouched(e, DATA_OFF + 0x100, 8);
+}
+
+/* Completing a chain reports each device-writable buffer once, whole, and
+   never the device-readable one; nothing is reported before the push. */
+static void test_written_reports_in_buffers(void **state)
+{
+    struct env *e = *state;
+    struct virtq_chain *c = &e->chain;
+
+    drv_start(e, BASIC);
+    mixed_chain(e, 3);
+    avail_add(e, 3);
+    assert_true(virtio_queue_pop(e->d, 0, c));
+    assert_int_equal(c->nout, 1);
+    assert_int_equal(c->nin, 2);
+    assert_int_equal(virtq_write_in(c, 0, "abcdefghij", 10), 10);
+    assert_int_equal(e->nwritten, 0);
+    virtio_queue_push(e->d, 0, c, 10);
+    expect_mixed_reported(e);
+    assert_int_equal(used_idx(e), 1);
+    assert_int_equal(get32(e, USED_OFF + 8), 10);
+
+    /* a device may write more than it claims: whole buffers, even for 0 */
+    e->nwritten = 0;
+    avail_add(e, 3);
+    assert_true(virtio_queue_pop(e->d, 0, c));
+    virtio_queue_push(e->d, 0, c, 0);
+    expect_mixed_reported(e);
+    assert_int_equal(used_idx(e), 2);
+}
+
+/* No callback: completions work as before. With one, a chain the device could
+   only read reports nothing, and the next writable chain is reported. */
+static void test_written_null_and_readonly(void **state)
+{
+    struct env *e = *state; /* mem.written NULL */
+    struct virtq_chain *c = &e->chain;
+    struct env *r;
+    void *rs;
+
+    assert_null(e->mem.written);
+    drv_start(e, BASIC);
+    mixed_chain(e, 3);
+    avail_add(e, 3);
+    assert_true(virtio_queue_pop(e->d, 0, c));
+    assert_int_equal(virtq_write_in(c, 0, "abcdefghij", 10), 10);
+    virtio_queue_push(e->d, 0, c, 10);
+    assert_int_equal(used_idx(e), 1);
+    assert_int_equal(get32(e, USED_OFF + 4), 3);
+    assert_int_equal(get32(e, USED_OFF + 8), 10);
+    assert_int_equal(e->nwritten, 0);
+
+    assert_int_equal(env_setup_written(&rs), 0);
+    r = rs;
+    c = &r->chain;
+    drv_start(r, BASIC);
+    desc(r, DESC_OFF, 0, gpa(DATA_OFF), 8, VIRTQ_DESC_F_NEXT, 1);
+    desc(r, DESC_OFF, 1, gpa(DATA_OFF + 0x100), 4, 0, 0);
+    avail_add(r, 0);
+    assert_true(virtio_queue_pop(r->d, 0, c));
+    assert_int_equal(c->nout, 2);
+    assert_int_equal(c->nin, 0);
+    virtio_queue_push(r->d, 0, c, 0);
+    assert_int_equal(used_idx(r), 1);
+    assert_int_equal(r->nwritten, 0);
+    /* the same device does report a chain it could write */
+    desc(r, DESC_OFF, 2, gpa(DATA_OFF + 0x300), 16, VIRTQ_DESC_F_WRITE, 0);
+    avail_add(r, 2);
+    assert_true(virtio_queue_pop(r->d, 0, c));
+    virtio_queue_push(r->d, 0, c, 16);
+    assert_int_equal(r->nwritten, 1);
+    assert_int_equal(reported(r, DATA_OFF + 0x300, 16), 1);
+    env_teardown(&rs);
+}
+
+/* A reset between pop and push drops the used entry, but the device may
+   already have written the buffers: they are still reported. */
+static void test_written_after_reset(void **state)
+{
+    struct env *e = *state;
+    struct virtq_chain *c = &e->chain;
+
+    /* device reset (status 0) */
+    drv_start(e, BASIC);
+    mixed_chain(e, 3);
+    avail_add(e, 3);
+    assert_true(virtio_queue_pop(e->d, 0, c));
+    assert_int_equal(virtq_write_in(c, 0, "abcdefghij", 10), 10);
+    mmio_wr(e->d, MMIO_STATUS, 0);
+    virtio_queue_push(e->d, 0, c, 10);
+    assert_int_equal(used_idx(e), 0);
+    assert_false(e->level);
+    expect_mixed_reported(e);
+
+    /* the queue alone turned off (QueueReady 0) */
+    e->nwritten = 0;
+    drv_start(e, BASIC);
+    mixed_chain(e, 3);
+    avail_add(e, 3);
+    assert_true(virtio_queue_pop(e->d, 0, c));
+    mmio_wr(e->d, MMIO_QUEUE_SEL, 0);
+    mmio_wr(e->d, MMIO_QUEUE_READY, 0);
+    virtio_queue_push(e->d, 0, c, 10);
+    assert_int_equal(used_idx(e), 0);
+    assert_false(e->level);
+    expect_mixed_reported(e);
+}
+
 /* --- threads ------------------------------------------------------------------------- */
 
 struct worker {
@@ -833,6 +1009,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_queue_ready_checks, env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(test_queue_disable, env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(test_pop_needs_driver_ok, env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_written_reports_in_buffers, env_setup_written,
+                                        env_teardown),
+        cmocka_unit_test_setup_teardown(test_written_null_and_readonly, env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_written_after_reset, env_setup_written, env_teardown),
         cmocka_unit_test_setup_teardown(test_two_threads, env_setup, env_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -47,6 +47,17 @@ bool jit_page_find(const struct jit_pages *p, uintptr_t host, const struct jit_w
     return false;
 }
 
+static void pages_free(struct jit_pages *p)
+{
+    for (unsigned k = 0; k < p->nwindows; k++) {
+        free((void *)p->w[k].state);
+        free((void *)p->w[k].epoch);
+        free((void *)p->w[k].rewrites);
+        free((void *)p->w[k].rewritten_at);
+    }
+    free(p);
+}
+
 static struct jit_pages *pages_create(const struct dv_machine *m)
 {
     struct jit_pages *p = calloc(1, sizeof(*p));
@@ -60,12 +71,11 @@ static struct jit_pages *pages_create(const struct dv_machine *m)
         w->state = calloc(w->npages, sizeof(*w->state));
         w->epoch = calloc(w->npages, sizeof(*w->epoch));
         w->rewrites = calloc(w->npages, sizeof(*w->rewrites));
-        if (!w->state || !w->epoch || !w->rewrites) {
-            for (unsigned k = 0; k <= i; k++) {
-                free((void *)p->w[k].state);
-                free((void *)p->w[k].epoch);
-                free((void *)p->w[k].rewrites);
-            }
+        w->rewritten_at = calloc(w->npages, sizeof(*w->rewritten_at));
+        if (!w->state || !w->epoch || !w->rewrites || !w->rewritten_at) {
+            p->nwindows = i + 1;
+            pages_free(p);
+            return NULL;
             free(p);
             return NULL;
         }
@@ -75,15 +85,8 @@ static struct jit_pages *pages_create(const struct dv_machine *m)
 
 void jit_pages_destroy(struct dv_machine *m)
 {
-    struct jit_pages *p = m->code_pages;
-    if (!p)
-        return;
-    for (unsigned k = 0; k < p->nwindows; k++) {
-        free((void *)p->w[k].state);
-        free((void *)p->w[k].epoch);
-        free((void *)p->w[k].rewrites);
-    }
-    free(p);
+    if (m->code_pages)
+        pages_free(m->code_pages);
     m->code_pages = NULL;
 }
 
@@ -95,12 +98,33 @@ bool jit_store_blocked(const struct dv_machine *m, uintptr_t host)
            atomic_load_explicit(&w->state[i], memory_order_relaxed) == PAGE_CODE;
 }
 
-/* The page's code changed: regions translated from it are stale. */
+/* The page's code changed: every region translated from it is stale, so
+   the page is plain data again (stores may use the TLB) until code is
+   translated from it anew; one that keeps flipping is left to the
+   interpreter for good. */
 static void page_rewritten(const struct jit_window *w, size_t i)
 {
     atomic_fetch_add(&w->epoch[i], 1);
-    if (atomic_fetch_add(&w->rewrites[i], 1) + 1 >= JIT_THRASH_LIMIT)
-        atomic_store(&w->state[i], PAGE_NOJIT); /* stores may use the TLB again */
+    uint32_t now = (uint32_t)(dv_host_time() / (DV_TIMEBASE_HZ / 4)); /* 250 ms ticks */
+    if (atomic_exchange(&w->rewritten_at[i], now) != now)
+        atomic_store(&w->rewrites[i], 0); /* a quiet spell: start counting again */
+    bool thrashing = atomic_fetch_add(&w->rewrites[i], 1) + 1 >= JIT_THRASH_LIMIT;
+    atomic_store(&w->state[i], thrashing ? PAGE_NOJIT : PAGE_DATA);
+}
+
+/* Whether code may be translated from page i now; a thrashing page gets
+   another chance after a quiet spell. */
+static bool page_translatable(const struct jit_window *w, size_t i)
+{
+    if (atomic_load(&w->state[i]) != PAGE_NOJIT)
+        return true;
+    uint32_t now = (uint32_t)(dv_host_time() / (DV_TIMEBASE_HZ / 4));
+    if (now - atomic_load(&w->rewritten_at[i]) < 4)
+        return false;
+    uint8_t expected = PAGE_NOJIT;
+    atomic_compare_exchange_strong(&w->state[i], &expected, PAGE_DATA);
+    atomic_store(&w->rewrites[i], 0);
+    return true;
 }
 
 void jit_code_stored(struct dv_hart *h, uintptr_t host)
@@ -285,7 +309,7 @@ static uint64_t now_ns(void)
 static struct region *region_translate(struct dv_hart *h, struct jit *j, uint64_t pc,
                                        uintptr_t host, const struct jit_window *w, size_t page)
 {
-    if (atomic_load(&w->state[page]) == PAGE_NOJIT)
+    if (!page_translatable(w, page))
         return NULL;
     if (j->nregions == JIT_MAX_REGIONS || j->ninsns + JIT_MAX_REGION > JIT_MAX_INSNS ||
         (size_t)(j->code_end - j->free) < JIT_REGION_ROOM) {

@@ -24,7 +24,8 @@
    force an earlier exit through jit_limit. At ~1-3 G instructions/s this is
    5-20 us of timer granularity. */
 #define JIT_SLICE        32768
-/* A page whose code is rewritten this often is left to the interpreter. */
+/* A page whose code is rewritten this often within 250 ms is left to the
+   interpreter, for a second at least (mixed code and data, guest JITs). */
 #define JIT_THRASH_LIMIT 64
 
 /* Why translated code returned to the dispatcher (in eax). */
@@ -52,7 +53,8 @@ struct jit_window {
     size_t npages;
     _Atomic uint8_t *state;
     _Atomic uint32_t *epoch;
-    _Atomic uint8_t *rewrites;
+    _Atomic uint8_t *rewrites;      /* code rewrites in the current 250 ms tick */
+    _Atomic uint32_t *rewritten_at; /* tick of the last rewrite */
 };
 struct jit_pages {
     unsigned nwindows;
