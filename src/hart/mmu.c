@@ -204,8 +204,16 @@ static void tlb_fill(struct dv_hart *h, enum access acc, uint64_t va, uintptr_t 
     if (acc == ACC_STORE && unlikely(jit_store_blocked(h->m, host)))
         return;
     struct tlb_entry *e = tlb_slot(h, acc, va);
-    e->tag = tlb_tag(h, va);
     e->addend = (host & PAGE_MASK) - (uintptr_t)(va & PAGE_MASK);
+    __atomic_store_n(&e->tag, tlb_tag(h, va), __ATOMIC_RELAXED);
+    /* A hart that made the page a code page meanwhile may have scanned this
+       TLB before the entry was in it: look again (the fence pairs with the
+       one in the marking hart's compare-and-swap). */
+    if (acc == ACC_STORE && h->m->code_pages) {
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        if (jit_store_blocked(h->m, host))
+            __atomic_store_n(&e->tag, TLB_INVALID, __ATOMIC_RELAXED);
+    }
 }
 
 void *mmu_host_ptr(struct dv_hart *h, uint64_t va, enum access acc, const struct insn *in)
@@ -330,7 +338,10 @@ bool mmu_fetch_slow(struct dv_hart *h, uint64_t pc, uint32_t *raw)
         raise_trap(h, EXC_FETCH_MISALIGNED, pc);
         return false;
     }
-    uint8_t *p = mmu_host_ptr(h, pc, ACC_FETCH, NULL);
+    /* The fetch TLB first: the fetch shortcut holds only the current page. */
+    const struct tlb_entry *e = tlb_slot(h, ACC_FETCH, pc);
+    uint8_t *p = e->tag == tlb_tag(h, pc) ? (uint8_t *)(uintptr_t)(pc + e->addend)
+                                          : mmu_host_ptr(h, pc, ACC_FETCH, NULL);
     if (!p)
         return false;
     h->fetch_vpage = pc & PAGE_MASK;

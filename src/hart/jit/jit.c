@@ -104,12 +104,12 @@ bool jit_store_blocked(const struct dv_machine *m, uintptr_t host)
    interpreter for good. */
 static void page_rewritten(const struct jit_window *w, size_t i)
 {
-    atomic_fetch_add(&w->epoch[i], 1);
     uint32_t now = (uint32_t)(dv_host_time() / (DV_TIMEBASE_HZ / 4)); /* 250 ms ticks */
     if (atomic_exchange(&w->rewritten_at[i], now) != now)
         atomic_store(&w->rewrites[i], 0); /* a quiet spell: start counting again */
     bool thrashing = atomic_fetch_add(&w->rewrites[i], 1) + 1 >= JIT_THRASH_LIMIT;
-    atomic_store(&w->state[i], thrashing ? PAGE_NOJIT : PAGE_DATA);
+    atomic_store(&w->state[i], thrashing ? PAGE_NOJIT : PAGE_DATA); /* before the epoch */
+    atomic_fetch_add(&w->epoch[i], 1);
 }
 
 /* Whether code may be translated from page i now; a thrashing page gets
@@ -151,15 +151,12 @@ void jit_memory_written(struct dv_machine *m, uintptr_t host, size_t len)
     }
 }
 
-/* Page i becomes a code page: drop every hart's store-TLB entries for it so
-   the next store there takes the slow path. Another hart's store already
-   past its TLB check may still land unseen; the window is a few
-   instructions, as in QEMU's equivalent. */
-static void page_mark_code(struct dv_machine *m, const struct jit_window *w, size_t i)
+/* Drop every hart's store-TLB entries for page i, so the next store there
+   takes the slow path. Another hart's store already past its TLB check may
+   still land unseen; the window is a few instructions, as in QEMU's
+   equivalent. */
+static void shoot_down_stores(struct dv_machine *m, const struct jit_window *w, size_t i)
 {
-    uint8_t expected = PAGE_DATA;
-    if (!atomic_compare_exchange_strong(&w->state[i], &expected, PAGE_CODE))
-        return;
     uintptr_t page = w->start + (i << PAGE_SHIFT);
     pthread_mutex_lock(&m->lock);
     for (unsigned k = 0; k < MAX_HARTS; k++) {
@@ -175,6 +172,31 @@ static void page_mark_code(struct dv_machine *m, const struct jit_window *w, siz
             }
     }
     pthread_mutex_unlock(&m->lock);
+}
+
+/*
+ * Make page i a code page and return the epoch that code read from it now
+ * carries; false when the page is left to the interpreter. The invariant:
+ * a region whose epoch is current comes from a page in state PAGE_CODE.
+ * A writer sets the state to data before it bumps the epoch, so reading the
+ * epoch and then seeing PAGE_CODE again proves no writer slipped in between.
+ */
+static bool page_mark_code(struct dv_machine *m, const struct jit_window *w, size_t i,
+                           uint32_t *epoch)
+{
+    for (;;) {
+        uint8_t state = atomic_load(&w->state[i]);
+        if (state == PAGE_NOJIT)
+            return false;
+        if (state == PAGE_DATA) {
+            if (!atomic_compare_exchange_strong(&w->state[i], &state, PAGE_CODE))
+                continue;
+            shoot_down_stores(m, w, i);
+        }
+        *epoch = atomic_load(&w->epoch[i]);
+        if (atomic_load(&w->state[i]) == PAGE_CODE)
+            return true;
+    }
 }
 
 /* --- the per-hart cache ------------------------------------------------------------------ */
@@ -316,15 +338,14 @@ static struct region *region_translate(struct dv_hart *h, struct jit *j, uint64_
         cache_reset(j);
         j->stats.flushes++;
     }
-    page_mark_code(h->m, w, page);
-    struct region *r = &j->regions[j->nregions++];
     /* The epoch before reading the code: a store racing with translation
        bumps it and so makes this region stale at once. */
-    *r = (struct region){.pc = pc,
-                         .host = host,
-                         .priv = h->priv,
-                         .epoch = atomic_load(&w->epoch[page]),
-                         .page = (uint32_t)page};
+    uint32_t epoch;
+    if (!page_mark_code(h->m, w, page, &epoch))
+        return NULL;
+    struct region *r = &j->regions[j->nregions++];
+    *r = (struct region){
+        .pc = pc, .host = host, .priv = h->priv, .epoch = epoch, .page = (uint32_t)page};
     uint64_t t0 = now_ns();
     bool overflow = false;
     r->code = translate_region(h, j, pc, host, &overflow);
