@@ -296,24 +296,24 @@ void dv_hart_engine_stats(const struct dv_hart *h, struct dv_engine_stats *s)
 
 /* --- lookup and translation ---------------------------------------------------------------- */
 
-static inline unsigned region_hash(uint64_t pc, unsigned priv)
+static inline unsigned region_hash(uint64_t pc, unsigned mode)
 {
-    uint64_t k = (pc >> 1) ^ ((uint64_t)priv << 40);
+    uint64_t k = (pc >> 1) ^ ((uint64_t)mode << 40);
     k *= 0x9e3779b97f4a7c15ull;
     return (unsigned)(k >> (64 - JIT_HASH_BITS));
 }
 
-static struct region *region_find(struct jit *j, uint64_t pc, uintptr_t host, unsigned priv)
+static struct region *region_find(struct jit *j, uint64_t pc, uintptr_t host, unsigned mode)
 {
-    for (struct region *r = j->hash[region_hash(pc, priv)]; r; r = r->next)
-        if (r->pc == pc && r->host == host && r->priv == priv)
+    for (struct region *r = j->hash[region_hash(pc, mode)]; r; r = r->next)
+        if (r->pc == pc && r->host == host && r->mode == mode)
             return r;
     return NULL;
 }
 
 static void region_unhash(struct jit *j, struct region *r)
 {
-    struct region **pp = &j->hash[region_hash(r->pc, r->priv)];
+    struct region **pp = &j->hash[region_hash(r->pc, r->mode)];
     while (*pp != r)
         pp = &(*pp)->next;
     *pp = r->next;
@@ -345,7 +345,7 @@ static struct region *region_translate(struct dv_hart *h, struct jit *j, uint64_
         return NULL;
     struct region *r = &j->regions[j->nregions++];
     *r = (struct region){
-        .pc = pc, .host = host, .priv = h->priv, .epoch = epoch, .page = (uint32_t)page};
+        .pc = pc, .host = host, .mode = region_mode(h), .epoch = epoch, .page = (uint32_t)page};
     uint64_t t0 = now_ns();
     bool overflow = false;
     r->code = translate_region(h, j, pc, host, &overflow);
@@ -356,7 +356,7 @@ static struct region *region_translate(struct dv_hart *h, struct jit *j, uint64_
     }
     j->stats.compile_ns += now_ns() - t0;
     j->stats.code_bytes = (uint64_t)(j->free - j->code);
-    unsigned b = region_hash(pc, r->priv);
+    unsigned b = region_hash(pc, r->mode);
     r->next = j->hash[b];
     j->hash[b] = r;
     return r;
@@ -369,7 +369,7 @@ static struct region *region_for(struct dv_hart *h, struct jit *j, uint64_t pc, 
     size_t page;
     if (!jit_page_find(h->m->code_pages, host, &w, &page))
         return NULL;
-    struct region *r = region_find(j, pc, host, h->priv);
+    struct region *r = region_find(j, pc, host, region_mode(h));
     if (r) {
         if (r->epoch == atomic_load_explicit(&w->epoch[page], memory_order_acquire))
             return r;

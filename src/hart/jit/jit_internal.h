@@ -3,7 +3,7 @@
  * the dispatcher (jit.c) and the translator (translate.c).
  *
  * A region is guest code from one 4 KiB guest-virtual page, entered at one
- * pc, keyed by (pc, host address of that pc, privilege): the host address
+ * pc, keyed by (pc, host address of that pc, mode): the host address
  * pins the translation that was current when the dispatcher fetched it, and
  * pc pins every pc-relative constant. A region is valid while the epoch of
  * its host page is unchanged (stores into code pages and device writes bump
@@ -36,10 +36,17 @@ enum jit_exit {
     JIT_EXIT_ASYNC,  /* jit_limit reached at h->pc: look at timers and interrupts */
 };
 
+/* What translated code assumes beyond pc and host: the privilege (which TLB
+   it probes) and whether FP is enabled (FP loads and stores are inline). */
+static inline unsigned region_mode(const struct dv_hart *h)
+{
+    return h->priv | ((h->vsstatus & SSTATUS_FS) ? 2u : 0u);
+}
+
 struct region {
     uint64_t pc;
     uintptr_t host;
-    unsigned priv;
+    unsigned mode;       /* region_mode() when translated */
     uint32_t epoch;      /* of the host page when translated */
     uint32_t page;       /* index into the page arrays */
     const uint8_t *code; /* NULL: nothing to translate here, interpret */

@@ -72,6 +72,7 @@ struct tx {
     uint8_t *addr[JIT_MAX_REGION];
     bool end_interp; /* the region stops before an OPF_INTERP instruction */
     bool end_jump;   /* the last instruction does not fall through */
+    bool fs_on;      /* FP enabled: FP loads and stores inline */
     int8_t host[32]; /* guest register -> host register, or -1 */
     uint32_t written;
     unsigned pending;
@@ -95,6 +96,8 @@ static bool caller_saved(enum x86_reg r)
 #define OFF_INSTRET   ((int32_t)offsetof(struct dv_hart, instret))
 #define OFF_LIMIT     ((int32_t)offsetof(struct dv_hart, jit_limit))
 #define OFF_VALUE     ((int32_t)offsetof(struct dv_hart, jit_value))
+#define OFF_F(r)      ((int32_t)(offsetof(struct dv_hart, f) + 8u * (r)))
+#define OFF_VSSTATUS  ((int32_t)offsetof(struct dv_hart, vsstatus))
 #define TLB_OFF(p, a) ((int32_t)(offsetof(struct dv_hart, tlb) + ((p)*3u + (a)) * TLB_SIZE * 16u))
 
 static struct x86_mem xmem(unsigned g)
@@ -422,11 +425,19 @@ static void emit_int_helper(struct tx *t, unsigned i)
     set_rd(t, in->rd, X86_RAX);
 }
 
-/* Anything else: exec_one() on h->x[], then back into host registers. */
+/* Anything else: exec_one() on h->x[], then back into host registers. It
+   reads at most rs1 and rs2 of x[] and writes at most rd, so only those and
+   the registers the call clobbers go through memory (rd as well, since it
+   is reloaded whether or not the helper wrote it). */
 static void emit_exec_helper(struct tx *t, unsigned i)
 {
     const struct insn *in = &t->in[i];
-    spill_all(t);
+    spill_caller_saved(t);
+    for (unsigned k = 0; k < 3; k++) { /* rd too: reloaded even when the helper traps */
+        unsigned g = k == 0 ? in->rs1 : k == 1 ? in->rs2 : in->rd;
+        if (cached(t, g) && !caller_saved((enum x86_reg)t->host[g]))
+            x86_store(&t->b, 8, xmem(g), (enum x86_reg)t->host[g]);
+    }
     x86_mov_rr(&t->b, true, X86_RDI, X86_RBP);
     x86_mov_ri(&t->b, X86_RSI, (uint64_t)(uintptr_t)pooled(t, i));
     x86_mov_ri(&t->b, X86_RDX, t->pc[i]);
@@ -710,6 +721,22 @@ static void emit_tlb_probe(struct tx *t, unsigned i, unsigned size, enum access 
     x86_alu_rm(&t->b, X86_ADD, true, X86_RAX, X86_MEMI(X86_RBP, X86_RCX, 1, off + 8));
 }
 
+static bool is_fp(const struct insn *in)
+{
+    return op_infos[in->op].flags & OPF_FP;
+}
+
+/* f[rd] = rax (NaN-boxed for flw), and FS becomes Dirty as fs_mark_dirty does. */
+static void set_frd(struct tx *t, const struct insn *in)
+{
+    if (in->op == OP_FLW) {
+        x86_mov_ri(&t->b, X86_RCX, 0xffffffff00000000ull);
+        x86_alu_rr(&t->b, X86_OR, true, X86_RAX, X86_RCX);
+    }
+    x86_store(&t->b, 8, X86_MEM(X86_RBP, OFF_F(in->rd)), X86_RAX);
+    x86_alu_mi(&t->b, X86_OR, true, X86_MEM(X86_RBP, OFF_VSSTATUS), (int32_t)SSTATUS_FS_DIRTY);
+}
+
 static void emit_load(struct tx *t, unsigned i)
 {
     const struct insn *in = &t->in[i];
@@ -719,7 +746,20 @@ static void emit_load(struct tx *t, unsigned i)
     emit_tlb_probe(t, i, size, ACC_LOAD, STUB_LOAD);
     x86_load(&t->b, size, sign, X86_RAX, X86_MEM(X86_RAX, 0));
     t->stubs[t->nstubs - 1].resume = t->b.p;
-    set_rd(t, in->rd, X86_RAX);
+    if (is_fp(in))
+        set_frd(t, in);
+    else
+        set_rd(t, in->rd, X86_RAX);
+}
+
+/* rdx = the value a store writes (rs2, or f[rs2] for fsw/fsd). */
+static enum x86_reg store_value(struct tx *t, const struct insn *in)
+{
+    if (is_fp(in)) {
+        x86_load(&t->b, 8, false, X86_RDX, X86_MEM(X86_RBP, OFF_F(in->rs2)));
+        return X86_RDX;
+    }
+    return src(t, in->rs2, X86_RDX);
 }
 
 static void emit_store(struct tx *t, unsigned i)
@@ -728,10 +768,10 @@ static void emit_store(struct tx *t, unsigned i)
     unsigned size = 1u << (op_infos[in->op].funct3 & 3);
     emit_address(t, in);
     emit_tlb_probe(t, i, size, ACC_STORE, STUB_STORE);
-    if (in->rs2 == 0)
+    if (in->rs2 == 0 && !is_fp(in))
         x86_store_imm(&t->b, size, X86_MEM(X86_RAX, 0), 0);
     else
-        x86_store(&t->b, size, X86_MEM(X86_RAX, 0), src(t, in->rs2, X86_RDX));
+        x86_store(&t->b, size, X86_MEM(X86_RAX, 0), store_value(t, in));
     t->stubs[t->nstubs - 1].resume = t->b.p;
 }
 
@@ -803,16 +843,17 @@ static void emit_insn(struct tx *t, unsigned i)
 {
     const struct insn *in = &t->in[i];
     enum op op = (enum op)in->op;
+    bool native_mem = !(op_infos[op].flags & OPF_FP) || t->fs_on;
     switch (op_infos[op].kind) {
     case KIND_LOAD:
-        if (!(op_infos[op].flags & OPF_FP)) {
+        if (native_mem) {
             emit_load(t, i);
             t->pending++;
             return;
         }
         break;
     case KIND_STORE:
-        if (!(op_infos[op].flags & OPF_FP)) {
+        if (native_mem) {
             emit_store(t, i);
             t->pending++;
             return;
@@ -880,7 +921,10 @@ static void emit_stub(struct tx *t, struct stub *s)
         return;
     case STUB_STORE:
         spill_caller_saved(t);
-        load_into(t, X86_RDX, in->rs2);
+        if (is_fp(in))
+            x86_load(&t->b, 8, false, X86_RDX, X86_MEM(X86_RBP, OFF_F(in->rs2)));
+        else
+            load_into(t, X86_RDX, in->rs2);
         x86_mov_rr(&t->b, true, X86_RSI, X86_RAX);
         x86_mov_rr(&t->b, true, X86_RDI, X86_RBP);
         x86_mov_ri(&t->b, X86_RCX, (uint64_t)(uintptr_t)pooled(t, s->idx));
@@ -945,6 +989,7 @@ const uint8_t *translate_region(struct dv_hart *h, struct jit *j, uint64_t pc, u
     t.h = h;
     t.j = j;
     t.pc0 = pc;
+    t.fs_on = (h->vsstatus & SSTATUS_FS) != 0;
     *overflow = false;
     if (!form_region(&t, host, h->m->engine.max_region))
         return NULL;

@@ -638,6 +638,116 @@ void x86_lock_cmpxchg(struct x86_buf *b, unsigned size, struct x86_mem m, enum x
     atomic_rmw(b, 0xF0, MAP_0F, 0xB1, size, m, r);
 }
 
+/* --- scalar floating point ---------------------------------------------------------------- */
+
+/* The xmm register always goes in ModRM.reg; the other operand (rm) is an xmm register, a general
+ * register or memory. */
+static void sse_rr(struct x86_buf *b, uint8_t prefix, bool w, uint8_t opcode, unsigned xmm,
+                   unsigned rm)
+{
+    emit(b, &(struct form){.prefix = prefix,
+                           .w = w,
+                           .map = MAP_0F,
+                           .opcode = opcode,
+                           .kind = MODRM_REG,
+                           .reg = (uint8_t)xmm,
+                           .rm = (uint8_t)rm});
+}
+
+static void sse_rm(struct x86_buf *b, uint8_t prefix, uint8_t opcode, unsigned xmm,
+                   struct x86_mem m)
+{
+    emit(b, &(struct form){.prefix = prefix,
+                           .map = MAP_0F,
+                           .opcode = opcode,
+                           .kind = MODRM_MEM,
+                           .reg = (uint8_t)xmm,
+                           .mem = m});
+}
+
+void x86_movsd_load(struct x86_buf *b, enum x86_xmm dst, struct x86_mem m)
+{
+    sse_rm(b, 0xF2, 0x10, dst, m);
+}
+
+void x86_movsd_store(struct x86_buf *b, struct x86_mem m, enum x86_xmm src)
+{
+    sse_rm(b, 0xF2, 0x11, src, m);
+}
+
+void x86_movq_to_xmm(struct x86_buf *b, enum x86_xmm dst, enum x86_reg src)
+{
+    sse_rr(b, 0x66, true, 0x6E, dst, src);
+}
+
+void x86_movq_from_xmm(struct x86_buf *b, enum x86_reg dst, enum x86_xmm src)
+{
+    sse_rr(b, 0x66, true, 0x7E, src, dst);
+}
+
+/* Mandatory prefix and 0F opcode of each enum x86_sse operation. */
+static const struct sse_form {
+    uint8_t prefix, opcode;
+} sse_forms[] = {
+    [X86_ADDSD] = {0xF2, 0x58},   [X86_MULSD] = {0xF2, 0x59},  [X86_SUBSD] = {0xF2, 0x5C},
+    [X86_DIVSD] = {0xF2, 0x5E},   [X86_SQRTSD] = {0xF2, 0x51}, [X86_UCOMISD] = {0x66, 0x2E},
+    [X86_COMISD] = {0x66, 0x2F},  [X86_ADDSS] = {0xF3, 0x58},  [X86_MULSS] = {0xF3, 0x59},
+    [X86_SUBSS] = {0xF3, 0x5C},   [X86_DIVSS] = {0xF3, 0x5E},  [X86_SQRTSS] = {0xF3, 0x51},
+    [X86_UCOMISS] = {0x00, 0x2E}, [X86_COMISS] = {0x00, 0x2F},
+};
+
+static const struct sse_form *sse_form(enum x86_sse op)
+{
+    assert((unsigned)op < sizeof sse_forms / sizeof sse_forms[0]);
+    return &sse_forms[op];
+}
+
+void x86_sse_op_rr(struct x86_buf *b, enum x86_sse op, enum x86_xmm dst, enum x86_xmm src)
+{
+    const struct sse_form *sf = sse_form(op);
+    sse_rr(b, sf->prefix, false, sf->opcode, dst, src);
+}
+
+void x86_sse_op_rm(struct x86_buf *b, enum x86_sse op, enum x86_xmm dst, struct x86_mem m)
+{
+    const struct sse_form *sf = sse_form(op);
+    sse_rm(b, sf->prefix, sf->opcode, dst, m);
+}
+
+void x86_fma_sd(struct x86_buf *b, enum x86_fma kind, enum x86_fma_order order, enum x86_xmm dst,
+                enum x86_xmm src1, enum x86_xmm src2)
+{
+    assert(kind == X86_VFMADD || kind == X86_VFMSUB || kind == X86_VFNMADD || kind == X86_VFNMSUB);
+    assert(order == X86_FMA132 || order == X86_FMA213 || order == X86_FMA231);
+    /* VEX.LIG.66.0F38.W1: W1 selects sd (W0 would be ss); L is ignored, 0 here. */
+    emit(b, &(struct form){.prefix = 0x66,
+                           .w = true,
+                           .vex = true,
+                           .vvvv = (uint8_t)src1,
+                           .map = MAP_0F38,
+                           .opcode = (uint8_t)(order + kind),
+                           .kind = MODRM_REG,
+                           .reg = (uint8_t)dst,
+                           .rm = (uint8_t)src2});
+}
+
+void x86_fma231sd(struct x86_buf *b, enum x86_fma kind, enum x86_xmm dst, enum x86_xmm src1,
+                  enum x86_xmm src2)
+{
+    x86_fma_sd(b, kind, X86_FMA231, dst, src1, src2);
+}
+
+/* 0F AE /2 ldmxcsr m32, /3 stmxcsr m32 */
+void x86_ldmxcsr(struct x86_buf *b, struct x86_mem m)
+{
+    sse_rm(b, 0, 0xAE, 2, m);
+}
+
+void x86_stmxcsr(struct x86_buf *b, struct x86_mem m)
+{
+    sse_rm(b, 0, 0xAE, 3, m);
+}
+
 /* --- control flow ------------------------------------------------------------------------ */
 
 static int64_t distance(const void *from, const void *to)

@@ -92,6 +92,59 @@ enum x86_cc {
     X86_CC_G
 };
 
+/* SSE registers xmm0-xmm15. */
+enum x86_xmm {
+    X86_XMM0,
+    X86_XMM1,
+    X86_XMM2,
+    X86_XMM3,
+    X86_XMM4,
+    X86_XMM5,
+    X86_XMM6,
+    X86_XMM7,
+    X86_XMM8,
+    X86_XMM9,
+    X86_XMM10,
+    X86_XMM11,
+    X86_XMM12,
+    X86_XMM13,
+    X86_XMM14,
+    X86_XMM15
+};
+/* Scalar SSE/SSE2 operations, dst op= src: the sd forms act on the low double (F2 0F op, m64), the
+ * ss forms on the low float (F3 0F op, m32). The rest of dst is kept. (u)comisd (66 0F 2E/2F) and
+ * (u)comiss (0F 2E/2F) compare instead: ZF, PF, CF as for an unsigned compare, PF = unordered;
+ * comis* also raises invalid for a quiet NaN, ucomis* only for a signalling one. */
+enum x86_sse {
+    X86_ADDSD,
+    X86_MULSD,
+    X86_SUBSD,
+    X86_DIVSD,
+    X86_SQRTSD, /* dst = sqrt(src) */
+    X86_UCOMISD,
+    X86_COMISD,
+    X86_ADDSS,
+    X86_MULSS,
+    X86_SUBSS,
+    X86_DIVSS,
+    X86_SQRTSS,
+    X86_UCOMISS,
+    X86_COMISS
+};
+/*
+ * FMA3 operations; the values are the offsets from the 132/213/231 opcode bases. With a = the
+ * product and c = the addend: vfmadd a + c, vfmsub a - c, vfnmadd -a + c, vfnmsub -a - c, each
+ * rounded once. Note the names against RISC-V's: fmadd = vfmadd, fmsub = vfmsub, but RISC-V fnmsub
+ * (-(rs1*rs2) + rs3) is vfnmadd and fnmadd (-(rs1*rs2) - rs3) is vfnmsub.
+ */
+enum x86_fma { X86_VFMADD = 0, X86_VFMSUB = 2, X86_VFNMADD = 4, X86_VFNMSUB = 6 };
+/* Which operands are the product and which the addend (Intel's operand order 1, 2, 3 = dst, src1,
+ * src2); the values are the vfmadd opcodes (VEX.66.0F38).
+ *   132: dst = dst * src2 +- src1
+ *   213: dst = src1 * dst +- src2
+ *   231: dst = src1 * src2 +- dst */
+enum x86_fma_order { X86_FMA132 = 0x99, X86_FMA213 = 0xA9, X86_FMA231 = 0xB9 };
+
 /* The condition that holds exactly when `cc` does not (the encodings pair up in the low bit). */
 static inline enum x86_cc x86_cc_invert(enum x86_cc cc)
 {
@@ -169,6 +222,28 @@ void x86_xchg_mr(struct x86_buf *b, unsigned size, struct x86_mem m, enum x86_re
 void x86_lock_xadd(struct x86_buf *b, unsigned size, struct x86_mem m, enum x86_reg r);
 /* size 4 or 8; compares with eax/rax */
 void x86_lock_cmpxchg(struct x86_buf *b, unsigned size, struct x86_mem m, enum x86_reg r);
+
+/* Scalar floating point: SSE2; the FMA forms need FMA3. */
+/* The low 64 bits from/to memory: movsd xmm, m64 (F2 0F 10, zeroes the rest of dst) and movsd m64,
+ * xmm (F2 0F 11). */
+void x86_movsd_load(struct x86_buf *b, enum x86_xmm dst, struct x86_mem m);
+void x86_movsd_store(struct x86_buf *b, struct x86_mem m, enum x86_xmm src);
+/* The low 64 bits from/to a general register: movq xmm, r64 (66 REX.W 0F 6E, zeroes the rest of
+ * dst) and movq r64, xmm (66 REX.W 0F 7E). */
+void x86_movq_to_xmm(struct x86_buf *b, enum x86_xmm dst, enum x86_reg src);
+void x86_movq_from_xmm(struct x86_buf *b, enum x86_reg dst, enum x86_xmm src);
+void x86_sse_op_rr(struct x86_buf *b, enum x86_sse op, enum x86_xmm dst, enum x86_xmm src);
+/* src is the m64 (sd) or m32 (ss) at m */
+void x86_sse_op_rm(struct x86_buf *b, enum x86_sse op, enum x86_xmm dst, struct x86_mem m);
+/* Scalar double FMA, VEX.66.0F38.W1 (order + kind): vfmadd231sd etc.; see enum x86_fma_order for
+ * which operands multiply. Bits 127:64 of dst are kept, bits 255:128 cleared (VEX.128). */
+void x86_fma_sd(struct x86_buf *b, enum x86_fma kind, enum x86_fma_order order, enum x86_xmm dst,
+                enum x86_xmm src1, enum x86_xmm src2);
+/* x86_fma_sd(b, kind, X86_FMA231, ...): the product src1 * src2, the addend dst. */
+void x86_fma231sd(struct x86_buf *b, enum x86_fma kind, enum x86_xmm dst, enum x86_xmm src1,
+                  enum x86_xmm src2);
+void x86_stmxcsr(struct x86_buf *b, struct x86_mem m); /* 0F AE /3: [m] (32 bits) = MXCSR */
+void x86_ldmxcsr(struct x86_buf *b, struct x86_mem m); /* 0F AE /2: MXCSR = [m] */
 
 /* Control flow: always the rel32 forms. target may be NULL (a placeholder to patch later: the rel32
  * is left 0). Each returns the address of the rel32 field, or NULL on overflow. A non-NULL target
