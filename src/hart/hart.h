@@ -74,8 +74,11 @@ struct tlb_entry {
     uint64_t tag; /* guest VA & PAGE_MASK; TLB_INVALID when empty */
     uintptr_t addend;
 };
-#define TLB_BITS    8
+#define TLB_BITS    10
 #define TLB_SIZE    (1u << TLB_BITS)
+/* Fills since the last flush, so a flush clears only those entries (a full
+   clear once the log overflows): a big TLB stays cheap to flush. */
+#define TLB_LOG_SIZE 256
 #define TLB_INVALID 1ull /* never a page-aligned address */
 #define GEN_MAX     0xfffu
 
@@ -180,6 +183,8 @@ struct dv_hart {
 
     uint64_t gcache_gen;                  /* 1..GEN_MAX */
     struct tlb_entry tlb[2][3][TLB_SIZE]; /* [priv][access][index] */
+    uint16_t tlb_log[TLB_LOG_SIZE];       /* (priv * 3 + access) << TLB_BITS | index */
+    unsigned tlb_logged;                  /* > TLB_LOG_SIZE: overflowed, clear all */
     struct gcache_entry gcache[GCACHE_SIZE];
     struct insn *icache; /* ICACHE_SIZE entries */
     struct jit *jit;     /* translated code, or NULL when interpreting */

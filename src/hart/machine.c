@@ -142,6 +142,7 @@ struct dv_hart *dv_hart_create(struct dv_machine *m, unsigned vcpuid)
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
     pthread_cond_init(&h->wait_cond, &attr);
     pthread_condattr_destroy(&attr);
+    h->tlb_logged = TLB_LOG_SIZE + 1; /* all entries hold garbage: the first flush clears all */
     mmu_flush_gstage(h);
     pthread_mutex_lock(&m->lock);
     if (m->harts[vcpuid]) {

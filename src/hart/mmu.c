@@ -22,11 +22,25 @@
 
 void mmu_flush(struct dv_hart *h)
 {
-    for (unsigned p = 0; p < 2; p++)
-        for (unsigned a = 0; a < 3; a++)
-            for (unsigned i = 0; i < TLB_SIZE; i++)
-                h->tlb[p][a][i].tag = TLB_INVALID;
+    struct tlb_entry *all = &h->tlb[0][0][0];
+    if (h->tlb_logged > TLB_LOG_SIZE) {
+        for (unsigned i = 0; i < 2 * 3 * TLB_SIZE; i++)
+            all[i].tag = TLB_INVALID;
+    } else {
+        for (unsigned i = 0; i < h->tlb_logged; i++)
+            all[h->tlb_log[i]].tag = TLB_INVALID;
+    }
+    h->tlb_logged = 0;
     h->fetch_vpage = TLB_INVALID;
+}
+
+static void tlb_log_fill(struct dv_hart *h, enum access acc, uint64_t va)
+{
+    if (h->tlb_logged < TLB_LOG_SIZE)
+        h->tlb_log[h->tlb_logged] =
+            (uint16_t)(((h->priv * 3u + acc) << TLB_BITS) | ((va >> PAGE_SHIFT) & (TLB_SIZE - 1)));
+    if (h->tlb_logged <= TLB_LOG_SIZE)
+        h->tlb_logged++;
 }
 
 void mmu_flush_gstage(struct dv_hart *h)
@@ -204,6 +218,7 @@ static void tlb_fill(struct dv_hart *h, enum access acc, uint64_t va, uintptr_t 
     if (acc == ACC_STORE && unlikely(jit_store_blocked(h->m, host)))
         return;
     struct tlb_entry *e = tlb_slot(h, acc, va);
+    tlb_log_fill(h, acc, va);
     e->addend = (host & PAGE_MASK) - (uintptr_t)(va & PAGE_MASK);
     __atomic_store_n(&e->tag, tlb_tag(h, va), __ATOMIC_RELAXED);
     /* A hart that made the page a code page meanwhile may have scanned this
@@ -264,6 +279,34 @@ static bool split_access(struct dv_hart *h, uint64_t va, unsigned size, uint64_t
     return true;
 }
 
+/* Copies of the access size, each a single host move. */
+static inline uint64_t host_load(uintptr_t host, unsigned size)
+{
+    uint8_t b;
+    uint16_t hw;
+    uint32_t w;
+    uint64_t d;
+    switch (size) {
+    case 1: memcpy(&b, (void *)host, 1); return b;
+    case 2: memcpy(&hw, (void *)host, 2); return hw;
+    case 4: memcpy(&w, (void *)host, 4); return w;
+    default: memcpy(&d, (void *)host, 8); return d;
+    }
+}
+
+static inline void host_store(uintptr_t host, unsigned size, uint64_t value)
+{
+    uint8_t b = (uint8_t)value;
+    uint16_t hw = (uint16_t)value;
+    uint32_t w = (uint32_t)value;
+    switch (size) {
+    case 1: memcpy((void *)host, &b, 1); break;
+    case 2: memcpy((void *)host, &hw, 2); break;
+    case 4: memcpy((void *)host, &w, 4); break;
+    default: memcpy((void *)host, &value, 8); break;
+    }
+}
+
 bool mmu_load_slow(struct dv_hart *h, uint64_t va, unsigned size, uint64_t *value,
                    const struct insn *in)
 {
@@ -272,13 +315,10 @@ bool mmu_load_slow(struct dv_hart *h, uint64_t va, unsigned size, uint64_t *valu
     uintptr_t host;
     uint64_t gpa;
     switch (translate(h, va, ACC_LOAD, in, &host, &gpa)) {
-    case XLATE_HOST: {
+    case XLATE_HOST:
         tlb_fill(h, ACC_LOAD, va, host);
-        uint64_t v = 0;
-        memcpy(&v, (void *)host, size);
-        *value = v;
+        *value = host_load(host, size);
         return true;
-    }
     case XLATE_PLIC: return plic_access(h, va, gpa, size, value, false);
     case XLATE_FAULT: break;
     }
@@ -295,7 +335,7 @@ bool mmu_store_slow(struct dv_hart *h, uint64_t va, unsigned size, uint64_t valu
     switch (translate(h, va, ACC_STORE, in, &host, &gpa)) {
     case XLATE_HOST:
         tlb_fill(h, ACC_STORE, va, host);
-        memcpy((void *)host, &value, size);
+        host_store(host, size, value);
         if (h->m->code_pages)
             jit_code_stored(h, host);
         return true;

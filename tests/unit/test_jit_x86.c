@@ -42,6 +42,9 @@ static const char *const R16[16] = {"ax",  "cx",  "dx",   "bx",   "sp",   "bp", 
                                     "r8w", "r9w", "r10w", "r11w", "r12w", "r13w", "r14w", "r15w"};
 static const char *const R8[16] = {"al",  "cl",  "dl",   "bl",   "spl",  "bpl",  "sil",  "dil",
                                    "r8b", "r9b", "r10b", "r11b", "r12b", "r13b", "r14b", "r15b"};
+static const char *const XMM[16] = {"xmm0",  "xmm1",  "xmm2",  "xmm3", "xmm4",  "xmm5",
+                                    "xmm6",  "xmm7",  "xmm8",  "xmm9", "xmm10", "xmm11",
+                                    "xmm12", "xmm13", "xmm14", "xmm15"};
 static const char *const ALU[8] = {"add", "or", "adc", "sbb", "and", "sub", "xor", "cmp"};
 static const char *const SHIFT[8] = {
     [X86_ROL] = "rol", [X86_ROR] = "ror", [X86_SHL] = "shl", [X86_SHR] = "shr", [X86_SAR] = "sar"};
@@ -123,7 +126,11 @@ static struct mem_text mem_text(struct x86_mem m)
 
 static const char *ptr_name(unsigned size)
 {
-    return size == 1 ? "byte" : size == 2 ? "word" : size == 4 ? "dword" : "qword";
+    return size == 1   ? "byte"
+           : size == 2 ? "word"
+           : size == 4 ? "dword"
+           : size == 8 ? "qword"
+                       : "xmmword";
 }
 
 /* "qword ptr [rax + 8]" */
@@ -650,6 +657,171 @@ static void test_bit_ops(void **state)
     CHECK_BYTES(0xC4, 0x42, 0x30, 0xF2, 0xC2);
 }
 
+/* --- scalar floating point ------------------------------------------------------------ */
+
+static void test_sse_moves(void **state)
+{
+    (void)state;
+    for (int x = 0; x < 16; x++) {
+        for (int r = 0; r < 16; r++) {
+            x86_movq_to_xmm(fresh(), x, r);
+            check(5, "movq %s, %s", XMM[x], R64[r]); /* 66 REX.W 0F 6E /r */
+            x86_movq_from_xmm(fresh(), r, x);
+            check(5, "movq %s, %s", R64[r], XMM[x]);
+        }
+        for (size_t i = 0; i < COUNT(some_mems); i++) {
+            struct x86_mem m = some_mems[i];
+            unsigned len = 1 + rex_mem(false, x, m) + 2 + modrm_len(m);
+            x86_movsd_load(fresh(), x, m);
+            check(len, "movsd %s, %s", XMM[x], ptr_text(8, m).s);
+            x86_movsd_store(fresh(), m, x);
+            check(len, "movsd %s, %s", ptr_text(8, m).s, XMM[x]);
+        }
+    }
+    /* Every addressing mode. */
+    for (size_t i = 0; i < COUNT(all_mems); i++) {
+        struct x86_mem m = all_mems[i];
+        int x = (int)(i % 16);
+        unsigned len = 1 + rex_mem(false, x, m) + 2 + modrm_len(m);
+        x86_movsd_load(fresh(), x, m);
+        check(len, "movsd %s, %s", XMM[x], ptr_text(8, m).s);
+        x86_movsd_store(fresh(), m, 15 - x);
+        check(1 + rex_mem(false, 15 - x, m) + 2 + modrm_len(m), "movsd %s, %s", ptr_text(8, m).s,
+              XMM[15 - x]);
+    }
+    x86_movsd_load(fresh(), X86_XMM8, X86_MEM(X86_R13, 0));
+    CHECK_BYTES(0xF2, 0x45, 0x0F, 0x10, 0x45, 0x00); /* prefix before REX; r13 needs a disp8 */
+    x86_movsd_store(fresh(), X86_MEM(X86_RSP, 0), X86_XMM0);
+    CHECK_BYTES(0xF2, 0x0F, 0x11, 0x04, 0x24); /* rsp needs a SIB */
+    x86_movsd_load(fresh(), X86_XMM1, X86_MEMI(X86_RDI, X86_R9, 8, 16));
+    CHECK_BYTES(0xF2, 0x42, 0x0F, 0x10, 0x4C, 0xCF, 0x10);
+    x86_movq_to_xmm(fresh(), X86_XMM0, X86_RAX);
+    CHECK_BYTES(0x66, 0x48, 0x0F, 0x6E, 0xC0);
+    x86_movq_from_xmm(fresh(), X86_R8, X86_XMM15);
+    CHECK_BYTES(0x66, 0x4D, 0x0F, 0x7E, 0xF8);
+}
+
+static const struct sse_case {
+    enum x86_sse op;
+    const char *name;
+    unsigned prefix;   /* bytes of mandatory prefix */
+    unsigned mem_text; /* the size capstone prints for the memory operand */
+} SSE_OPS[] = {
+    {X86_ADDSD, "addsd", 1, 8},
+    {X86_MULSD, "mulsd", 1, 8},
+    {X86_SUBSD, "subsd", 1, 8},
+    {X86_DIVSD, "divsd", 1, 8},
+    {X86_SQRTSD, "sqrtsd", 1, 8},
+    {X86_UCOMISD, "ucomisd", 1, 8},
+    /* comisd and comiss read m64 and m32 (Intel SDM), but capstone 4 prints "xmmword"; the bytes
+     * are checked below. */
+    {X86_COMISD, "comisd", 1, 16},
+    {X86_ADDSS, "addss", 1, 4},
+    {X86_MULSS, "mulss", 1, 4},
+    {X86_SUBSS, "subss", 1, 4},
+    {X86_DIVSS, "divss", 1, 4},
+    {X86_SQRTSS, "sqrtss", 1, 4},
+    {X86_UCOMISS, "ucomiss", 0, 4},
+    {X86_COMISS, "comiss", 0, 16},
+};
+
+static void test_sse_ops(void **state)
+{
+    (void)state;
+    for (size_t k = 0; k < COUNT(SSE_OPS); k++) {
+        const struct sse_case *c = &SSE_OPS[k];
+        for (int d = 0; d < 16; d++) {
+            for (int s = 0; s < 16; s++) {
+                x86_sse_op_rr(fresh(), c->op, d, s);
+                check(c->prefix + rex(false, d, s, -1) + 3, "%s %s, %s", c->name, XMM[d], XMM[s]);
+            }
+            for (size_t i = 0; i < COUNT(some_mems); i++) {
+                struct x86_mem m = some_mems[i];
+                x86_sse_op_rm(fresh(), c->op, d, m);
+                check(c->prefix + rex_mem(false, d, m) + 2 + modrm_len(m), "%s %s, %s", c->name,
+                      XMM[d], ptr_text(c->mem_text, m).s);
+            }
+        }
+    }
+    x86_sse_op_rr(fresh(), X86_ADDSD, X86_XMM9, X86_XMM10);
+    CHECK_BYTES(0xF2, 0x45, 0x0F, 0x58, 0xCA);
+    x86_sse_op_rr(fresh(), X86_DIVSD, X86_XMM0, X86_XMM8);
+    CHECK_BYTES(0xF2, 0x41, 0x0F, 0x5E, 0xC0);
+    x86_sse_op_rr(fresh(), X86_UCOMISD, X86_XMM0, X86_XMM1);
+    CHECK_BYTES(0x66, 0x0F, 0x2E, 0xC1);
+    x86_sse_op_rm(fresh(), X86_COMISD, X86_XMM15, X86_MEM(X86_R12, 0));
+    CHECK_BYTES(0x66, 0x45, 0x0F, 0x2F, 0x3C, 0x24);
+    x86_sse_op_rm(fresh(), X86_COMISS, X86_XMM2, X86_MEM(X86_RBP, -8));
+    CHECK_BYTES(0x0F, 0x2F, 0x55, 0xF8);
+    x86_sse_op_rm(fresh(), X86_SQRTSS, X86_XMM3, X86_MEM(X86_R12, 8));
+    CHECK_BYTES(0xF3, 0x41, 0x0F, 0x51, 0x5C, 0x24, 0x08);
+    x86_sse_op_rr(fresh(), X86_MULSS, X86_XMM7, X86_XMM6);
+    CHECK_BYTES(0xF3, 0x0F, 0x59, 0xFE);
+
+    /* One that does not fit writes nothing. */
+    uint8_t small[4] = {0xAA, 0xAA, 0xAA, 0xAA};
+    x86_init(&buf, small, 3);
+    x86_sse_op_rr(&buf, X86_SUBSD, X86_XMM0, X86_XMM1);
+    assert_true(buf.overflow);
+    assert_int_equal(x86_used(&buf), 0);
+    assert_int_equal(small[0], 0xAA);
+}
+
+static void test_fma(void **state)
+{
+    (void)state;
+    static const enum x86_fma kinds[] = {X86_VFMADD, X86_VFMSUB, X86_VFNMADD, X86_VFNMSUB};
+    static const char *const kind_name[] = {[X86_VFMADD] = "vfmadd",
+                                            [X86_VFMSUB] = "vfmsub",
+                                            [X86_VFNMADD] = "vfnmadd",
+                                            [X86_VFNMSUB] = "vfnmsub"};
+    static const enum x86_fma_order orders[] = {X86_FMA132, X86_FMA213, X86_FMA231};
+    static const char *const order_name[] = {"132", "213", "231"};
+    for (size_t k = 0; k < COUNT(kinds); k++)
+        for (int d = 0; d < 16; d++)
+            for (int s1 = 0; s1 < 16; s1++)
+                for (int s2 = 0; s2 < 16; s2++) {
+                    for (size_t o = 0; o < COUNT(orders); o++) {
+                        x86_fma_sd(fresh(), kinds[k], orders[o], d, s1, s2);
+                        check(5, "%s%ssd %s, %s, %s", kind_name[kinds[k]], order_name[o], XMM[d],
+                              XMM[s1], XMM[s2]);
+                    }
+                    x86_fma231sd(fresh(), kinds[k], d, s1, s2);
+                    check(5, "%s231sd %s, %s, %s", kind_name[kinds[k]], XMM[d], XMM[s1], XMM[s2]);
+                }
+    x86_fma231sd(fresh(), X86_VFMADD, X86_XMM0, X86_XMM1, X86_XMM2);
+    CHECK_BYTES(0xC4, 0xE2, 0xF1, 0xB9, 0xC2); /* VEX.66.0F38.W1, vvvv = ~1 */
+    x86_fma231sd(fresh(), X86_VFNMSUB, X86_XMM15, X86_XMM15, X86_XMM15);
+    CHECK_BYTES(0xC4, 0x42, 0x81, 0xBF, 0xFF); /* R and B set, X clear: inverted 010 */
+    x86_fma_sd(fresh(), X86_VFNMSUB, X86_FMA213, X86_XMM8, X86_XMM9, X86_XMM15);
+    CHECK_BYTES(0xC4, 0x42, 0xB1, 0xAF, 0xC7);
+    x86_fma_sd(fresh(), X86_VFMSUB, X86_FMA132, X86_XMM3, X86_XMM0, X86_XMM12);
+    CHECK_BYTES(0xC4, 0xC2, 0xF9, 0x9B, 0xDC);
+    x86_fma_sd(fresh(), X86_VFNMADD, X86_FMA213, X86_XMM1, X86_XMM2, X86_XMM3);
+    CHECK_BYTES(0xC4, 0xE2, 0xE9, 0xAD, 0xCB);
+}
+
+static void test_mxcsr(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < COUNT(some_mems); i++) {
+        struct x86_mem m = some_mems[i];
+        unsigned len = rex_mem(false, -1, m) + 2 + modrm_len(m);
+        x86_stmxcsr(fresh(), m);
+        check(len, "stmxcsr %s", ptr_text(4, m).s);
+        x86_ldmxcsr(fresh(), m);
+        check(len, "ldmxcsr %s", ptr_text(4, m).s);
+    }
+    x86_stmxcsr(fresh(), X86_MEM(X86_RSP, 0));
+    CHECK_BYTES(0x0F, 0xAE, 0x1C, 0x24);
+    x86_ldmxcsr(fresh(), X86_MEM(X86_R12, 8));
+    CHECK_BYTES(0x41, 0x0F, 0xAE, 0x54, 0x24, 0x08);
+    x86_ldmxcsr(fresh(), X86_MEM(X86_R13, 0));
+    CHECK_BYTES(0x41, 0x0F, 0xAE, 0x55, 0x00);
+    x86_stmxcsr(fresh(), X86_MEM(X86_RBP, -4));
+    CHECK_BYTES(0x0F, 0xAE, 0x5D, 0xFC);
+}
+
 /* --- stack, fences, atomics, indirect jumps --------------------------------------------- */
 
 static void test_misc(void **state)
@@ -948,6 +1120,26 @@ static void emit_bad_align(void)
     x86_align(fresh(), 12);
 }
 
+static void emit_bad_xmm(void)
+{
+    x86_sse_op_rr(fresh(), X86_ADDSD, X86_XMM0, (enum x86_xmm)16);
+}
+
+static void emit_bad_sse_op(void)
+{
+    x86_sse_op_rr(fresh(), (enum x86_sse)(X86_COMISS + 1), X86_XMM0, X86_XMM1);
+}
+
+static void emit_bad_fma_kind(void)
+{
+    x86_fma231sd(fresh(), (enum x86_fma)1, X86_XMM0, X86_XMM1, X86_XMM2);
+}
+
+static void emit_bad_fma_order(void)
+{
+    x86_fma_sd(fresh(), X86_VFMADD, (enum x86_fma_order)0xC9, X86_XMM0, X86_XMM1, X86_XMM2);
+}
+
 static void test_invalid_use_asserts(void **state)
 {
     (void)state;
@@ -963,6 +1155,10 @@ static void test_invalid_use_asserts(void **state)
     expect_assert(emit_bad_shift_count, "shl r32 by 32");
     expect_assert(emit_far_jump, "jmp out of rel32 range");
     expect_assert(emit_bad_align, "align 12");
+    expect_assert(emit_bad_xmm, "xmm16");
+    expect_assert(emit_bad_sse_op, "sse op out of range");
+    expect_assert(emit_bad_fma_kind, "fma kind 1");
+    expect_assert(emit_bad_fma_order, "fma order 0xC9");
 }
 
 int main(void)
@@ -985,6 +1181,10 @@ int main(void)
         cmocka_unit_test(test_extend_rr),
         cmocka_unit_test(test_setcc_cmov),
         cmocka_unit_test(test_bit_ops),
+        cmocka_unit_test(test_sse_moves),
+        cmocka_unit_test(test_sse_ops),
+        cmocka_unit_test(test_fma),
+        cmocka_unit_test(test_mxcsr),
         cmocka_unit_test(test_misc),
         cmocka_unit_test(test_atomics),
         cmocka_unit_test(test_branches),
