@@ -74,13 +74,13 @@ struct tlb_entry {
     uint64_t tag; /* guest VA & PAGE_MASK; TLB_INVALID when empty */
     uintptr_t addend;
 };
-#define TLB_BITS    10
-#define TLB_SIZE    (1u << TLB_BITS)
+#define TLB_BITS     10
+#define TLB_SIZE     (1u << TLB_BITS)
 /* Fills since the last flush, so a flush clears only those entries (a full
    clear once the log overflows): a big TLB stays cheap to flush. */
 #define TLB_LOG_SIZE 256
-#define TLB_INVALID 1ull /* never a page-aligned address */
-#define GEN_MAX     0xfffu
+#define TLB_INVALID  1ull /* never a page-aligned address */
+#define GEN_MAX      0xfffu
 
 /* Cached G-stage leaves: guest-physical page -> host page, with the rights
    the leaf grants (PTE R/W/X; W only when D is set). Same generation trick. */
@@ -186,11 +186,13 @@ struct dv_hart {
     uint16_t tlb_log[TLB_LOG_SIZE];       /* (priv * 3 + access) << TLB_BITS | index */
     unsigned tlb_logged;                  /* > TLB_LOG_SIZE: overflowed, clear all */
     struct gcache_entry gcache[GCACHE_SIZE];
-    struct insn *icache; /* ICACHE_SIZE entries */
-    struct jit *jit;     /* translated code, or NULL when interpreting */
-    bool jit_failed;     /* the JIT could not be set up: interpret */
-    uint64_t jit_value;  /* a slow-path load's result, for translated code */
-    bool jit_stop;       /* a store hit translated code: leave the region */
+    struct insn *icache;             /* ICACHE_SIZE entries */
+    struct jit *jit;                 /* translated code, or NULL when interpreting */
+    bool jit_failed;                 /* the JIT could not be set up: interpret */
+    uint64_t jit_value;              /* a slow-path load's result, for translated code */
+    bool jit_stop;                   /* a store hit translated code: leave the region */
+    uint32_t jit_mxcsr;              /* scratch for translated code's host FP status */
+    uint8_t jit_fflags_of_mxcsr[64]; /* host exception flags -> fflags (jit.c) */
 };
 
 /* Another thread wants h to look at its pending events soon; wakes a WFI (machine.c). */

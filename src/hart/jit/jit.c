@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "hart/exec_int.h"
+#include "hart/fpu.h"
 #include "hart/exec_mem.h"
 #include "hart/interp.h"
 #include "hart/jit/jit_internal.h"
@@ -246,6 +247,7 @@ static struct jit *jit_create(void)
         return NULL;
     }
     j->code_end = j->code + JIT_CODE_SIZE;
+    j->host_fma = __builtin_cpu_supports("fma");
     cache_reset(j);
     return j;
 }
@@ -276,6 +278,12 @@ bool jit_wanted(struct dv_hart *h)
     pthread_mutex_unlock(&m->lock);
     h->jit = have_pages ? jit_create() : NULL;
     h->jit_failed = h->jit == NULL;
+    /* MXCSR exception flags (IE DE ZE OE UE PE) -> RISC-V fflags (NV DZ OF UF NX);
+       DE, a denormal operand, has no RISC-V counterpart. */
+    for (unsigned mx = 0; mx < 64; mx++)
+        h->jit_fflags_of_mxcsr[mx] =
+            (uint8_t)(((mx & 1) ? FP_NV : 0) | ((mx & 4) ? FP_DZ : 0) | ((mx & 8) ? FP_OF : 0) |
+                      ((mx & 16) ? FP_UF : 0) | ((mx & 32) ? FP_NX : 0));
     return h->jit != NULL;
 }
 

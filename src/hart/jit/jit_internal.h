@@ -37,11 +37,17 @@ enum jit_exit {
 };
 
 /* What translated code assumes beyond pc and host: the privilege (which TLB
-   it probes) and whether FP is enabled (FP loads and stores are inline). */
+   it probes), whether FP is enabled (FP loads, stores and arithmetic are
+   inline) and whether the dynamic rounding mode is round-to-nearest (the
+   host's, for inline arithmetic). */
 static inline unsigned region_mode(const struct dv_hart *h)
 {
-    return h->priv | ((h->vsstatus & SSTATUS_FS) ? 2u : 0u);
+    return h->priv | ((h->vsstatus & SSTATUS_FS) ? 2u : 0u) | (h->frm == 0 ? 4u : 0u);
 }
+#define MODE_FS_ON   2u
+#define MODE_FRM_RNE 4u
+/* MXCSR with every exception masked, round to nearest, no flags. */
+#define MXCSR_CLEAN  0x1f80u
 
 struct region {
     uint64_t pc;
@@ -79,6 +85,7 @@ struct jit {
     unsigned ninsns;
     uint16_t hot[1u << JIT_HOT_BITS];
     struct dv_engine_stats stats;
+    bool host_fma; /* the host has FMA3: fused multiply-adds inline */
 };
 #define JIT_MAX_INSNS (JIT_MAX_REGIONS * 8u)
 

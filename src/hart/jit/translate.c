@@ -29,6 +29,7 @@
  * natively calls exec_one(), the interpreter's own semantics.
  */
 #include <stddef.h>
+#include <stdlib.h>
 
 #include "hart/decode.h"
 #include "hart/exec.h"
@@ -38,11 +39,12 @@
 #define MAX_STUBS (JIT_MAX_REGION * 2 + 8)
 
 enum stub_kind {
-    STUB_EXIT,   /* a taken branch leaving the region */
-    STUB_ASYNC,  /* a backward jump found the budget spent */
-    STUB_LOAD,   /* TLB miss on a load */
-    STUB_STORE,  /* TLB miss on a store */
-    STUB_HELPER, /* exec helper returned trap or stop */
+    STUB_EXIT,    /* a taken branch leaving the region */
+    STUB_ASYNC,   /* a backward jump found the budget spent */
+    STUB_LOAD,    /* TLB miss on a load */
+    STUB_STORE,   /* TLB miss on a store */
+    STUB_HELPER,  /* exec helper returned trap or stop */
+    STUB_FP_REDO, /* a fused multiply-add made a NaN: redo it exactly in fpu.c */
 };
 
 struct stub {
@@ -73,6 +75,8 @@ struct tx {
     bool end_interp; /* the region stops before an OPF_INTERP instruction */
     bool end_jump;   /* the last instruction does not fall through */
     bool fs_on;      /* FP enabled: FP loads and stores inline */
+    bool fp_inline;  /* some FP arithmetic is inline: host MXCSR flags are live */
+    unsigned mode;   /* region_mode() */
     int8_t host[32]; /* guest register -> host register, or -1 */
     uint32_t written;
     unsigned pending;
@@ -98,6 +102,9 @@ static bool caller_saved(enum x86_reg r)
 #define OFF_VALUE     ((int32_t)offsetof(struct dv_hart, jit_value))
 #define OFF_F(r)      ((int32_t)(offsetof(struct dv_hart, f) + 8u * (r)))
 #define OFF_VSSTATUS  ((int32_t)offsetof(struct dv_hart, vsstatus))
+#define OFF_MXCSR     ((int32_t)offsetof(struct dv_hart, jit_mxcsr))
+#define OFF_FFLAGS    ((int32_t)offsetof(struct dv_hart, fflags))
+#define OFF_FLAGMAP   ((int32_t)offsetof(struct dv_hart, jit_fflags_of_mxcsr))
 #define TLB_OFF(p, a) ((int32_t)(offsetof(struct dv_hart, tlb) + ((p)*3u + (a)) * TLB_SIZE * 16u))
 
 static struct x86_mem xmem(unsigned g)
@@ -321,8 +328,21 @@ static void store_pc(struct tx *t, uint64_t pc)
 
 /* Leave for the dispatcher at pc. A LOOKUP exit to the region's own page
    starts with a jump the dispatcher may later point at the next region. */
+/* Inline FP arithmetic left its exception flags in MXCSR: into fflags. */
+static void merge_fp_flags(struct tx *t)
+{
+    if (!t->fp_inline)
+        return;
+    x86_stmxcsr(&t->b, X86_MEM(X86_RBP, OFF_MXCSR));
+    x86_load(&t->b, 4, false, X86_RAX, X86_MEM(X86_RBP, OFF_MXCSR));
+    x86_alu_ri(&t->b, X86_AND, false, X86_RAX, 0x3f);
+    x86_load(&t->b, 1, false, X86_RCX, X86_MEMI(X86_RBP, X86_RAX, 1, OFF_FLAGMAP));
+    x86_alu_mr(&t->b, X86_OR, false, X86_MEM(X86_RBP, OFF_FFLAGS), X86_RCX);
+}
+
 static void emit_exit(struct tx *t, uint64_t pc, enum jit_exit why)
 {
+    merge_fp_flags(t);
     store_written(t);
     uint64_t reason = why;
     if (why == JIT_EXIT_LOOKUP && (pc & PAGE_MASK) == (t->pc0 & PAGE_MASK)) {
@@ -340,6 +360,7 @@ static void emit_exit(struct tx *t, uint64_t pc, enum jit_exit why)
 /* Leave with the target pc in rdx (jalr). */
 static void emit_exit_dynamic(struct tx *t)
 {
+    merge_fp_flags(t);
     store_written(t);
     x86_store(&t->b, 8, X86_MEM(X86_RBP, OFF_PC), X86_RDX);
     x86_mov_ri(&t->b, X86_RAX, JIT_EXIT_LOOKUP);
@@ -432,6 +453,8 @@ static void emit_int_helper(struct tx *t, unsigned i)
 static void emit_exec_helper(struct tx *t, unsigned i)
 {
     const struct insn *in = &t->in[i];
+    if (in->op == OP_FENCE_I) /* never in a region; keeps the compiler honest */
+        return;
     spill_caller_saved(t);
     for (unsigned k = 0; k < 3; k++) { /* rd too: reloaded even when the helper traps */
         unsigned g = k == 0 ? in->rs1 : k == 1 ? in->rs2 : in->rd;
@@ -775,6 +798,95 @@ static void emit_store(struct tx *t, unsigned i)
     t->stubs[t->nstubs - 1].resume = t->b.p;
 }
 
+/* --- FP arithmetic -------------------------------------------------------------------------- */
+
+static struct x86_mem fmem(unsigned r)
+{
+    return X86_MEM(X86_RBP, OFF_F(r));
+}
+
+/* Whether instruction in can use host SSE here: double precision, rounding
+   to nearest (statically, or dynamically with frm = RNE in this mode). */
+static bool fp_inline_ok(const struct tx *t, const struct insn *in)
+{
+    if (!t->fs_on)
+        return false;
+    bool rne = in->rm == 0 || (in->rm == 7 && (t->mode & MODE_FRM_RNE));
+    switch (in->op) {
+    case OP_FMV_X_D:
+    case OP_FMV_D_X: return !getenv("JITNOMV");
+    case OP_FADD_D:
+    case OP_FSUB_D:
+    case OP_FMUL_D:
+    case OP_FDIV_D:
+    case OP_FSQRT_D: return rne && !getenv("JITNOARITH");
+    case OP_FMADD_D:
+    case OP_FMSUB_D:
+    case OP_FNMSUB_D:
+    case OP_FNMADD_D: return rne && t->j->host_fma && !getenv("JITNOFMA");
+    default: return false;
+    }
+}
+
+static bool is_fma(enum op op)
+{
+    return op == OP_FMADD_D || op == OP_FMSUB_D || op == OP_FNMSUB_D || op == OP_FNMADD_D;
+}
+
+/* x86 and RISC-V agree on results and flags but for two cases, which are
+   redone exactly in fpu.c (as fpu.c's own host path does): a NaN result
+   (RISC-V's is canonical; a fused multiply-add may also differ on the flags
+   of 0 * inf + qNaN), and a result of exactly +-min normal, where x86 may
+   have raised underflow on tininess before rounding. */
+static void emit_fp_arith(struct tx *t, unsigned i)
+{
+    const struct insn *in = &t->in[i];
+    enum op op = (enum op)in->op;
+    if (op == OP_FMV_X_D) {
+        x86_load(&t->b, 8, false, X86_RAX, fmem(in->rs1));
+        set_rd(t, in->rd, X86_RAX);
+        return;
+    }
+    if (op == OP_FMV_D_X) {
+        load_into(t, X86_RAX, in->rs1);
+        x86_store(&t->b, 8, fmem(in->rd), X86_RAX);
+        x86_alu_mi(&t->b, X86_OR, true, X86_MEM(X86_RBP, OFF_VSSTATUS), (int32_t)SSTATUS_FS_DIRTY);
+        return;
+    }
+    x86_stmxcsr(&t->b, X86_MEM(X86_RBP, OFF_MXCSR)); /* the flags before, for a redo */
+    if (is_fma(op)) {
+        static const enum x86_fma kind[] = {[OP_FMADD_D - OP_FMADD_D] = X86_VFMADD,
+                                            [OP_FMSUB_D - OP_FMADD_D] = X86_VFMSUB,
+                                            [OP_FNMSUB_D - OP_FMADD_D] = X86_VFNMADD,
+                                            [OP_FNMADD_D - OP_FMADD_D] = X86_VFNMSUB};
+        x86_movsd_load(&t->b, X86_XMM0, fmem(in->rs3));
+        x86_movsd_load(&t->b, X86_XMM1, fmem(in->rs1));
+        x86_movsd_load(&t->b, X86_XMM2, fmem(in->rs2));
+        x86_fma231sd(&t->b, kind[op - OP_FMADD_D], X86_XMM0, X86_XMM1, X86_XMM2);
+    } else if (op == OP_FSQRT_D) {
+        x86_sse_op_rm(&t->b, X86_SQRTSD, X86_XMM0, fmem(in->rs1));
+    } else {
+        static const enum x86_sse sse[] = {[OP_FADD_D - OP_FADD_D] = X86_ADDSD,
+                                           [OP_FSUB_D - OP_FADD_D] = X86_SUBSD,
+                                           [OP_FMUL_D - OP_FADD_D] = X86_MULSD,
+                                           [OP_FDIV_D - OP_FADD_D] = X86_DIVSD};
+        x86_movsd_load(&t->b, X86_XMM0, fmem(in->rs1));
+        x86_sse_op_rm(&t->b, sse[op - OP_FADD_D], X86_XMM0, fmem(in->rs2));
+    }
+    /* rcx = the magnitude, shifted left one: compare with min normal and inf */
+    x86_movq_from_xmm(&t->b, X86_RAX, X86_XMM0);
+    x86_lea(&t->b, true, X86_RCX, X86_MEMI(X86_RAX, X86_RAX, 1, 0));
+    x86_mov_ri(&t->b, X86_RDX, 0x0010000000000000ull << 1);
+    x86_alu_rr(&t->b, X86_CMP, true, X86_RCX, X86_RDX);
+    struct stub *s = add_stub(t, STUB_FP_REDO, i, x86_jcc(&t->b, X86_CC_E, NULL));
+    x86_mov_ri(&t->b, X86_RDX, 0x7ff0000000000000ull << 1);
+    x86_alu_rr(&t->b, X86_CMP, true, X86_RCX, X86_RDX);
+    struct stub *nan = add_stub(t, STUB_FP_REDO, i, x86_jcc(&t->b, X86_CC_A, NULL));
+    x86_store(&t->b, 8, fmem(in->rd), X86_RAX);
+    x86_alu_mi(&t->b, X86_OR, true, X86_MEM(X86_RBP, OFF_VSSTATUS), (int32_t)SSTATUS_FS_DIRTY);
+    s->resume = nan->resume = t->b.p;
+}
+
 /* --- control flow --------------------------------------------------------------------------- */
 
 static enum x86_cc branch_cc(enum op op)
@@ -879,6 +991,11 @@ static void emit_insn(struct tx *t, unsigned i)
         t->pending++;
         return;
     }
+    if (fp_inline_ok(t, in)) {
+        emit_fp_arith(t, i);
+        t->pending++;
+        return;
+    }
     bool is_int = !(op_infos[op].flags & (OPF_TRAPS | OPF_BRANCH | OPF_JUMP | OPF_FP | OPF_INTERP));
     if (is_int) {
         if (!emit_int(t, i))
@@ -934,6 +1051,12 @@ static void emit_stub(struct tx *t, struct stub *s)
         x86_jcc(&t->b, X86_CC_E, s->resume);
         break;
     case STUB_HELPER: break;
+    case STUB_FP_REDO:
+        x86_ldmxcsr(&t->b, X86_MEM(X86_RBP, OFF_MXCSR)); /* forget the inline attempt's flags */
+        t->pending = s->pending; /* what the helper's own stub counts as retired */
+        emit_exec_helper(t, s->idx);
+        x86_jmp(&t->b, s->resume);
+        return;
     }
     /* a helper or store slow path said trap (0) or stop (2) */
     x86_test_rr(&t->b, false, X86_RAX, X86_RAX);
@@ -959,6 +1082,10 @@ static void emit_region(struct tx *t)
     for (unsigned g = 1; g < 32; g++)
         if (cached(t, g))
             x86_load(&t->b, 8, false, (enum x86_reg)t->host[g], xmem(g));
+    if (t->fp_inline) { /* flags start clear; every exit merges them */
+        x86_store_imm(&t->b, 4, X86_MEM(X86_RBP, OFF_MXCSR), MXCSR_CLEAN);
+        x86_ldmxcsr(&t->b, X86_MEM(X86_RBP, OFF_MXCSR));
+    }
 
     for (unsigned i = 0; i < t->n; i++) {
         if (t->label[i]) {
@@ -989,7 +1116,8 @@ const uint8_t *translate_region(struct dv_hart *h, struct jit *j, uint64_t pc, u
     t.h = h;
     t.j = j;
     t.pc0 = pc;
-    t.fs_on = (h->vsstatus & SSTATUS_FS) != 0;
+    t.mode = region_mode(h);
+    t.fs_on = (t.mode & MODE_FS_ON) != 0;
     *overflow = false;
     if (!form_region(&t, host, h->m->engine.max_region))
         return NULL;
@@ -999,6 +1127,9 @@ const uint8_t *translate_region(struct dv_hart *h, struct jit *j, uint64_t pc, u
     }
     mark_labels(&t);
     allocate(&t);
+    for (unsigned i = 0; i < t.n; i++)
+        t.fp_inline |=
+            fp_inline_ok(&t, &t.in[i]) && t.in[i].op != OP_FMV_X_D && t.in[i].op != OP_FMV_D_X;
     uint8_t *start = j->free;
     x86_init(&t.b, start, (size_t)(j->code_end - start));
     emit_region(&t);
