@@ -192,6 +192,7 @@ struct dv_hart {
     uint64_t jit_value;              /* a slow-path load's result, for translated code */
     bool jit_stop;                   /* a store hit translated code: leave the region */
     uint32_t jit_mxcsr;              /* scratch for translated code's host FP status */
+    struct verify_log *verify;       /* verify mode: log stores here (jit/verify.c) */
     uint8_t jit_fflags_of_mxcsr[64]; /* host exception flags -> fflags (jit.c) */
 };
 

@@ -108,3 +108,22 @@ bool interp_block(struct dv_hart *h)
 {
     return interp_loop(h, true);
 }
+
+bool interp_steps(struct dv_hart *h, uint64_t n)
+{
+    for (; n > 0; n--) {
+        uint64_t pc = h->pc;
+        uint32_t raw;
+        if (!mmu_fetch(h, pc, &raw))
+            return false;
+        const struct insn *in = icache_lookup(h, pc, raw);
+        uint64_t next = pc + in->len;
+        enum exec_status st = exec_dispatch(h, in, pc, &next);
+        if (st == EXEC_ILLEGAL)
+            raise_trap(h, EXC_ILLEGAL, raw);
+        if (st != EXEC_RETIRE)
+            return false;
+        retire(h, next);
+    }
+    return true;
+}

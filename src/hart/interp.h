@@ -12,4 +12,8 @@ uint64_t interp_run(struct dv_hart *h);
    when dv_enter must return (h->trap holds the exit, not yet taken). */
 bool interp_block(struct dv_hart *h);
 
+/* Retire exactly n instructions from h->pc with no look at interrupts;
+   false, with h->trap raised and not routed, if one of them traps. */
+bool interp_steps(struct dv_hart *h, uint64_t n);
+
 #endif

@@ -7,6 +7,7 @@
  * an exit and without a TLB entry.
  */
 #include "hart/jit/jit.h"
+#include "hart/jit/verify.h"
 #include "hart/mmu.h"
 #include "hart/vplic.h"
 
@@ -240,6 +241,8 @@ void *mmu_host_ptr(struct dv_hart *h, uint64_t va, enum access acc, const struct
         tlb_fill(h, acc, va, host);
         if (acc == ACC_STORE && h->m->code_pages)
             jit_code_stored(h, host); /* an AMO is about to write there */
+        if (acc == ACC_STORE && unlikely(h->verify))
+            verify_log_store(h, host & ~(uintptr_t)7, 8);
         return (void *)host;
     case XLATE_PLIC: raise_trap(h, access_fault[acc], va); return NULL; /* no AMOs there */
     case XLATE_FAULT: break;
@@ -251,8 +254,13 @@ static bool plic_access(struct dv_hart *h, uint64_t va, uint64_t gpa, unsigned s
                         uint64_t *value, bool store)
 {
     uint32_t v32 = (uint32_t)*value;
-    bool ok = store ? vplic_write(h->m->plic, gpa - h->m->plic_base, size, v32)
-                    : vplic_read(h->m->plic, gpa - h->m->plic_base, size, &v32);
+    bool ok = true;
+    if (likely(!h->verify) || !verify_plic(h, store, &v32)) {
+        ok = store ? vplic_write(h->m->plic, gpa - h->m->plic_base, size, v32)
+                   : vplic_read(h->m->plic, gpa - h->m->plic_base, size, &v32);
+        if (unlikely(h->verify) && !store)
+            verify_plic_result(h, v32);
+    }
     if (!ok) {
         raise_trap(h, store ? EXC_STORE_ACCESS : EXC_LOAD_ACCESS, va);
         return false;
@@ -335,6 +343,8 @@ bool mmu_store_slow(struct dv_hart *h, uint64_t va, unsigned size, uint64_t valu
     switch (translate(h, va, ACC_STORE, in, &host, &gpa)) {
     case XLATE_HOST:
         tlb_fill(h, ACC_STORE, va, host);
+        if (unlikely(h->verify))
+            verify_log_store(h, host, size);
         host_store(host, size, value);
         if (h->m->code_pages)
             jit_code_stored(h, host);

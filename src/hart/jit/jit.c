@@ -27,6 +27,7 @@
 #include "hart/exec_mem.h"
 #include "hart/interp.h"
 #include "hart/jit/jit_internal.h"
+#include "hart/jit/verify.h"
 #include "hart/mmu.h"
 #include "hart/timer.h"
 #include "hart/trap.h"
@@ -95,6 +96,8 @@ bool jit_store_blocked(const struct dv_machine *m, uintptr_t host)
 {
     const struct jit_window *w;
     size_t i;
+    if (m->engine.verify) /* every store is logged on the slow path */
+        return m->code_pages != NULL;
     return m->code_pages && jit_page_find(m->code_pages, host, &w, &i) &&
            atomic_load_explicit(&w->state[i], memory_order_relaxed) == PAGE_CODE;
 }
@@ -416,6 +419,11 @@ static bool open_slice(struct dv_hart *h)
     return !atomic_load(&h->attention);
 }
 
+static uint64_t run_once(struct dv_hart *h, void *code)
+{
+    return h->jit->enter(h, code);
+}
+
 uint64_t jit_run(struct dv_hart *h)
 {
     struct jit *j = h->jit;
@@ -439,11 +447,12 @@ uint64_t jit_run(struct dv_hart *h)
                 return trap_take_exit(h);
             continue;
         }
-        if (patch) {
+        if (patch && !h->m->engine.verify) { /* verify runs one region at a time */
             translate_patch(patch, r->code);
             patch = NULL;
         }
-        uint64_t reason = j->enter(h, r->code);
+        uint64_t reason = h->m->engine.verify ? verify_region(h, h->pc, run_once, (void *)r->code)
+                                              : j->enter(h, r->code);
         uint8_t *site = (uint8_t *)(uintptr_t)(reason >> 8);
         switch ((enum jit_exit)(reason & 0xff)) {
         case JIT_EXIT_LOOKUP:
