@@ -415,7 +415,9 @@ static bool fetch_host(struct dv_hart *h, uintptr_t *host)
    jit_limit = 0), so a wake-up is either seen here or stops the code. */
 static bool open_slice(struct dv_hart *h)
 {
-    __atomic_store_n(&h->jit_limit, h->instret + JIT_SLICE, __ATOMIC_SEQ_CST);
+    /* verify mode: short slices, so one region's stores fit the store log */
+    uint64_t slice = h->m->engine.verify ? JIT_VERIFY_SLICE : JIT_SLICE;
+    __atomic_store_n(&h->jit_limit, h->instret + slice, __ATOMIC_SEQ_CST);
     return !atomic_load(&h->attention);
 }
 

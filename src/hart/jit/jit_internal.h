@@ -24,6 +24,7 @@
    force an earlier exit through jit_limit. At ~1-3 G instructions/s this is
    5-20 us of timer granularity. */
 #define JIT_SLICE        32768
+#define JIT_VERIFY_SLICE 256 /* verify mode: one region's stores fit the store log */
 /* A page whose code is rewritten this often within 250 ms is left to the
    interpreter, for a second at least (mixed code and data, guest JITs). */
 #define JIT_THRASH_LIMIT 64

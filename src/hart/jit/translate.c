@@ -749,6 +749,13 @@ static bool is_fp(const struct insn *in)
     return op_infos[in->op].flags & OPF_FP;
 }
 
+/* vsstatus.FS = Dirty and SD, as fs_mark_dirty() does; clobbers rax. */
+static void mark_fs_dirty(struct tx *t)
+{
+    x86_mov_ri(&t->b, X86_RAX, SSTATUS_FS_DIRTY | SSTATUS_SD);
+    x86_alu_mr(&t->b, X86_OR, true, X86_MEM(X86_RBP, OFF_VSSTATUS), X86_RAX);
+}
+
 /* f[rd] = rax (NaN-boxed for flw), and FS becomes Dirty as fs_mark_dirty does. */
 static void set_frd(struct tx *t, const struct insn *in)
 {
@@ -757,7 +764,7 @@ static void set_frd(struct tx *t, const struct insn *in)
         x86_alu_rr(&t->b, X86_OR, true, X86_RAX, X86_RCX);
     }
     x86_store(&t->b, 8, X86_MEM(X86_RBP, OFF_F(in->rd)), X86_RAX);
-    x86_alu_mi(&t->b, X86_OR, true, X86_MEM(X86_RBP, OFF_VSSTATUS), (int32_t)SSTATUS_FS_DIRTY);
+    mark_fs_dirty(t);
 }
 
 static void emit_load(struct tx *t, unsigned i)
@@ -850,7 +857,7 @@ static void emit_fp_arith(struct tx *t, unsigned i)
     if (op == OP_FMV_D_X) {
         load_into(t, X86_RAX, in->rs1);
         x86_store(&t->b, 8, fmem(in->rd), X86_RAX);
-        x86_alu_mi(&t->b, X86_OR, true, X86_MEM(X86_RBP, OFF_VSSTATUS), (int32_t)SSTATUS_FS_DIRTY);
+        mark_fs_dirty(t);
         return;
     }
     x86_stmxcsr(&t->b, X86_MEM(X86_RBP, OFF_MXCSR)); /* the flags before, for a redo */
@@ -883,7 +890,7 @@ static void emit_fp_arith(struct tx *t, unsigned i)
     x86_alu_rr(&t->b, X86_CMP, true, X86_RCX, X86_RDX);
     struct stub *nan = add_stub(t, STUB_FP_REDO, i, x86_jcc(&t->b, X86_CC_A, NULL));
     x86_store(&t->b, 8, fmem(in->rd), X86_RAX);
-    x86_alu_mi(&t->b, X86_OR, true, X86_MEM(X86_RBP, OFF_VSSTATUS), (int32_t)SSTATUS_FS_DIRTY);
+    mark_fs_dirty(t);
     s->resume = nan->resume = t->b.p;
 }
 

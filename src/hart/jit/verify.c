@@ -160,18 +160,21 @@ uint64_t verify_region(struct dv_hart *h, uint64_t pc0, uint64_t (*run)(struct d
     }
     if (!arch_equal(&jit, &ref))
         dump("registers", pc0, &jit, &ref);
-    if (!jit_log.overflow)
-        for (unsigned i = 0; i < jit_log.n; i++) {
-            uint64_t now = 0, want = 0;
-            memcpy(&now, (const void *)jit_log.e[i].host, jit_log.e[i].size);
-            memcpy(&want, &after[i], jit_log.e[i].size);
-            if (now != want) {
-                fprintf(stderr,
-                        "  store at host %#" PRIxPTR ": jit %#" PRIx64 " interp %#" PRIx64 "\n",
-                        jit_log.e[i].host, want, now);
-                dump("memory", pc0, &jit, &ref);
-            }
+    if (jit_log.overflow) {
+        fprintf(stderr, "duvisor: jit verify: region at %#" PRIx64 " made more than %u stores\n",
+                pc0, VERIFY_LOG_SIZE);
+        abort();
+    }
+    for (unsigned i = 0; i < jit_log.n; i++) {
+        uint64_t now = 0, want = 0;
+        memcpy(&now, (const void *)jit_log.e[i].host, jit_log.e[i].size);
+        memcpy(&want, &after[i], jit_log.e[i].size);
+        if (now != want) {
+            fprintf(stderr, "  store at host %#" PRIxPTR ": jit %#" PRIx64 " interp %#" PRIx64 "\n",
+                    jit_log.e[i].host, want, now);
+            dump("memory", pc0, &jit, &ref);
         }
+    }
     h->trap = trap; /* the region's exit goes on as if it had run alone */
     h->jit_stop = stop;
     return reason;
