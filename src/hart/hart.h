@@ -103,6 +103,9 @@ struct insn {
     int32_t imm;
     uint32_t raw; /* instruction bits (16-bit ones zero-extended) */
 };
+#define JC_BITS     9
+#define JC_SIZE     (1u << JC_BITS)
+#define JC_EMPTY    1ull /* never a pc */
 #define ICACHE_BITS 14
 #define ICACHE_SIZE (1u << ICACHE_BITS)
 
@@ -132,8 +135,9 @@ struct dv_machine {
     struct vplic *plic;
     uint64_t plic_base;
     struct dv_engine_config engine;
-    struct jit_pages *code_pages; /* which RAM pages hold translated code (jit.c) */
-    pthread_mutex_t lock;         /* guards harts[] */
+    struct jit_pages *code_pages;     /* which RAM pages hold translated code (jit.c) */
+    _Atomic uint64_t code_generation; /* moves whenever any translated code goes stale */
+    pthread_mutex_t lock;             /* guards harts[] */
     struct dv_hart *harts[MAX_HARTS];
 };
 
@@ -186,8 +190,17 @@ struct dv_hart {
     uint16_t tlb_log[TLB_LOG_SIZE];       /* (priv * 3 + access) << TLB_BITS | index */
     unsigned tlb_logged;                  /* > TLB_LOG_SIZE: overflowed, clear all */
     struct gcache_entry gcache[GCACHE_SIZE];
-    struct insn *icache;             /* ICACHE_SIZE entries */
-    struct jit *jit;                 /* translated code, or NULL when interpreting */
+    struct insn *icache; /* ICACHE_SIZE entries */
+    struct jit *jit;     /* translated code, or NULL when interpreting */
+    /* The jump cache: guest pc -> translated code, for jumps whose target is
+       not known when translating (jalr, other pages). Per privilege; entries
+       are valid for the translation, mode and code generation of jc_*. */
+    struct {
+        uint64_t pc; /* JC_EMPTY when empty */
+        const void *code;
+    } jit_jc[2][JC_SIZE];
+    uint64_t jc_generation;
+    unsigned jc_mode;
     bool jit_failed;                 /* the JIT could not be set up: interpret */
     uint64_t jit_value;              /* a slow-path load's result, for translated code */
     bool jit_stop;                   /* a store hit translated code: leave the region */

@@ -33,6 +33,7 @@ void mmu_flush(struct dv_hart *h)
     }
     h->tlb_logged = 0;
     h->fetch_vpage = TLB_INVALID;
+    jit_jc_clear(h); /* it maps virtual pcs: as stale as the TLB */
 }
 
 static void tlb_log_fill(struct dv_hart *h, enum access acc, uint64_t va)

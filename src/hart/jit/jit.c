@@ -106,14 +106,39 @@ bool jit_store_blocked(const struct dv_machine *m, uintptr_t host)
    the page is plain data again (stores may use the TLB) until code is
    translated from it anew; one that keeps flipping is left to the
    interpreter for good. */
-static void page_rewritten(const struct jit_window *w, size_t i)
+static void page_rewritten(struct dv_machine *m, const struct jit_window *w, size_t i)
 {
+    atomic_fetch_add(&m->code_generation, 1);
     uint32_t now = (uint32_t)(dv_host_time() / (DV_TIMEBASE_HZ / 4)); /* 250 ms ticks */
     if (atomic_exchange(&w->rewritten_at[i], now) != now)
         atomic_store(&w->rewrites[i], 0); /* a quiet spell: start counting again */
     bool thrashing = atomic_fetch_add(&w->rewrites[i], 1) + 1 >= JIT_THRASH_LIMIT;
     atomic_store(&w->state[i], thrashing ? PAGE_NOJIT : PAGE_DATA); /* before the epoch */
     atomic_fetch_add(&w->epoch[i], 1);
+}
+
+void jit_jc_clear(struct dv_hart *h)
+{
+    if (!h->jit)
+        return;
+    for (unsigned p = 0; p < 2; p++)
+        for (unsigned i = 0; i < JC_SIZE; i++)
+            h->jit_jc[p][i].pc = JC_EMPTY;
+}
+
+/* Jump-cache entries bypass the dispatcher's checks: drop them all when any
+   code went stale (on any hart), the cache was flushed, or the FP mode bits
+   of region_mode() changed (privilege has a table of its own). */
+static void jc_revalidate(struct dv_hart *h)
+{
+    uint64_t gen = atomic_load_explicit(&h->m->code_generation, memory_order_acquire);
+    unsigned mode = region_mode(h) & ~1u;
+    if (gen != h->jc_generation || mode != h->jc_mode || h->jit->flushed) {
+        jit_jc_clear(h);
+        h->jit->flushed = false;
+        h->jc_generation = gen;
+        h->jc_mode = mode;
+    }
 }
 
 /* Whether code may be translated from page i now; a thrashing page gets
@@ -138,7 +163,7 @@ void jit_code_stored(struct dv_hart *h, uintptr_t host)
     if (!jit_page_find(h->m->code_pages, host, &w, &i) ||
         atomic_load_explicit(&w->state[i], memory_order_relaxed) != PAGE_CODE)
         return;
-    page_rewritten(w, i);
+    page_rewritten(h->m, w, i);
     h->jit_stop = true;
 }
 
@@ -151,7 +176,7 @@ void jit_memory_written(struct dv_machine *m, uintptr_t host, size_t len)
         size_t i;
         if (jit_page_find(m->code_pages, a, &w, &i) &&
             atomic_load_explicit(&w->state[i], memory_order_relaxed) == PAGE_CODE)
-            page_rewritten(w, i);
+            page_rewritten(m, w, i);
     }
 }
 
@@ -207,6 +232,7 @@ static bool page_mark_code(struct dv_machine *m, const struct jit_window *w, siz
 
 static void cache_reset(struct jit *j)
 {
+    j->flushed = true; /* jump caches point into the code about to be reused */
     memset(j->hash, 0, sizeof(j->hash));
     j->nregions = 0;
     j->ninsns = 0;
@@ -281,6 +307,7 @@ bool jit_wanted(struct dv_hart *h)
     pthread_mutex_unlock(&m->lock);
     h->jit = have_pages ? jit_create() : NULL;
     h->jit_failed = h->jit == NULL;
+    jit_jc_clear(h);
     /* MXCSR exception flags (IE DE ZE OE UE PE) -> RISC-V fflags (NV DZ OF UF NX);
        DE, a denormal operand, has no RISC-V counterpart. */
     for (unsigned mx = 0; mx < 64; mx++)
@@ -430,6 +457,7 @@ uint64_t jit_run(struct dv_hart *h)
 {
     struct jit *j = h->jit;
     uint8_t *patch = NULL; /* the exit that led here, if it can be chained */
+    bool jc_fill = false;  /* ...or if its target goes into the jump cache */
     for (;;) {
         if (__atomic_load_n(&h->budget, __ATOMIC_RELAXED) <= 0 ||
             atomic_load_explicit(&h->attention, memory_order_relaxed)) {
@@ -439,6 +467,7 @@ uint64_t jit_run(struct dv_hart *h)
             if (!open_slice(h))
                 continue;
         }
+        jc_revalidate(h);
         uintptr_t host;
         struct region *r = NULL;
         if (fetch_host(h, &host)) /* a fetch fault is raised again by the interpreter */
@@ -451,8 +480,13 @@ uint64_t jit_run(struct dv_hart *h)
         }
         if (patch && !h->m->engine.verify) { /* verify runs one region at a time */
             translate_patch(patch, r->code);
-            patch = NULL;
+        } else if (jc_fill && !h->m->engine.verify) {
+            unsigned k = (unsigned)(h->pc >> 1) & (JC_SIZE - 1);
+            h->jit_jc[h->priv][k].pc = h->pc;
+            h->jit_jc[h->priv][k].code = r->code;
         }
+        patch = NULL;
+        jc_fill = false;
         uint64_t reason = h->m->engine.verify ? verify_region(h, h->pc, run_once, (void *)r->code)
                                               : j->enter(h, r->code);
         uint8_t *site = (uint8_t *)(uintptr_t)(reason >> 8);
@@ -460,6 +494,7 @@ uint64_t jit_run(struct dv_hart *h)
         case JIT_EXIT_LOOKUP:
             j->stats.exits_lookup++;
             patch = site;
+            jc_fill = site == NULL;
             break;
         case JIT_EXIT_INTERP:
             j->stats.exits_interp++;
@@ -471,6 +506,7 @@ uint64_t jit_run(struct dv_hart *h)
             if (trap_route(h))
                 return trap_take_exit(h);
             break;
+        case JIT_EXIT_STOP: j->stats.exits_lookup++; break;
         case JIT_EXIT_ASYNC:
             j->stats.exits_async++;
             h->budget = 0;

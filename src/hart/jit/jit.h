@@ -27,5 +27,7 @@ bool jit_store_blocked(const struct dv_machine *m, uintptr_t host);
    are stale and h leaves the region it is running. */
 void jit_code_stored(struct dv_hart *h, uintptr_t host);
 void jit_pages_destroy(struct dv_machine *m);
+/* Empty h's jump cache. */
+void jit_jc_clear(struct dv_hart *h);
 
 #endif

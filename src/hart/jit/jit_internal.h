@@ -35,6 +35,8 @@ enum jit_exit {
     JIT_EXIT_INTERP, /* h->pc is an instruction only the interpreter runs */
     JIT_EXIT_TRAP,   /* h->trap raised at h->pc */
     JIT_EXIT_ASYNC,  /* jit_limit reached at h->pc: look at timers and interrupts */
+    JIT_EXIT_STOP,   /* a store changed translated code; h->pc is the next instruction.
+                        Never chained: the dispatcher must see the change */
 };
 
 /* What translated code assumes beyond pc and host: the privilege (which TLB
@@ -86,6 +88,7 @@ struct jit {
     unsigned ninsns;
     uint16_t hot[1u << JIT_HOT_BITS];
     struct dv_engine_stats stats;
+    bool flushed;  /* the cache was reset: jump-cache entries point at freed code */
     bool host_fma; /* the host has FMA3: fused multiply-adds inline */
 };
 #define JIT_MAX_INSNS (JIT_MAX_REGIONS * 8u)

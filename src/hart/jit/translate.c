@@ -105,6 +105,7 @@ static bool caller_saved(enum x86_reg r)
 #define OFF_MXCSR     ((int32_t)offsetof(struct dv_hart, jit_mxcsr))
 #define OFF_FFLAGS    ((int32_t)offsetof(struct dv_hart, fflags))
 #define OFF_FLAGMAP   ((int32_t)offsetof(struct dv_hart, jit_fflags_of_mxcsr))
+#define JC_OFF(p)     ((int32_t)(offsetof(struct dv_hart, jit_jc) + (p)*JC_SIZE * 16u))
 #define TLB_OFF(p, a) ((int32_t)(offsetof(struct dv_hart, tlb) + ((p)*3u + (a)) * TLB_SIZE * 16u))
 
 static struct x86_mem xmem(unsigned g)
@@ -340,12 +341,36 @@ static void merge_fp_flags(struct tx *t)
     x86_alu_mr(&t->b, X86_OR, false, X86_MEM(X86_RBP, OFF_FFLAGS), X86_RCX);
 }
 
+/* Continue at the pc in rdx through the jump cache: a hit jumps straight
+   into that region's entry (which checks the budget), a miss leaves for the
+   dispatcher, which fills the entry. */
+static void emit_jump_cache(struct tx *t)
+{
+    int32_t off = JC_OFF(t->mode & 1u);
+    x86_mov_rr(&t->b, false, X86_RCX, X86_RDX);
+    x86_shift_ri(&t->b, X86_SHL, false, X86_RCX, 3); /* (pc >> 1) * 16 */
+    x86_alu_ri(&t->b, X86_AND, false, X86_RCX, (JC_SIZE - 1) << 4);
+    x86_alu_rm(&t->b, X86_CMP, true, X86_RDX, X86_MEMI(X86_RBP, X86_RCX, 1, off));
+    uint8_t *miss = x86_jcc(&t->b, X86_CC_NE, NULL);
+    x86_jmp_m(&t->b, X86_MEMI(X86_RBP, X86_RCX, 1, off + 8));
+    if (miss)
+        x86_patch_rel32(miss, t->b.p);
+    x86_store(&t->b, 8, X86_MEM(X86_RBP, OFF_PC), X86_RDX);
+    x86_mov_ri(&t->b, X86_RAX, JIT_EXIT_LOOKUP);
+    x86_jmp(&t->b, t->j->epilogue);
+}
+
 static void emit_exit(struct tx *t, uint64_t pc, enum jit_exit why)
 {
     merge_fp_flags(t);
     store_written(t);
     uint64_t reason = why;
-    if (why == JIT_EXIT_LOOKUP && (pc & PAGE_MASK) == (t->pc0 & PAGE_MASK)) {
+    if (why == JIT_EXIT_LOOKUP && (pc & PAGE_MASK) != (t->pc0 & PAGE_MASK)) {
+        x86_mov_ri(&t->b, X86_RDX, pc); /* another page: no chaining, the jump cache */
+        emit_jump_cache(t);
+        return;
+    }
+    if (why == JIT_EXIT_LOOKUP) {
         uint8_t *field = x86_jmp(&t->b, NULL);
         if (field) {
             x86_patch_rel32(field, t->b.p);
@@ -362,9 +387,7 @@ static void emit_exit_dynamic(struct tx *t)
 {
     merge_fp_flags(t);
     store_written(t);
-    x86_store(&t->b, 8, X86_MEM(X86_RBP, OFF_PC), X86_RDX);
-    x86_mov_ri(&t->b, X86_RAX, JIT_EXIT_LOOKUP);
-    x86_jmp(&t->b, t->j->epilogue);
+    emit_jump_cache(t);
 }
 
 static struct stub *add_stub(struct tx *t, enum stub_kind kind, unsigned idx, uint8_t *field)
@@ -1069,7 +1092,7 @@ static void emit_stub(struct tx *t, struct stub *s)
     x86_test_rr(&t->b, false, X86_RAX, X86_RAX);
     uint8_t *trap = x86_jcc(&t->b, X86_CC_E, NULL);
     add_instret(t, s->pending + 1);
-    emit_exit(t, next, JIT_EXIT_LOOKUP);
+    emit_exit(t, next, JIT_EXIT_STOP);
     if (trap)
         x86_patch_rel32(trap, t->b.p);
     add_instret(t, s->pending);
