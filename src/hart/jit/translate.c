@@ -863,11 +863,14 @@ static bool is_fma(enum op op)
     return op == OP_FMADD_D || op == OP_FMSUB_D || op == OP_FNMSUB_D || op == OP_FNMADD_D;
 }
 
-/* x86 and RISC-V agree on results and flags but for two cases, which are
-   redone exactly in fpu.c (as fpu.c's own host path does): a NaN result
+/* x86 and RISC-V agree on results and flags but where a result is a NaN
    (RISC-V's is canonical; a fused multiply-add may also differ on the flags
-   of 0 * inf + qNaN), and a result of exactly +-min normal, where x86 may
-   have raised underflow on tininess before rounding. */
+   of 0 * inf + qNaN) or tiny (x86 may raise underflow on tininess before
+   rounding, so a result of exactly +-min normal). Those results, and zeros
+   (which an underflow may have produced), are redone exactly in fpu.c, as
+   fpu.c's own host path does. So an op that completes inline never raises
+   invalid or underflow, and the redo path can drop those two flags from
+   MXCSR: only its own inline attempt can have raised them. */
 static void emit_fp_arith(struct tx *t, unsigned i)
 {
     const struct insn *in = &t->in[i];
@@ -883,7 +886,6 @@ static void emit_fp_arith(struct tx *t, unsigned i)
         mark_fs_dirty(t);
         return;
     }
-    x86_stmxcsr(&t->b, X86_MEM(X86_RBP, OFF_MXCSR)); /* the flags before, for a redo */
     if (is_fma(op)) {
         static const enum x86_fma kind[] = {[OP_FMADD_D - OP_FMADD_D] = X86_VFMADD,
                                             [OP_FMSUB_D - OP_FMADD_D] = X86_VFMSUB,
@@ -908,7 +910,7 @@ static void emit_fp_arith(struct tx *t, unsigned i)
     x86_lea(&t->b, true, X86_RCX, X86_MEMI(X86_RAX, X86_RAX, 1, 0));
     x86_mov_ri(&t->b, X86_RDX, 0x0010000000000000ull << 1);
     x86_alu_rr(&t->b, X86_CMP, true, X86_RCX, X86_RDX);
-    struct stub *s = add_stub(t, STUB_FP_REDO, i, x86_jcc(&t->b, X86_CC_E, NULL));
+    struct stub *s = add_stub(t, STUB_FP_REDO, i, x86_jcc(&t->b, X86_CC_BE, NULL));
     x86_mov_ri(&t->b, X86_RDX, 0x7ff0000000000000ull << 1);
     x86_alu_rr(&t->b, X86_CMP, true, X86_RCX, X86_RDX);
     struct stub *nan = add_stub(t, STUB_FP_REDO, i, x86_jcc(&t->b, X86_CC_A, NULL));
@@ -1082,7 +1084,10 @@ static void emit_stub(struct tx *t, struct stub *s)
         break;
     case STUB_HELPER: break;
     case STUB_FP_REDO:
-        x86_ldmxcsr(&t->b, X86_MEM(X86_RBP, OFF_MXCSR)); /* forget the inline attempt's flags */
+        /* forget the invalid and underflow flags of the inline attempt */
+        x86_stmxcsr(&t->b, X86_MEM(X86_RBP, OFF_MXCSR));
+        x86_alu_mi(&t->b, X86_AND, false, X86_MEM(X86_RBP, OFF_MXCSR), ~0x11);
+        x86_ldmxcsr(&t->b, X86_MEM(X86_RBP, OFF_MXCSR));
         t->pending = s->pending; /* what the helper's own stub counts as retired */
         emit_exec_helper(t, s->idx);
         x86_jmp(&t->b, s->resume);
