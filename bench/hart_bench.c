@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "hart/dvext.h"
+#include "hart/engine.h"
 #include "vmm/gstage.h"
 #include "hart/guest.h" /* bench/hart/guest.h, next to this file */
 
@@ -46,6 +47,7 @@ struct vm {
 struct run {
     double seconds;
     uint64_t instret, exits, result;
+    struct dv_engine_stats jit; /* what the JIT did in this run */
 };
 
 static void complain(const char *fmt, ...)
@@ -205,7 +207,8 @@ static int cmp_double(const void *a, const void *b)
 
 /* Run one benchmark RUNS times, each in a fresh VM: fig[] sorted, and the
    work one run did (guest instructions or exits). */
-static bool measure(const struct bench *b, const char *dir, double fig[RUNS], uint64_t *work)
+static bool measure(const struct bench *b, const char *dir, double fig[RUNS], uint64_t *work,
+                    struct dv_engine_stats *jit)
 {
     char path[4096];
     snprintf(path, sizeof(path), "%s/%s.bin", dir, b->image);
@@ -213,6 +216,8 @@ static bool measure(const struct bench *b, const char *dir, double fig[RUNS], ui
         struct vm vm;
         struct run r;
         bool ok = vm_create(&vm, path) && vm_run(&vm, &r);
+        if (ok)
+            dv_hart_engine_stats(vm.h, &r.jit);
         vm_destroy(&vm);
         if (!ok)
             return false;
@@ -225,6 +230,7 @@ static bool measure(const struct bench *b, const char *dir, double fig[RUNS], ui
         fig[i] = b->unit == MIPS ? (double)r.instret / r.seconds / 1e6
                                  : r.seconds * 1e9 / (double)r.exits;
         *work = b->unit == MIPS ? r.instret : r.exits;
+        *jit = r.jit;
     }
     qsort(fig, RUNS, sizeof(fig[0]), cmp_double);
     return true;
@@ -237,7 +243,7 @@ int main(int argc, char **argv)
         return 2;
     }
     struct bench benches[] = {
-        {"int_mips", "int", "integer ALU loop", MIPS, 0, 0, 300},
+        {"int_mips", "int", "integer ALU loop", MIPS, 0, 0, 2000},
         {"mem_mips", "mem", "memory loop (chase+stream)", MIPS, 0, 0, 0},
         {"branch_mips", "branch", "branchy loop", MIPS, 0, 0, 0},
         {"ecall_ns", "ecall", "ecall exit round trip", NS_PER_EXIT, ECALL_N, 0, 50},
@@ -247,6 +253,7 @@ int main(int argc, char **argv)
     enum { NB = sizeof(benches) / sizeof(benches[0]) };
     bool selected[NB], ok[NB];
     double fig[NB][RUNS];
+    struct dv_engine_stats jit[NB] = {0};
     for (int i = 0; i < NB; i++) {
         selected[i] = argc == 2;
         for (int k = 2; k < argc; k++)
@@ -264,7 +271,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < NB; i++) {
         const struct bench *b = &benches[i];
         uint64_t work = 0;
-        ok[i] = selected[i] && measure(b, argv[1], fig[i], &work);
+        ok[i] = selected[i] && measure(b, argv[1], fig[i], &work, &jit[i]);
         all = all && (ok[i] || !selected[i]);
         if (!ok[i]) {
             if (selected[i])
@@ -287,6 +294,14 @@ int main(int argc, char **argv)
         printf("  %-28s %8.1f %-5s %-17s %-12s %-12s %s\n", b->what, median, unit, range, work_s,
                target, verdict);
     }
+    printf("\n  JIT, last run of each (DUVISOR_JIT=off: the interpreter alone):\n");
+    printf("  %-28s %8s %10s %12s %10s\n", "benchmark", "regions", "insns", "us/region", "code bytes");
+    for (int i = 0; i < NB; i++)
+        if (ok[i])
+            printf("  %-28s %8llu %10llu %12.1f %10llu\n", benches[i].what,
+                   (unsigned long long)jit[i].regions, (unsigned long long)jit[i].guest_insns,
+                   jit[i].regions ? (double)jit[i].compile_ns / 1e3 / (double)jit[i].regions : 0.0,
+                   (unsigned long long)jit[i].code_bytes);
     printf("\n");
     for (int i = 0; i < NB; i++)
         if (ok[i])
