@@ -476,8 +476,6 @@ static void emit_int_helper(struct tx *t, unsigned i)
 static void emit_exec_helper(struct tx *t, unsigned i)
 {
     const struct insn *in = &t->in[i];
-    if (in->op == OP_FENCE_I) /* never in a region; keeps the compiler honest */
-        return;
     spill_caller_saved(t);
     for (unsigned k = 0; k < 3; k++) { /* rd too: reloaded even when the helper traps */
         unsigned g = k == 0 ? in->rs1 : k == 1 ? in->rs2 : in->rd;
