@@ -32,8 +32,7 @@ io_table() {
       }
     }' "$io"
   echo
-  echo "The guest CPU, not the device, bounds these on duvisor: during the TCP run"
-  echo "the vCPU thread is busy ~97 % of the time while the slirp thread uses ~6 %."
+  echo "Figures from the run above; both sides run the same guest commands."
   echo
 }
 
@@ -116,6 +115,11 @@ derive from the host clock.
   by `guest/programs/timeit.c`, and the four kernels of
   `guest/programs/cpubench.c`. The hash and the kernels' checksums are checked
   to agree on both sides.
+- **duvisor --jit off** rows (boot and CPU): the same runs with duvisor's
+  interpreter alone, a third side in the same alternation; their QEMU column is
+  the same QEMU runs. The **JIT** rows come from `--jit-stats` on duvisor's
+  1-vCPU boots: regions translated, translation time per region, and the code
+  cache in use (which also counts in the VMM memory row).
 - **exit cost** (`bench/exit.sh`, 1 vCPU, `guest/programs/exitcost.c`): a user
   program cannot make an SBI call, so: `getppid` system calls (the guest kernel
   answers alone: the baseline, no exit on duvisor); 1-byte loads of the UART
