@@ -33,7 +33,8 @@ void mmu_flush(struct dv_hart *h)
     }
     h->tlb_logged = 0;
     h->fetch_vpage = TLB_INVALID;
-    jit_jc_clear(h); /* it maps virtual pcs: as stale as the TLB */
+    jit_jc_clear(h);    /* it maps virtual pcs: as stale as the TLB */
+    h->jit_stop = true; /* a region that flushed (satp, sstatus) leaves at once */
 }
 
 static void tlb_log_fill(struct dv_hart *h, enum access acc, uint64_t va)

@@ -560,6 +560,14 @@ uint64_t jit_helper_store(struct dv_hart *h, uint64_t va, uint64_t value, const 
     return stop_or_ok(h);
 }
 
+uint64_t jit_helper_csr(struct dv_hart *h, const struct insn *in, uint64_t pc, uint64_t mode)
+{
+    uint64_t r = jit_helper_exec(h, in, pc);
+    if (r == HELPER_OK && region_mode(h) != mode)
+        return HELPER_STOP; /* FS or privilege changed: the region's code assumes the old */
+    return r;
+}
+
 uint64_t jit_helper_exec(struct dv_hart *h, const struct insn *in, uint64_t pc)
 {
     uint64_t next = pc + in->len;

@@ -110,6 +110,7 @@ uint64_t jit_helper_int(uint64_t rs1, uint64_t rs2, const struct insn *in);
 uint64_t jit_helper_load(struct dv_hart *h, uint64_t va, const struct insn *in);
 uint64_t jit_helper_store(struct dv_hart *h, uint64_t va, uint64_t value, const struct insn *in);
 uint64_t jit_helper_exec(struct dv_hart *h, const struct insn *in, uint64_t pc);
+uint64_t jit_helper_csr(struct dv_hart *h, const struct insn *in, uint64_t pc, uint64_t mode);
 /* Helper results: */
 enum { HELPER_TRAP = 0, HELPER_OK = 1, HELPER_STOP = 2 };
 

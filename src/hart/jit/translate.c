@@ -133,6 +133,45 @@ static uint64_t branch_target(const struct tx *t, unsigned i)
     return t->pc[i] + (uint64_t)(int64_t)t->in[i].imm;
 }
 
+static bool is_csr_op(enum op op)
+{
+    return op >= OP_CSRRW && op <= OP_CSRRCI;
+}
+
+/*
+ * CSR instructions a region may hold (through a helper call): the
+ * supervisor trap and timer CSRs and the counters. A write that changes
+ * what translated code assumes (the mode, the translation) makes the helper
+ * leave the region at once. The FP CSRs stay interpreted: inline FP keeps
+ * flags in the host's MXCSR until the region exits.
+ */
+static bool csr_in_region(const struct tx *t, const struct insn *in)
+{
+    if (!is_csr_op((enum op)in->op))
+        return false;
+    unsigned csr = (uint32_t)in->imm & 0xfff;
+    /* verify mode replays a region: what depends on the clock would differ */
+    if (t->h->m->engine.verify && (csr == 0xc01 || csr == 0x144))
+        return false;
+    switch (csr) {
+    case 0x100: /* sstatus */
+    case 0x104: /* sie */
+    case 0x105: /* stvec */
+    case 0x106: /* scounteren */
+    case 0x140: /* sscratch */
+    case 0x141: /* sepc */
+    case 0x142: /* scause */
+    case 0x143: /* stval */
+    case 0x144: /* sip */
+    case 0x14d: /* stimecmp */
+    case 0x180: /* satp */
+    case 0xc00: /* cycle */
+    case 0xc01: /* time */
+    case 0xc02: /* instret */ return true;
+    default: return false;
+    }
+}
+
 /* Decode the region's instructions; false when the first one cannot be translated. */
 static bool form_region(struct tx *t, uintptr_t host0, unsigned max)
 {
@@ -154,7 +193,7 @@ static bool form_region(struct tx *t, uintptr_t host0, unsigned max)
         struct insn *in = &t->in[t->n];
         decode(raw, in);
         unsigned flags = op_infos[in->op].flags;
-        if (flags & OPF_INTERP) {
+        if ((flags & OPF_INTERP) && !csr_in_region(t, in)) {
             t->end_interp = true;
             break;
         }
@@ -487,6 +526,29 @@ static void emit_exec_helper(struct tx *t, unsigned i)
     x86_mov_ri(&t->b, X86_RDX, t->pc[i]);
     call(t, (const void *)jit_helper_exec);
     reload_caller_saved(t, (op_infos[in->op].flags & OPF_WRITES_RD) ? in->rd : 0);
+    x86_alu_ri(&t->b, X86_CMP, false, X86_RAX, HELPER_OK);
+    add_stub(t, STUB_HELPER, i, x86_jcc(&t->b, X86_CC_NE, NULL));
+}
+
+/* A CSR instruction through jit_helper_csr(): instret is brought up to date
+   first (the counters read it), and the helper says STOP when the access
+   changed the region's mode or flushed the translation. */
+static void emit_csr_helper(struct tx *t, unsigned i)
+{
+    const struct insn *in = &t->in[i];
+    x86_lea(&t->b, true, X86_RAX, X86_MEM(X86_R15, (int32_t)t->pending));
+    x86_store(&t->b, 8, X86_MEM(X86_RBP, OFF_INSTRET), X86_RAX);
+    spill_caller_saved(t);
+    if (cached(t, in->rs1) && !caller_saved((enum x86_reg)t->host[in->rs1]))
+        x86_store(&t->b, 8, xmem(in->rs1), (enum x86_reg)t->host[in->rs1]);
+    if (cached(t, in->rd) && !caller_saved((enum x86_reg)t->host[in->rd]))
+        x86_store(&t->b, 8, xmem(in->rd), (enum x86_reg)t->host[in->rd]);
+    x86_mov_rr(&t->b, true, X86_RDI, X86_RBP);
+    x86_mov_ri(&t->b, X86_RSI, (uint64_t)(uintptr_t)pooled(t, i));
+    x86_mov_ri(&t->b, X86_RDX, t->pc[i]);
+    x86_mov_ri(&t->b, X86_RCX, t->mode);
+    call(t, (const void *)jit_helper_csr);
+    reload_caller_saved(t, in->rd);
     x86_alu_ri(&t->b, X86_CMP, false, X86_RAX, HELPER_OK);
     add_stub(t, STUB_HELPER, i, x86_jcc(&t->b, X86_CC_NE, NULL));
 }
@@ -1023,6 +1085,11 @@ static void emit_insn(struct tx *t, unsigned i)
     }
     if (fp_inline_ok(t, in)) {
         emit_fp_arith(t, i);
+        t->pending++;
+        return;
+    }
+    if (is_csr_op(op)) {
+        emit_csr_helper(t, i);
         t->pending++;
         return;
     }

@@ -19,6 +19,8 @@
 /* The architectural state a region may change. */
 struct arch {
     uint64_t x[32], f[32], pc, instret, vsstatus;
+    /* the CSRs regions may access through helpers */
+    uint64_t vsie, vstvec, vsscratch, vsepc, vscause, vstval, vsatp, vstimecmp, scounteren, huvip;
     uint32_t fflags, frm;
     unsigned priv;
     bool resv_valid;
@@ -33,6 +35,16 @@ static void arch_save(const struct dv_hart *h, struct arch *a)
     a->pc = h->pc;
     a->instret = h->instret;
     a->vsstatus = h->vsstatus;
+    a->vsie = h->vsie;
+    a->vstvec = h->vstvec;
+    a->vsscratch = h->vsscratch;
+    a->vsepc = h->vsepc;
+    a->vscause = h->vscause;
+    a->vstval = h->vstval;
+    a->vsatp = h->vsatp;
+    a->vstimecmp = h->vstimecmp;
+    a->scounteren = h->scounteren;
+    a->huvip = h->huvip;
     a->fflags = h->fflags;
     a->frm = h->frm;
     a->priv = h->priv;
@@ -48,6 +60,16 @@ static void arch_restore(struct dv_hart *h, const struct arch *a)
     h->pc = a->pc;
     h->instret = a->instret;
     h->vsstatus = a->vsstatus;
+    h->vsie = a->vsie;
+    h->vstvec = a->vstvec;
+    h->vsscratch = a->vsscratch;
+    h->vsepc = a->vsepc;
+    h->vscause = a->vscause;
+    h->vstval = a->vstval;
+    h->vsatp = a->vsatp;
+    h->vstimecmp = a->vstimecmp;
+    h->scounteren = a->scounteren;
+    h->huvip = a->huvip;
     h->fflags = a->fflags;
     h->frm = a->frm;
     h->priv = a->priv;
@@ -120,8 +142,11 @@ static bool arch_equal(const struct arch *a, const struct arch *b)
 {
     return !memcmp(a->x + 1, b->x + 1, sizeof(a->x) - 8) && !memcmp(a->f, b->f, sizeof(a->f)) &&
            a->pc == b->pc && a->instret == b->instret && a->vsstatus == b->vsstatus &&
-           a->fflags == b->fflags && a->frm == b->frm && a->priv == b->priv &&
-           a->resv_valid == b->resv_valid &&
+           a->vsie == b->vsie && a->vstvec == b->vstvec && a->vsscratch == b->vsscratch &&
+           a->vsepc == b->vsepc && a->vscause == b->vscause && a->vstval == b->vstval &&
+           a->vsatp == b->vsatp && a->vstimecmp == b->vstimecmp && a->scounteren == b->scounteren &&
+           a->huvip == b->huvip && a->fflags == b->fflags && a->frm == b->frm &&
+           a->priv == b->priv && a->resv_valid == b->resv_valid &&
            (!a->resv_valid || (a->resv_addr == b->resv_addr && a->resv_value == b->resv_value));
 }
 
