@@ -106,6 +106,7 @@ struct insn {
 #define JC_BITS     9
 #define JC_SIZE     (1u << JC_BITS)
 #define JC_EMPTY    1ull /* never a pc */
+#define JC_LOG_SIZE 128
 #define ICACHE_BITS 14
 #define ICACHE_SIZE (1u << ICACHE_BITS)
 
@@ -193,14 +194,16 @@ struct dv_hart {
     struct insn *icache; /* ICACHE_SIZE entries */
     struct jit *jit;     /* translated code, or NULL when interpreting */
     /* The jump cache: guest pc -> translated code, for jumps whose target is
-       not known when translating (jalr, other pages). Per privilege; entries
-       are valid for the translation, mode and code generation of jc_*. */
+       not known when translating (jalr, other pages). One table per region
+       mode; entries are valid for the translation and code generation of
+       jc_generation. Cleared through a fill log, like the TLB. */
     struct {
         uint64_t pc; /* JC_EMPTY when empty */
         const void *code;
-    } jit_jc[2][JC_SIZE];
+    } jit_jc[8][JC_SIZE];         /* [region mode][index] */
+    uint16_t jc_log[JC_LOG_SIZE]; /* mode << JC_BITS | index of fills since the last clear */
+    unsigned jc_logged;           /* > JC_LOG_SIZE: overflowed, clear all */
     uint64_t jc_generation;
-    unsigned jc_mode;
     bool jit_failed;                 /* the JIT could not be set up: interpret */
     uint64_t jit_value;              /* a slow-path load's result, for translated code */
     bool jit_stop;                   /* a store hit translated code: leave the region */

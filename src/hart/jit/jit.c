@@ -121,23 +121,37 @@ void jit_jc_clear(struct dv_hart *h)
 {
     if (!h->jit)
         return;
-    for (unsigned p = 0; p < 2; p++)
-        for (unsigned i = 0; i < JC_SIZE; i++)
-            h->jit_jc[p][i].pc = JC_EMPTY;
+    if (h->jc_logged > JC_LOG_SIZE) {
+        for (unsigned m = 0; m < 8; m++)
+            for (unsigned i = 0; i < JC_SIZE; i++)
+                h->jit_jc[m][i].pc = JC_EMPTY;
+    } else {
+        for (unsigned i = 0; i < h->jc_logged; i++)
+            h->jit_jc[h->jc_log[i] >> JC_BITS][h->jc_log[i] & (JC_SIZE - 1)].pc = JC_EMPTY;
+    }
+    h->jc_logged = 0;
+}
+
+static void jc_fill(struct dv_hart *h, uint64_t pc, const uint8_t *code)
+{
+    unsigned mode = region_mode(h), k = (unsigned)(pc >> 1) & (JC_SIZE - 1);
+    h->jit_jc[mode][k].pc = pc;
+    h->jit_jc[mode][k].code = code;
+    if (h->jc_logged < JC_LOG_SIZE)
+        h->jc_log[h->jc_logged] = (uint16_t)(mode << JC_BITS | k);
+    if (h->jc_logged <= JC_LOG_SIZE)
+        h->jc_logged++;
 }
 
 /* Jump-cache entries bypass the dispatcher's checks: drop them all when any
-   code went stale (on any hart), the cache was flushed, or the FP mode bits
-   of region_mode() changed (privilege has a table of its own). */
+   code went stale (on any hart) or the cache was flushed. */
 static void jc_revalidate(struct dv_hart *h)
 {
     uint64_t gen = atomic_load_explicit(&h->m->code_generation, memory_order_acquire);
-    unsigned mode = region_mode(h) & ~1u;
-    if (gen != h->jc_generation || mode != h->jc_mode || h->jit->flushed) {
+    if (gen != h->jc_generation || h->jit->flushed) {
         jit_jc_clear(h);
         h->jit->flushed = false;
         h->jc_generation = gen;
-        h->jc_mode = mode;
     }
 }
 
@@ -307,6 +321,7 @@ bool jit_wanted(struct dv_hart *h)
     pthread_mutex_unlock(&m->lock);
     h->jit = have_pages ? jit_create() : NULL;
     h->jit_failed = h->jit == NULL;
+    h->jc_logged = JC_LOG_SIZE + 1; /* all entries hold garbage */
     jit_jc_clear(h);
     /* MXCSR exception flags (IE DE ZE OE UE PE) -> RISC-V fflags (NV DZ OF UF NX);
        DE, a denormal operand, has no RISC-V counterpart. */
@@ -457,7 +472,7 @@ uint64_t jit_run(struct dv_hart *h)
 {
     struct jit *j = h->jit;
     uint8_t *patch = NULL; /* the exit that led here, if it can be chained */
-    bool jc_fill = false;  /* ...or if its target goes into the jump cache */
+    bool fill_jc = false;  /* ...or if its target goes into the jump cache */
     for (;;) {
         if (__atomic_load_n(&h->budget, __ATOMIC_RELAXED) <= 0 ||
             atomic_load_explicit(&h->attention, memory_order_relaxed)) {
@@ -480,13 +495,11 @@ uint64_t jit_run(struct dv_hart *h)
         }
         if (patch && !h->m->engine.verify) { /* verify runs one region at a time */
             translate_patch(patch, r->code);
-        } else if (jc_fill && !h->m->engine.verify) {
-            unsigned k = (unsigned)(h->pc >> 1) & (JC_SIZE - 1);
-            h->jit_jc[h->priv][k].pc = h->pc;
-            h->jit_jc[h->priv][k].code = r->code;
+        } else if (fill_jc && !h->m->engine.verify) {
+            jc_fill(h, h->pc, r->code);
         }
         patch = NULL;
-        jc_fill = false;
+        fill_jc = false;
         uint64_t reason = h->m->engine.verify ? verify_region(h, h->pc, run_once, (void *)r->code)
                                               : j->enter(h, r->code);
         uint8_t *site = (uint8_t *)(uintptr_t)(reason >> 8);
@@ -494,7 +507,7 @@ uint64_t jit_run(struct dv_hart *h)
         case JIT_EXIT_LOOKUP:
             j->stats.exits_lookup++;
             patch = site;
-            jc_fill = site == NULL;
+            fill_jc = site == NULL;
             break;
         case JIT_EXIT_INTERP:
             j->stats.exits_interp++;

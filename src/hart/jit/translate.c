@@ -385,7 +385,7 @@ static void merge_fp_flags(struct tx *t)
    dispatcher, which fills the entry. */
 static void emit_jump_cache(struct tx *t)
 {
-    int32_t off = JC_OFF(t->mode & 1u);
+    int32_t off = JC_OFF(t->mode);
     x86_mov_rr(&t->b, false, X86_RCX, X86_RDX);
     x86_shift_ri(&t->b, X86_SHL, false, X86_RCX, 3); /* (pc >> 1) * 16 */
     x86_alu_ri(&t->b, X86_AND, false, X86_RCX, (JC_SIZE - 1) << 4);
