@@ -722,6 +722,60 @@ static bool emit_bit_imm(struct tx *t, const struct insn *in)
     return true;
 }
 
+/* Division and remainder with RISC-V's results where x86 would fault:
+   x / 0 = all ones and x % 0 = x; MIN / -1 = MIN and MIN % -1 = 0. */
+static void emit_divrem(struct tx *t, const struct insn *in)
+{
+    enum op op = (enum op)in->op;
+    bool w64 = op == OP_DIV || op == OP_DIVU || op == OP_REM || op == OP_REMU;
+    bool is_signed = op == OP_DIV || op == OP_REM || op == OP_DIVW || op == OP_REMW;
+    bool rem = op == OP_REM || op == OP_REMU || op == OP_REMW || op == OP_REMUW;
+    load_into(t, X86_RCX, in->rs2);
+    load_into(t, X86_RAX, in->rs1);
+    x86_test_rr(&t->b, w64, X86_RCX, X86_RCX);
+    uint8_t *by_zero = x86_jcc(&t->b, X86_CC_E, NULL);
+    uint8_t *overflow = NULL;
+    if (is_signed) {
+        x86_alu_ri(&t->b, X86_CMP, w64, X86_RCX, -1);
+        uint8_t *normal = x86_jcc(&t->b, X86_CC_NE, NULL);
+        if (w64) {
+            x86_mov_ri(&t->b, X86_RDX, 0x8000000000000000ull);
+            x86_alu_rr(&t->b, X86_CMP, true, X86_RAX, X86_RDX);
+        } else {
+            x86_alu_ri(&t->b, X86_CMP, false, X86_RAX, INT32_MIN);
+        }
+        overflow = x86_jcc(&t->b, X86_CC_E, NULL);
+        if (normal)
+            x86_patch_rel32(normal, t->b.p);
+        x86_cqo(&t->b, w64);
+    } else {
+        x86_alu_rr(&t->b, X86_XOR, false, X86_RDX, X86_RDX);
+    }
+    x86_div1(&t->b, w64, is_signed, X86_RCX);
+    if (rem)
+        x86_mov_rr(&t->b, w64, X86_RAX, X86_RDX);
+    uint8_t *done = x86_jmp(&t->b, NULL);
+    /* x / 0: all ones; x % 0: x (rax already) */
+    if (by_zero)
+        x86_patch_rel32(by_zero, t->b.p);
+    if (!rem)
+        x86_mov_ri(&t->b, X86_RAX, ~0ull);
+    uint8_t *done_zero = x86_jmp(&t->b, NULL);
+    /* MIN / -1: MIN (rax already); MIN % -1: 0 */
+    if (overflow) {
+        x86_patch_rel32(overflow, t->b.p);
+        if (rem)
+            x86_mov_ri(&t->b, X86_RAX, 0);
+    }
+    if (done)
+        x86_patch_rel32(done, t->b.p);
+    if (done_zero)
+        x86_patch_rel32(done_zero, t->b.p);
+    if (!w64)
+        x86_movsx_rr(&t->b, 4, X86_RAX, X86_RAX);
+    set_rd(t, in->rd, X86_RAX);
+}
+
 /* Integer ops emitted inline; false means use the helper. */
 static bool emit_int(struct tx *t, unsigned i)
 {
@@ -763,6 +817,14 @@ static bool emit_int(struct tx *t, unsigned i)
     case OP_MULW: emit_mul(t, in, false); return true;
     case OP_MULH: emit_mulh(t, in, true); return true;
     case OP_MULHU: emit_mulh(t, in, false); return true;
+    case OP_DIV:
+    case OP_DIVU:
+    case OP_REM:
+    case OP_REMU:
+    case OP_DIVW:
+    case OP_DIVUW:
+    case OP_REMW:
+    case OP_REMUW: emit_divrem(t, in); return true;
     case OP_SH1ADD: emit_shadd(t, in, 2, false); return true;
     case OP_SH2ADD: emit_shadd(t, in, 4, false); return true;
     case OP_SH3ADD: emit_shadd(t, in, 8, false); return true;
