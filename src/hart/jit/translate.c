@@ -72,12 +72,14 @@ struct tx {
     uint64_t pc[JIT_MAX_REGION + 1];
     bool label[JIT_MAX_REGION];
     uint8_t *addr[JIT_MAX_REGION];
-    bool end_interp; /* the region stops before an OPF_INTERP instruction */
-    bool end_jump;   /* the last instruction does not fall through */
-    bool fs_on;      /* FP enabled: FP loads and stores inline */
-    bool fp_inline;  /* some FP arithmetic is inline: host MXCSR flags are live */
-    unsigned mode;   /* region_mode() */
-    int8_t host[32]; /* guest register -> host register, or -1 */
+    const uint8_t *tail;  /* shared exit: flags, write set, epilogue (reason in rdx) */
+    const uint8_t *entry; /* where the region starts running */
+    bool end_interp;      /* the region stops before an OPF_INTERP instruction */
+    bool end_jump;        /* the last instruction does not fall through */
+    bool fs_on;           /* FP enabled: FP loads and stores inline */
+    bool fp_inline;       /* some FP arithmetic is inline: host MXCSR flags are live */
+    unsigned mode;        /* region_mode() */
+    int8_t host[32];      /* guest register -> host register, or -1 */
     uint32_t written;
     unsigned pending;
     struct stub stubs[MAX_STUBS];
@@ -399,8 +401,25 @@ static void emit_jump_cache(struct tx *t)
     x86_jmp(&t->b, t->j->epilogue);
 }
 
+/* The region's shared way out for exits that are never chained: emitted
+   once, before the region's entry, so that each such exit is a few bytes. */
+static void emit_tail(struct tx *t)
+{
+    t->tail = t->b.p;
+    merge_fp_flags(t);
+    store_written(t);
+    x86_mov_rr(&t->b, true, X86_RAX, X86_RDX);
+    x86_jmp(&t->b, t->j->epilogue);
+}
+
 static void emit_exit(struct tx *t, uint64_t pc, enum jit_exit why)
 {
+    if (why != JIT_EXIT_LOOKUP) {
+        store_pc(t, pc);
+        x86_mov_ri(&t->b, X86_RDX, why);
+        x86_jmp(&t->b, t->tail);
+        return;
+    }
     merge_fp_flags(t);
     store_written(t);
     uint64_t reason = why;
@@ -1233,6 +1252,8 @@ static void emit_stub(struct tx *t, struct stub *s)
 
 static void emit_region(struct tx *t)
 {
+    emit_tail(t);
+    t->entry = t->b.p;
     /* entry: the budget check, then the cached registers */
     x86_alu_rm(&t->b, X86_CMP, true, X86_R15, X86_MEM(X86_RBP, OFF_LIMIT));
     uint8_t *go = x86_jcc(&t->b, X86_CC_B, NULL);
@@ -1302,7 +1323,8 @@ const uint8_t *translate_region(struct dv_hart *h, struct jit *j, uint64_t pc, u
     j->free = t.b.p;
     j->stats.regions++;
     j->stats.guest_insns += t.n;
-    return start;
+    (void)start;
+    return t.entry;
 }
 
 void translate_patch(uint8_t *site, const uint8_t *target)
