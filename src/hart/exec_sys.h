@@ -11,12 +11,21 @@
 #include "hart/jit/jit.h"
 #include "hart/mmu.h"
 
+/* Instructions a VU guest, or a VS guest under the given hustatus trap bit,
+   may not run: a virtual-instruction trap. */
+static inline bool virtual_insn(struct dv_hart *h, const struct insn *in, uint64_t trap_bit)
+{
+    if (h->priv == PRV_VU || (h->hustatus & trap_bit)) {
+        raise_trap(h, EXC_VIRTUAL_INSN, in->raw);
+        return true;
+    }
+    return false;
+}
+
 static inline bool exec_sret(struct dv_hart *h, const struct insn *in, uint64_t *next)
 {
-    if (h->priv == PRV_VU || (h->hustatus & DV_HUSTATUS_VTSR)) {
-        raise_trap(h, EXC_VIRTUAL_INSN, in->raw);
+    if (virtual_insn(h, in, DV_HUSTATUS_VTSR))
         return false;
-    }
     uint64_t s = h->vsstatus;
     h->priv = (s & SSTATUS_SPP) ? PRV_VS : PRV_VU;
     s = (s & ~SSTATUS_SIE) | ((s & SSTATUS_SPIE) ? SSTATUS_SIE : 0);
@@ -45,17 +54,6 @@ static inline bool exec_csr(struct dv_hart *h, const struct insn *in, enum op op
         return false;
     h->x[in->rd] = old;
     return true;
-}
-
-/* Instructions a VU guest, or a VS guest under the given hustatus trap bit,
-   may not run: a virtual-instruction trap. */
-static inline bool virtual_insn(struct dv_hart *h, const struct insn *in, uint64_t trap_bit)
-{
-    if (h->priv == PRV_VU || (h->hustatus & trap_bit)) {
-        raise_trap(h, EXC_VIRTUAL_INSN, in->raw);
-        return true;
-    }
-    return false;
 }
 
 EXEC_INLINE enum exec_status exec_SYS(struct dv_hart *h, const struct insn *in, enum op op,

@@ -52,6 +52,26 @@ static inline void retire(struct dv_hart *h, uint64_t next)
     h->instret++;
 }
 
+/* One instruction at h->pc: fetched, decoded, executed and, unless it
+   trapped (h->trap raised, not routed), retired. *in is set once decoded. */
+EXEC_INLINE enum exec_status interp_step(struct dv_hart *h, const struct insn **in)
+{
+    uint64_t pc = h->pc;
+    uint32_t raw;
+    if (unlikely(!mmu_fetch(h, pc, &raw)))
+        return EXEC_TRAP;
+    *in = icache_lookup(h, pc, raw);
+    uint64_t next = pc + (*in)->len;
+    enum exec_status st = exec_dispatch(h, *in, pc, &next);
+    if (likely(st == EXEC_RETIRE || st == EXEC_WFI)) {
+        retire(h, next);
+        return st;
+    }
+    if (st == EXEC_ILLEGAL)
+        raise_trap(h, EXC_ILLEGAL, raw);
+    return EXEC_TRAP;
+}
+
 /* The loop behind interp_run (one_block false) and interp_block (true):
    returns true when an exit is due, false when a block ended. */
 EXEC_INLINE bool interp_loop(struct dv_hart *h, bool one_block)
@@ -64,33 +84,19 @@ EXEC_INLINE bool interp_loop(struct dv_hart *h, bool one_block)
         __atomic_store_n(&h->budget, __atomic_load_n(&h->budget, __ATOMIC_RELAXED) - 1,
                          __ATOMIC_RELAXED);
 
-        uint64_t pc = h->pc;
-        uint32_t raw;
-        if (unlikely(!mmu_fetch(h, pc, &raw))) {
-            if (trap_route(h))
-                return true;
-            if (one_block)
-                return false;
-            continue;
-        }
-        const struct insn *in = icache_lookup(h, pc, raw);
-        uint64_t next = pc + in->len;
-        enum exec_status st = exec_dispatch(h, in, pc, &next);
+        const struct insn *in = NULL;
+        enum exec_status st = interp_step(h, &in);
         if (likely(st == EXEC_RETIRE)) {
-            retire(h, next);
             if (one_block && (op_infos[in->op].flags & (OPF_BRANCH | OPF_JUMP | OPF_INTERP)))
                 return false;
             continue;
         }
         if (st == EXEC_WFI) {
-            retire(h, next);
             timer_wait_for_interrupt(h);
             if (one_block)
                 return false;
             continue;
         }
-        if (st == EXEC_ILLEGAL)
-            raise_trap(h, EXC_ILLEGAL, raw);
         if (trap_route(h))
             return true;
         if (one_block)
@@ -111,19 +117,9 @@ bool interp_block(struct dv_hart *h)
 
 bool interp_steps(struct dv_hart *h, uint64_t n)
 {
-    for (; n > 0; n--) {
-        uint64_t pc = h->pc;
-        uint32_t raw;
-        if (!mmu_fetch(h, pc, &raw))
+    const struct insn *in;
+    for (; n > 0; n--)
+        if (interp_step(h, &in) != EXEC_RETIRE)
             return false;
-        const struct insn *in = icache_lookup(h, pc, raw);
-        uint64_t next = pc + in->len;
-        enum exec_status st = exec_dispatch(h, in, pc, &next);
-        if (st == EXEC_ILLEGAL)
-            raise_trap(h, EXC_ILLEGAL, raw);
-        if (st != EXEC_RETIRE)
-            return false;
-        retire(h, next);
-    }
     return true;
 }

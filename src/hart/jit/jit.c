@@ -397,8 +397,7 @@ static struct region *region_translate(struct dv_hart *h, struct jit *j, uint64_
     if (!page_mark_code(h->m, w, page, &epoch))
         return NULL;
     struct region *r = &j->regions[j->nregions++];
-    *r = (struct region){
-        .pc = pc, .host = host, .mode = region_mode(h), .epoch = epoch, .page = (uint32_t)page};
+    *r = (struct region){.pc = pc, .host = host, .mode = region_mode(h), .epoch = epoch};
     uint64_t t0 = now_ns();
     bool overflow = false;
     r->code = translate_region(h, j, pc, host, &overflow);

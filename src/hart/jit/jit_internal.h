@@ -57,7 +57,6 @@ struct region {
     uintptr_t host;
     unsigned mode;       /* region_mode() when translated */
     uint32_t epoch;      /* of the host page when translated */
-    uint32_t page;       /* index into the page arrays */
     const uint8_t *code; /* NULL: nothing to translate here, interpret */
     struct region *next; /* hash chain */
 };

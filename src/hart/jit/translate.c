@@ -33,6 +33,7 @@
 
 #include "hart/decode.h"
 #include "hart/exec.h"
+#include "hart/exec_mem.h"
 #include "hart/jit/jit_internal.h"
 #include "hart/jit/x86_64.h"
 
@@ -509,11 +510,6 @@ static void call(struct tx *t, const void *fn)
     }
 }
 
-static const struct insn *pooled(struct tx *t, unsigned i)
-{
-    return t->pool[i];
-}
-
 /* rd = jit_helper_int(rs1, rs2, in): integer operations not emitted inline. */
 static void emit_int_helper(struct tx *t, unsigned i)
 {
@@ -521,10 +517,32 @@ static void emit_int_helper(struct tx *t, unsigned i)
     spill_all(t); /* h->x[] is now current: take the operands from there */
     load_home(t, X86_RDI, in->rs1);
     load_home(t, X86_RSI, in->rs2);
-    x86_mov_ri(&t->b, X86_RDX, (uint64_t)(uintptr_t)pooled(t, i));
+    x86_mov_ri(&t->b, X86_RDX, (uint64_t)(uintptr_t)t->pool[i]);
     call(t, (const void *)jit_helper_int);
     reload_caller_saved(t, 0);
     set_rd(t, in->rd, X86_RAX);
+}
+
+/* Call fn(h, in, pc[, mode]): x[] made current for what the helper reads
+   (rs1, rs2) and for rd, which is reloaded whether or not the helper wrote
+   it; a result other than HELPER_OK leaves through a stub. */
+static void emit_helper_call(struct tx *t, unsigned i, const void *fn, bool pass_mode)
+{
+    const struct insn *in = &t->in[i];
+    spill_caller_saved(t);
+    const unsigned used[] = {in->rs1, in->rs2, in->rd};
+    for (unsigned k = 0; k < 3; k++)
+        if (cached(t, used[k]) && !caller_saved((enum x86_reg)t->host[used[k]]))
+            x86_store(&t->b, 8, xmem(used[k]), (enum x86_reg)t->host[used[k]]);
+    x86_mov_rr(&t->b, true, X86_RDI, X86_RBP);
+    x86_mov_ri(&t->b, X86_RSI, (uint64_t)(uintptr_t)t->pool[i]);
+    x86_mov_ri(&t->b, X86_RDX, t->pc[i]);
+    if (pass_mode)
+        x86_mov_ri(&t->b, X86_RCX, t->mode);
+    call(t, fn);
+    reload_caller_saved(t, (op_infos[in->op].flags & OPF_WRITES_RD) ? in->rd : 0);
+    x86_alu_ri(&t->b, X86_CMP, false, X86_RAX, HELPER_OK);
+    add_stub(t, STUB_HELPER, i, x86_jcc(&t->b, X86_CC_NE, NULL));
 }
 
 /* Anything else: exec_one() on h->x[], then back into host registers. It
@@ -533,20 +551,7 @@ static void emit_int_helper(struct tx *t, unsigned i)
    is reloaded whether or not the helper wrote it). */
 static void emit_exec_helper(struct tx *t, unsigned i)
 {
-    const struct insn *in = &t->in[i];
-    spill_caller_saved(t);
-    for (unsigned k = 0; k < 3; k++) { /* rd too: reloaded even when the helper traps */
-        unsigned g = k == 0 ? in->rs1 : k == 1 ? in->rs2 : in->rd;
-        if (cached(t, g) && !caller_saved((enum x86_reg)t->host[g]))
-            x86_store(&t->b, 8, xmem(g), (enum x86_reg)t->host[g]);
-    }
-    x86_mov_rr(&t->b, true, X86_RDI, X86_RBP);
-    x86_mov_ri(&t->b, X86_RSI, (uint64_t)(uintptr_t)pooled(t, i));
-    x86_mov_ri(&t->b, X86_RDX, t->pc[i]);
-    call(t, (const void *)jit_helper_exec);
-    reload_caller_saved(t, (op_infos[in->op].flags & OPF_WRITES_RD) ? in->rd : 0);
-    x86_alu_ri(&t->b, X86_CMP, false, X86_RAX, HELPER_OK);
-    add_stub(t, STUB_HELPER, i, x86_jcc(&t->b, X86_CC_NE, NULL));
+    emit_helper_call(t, i, (const void *)jit_helper_exec, false);
 }
 
 /* A CSR instruction through jit_helper_csr(): instret is brought up to date
@@ -554,22 +559,9 @@ static void emit_exec_helper(struct tx *t, unsigned i)
    changed the region's mode or flushed the translation. */
 static void emit_csr_helper(struct tx *t, unsigned i)
 {
-    const struct insn *in = &t->in[i];
     x86_lea(&t->b, true, X86_RAX, X86_MEM(X86_R15, (int32_t)t->pending));
     x86_store(&t->b, 8, X86_MEM(X86_RBP, OFF_INSTRET), X86_RAX);
-    spill_caller_saved(t);
-    if (cached(t, in->rs1) && !caller_saved((enum x86_reg)t->host[in->rs1]))
-        x86_store(&t->b, 8, xmem(in->rs1), (enum x86_reg)t->host[in->rs1]);
-    if (cached(t, in->rd) && !caller_saved((enum x86_reg)t->host[in->rd]))
-        x86_store(&t->b, 8, xmem(in->rd), (enum x86_reg)t->host[in->rd]);
-    x86_mov_rr(&t->b, true, X86_RDI, X86_RBP);
-    x86_mov_ri(&t->b, X86_RSI, (uint64_t)(uintptr_t)pooled(t, i));
-    x86_mov_ri(&t->b, X86_RDX, t->pc[i]);
-    x86_mov_ri(&t->b, X86_RCX, t->mode);
-    call(t, (const void *)jit_helper_csr);
-    reload_caller_saved(t, in->rd);
-    x86_alu_ri(&t->b, X86_CMP, false, X86_RAX, HELPER_OK);
-    add_stub(t, STUB_HELPER, i, x86_jcc(&t->b, X86_CC_NE, NULL));
+    emit_helper_call(t, i, (const void *)jit_helper_csr, true);
 }
 
 /* --- integer operations --------------------------------------------------------------------- */
@@ -934,7 +926,7 @@ static void set_frd(struct tx *t, const struct insn *in)
 static void emit_load(struct tx *t, unsigned i)
 {
     const struct insn *in = &t->in[i];
-    unsigned size = 1u << (op_infos[in->op].funct3 & 3);
+    unsigned size = load_size((enum op)in->op);
     bool sign = in->op == OP_LB || in->op == OP_LH || in->op == OP_LW;
     emit_address(t, in);
     emit_tlb_probe(t, i, size, ACC_LOAD, STUB_LOAD);
@@ -959,7 +951,7 @@ static enum x86_reg store_value(struct tx *t, const struct insn *in)
 static void emit_store(struct tx *t, unsigned i)
 {
     const struct insn *in = &t->in[i];
-    unsigned size = 1u << (op_infos[in->op].funct3 & 3);
+    unsigned size = load_size((enum op)in->op);
     emit_address(t, in);
     emit_tlb_probe(t, i, size, ACC_STORE, STUB_STORE);
     if (in->rs2 == 0 && !is_fp(in))
@@ -1200,7 +1192,7 @@ static void emit_stub(struct tx *t, struct stub *s)
         spill_caller_saved(t);
         x86_mov_rr(&t->b, true, X86_RSI, X86_RAX);
         x86_mov_rr(&t->b, true, X86_RDI, X86_RBP);
-        x86_mov_ri(&t->b, X86_RDX, (uint64_t)(uintptr_t)pooled(t, s->idx));
+        x86_mov_ri(&t->b, X86_RDX, (uint64_t)(uintptr_t)t->pool[s->idx]);
         call(t, (const void *)jit_helper_load);
         reload_caller_saved(t, 0);
         x86_test_rr(&t->b, false, X86_RAX, X86_RAX);
@@ -1216,13 +1208,14 @@ static void emit_stub(struct tx *t, struct stub *s)
         return;
     case STUB_STORE:
         spill_caller_saved(t);
-        if (is_fp(in))
-            x86_load(&t->b, 8, false, X86_RDX, X86_MEM(X86_RBP, OFF_F(in->rs2)));
-        else
-            load_into(t, X86_RDX, in->rs2);
+        {
+            enum x86_reg v = store_value(t, in);
+            if (v != X86_RDX)
+                x86_mov_rr(&t->b, true, X86_RDX, v);
+        }
         x86_mov_rr(&t->b, true, X86_RSI, X86_RAX);
         x86_mov_rr(&t->b, true, X86_RDI, X86_RBP);
-        x86_mov_ri(&t->b, X86_RCX, (uint64_t)(uintptr_t)pooled(t, s->idx));
+        x86_mov_ri(&t->b, X86_RCX, (uint64_t)(uintptr_t)t->pool[s->idx]);
         call(t, (const void *)jit_helper_store);
         reload_caller_saved(t, 0);
         x86_alu_ri(&t->b, X86_CMP, false, X86_RAX, HELPER_OK);
@@ -1313,8 +1306,7 @@ const uint8_t *translate_region(struct dv_hart *h, struct jit *j, uint64_t pc, u
     for (unsigned i = 0; i < t.n; i++)
         t.fp_inline |=
             fp_inline_ok(&t, &t.in[i]) && t.in[i].op != OP_FMV_X_D && t.in[i].op != OP_FMV_D_X;
-    uint8_t *start = j->free;
-    x86_init(&t.b, start, (size_t)(j->code_end - start));
+    x86_init(&t.b, j->free, (size_t)(j->code_end - j->free));
     emit_region(&t);
     if (t.b.overflow) {
         *overflow = true;
@@ -1323,7 +1315,6 @@ const uint8_t *translate_region(struct dv_hart *h, struct jit *j, uint64_t pc, u
     j->free = t.b.p;
     j->stats.regions++;
     j->stats.guest_insns += t.n;
-    (void)start;
     return t.entry;
 }
 

@@ -16,66 +16,40 @@
 #include "hart/interp.h"
 #include "hart/jit/verify.h"
 
-/* The architectural state a region may change. */
+/* The architectural state a region may change: the register files, these
+   fields (compared as they are), and the LR reservation (compared while it
+   is valid). */
+#define ARCH_FIELDS(X)                                                                             \
+    X(pc)                                                                                          \
+    X(instret)                                                                                     \
+    X(vsstatus)                                                                                    \
+    X(vsie) X(vstvec) X(vsscratch) X(vsepc) X(vscause) X(vstval) X(vsatp) X(vstimecmp)             \
+        X(scounteren) X(huvip) X(fflags) X(frm) X(priv) X(resv_valid)
+#define ARCH_RESERVATION(X) X(resv_addr) X(resv_value)
+
 struct arch {
-    uint64_t x[32], f[32], pc, instret, vsstatus;
-    /* the CSRs regions may access through helpers */
-    uint64_t vsie, vstvec, vsscratch, vsepc, vscause, vstval, vsatp, vstimecmp, scounteren, huvip;
-    uint32_t fflags, frm;
-    unsigned priv;
-    bool resv_valid;
-    uintptr_t resv_addr;
-    uint64_t resv_value;
+    uint64_t x[32], f[32];
+#define X(name) __typeof__(((struct dv_hart *)0)->name) name;
+    ARCH_FIELDS(X) ARCH_RESERVATION(X)
+#undef X
 };
 
 static void arch_save(const struct dv_hart *h, struct arch *a)
 {
     memcpy(a->x, h->x, sizeof(a->x));
     memcpy(a->f, h->f, sizeof(a->f));
-    a->pc = h->pc;
-    a->instret = h->instret;
-    a->vsstatus = h->vsstatus;
-    a->vsie = h->vsie;
-    a->vstvec = h->vstvec;
-    a->vsscratch = h->vsscratch;
-    a->vsepc = h->vsepc;
-    a->vscause = h->vscause;
-    a->vstval = h->vstval;
-    a->vsatp = h->vsatp;
-    a->vstimecmp = h->vstimecmp;
-    a->scounteren = h->scounteren;
-    a->huvip = h->huvip;
-    a->fflags = h->fflags;
-    a->frm = h->frm;
-    a->priv = h->priv;
-    a->resv_valid = h->resv_valid;
-    a->resv_addr = h->resv_addr;
-    a->resv_value = h->resv_value;
+#define X(name) a->name = h->name;
+    ARCH_FIELDS(X) ARCH_RESERVATION(X)
+#undef X
 }
 
 static void arch_restore(struct dv_hart *h, const struct arch *a)
 {
     memcpy(h->x, a->x, sizeof(a->x));
     memcpy(h->f, a->f, sizeof(a->f));
-    h->pc = a->pc;
-    h->instret = a->instret;
-    h->vsstatus = a->vsstatus;
-    h->vsie = a->vsie;
-    h->vstvec = a->vstvec;
-    h->vsscratch = a->vsscratch;
-    h->vsepc = a->vsepc;
-    h->vscause = a->vscause;
-    h->vstval = a->vstval;
-    h->vsatp = a->vsatp;
-    h->vstimecmp = a->vstimecmp;
-    h->scounteren = a->scounteren;
-    h->huvip = a->huvip;
-    h->fflags = a->fflags;
-    h->frm = a->frm;
-    h->priv = a->priv;
-    h->resv_valid = a->resv_valid;
-    h->resv_addr = a->resv_addr;
-    h->resv_value = a->resv_value;
+#define X(name) h->name = a->name;
+    ARCH_FIELDS(X) ARCH_RESERVATION(X)
+#undef X
 }
 
 void verify_log_store(struct dv_hart *h, uintptr_t host, unsigned size)
@@ -140,14 +114,17 @@ static void dump(const char *what, uint64_t pc0, const struct arch *jit, const s
 
 static bool arch_equal(const struct arch *a, const struct arch *b)
 {
-    return !memcmp(a->x + 1, b->x + 1, sizeof(a->x) - 8) && !memcmp(a->f, b->f, sizeof(a->f)) &&
-           a->pc == b->pc && a->instret == b->instret && a->vsstatus == b->vsstatus &&
-           a->vsie == b->vsie && a->vstvec == b->vstvec && a->vsscratch == b->vsscratch &&
-           a->vsepc == b->vsepc && a->vscause == b->vscause && a->vstval == b->vstval &&
-           a->vsatp == b->vsatp && a->vstimecmp == b->vstimecmp && a->scounteren == b->scounteren &&
-           a->huvip == b->huvip && a->fflags == b->fflags && a->frm == b->frm &&
-           a->priv == b->priv && a->resv_valid == b->resv_valid &&
-           (!a->resv_valid || (a->resv_addr == b->resv_addr && a->resv_value == b->resv_value));
+    if (memcmp(a->x + 1, b->x + 1, sizeof(a->x) - 8) || memcmp(a->f, b->f, sizeof(a->f)))
+        return false;
+#define X(name)                                                                                    \
+    if (a->name != b->name)                                                                        \
+        return false;
+    ARCH_FIELDS(X)
+    if (a->resv_valid) {
+        ARCH_RESERVATION(X)
+    }
+#undef X
+    return true;
 }
 
 uint64_t verify_region(struct dv_hart *h, uint64_t pc0, uint64_t (*run)(struct dv_hart *h, void *),
