@@ -19,13 +19,27 @@
 /* The architectural state a region may change: the register files, these
    fields (compared as they are), and the LR reservation (compared while it
    is valid). */
+/* clang-format off: a field list, one per line */
 #define ARCH_FIELDS(X)                                                                             \
     X(pc)                                                                                          \
     X(instret)                                                                                     \
     X(vsstatus)                                                                                    \
-    X(vsie) X(vstvec) X(vsscratch) X(vsepc) X(vscause) X(vstval) X(vsatp) X(vstimecmp)             \
-        X(scounteren) X(huvip) X(fflags) X(frm) X(priv) X(resv_valid)
+    X(vsie)                                                                                        \
+    X(vstvec)                                                                                      \
+    X(vsscratch)                                                                                   \
+    X(vsepc)                                                                                       \
+    X(vscause)                                                                                     \
+    X(vstval)                                                                                      \
+    X(vsatp)                                                                                       \
+    X(vstimecmp)                                                                                   \
+    X(scounteren)                                                                                  \
+    X(huvip)                                                                                       \
+    X(fflags)                                                                                      \
+    X(frm)                                                                                         \
+    X(priv)                                                                                        \
+    X(resv_valid)
 #define ARCH_RESERVATION(X) X(resv_addr) X(resv_value)
+/* clang-format on */
 
 struct arch {
     uint64_t x[32], f[32];
