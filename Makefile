@@ -9,7 +9,7 @@ OPT     ?= -O2 -g
 CFLAGS  ?=
 # libfdt ships no pkg-config file on Debian; libslirp does.
 PKGCFLAGS := $(shell pkg-config --cflags slirp 2>/dev/null)
-PKGLIBS   := -lfdt $(shell pkg-config --libs slirp 2>/dev/null || echo -lslirp)
+PKGLIBS   := -lfdt $(shell pkg-config --libs slirp 2>/dev/null || echo -lslirp) -lmicrohttpd -ljansson
 ALLCFLAGS = $(CSTD) $(WARN) $(OPT) $(CFLAGS) -Isrc $(PKGCFLAGS) -MMD -MP
 LDLIBS  := $(PKGLIBS) -lm -lpthread
 
@@ -48,7 +48,7 @@ $(B)/obj/src/hart/fpu.o: ALLCFLAGS += -frounding-math
 ifeq ($(shell uname -m),x86_64)
 $(B)/obj/src/hart/fpu.o: ALLCFLAGS += -DFPU_HOST_X86_MXCSR
 endif
-$(B)/obj/src/main.o: ALLCFLAGS += -DDUVISOR_VERSION='"$(VERSION)"'
+$(B)/obj/src/cli/version.o: ALLCFLAGS += -DDUVISOR_VERSION='"$(VERSION)"'
 
 $(B)/libduvisor.a: $(call objs,$(B),$(LIBSRCS))
 	@rm -f $@

@@ -4,10 +4,6 @@
 
 #include "cli/cli.h"
 
-#ifndef DUVISOR_VERSION
-#define DUVISOR_VERSION "unknown"
-#endif
-
 static const char main_usage[] =
     "usage: duvisor <command> [options]\n"
     "\n"
@@ -15,6 +11,9 @@ static const char main_usage[] =
     "\n"
     "commands:\n"
     "  run        boot a VM (see duvisor run --help)\n"
+    "\n"
+    "duvisor --api-sock PATH [options] starts a VMM driven by Firecracker's API\n"
+    "(see duvisor --api-sock PATH --help).\n"
     "\n"
     "  -h, --help       show this help\n"
     "  -V, --version    show the version\n";
@@ -30,6 +29,13 @@ static const struct command commands[] = {
 
 int main(int argc, char **argv)
 {
+    /* Installed as `firecracker`, or called with Firecracker's flags: its shape. */
+    const char *base = strrchr(argv[0], '/');
+    if (!strcmp(base ? base + 1 : argv[0], "firecracker"))
+        return cmd_firecracker(argc, argv);
+    if (argc >= 2 && !strncmp(argv[1], "--", 2) && strcmp(argv[1], "--help") &&
+        strcmp(argv[1], "--version"))
+        return cmd_firecracker(argc, argv);
     if (argc < 2) {
         fprintf(stderr, "duvisor: no command given (see duvisor --help)\n");
         return EXIT_USAGE;
@@ -40,7 +46,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!strcmp(name, "-V") || !strcmp(name, "--version")) {
-        printf("duvisor %s\n", DUVISOR_VERSION);
+        printf("duvisor %s\n", DUVISOR_VERSION_STRING);
         return 0;
     }
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)

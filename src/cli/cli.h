@@ -16,11 +16,17 @@ enum { EXIT_USAGE = 2 };
  * 1 when --help was asked (usage already printed to stdout), or -1 with a
  * one-line reason in err.
  */
-int cli_parse_run(int argc, char **argv, struct vm_config *cfg, char *err, size_t err_len);
+int cli_parse_run(int argc, char **argv, struct vm_config *cfg, const char **api_sock, char *err,
+                  size_t err_len);
 
 /* "512", "512M", "2G", "1024K": a size in MiB unless suffixed. 0 on success. */
 int cli_parse_size(const char *text, uint64_t *bytes);
 
 int cmd_run(int argc, char **argv);
+/* Firecracker's process shape: `duvisor --api-sock PATH [--config-file F] ...`. */
+int cmd_firecracker(int argc, char **argv);
+
+/* The version string the build stamps in (src/cli/version.c). */
+extern const char DUVISOR_VERSION_STRING[];
 
 #endif

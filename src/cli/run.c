@@ -10,8 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "vmm/console.h"
-#include "vmm/vm.h"
+#include "vmm/vmm.h"
 
 static const char run_usage[] =
     "usage: duvisor run --kernel PATH [options]\n"
@@ -29,6 +28,7 @@ static const char run_usage[] =
     "  --jit on|off      translate guest code to host code (default: on for x86-64 hosts),\n"
     "                    or interpret every instruction (the reference engine)\n"
     "  --jit-stats       print the JIT's figures per vCPU when the VM stops\n"
+    "  --api-sock PATH   also serve the control API (Firecracker's) on this Unix socket\n"
     "  --disk PATH[,ro]  a raw disk image as virtio-blk (repeatable, up to 8)\n"
     "  --net user[,hostfwd=tcp::HOSTPORT-:GUESTPORT...][,mac=MAC]\n"
     "                    a virtio-net NIC with user-mode networking (no root needed)\n"
@@ -109,9 +109,11 @@ static int parse_disk(const char *text, struct vm_config *cfg, char *err, size_t
 {
     if (!text || !*text || *text == ',')
         return set_err(err, err_len, "--disk needs a path");
-    if (cfg->ndisks == VM_MAX_DISKS)
-        return set_err(err, err_len, "at most %u --disk options", VM_MAX_DISKS);
+    if (cfg->ndisks + cfg->nnics >= VM_MAX_DISKS)
+        return set_err(err, err_len, "at most %u --disk and --net options together", VM_MAX_DISKS);
     struct vm_disk *d = &cfg->disks[cfg->ndisks];
+    memset(d, 0, sizeof(*d));
+    snprintf(d->id, sizeof(d->id), "disk%u", cfg->ndisks);
     size_t len = strlen(text);
     d->readonly = len > 3 && !strcmp(text + len - 3, ",ro");
     if (d->readonly)
@@ -151,11 +153,12 @@ static int parse_net(const char *text, struct vm_config *cfg, char *err, size_t 
         return set_err(err, err_len, "--net needs user[,...] or tap=NAME[,...]");
     if (cfg->nnics == VM_MAX_NICS)
         return set_err(err, err_len, "at most %u --net options", VM_MAX_NICS);
+    if (cfg->ndisks + cfg->nnics >= VM_MAX_DISKS)
+        return set_err(err, err_len, "at most %u --disk and --net options together", VM_MAX_DISKS);
     struct vm_nic *n = &cfg->nics[cfg->nnics];
     memset(n, 0, sizeof(*n));
-    /* A locally administered default MAC, distinct per NIC. */
-    const uint8_t mac[6] = {0x52, 0x54, 0x00, 0x12, 0x34, (uint8_t)(0x56 + cfg->nnics)};
-    memcpy(n->mac, mac, 6);
+    snprintf(n->id, sizeof(n->id), "net%u", cfg->nnics);
+    vm_config_default_mac(cfg, cfg->nnics, n->mac);
     const char *rest;
     if (!strncmp(text, "user", 4) && (text[4] == '\0' || text[4] == ',')) {
         n->kind = VM_NET_USER;
@@ -195,13 +198,11 @@ static int parse_net(const char *text, struct vm_config *cfg, char *err, size_t 
     return 0;
 }
 
-int cli_parse_run(int argc, char **argv, struct vm_config *cfg, char *err, size_t err_len)
+int cli_parse_run(int argc, char **argv, struct vm_config *cfg, const char **api_sock, char *err,
+                  size_t err_len)
 {
-    *cfg = (struct vm_config){
-        .append = VM_DEFAULT_APPEND,
-        .smp = 1,
-        .memory_bytes = VM_DEFAULT_MEMORY,
-    };
+    *api_sock = NULL;
+    vm_config_init(cfg);
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *value;
         if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
@@ -220,18 +221,28 @@ int cli_parse_run(int argc, char **argv, struct vm_config *cfg, char *err, size_
                 cfg->jit = VM_JIT_OFF;
             else
                 return set_err(err, err_len, "--jit takes on or off, not '%s'", value ? value : "");
+        } else if (take_value(argc, argv, &i, "--api-sock", &value)) {
+            if (!value || !*value)
+                return set_err(err, err_len, "--api-sock needs a path");
+            *api_sock = value;
         } else if (take_value(argc, argv, &i, "--kernel", &value)) {
             if (!value || !*value)
                 return set_err(err, err_len, "--kernel needs a path");
-            cfg->kernel_path = value;
+            if (vm_config_copy_string(cfg->kernel_path, sizeof(cfg->kernel_path), value, "--kernel",
+                                      err, err_len))
+                return -1;
         } else if (take_value(argc, argv, &i, "--initrd", &value)) {
             if (!value || !*value)
                 return set_err(err, err_len, "--initrd needs a path");
-            cfg->initrd_path = value;
+            if (vm_config_copy_string(cfg->initrd_path, sizeof(cfg->initrd_path), value, "--initrd",
+                                      err, err_len))
+                return -1;
         } else if (take_value(argc, argv, &i, "--append", &value)) {
             if (!value)
                 return set_err(err, err_len, "--append needs a command line");
-            cfg->append = value;
+            if (vm_config_copy_string(cfg->append, sizeof(cfg->append), value, "--append", err,
+                                      err_len))
+                return -1;
         } else if (take_value(argc, argv, &i, "--dtb-out", &value)) {
             if (!value || !*value)
                 return set_err(err, err_len, "--dtb-out needs a path");
@@ -260,86 +271,22 @@ int cli_parse_run(int argc, char **argv, struct vm_config *cfg, char *err, size_
             return set_err(err, err_len, "unknown option '%s' (see duvisor run --help)", arg);
         }
     }
-    if (!cfg->kernel_path)
+    if (!cfg->kernel_path[0])
         return set_err(err, err_len, "--kernel is required (see duvisor run --help)");
     return 0;
-}
-
-/* Console callbacks reach whichever VM is current (a reboot makes a new one in place). */
-static void console_input_ready(void *opaque)
-{
-    struct vm *vm = opaque;
-    if (vm->uart)
-        vm_console_pump(vm);
-}
-
-static void console_quit(void *opaque)
-{
-    vm_request_stop(opaque, VM_STOP_SIGNAL);
 }
 
 int cmd_run(int argc, char **argv)
 {
     struct vm_config cfg;
+    struct vmm_options opt = {.start_now = true, .vmm_version = DUVISOR_VERSION_STRING};
     char err[512];
-    int rc = cli_parse_run(argc, argv, &cfg, err, sizeof(err));
+    int rc = cli_parse_run(argc, argv, &cfg, &opt.api_sock, err, sizeof(err));
     if (rc == 1)
         return 0;
-    struct vm *vm = calloc(1, sizeof(*vm));
-    if (rc == 0 && !vm)
-        rc = set_err(err, sizeof(err), "out of memory");
-    /* Everything the user gave is checked here, before any thread starts. */
-    if (rc == 0)
-        rc = vm_create(vm, &cfg, NULL, err, sizeof(err));
     if (rc) {
         fprintf(stderr, "duvisor: %s\n", err);
-        free(vm);
         return EXIT_USAGE;
     }
-    signal(SIGPIPE, SIG_IGN); /* a closed stdout must not kill the VM */
-    sigset_t stop_signals;
-    vm_block_stop_signals(&stop_signals); /* before the console thread starts */
-    struct console_config ccfg = {
-        .in_fd = STDIN_FILENO,
-        .out_fd = STDOUT_FILENO,
-        .escape = CONSOLE_ESCAPE_AUTO,
-        .input_ready = console_input_ready,
-        .quit = console_quit,
-        .opaque = vm,
-    };
-    struct console *console = console_create(&ccfg);
-    if (!console) {
-        fprintf(stderr, "duvisor: cannot set up the console\n");
-        vm_destroy(vm);
-        free(vm);
-        return 1;
-    }
-    int status = 0;
-    for (;;) {
-        vm->console = console;
-        enum vm_stop why = vm_run(vm, &stop_signals);
-        vm_destroy(vm);
-        if (why == VM_STOP_REBOOT && vm_stop_signal_pending(&stop_signals))
-            why = VM_STOP_SIGNAL;
-        if (why == VM_STOP_REBOOT && !cfg.no_reboot) {
-            fprintf(stderr, "duvisor: guest rebooting\n");
-            if (vm_create(vm, &cfg, NULL, err, sizeof(err)) == 0)
-                continue;
-            fprintf(stderr, "duvisor: reboot failed: %s\n", err);
-            status = 1;
-            break;
-        }
-        switch (why) {
-        case VM_STOP_POWEROFF: fprintf(stderr, "duvisor: guest powered off\n"); break;
-        case VM_STOP_REBOOT:
-            fprintf(stderr, "duvisor: guest asked to reboot (--no-reboot)\n");
-            break;
-        case VM_STOP_SIGNAL: fprintf(stderr, "duvisor: stopped on request\n"); break;
-        default: fprintf(stderr, "duvisor: guest stopped after a fatal error\n"); status = 1;
-        }
-        break;
-    }
-    console_destroy(console);
-    free(vm);
-    return status;
+    return vmm_main(&cfg, &opt);
 }

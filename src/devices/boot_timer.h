@@ -4,7 +4,7 @@
  * says "I am up", so duvisor can time the guest's boot itself and print it
  * (`duvisor run --boot-timer`).
  *
- * Placement: BOOT_TIMER_BASE, one 4 KiB page at 0x1020_0000. In QEMU's
+ * Placement: one 4 KiB page, PLATFORM_BOOT_TIMER_BASE (0x1020_0000) in vmm/platform.h. In QEMU's
  * riscv virt map (which duvisor follows) that page is unassigned: the UART is
  * at 0x1000_0000, the virtio-mmio slots at 0x1000_1000..0x1000_8fff,
  * fw_cfg at 0x1010_0000 (0x18 bytes) and flash starts at 0x2000_0000. The
@@ -46,7 +46,6 @@
 
 #include "vmm/mmio.h"
 
-#define BOOT_TIMER_BASE         0x10200000ull
 #define BOOT_TIMER_SIZE         0x1000ull
 #define BOOT_TIMER_MAGIC        0x54425644u /* "DVBT" in guest memory order */
 #define BOOT_TIMER_VERSION      1u

@@ -56,10 +56,14 @@ struct virtio_blk {
     bool active;       /* between activate and reset */
     bool kicked;       /* the queue may hold chains nobody has popped yet */
     bool stop;         /* destroy: workers leave */
+    bool paused;       /* the VM is paused: nothing is popped, nothing pushed */
     uint64_t features; /* negotiated, valid while active */
     unsigned busy;     /* requests popped and not yet pushed */
     unsigned nworkers; /* threads started */
     struct blk_worker workers[VIRTIO_BLK_WORKERS];
+    struct {
+        _Atomic uint64_t reads, writes, flushes, others, read_bytes, write_bytes, errors;
+    } stats;
 };
 
 static void put_le16(uint8_t *p, uint16_t v)
@@ -318,6 +322,24 @@ static uint8_t do_discard_wz(struct virtio_blk *b, const struct virtq_chain *c, 
     return VIRTIO_BLK_S_OK;
 }
 
+static void count_request(struct virtio_blk *b, uint32_t type, const struct virtq_chain *c)
+{
+    const memory_order relaxed = memory_order_relaxed;
+
+    switch (type) {
+    case VIRTIO_BLK_T_IN:
+        atomic_fetch_add_explicit(&b->stats.reads, 1, relaxed);
+        atomic_fetch_add_explicit(&b->stats.read_bytes, c->in_len - 1, relaxed);
+        break;
+    case VIRTIO_BLK_T_OUT:
+        atomic_fetch_add_explicit(&b->stats.writes, 1, relaxed);
+        atomic_fetch_add_explicit(&b->stats.write_bytes, c->out_len - HDR_BYTES, relaxed);
+        break;
+    case VIRTIO_BLK_T_FLUSH: atomic_fetch_add_explicit(&b->stats.flushes, 1, relaxed); break;
+    default: atomic_fetch_add_explicit(&b->stats.others, 1, relaxed); break;
+    }
+}
+
 /* Serve the chain w->chain: the used length to push. */
 static uint32_t serve(struct virtio_blk *b, struct blk_worker *w, uint64_t features)
 {
@@ -334,6 +356,7 @@ static uint32_t serve(struct virtio_blk *b, struct blk_worker *w, uint64_t featu
         uint32_t type = get_le32(hdr);
         uint64_t sector = get_le64(hdr + 8);
 
+        count_request(b, type, c);
         switch (type) {
         case VIRTIO_BLK_T_IN: status = do_read(b, w, sector); break;
         case VIRTIO_BLK_T_OUT: status = do_write(b, w, sector, features); break;
@@ -349,6 +372,8 @@ static uint32_t serve(struct virtio_blk *b, struct blk_worker *w, uint64_t featu
         default: status = VIRTIO_BLK_S_UNSUPP; break;
         }
     }
+    if (status != VIRTIO_BLK_S_OK)
+        atomic_fetch_add_explicit(&b->stats.errors, 1, memory_order_relaxed);
     virtq_write_in(c, c->in_len - 1, &status, 1);
     /* The used length covers the status byte, the last writable one. Only
        a guest pointing many descriptors at the same RAM exceeds 32 bits. */
@@ -366,7 +391,7 @@ static void *worker_main(void *arg)
     for (;;) {
         if (b->stop)
             break;
-        if (!b->active || !b->kicked) {
+        if (!b->active || !b->kicked || b->paused) {
             pthread_cond_wait(&b->work, &b->lock);
             continue;
         }
@@ -402,8 +427,11 @@ static void blk_config_read(void *opaque, uint32_t offset, void *buf, unsigned l
 {
     struct virtio_blk *b = opaque;
 
-    /* The transport checked offset + len against config_size. */
+    /* The transport checked offset + len against config_size. The lock:
+       virtio_blk_replace may be changing the capacity. */
+    pthread_mutex_lock(&b->lock);
     memcpy(buf, b->config + offset, len);
+    pthread_mutex_unlock(&b->lock);
 }
 
 static void blk_config_write(void *opaque, uint32_t offset, const void *buf, unsigned len)
@@ -439,6 +467,13 @@ static void blk_notify(void *opaque, unsigned q)
     pthread_mutex_unlock(&b->lock);
 }
 
+/* Wait until no request is in service. Under b->lock. */
+static void wait_idle(struct virtio_blk *b)
+{
+    while (b->busy > 0)
+        pthread_cond_wait(&b->idle, &b->lock);
+}
+
 static void blk_reset(void *opaque)
 {
     struct virtio_blk *b = opaque;
@@ -448,9 +483,32 @@ static void blk_reset(void *opaque)
     b->kicked = false;
     /* I/O under way cannot be cancelled; the vCPU waits for it, as the
        driver waits for the status to read back 0. */
-    while (b->busy > 0)
-        pthread_cond_wait(&b->idle, &b->lock);
+    wait_idle(b);
     pthread_mutex_unlock(&b->lock);
+}
+
+void virtio_blk_pause(struct virtio_blk *b, bool paused)
+{
+    pthread_mutex_lock(&b->lock);
+    b->paused = paused;
+    if (paused)
+        wait_idle(b);
+    else
+        pthread_cond_broadcast(&b->work);
+    pthread_mutex_unlock(&b->lock);
+}
+
+void virtio_blk_get_stats(struct virtio_blk *b, struct virtio_blk_stats *out)
+{
+    *out = (struct virtio_blk_stats){
+        .reads = atomic_load(&b->stats.reads),
+        .writes = atomic_load(&b->stats.writes),
+        .flushes = atomic_load(&b->stats.flushes),
+        .others = atomic_load(&b->stats.others),
+        .read_bytes = atomic_load(&b->stats.read_bytes),
+        .write_bytes = atomic_load(&b->stats.write_bytes),
+        .errors = atomic_load(&b->stats.errors),
+    };
 }
 
 /* ---- create / destroy --------------------------------------------------------------- */
@@ -653,6 +711,37 @@ no_lock:
     close(b->fd);
     free(b);
     return fail(err, err_len, "%s: cannot create a lock", path);
+}
+
+int virtio_blk_replace(struct virtio_blk *b, const char *path, char *err, size_t err_len)
+{
+    struct virtio_blk fresh = {.readonly = b->readonly, .fd = -1};
+    uint64_t bytes = 0;
+    struct stat st;
+
+    if (open_image(&fresh, path, err, err_len, &bytes, &st) != 0) {
+        if (fresh.fd >= 0)
+            close(fresh.fd);
+        return -1;
+    }
+    pthread_mutex_lock(&b->lock);
+    /* No request may be in service while the image changes under it. */
+    bool was_paused = b->paused;
+    b->paused = true;
+    wait_idle(b);
+    close(b->fd);
+    b->fd = fresh.fd;
+    b->capacity = bytes / VIRTIO_BLK_SECTOR;
+    put_le64(b->config + VIRTIO_BLK_CFG_CAPACITY, b->capacity);
+    make_id(b->id, path);
+    b->paused = was_paused;
+    pthread_cond_broadcast(&b->work);
+    struct virtio_device *vdev = b->vdev;
+    pthread_mutex_unlock(&b->lock);
+    /* The guest rereads the capacity: a media change, as on a real drive. */
+    if (vdev)
+        virtio_config_changed(vdev);
+    return 0;
 }
 
 const struct virtio_device_ops *virtio_blk_ops(const struct virtio_blk *b)

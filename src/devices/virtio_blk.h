@@ -132,6 +132,13 @@ enum {
 
 struct virtio_blk;
 
+/* Requests served since creation, by type, and their data bytes. */
+struct virtio_blk_stats {
+    uint64_t reads, writes, flushes, others; /* others: GET_ID, DISCARD, ... */
+    uint64_t read_bytes, write_bytes;
+    uint64_t errors; /* requests answered IOERR or UNSUPP */
+};
+
 /* Open a raw image (a regular file or a block device of whole sectors);
    readonly from ",ro". NULL with a one-line reason in err: missing file, not
    a regular file or block device, size not a multiple of 512, cannot open
@@ -150,5 +157,15 @@ void virtio_blk_destroy(struct virtio_blk *b);
    (for the VMM's log and for tests). */
 uint64_t virtio_blk_capacity(const struct virtio_blk *b);
 bool virtio_blk_can_discard(const struct virtio_blk *b);
+
+/* The VM pauses (true) or resumes: while paused no request is popped or
+   completed; pausing waits for the requests in service. Any thread. */
+void virtio_blk_pause(struct virtio_blk *b, bool paused);
+/* Swap the backing image for `path` (same read-only mode) on a running VM:
+   requests in service finish on the old image, later ones use the new one,
+   and the guest gets a config interrupt and rereads the capacity. 0, or -1
+   with a reason in err and the old image kept. Any thread. */
+int virtio_blk_replace(struct virtio_blk *b, const char *path, char *err, size_t err_len);
+void virtio_blk_get_stats(struct virtio_blk *b, struct virtio_blk_stats *out);
 
 #endif /* DUVISOR_DEVICES_VIRTIO_BLK_H */

@@ -25,7 +25,8 @@ struct virtio_net {
     struct virtio_device *rx_vdev;
     bool rx_active;
     size_t rx_hdr_len;
-    bool rx_held; /* rx_chain was popped and is still unused */
+    bool rx_held;   /* rx_chain was popped and is still unused */
+    bool rx_paused; /* the VM is paused: frames wait in the backlog */
     struct virtq_chain rx_chain;
     struct rx_frame backlog[VIRTIO_NET_BACKLOG];
     unsigned backlog_head, backlog_count;
@@ -91,7 +92,7 @@ static void backlog_pop(struct virtio_net *n)
 /* Deliver parked frames, oldest first, while the guest has buffers. Under rx_lock. */
 static void backlog_flush(struct virtio_net *n)
 {
-    while (n->rx_active && n->backlog_count) {
+    while (n->rx_active && !n->rx_paused && n->backlog_count) {
         struct rx_frame *f = &n->backlog[n->backlog_head];
 
         if (deliver(n, f->data, f->len) == NO_BUFFER)
@@ -132,9 +133,19 @@ void virtio_net_receive(struct virtio_net *n, const uint8_t *frame, size_t len)
         n->stats.rx_dropped_too_big++;
     } else {
         backlog_flush(n);
-        if (n->backlog_count || deliver(n, frame, len) == NO_BUFFER)
+        if (n->backlog_count || n->rx_paused || deliver(n, frame, len) == NO_BUFFER)
             backlog_push(n, frame, len);
     }
+    pthread_mutex_unlock(&n->rx_lock);
+}
+
+void virtio_net_pause(struct virtio_net *n, bool paused)
+{
+    /* Delivery happens under rx_lock, so once it is taken here no frame is
+       half-way into guest memory. Transmit needs nothing: only vCPUs kick it. */
+    pthread_mutex_lock(&n->rx_lock);
+    n->rx_paused = paused;
+    backlog_flush(n);
     pthread_mutex_unlock(&n->rx_lock);
 }
 

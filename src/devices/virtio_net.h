@@ -100,6 +100,10 @@ void virtio_net_bind(struct virtio_net *n, struct virtio_device *vdev);
 /* A frame from the network for the guest; copied before returning. Any thread. */
 void virtio_net_receive(struct virtio_net *n, const uint8_t *frame, size_t len);
 void virtio_net_get_stats(struct virtio_net *n, struct virtio_net_stats *out);
+/* The VM pauses (true) or resumes: while paused received frames wait in the
+   backlog (or are dropped, counted, when it is full) and nothing is written
+   to guest memory; resuming delivers them. Any thread. */
+void virtio_net_pause(struct virtio_net *n, bool paused);
 /* After the backend stopped delivering and the transport is destroyed. NULL is fine. */
 void virtio_net_destroy(struct virtio_net *n);
 

@@ -72,6 +72,18 @@ static bool is_image(const uint8_t *k, size_t len)
            (memcmp(k + 48, "RISCV\0\0\0", 8) == 0 || memcmp(k + 56, "RSC\x05", 4) == 0);
 }
 
+/* The refusal of something that is not a kernel; what distributions ship
+   instead is named, so the user knows what to do. */
+static int not_a_kernel(const uint8_t *k, size_t len, char *err, size_t err_len)
+{
+    if (len >= 2 && k[0] == 0x1f && k[1] == 0x8b)
+        return set_err(err, err_len, "kernel is gzip-compressed; decompress it to an Image first");
+    if (len >= 8 && memcmp(k, "MZ", 2) == 0 && memcmp(k + 4, "zimg", 4) == 0)
+        return set_err(err, err_len,
+                       "kernel is a compressed EFI zboot image; extract the Image from it first");
+    return set_err(err, err_len, "not a RISC-V kernel image (no RISCV magic and not ELF)");
+}
+
 static int load_image(uint8_t *ram, uint64_t ram_size, const uint8_t *k, size_t len,
                       struct boot_layout *out, char *err, size_t err_len)
 {
@@ -250,13 +262,14 @@ int boot_load_kernel(uint8_t *ram, uint64_t ram_size, const uint8_t *kernel, siz
         return load_elf(ram, ram_size, k, len, out, err, err_len);
     if (is_image(k, len))
         return load_image(ram, ram_size, k, len, out, err, err_len);
-    /* What distributions ship instead, named so the user knows what to do. */
-    if (len >= 2 && k[0] == 0x1f && k[1] == 0x8b)
-        return set_err(err, err_len, "kernel is gzip-compressed; decompress it to an Image first");
-    if (len >= 8 && memcmp(k, "MZ", 2) == 0 && memcmp(k + 4, "zimg", 4) == 0)
-        return set_err(err, err_len,
-                       "kernel is a compressed EFI zboot image; extract the Image from it first");
-    return set_err(err, err_len, "not a RISC-V kernel image (no RISCV magic and not ELF)");
+    return not_a_kernel(k, len, err, err_len);
+}
+
+int boot_probe_kernel(const uint8_t *head, size_t len, char *err, size_t err_len)
+{
+    if ((len >= SELFMAG && memcmp(head, ELFMAG, SELFMAG) == 0) || is_image(head, len))
+        return 0;
+    return not_a_kernel(head, len, err, err_len);
 }
 
 /* ---- initrd and device tree ----------------------------------------------------- */

@@ -19,7 +19,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define BOOT_RAM_BASE 0x80000000ull
+#include "vmm/platform.h"
+
+#define BOOT_RAM_BASE PLATFORM_RAM_BASE
 
 /* Linux maps the device tree through a fixmap of this size at boot. */
 #define BOOT_DTB_MAX (2ull << 20)
@@ -43,6 +45,11 @@ struct boot_layout {
  */
 int boot_load_kernel(uint8_t *ram, uint64_t ram_size, const uint8_t *kernel, size_t kernel_len,
                      struct boot_layout *out, char *err, size_t err_len);
+
+/* Whether the first len bytes of a file (BOOT_PROBE_BYTES suffice) look like
+   a kernel boot_load_kernel takes: 0, or -1 with the reason in err. */
+#define BOOT_PROBE_BYTES 64u
+int boot_probe_kernel(const uint8_t *head, size_t len, char *err, size_t err_len);
 
 /*
  * Copy the initrd (initrd_len 0: none) into ram and reserve dtb_size bytes

@@ -3,6 +3,7 @@
 #define DUVISOR_VMM_CONFIG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define VM_MAX_VCPUS      32u
@@ -11,29 +12,41 @@
 #define VM_DEFAULT_MEMORY (256ull << 20)
 #define VM_DEFAULT_APPEND "console=ttyS0 earlycon=sbi"
 
-#define VM_MAX_DISKS 8u
+#define VM_MAX_DISKS 5u /* with the NICs, at most 5 of the 8 virtio slots */
 #define VM_MAX_NICS  4u
 
+#define VM_PATH_MAX   4096u
+#define VM_APPEND_MAX 4096u
+#define VM_ID_MAX     64u /* drive and interface ids, as the API's */
+
 struct vm_disk {
-    char path[4096];
+    char id[VM_ID_MAX];
+    char path[VM_PATH_MAX];
     bool readonly;
+    bool root; /* the API's is_root_device: becomes /dev/vda, root= on the command line */
+    char partuuid[VM_ID_MAX]; /* root by PARTUUID= instead of /dev/vda; "" when not */
 };
 
 enum vm_net_kind { VM_NET_USER, VM_NET_TAP };
 
 struct vm_nic {
+    char id[VM_ID_MAX];
     enum vm_net_kind kind;
     char options[256]; /* user: "hostfwd=tcp::8080-:80,..." ; tap: the interface name */
     uint8_t mac[6];
+    bool mac_set; /* given by the user, not the default */
 };
 
+/* A value: it owns its strings, so the VMM keeps one across guest reboots
+   and the API edits it before the VM starts. */
 struct vm_config {
-    const char *kernel_path;
-    const char *initrd_path; /* NULL: no initrd */
-    const char *append;      /* kernel command line */
-    const char *dtb_out;     /* NULL: do not write the device tree out */
+    char kernel_path[VM_PATH_MAX];
+    char initrd_path[VM_PATH_MAX]; /* "": no initrd */
+    char append[VM_APPEND_MAX];    /* kernel command line, without root= for a root disk */
+    const char *dtb_out;           /* NULL: do not write the device tree out */
     unsigned smp;
     uint64_t memory_bytes;
+    bool track_dirty_pages; /* recorded for the API; snapshots will use it */
     bool no_reboot;
     bool boot_timer; /* --boot-timer: print the guest boot time */
     enum vm_jit { VM_JIT_DEFAULT, VM_JIT_ON, VM_JIT_OFF } jit; /* --jit */
@@ -42,5 +55,23 @@ struct vm_config {
     struct vm_disk disks[VM_MAX_DISKS];
     struct vm_nic nics[VM_MAX_NICS];
 };
+
+/* Defaults: VM_DEFAULT_APPEND, 1 vCPU, VM_DEFAULT_MEMORY, no devices. */
+void vm_config_init(struct vm_config *cfg);
+/* Copy src into dst[dst_len]: 0, or -1 with "<what> is longer than ..." in err. */
+int vm_config_copy_string(char *dst, size_t dst_len, const char *src, const char *what, char *err,
+                          size_t err_len);
+/* The kernel command line the guest gets: append, plus root= for a root disk.
+   0, or -1 if it does not fit in out. */
+int vm_config_bootargs(const struct vm_config *cfg, char *out, size_t out_len);
+struct vm_disk *vm_config_find_disk(struct vm_config *cfg, const char *id);
+struct vm_nic *vm_config_find_nic(struct vm_config *cfg, const char *id);
+/* Add or replace (by id) a disk or NIC. The root disk is kept first; only one
+   may be root. 0, or -1 with a reason in err. */
+int vm_config_put_disk(struct vm_config *cfg, const struct vm_disk *disk, char *err,
+                       size_t err_len);
+int vm_config_put_nic(struct vm_config *cfg, const struct vm_nic *nic, char *err, size_t err_len);
+/* NIC number index's default MAC (52:54:00:12:34:56 + index). */
+void vm_config_default_mac(const struct vm_config *cfg, unsigned index, uint8_t mac[6]);
 
 #endif

@@ -27,6 +27,13 @@ static void set_csr(struct vcpu *v, unsigned number, uint64_t value)
     dv_csr_write(v->hart, number, value);
 }
 
+/* Only this vCPU's thread writes its counters: no locked add needed. */
+static void count(_Atomic uint64_t *counter)
+{
+    atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+}
+
 static bool stopping(const struct vm *vm)
 {
     return atomic_load(&vm->stop) != VM_RUNNING;
@@ -100,12 +107,13 @@ static bool guest_page_fault(struct vcpu *v, uint64_t cause)
     /* hutval drops the low two bits; the page offset is the same in the
        guest virtual address, so utval supplies them. */
     uint64_t gpa = csr(v, DV_CSR_HUTVAL) << 2 | (csr(v, DV_CSR_UTVAL) & 3);
-    if (gpa - VM_RAM_BASE < vm->ram_size) {
-        uint64_t block = (gpa - VM_RAM_BASE) & ~(LAZY_BLOCK - 1);
+    if (gpa - PLATFORM_RAM_BASE < vm->ram_size) {
+        uint64_t block = (gpa - PLATFORM_RAM_BASE) & ~(LAZY_BLOCK - 1);
         uint64_t len = vm->ram_size - block < LAZY_BLOCK ? vm->ram_size - block : LAZY_BLOCK;
-        if (gstage_map(vm->gstage, VM_RAM_BASE + block, vm->ram + block, len,
+        if (gstage_map(vm->gstage, PLATFORM_RAM_BASE + block, vm->ram + block, len,
                        GSTAGE_R | GSTAGE_W | GSTAGE_X))
             return false;
+        count(&v->exits.ram_map);
         dv_hufence_gvma(v->hart);
         return true; /* re-execute the access */
     }
@@ -116,6 +124,7 @@ static bool guest_page_fault(struct vcpu *v, uint64_t cause)
     if (!region || !mmio_decode((uint32_t)csr(v, DV_CSR_HUTINST), &acc))
         return false;
     uint64_t offset = gpa - region->base;
+    count(&v->exits.mmio);
     if (acc.is_store) {
         uint64_t value = dv_gpr_get(v->hart, acc.reg);
         if (acc.size < 8)
@@ -169,7 +178,10 @@ static void handle_sbi(struct vcpu *v)
 static bool handle_exit(struct vcpu *v, uint64_t cause)
 {
     switch (cause) {
-    case DV_EXIT_ECALL_VS: handle_sbi(v); return true;
+    case DV_EXIT_ECALL_VS:
+        count(&v->exits.sbi);
+        handle_sbi(v);
+        return true;
     case DV_EXIT_FETCH_GUEST_PAGE_FAULT:
     case DV_EXIT_LOAD_GUEST_PAGE_FAULT:
     case DV_EXIT_STORE_GUEST_PAGE_FAULT:
@@ -180,18 +192,48 @@ static bool handle_exit(struct vcpu *v, uint64_t cause)
     case DV_EXIT_VIRTUAL_INSTRUCTION:
         /* Something the guest may not do (e.g. an H-extension instruction):
            it sees an illegal instruction, as without the H extension. */
+        count(&v->exits.virtual_insn);
         inject_exception(v, 2, csr(v, DV_CSR_UTVAL));
         return true;
-    case DV_EXIT_USIP: serve_requests(v); return true;
-    case DV_EXIT_UTIP: set_csr(v, DV_CSR_VTIMECTL, 0); return true;
+    case DV_EXIT_USIP:
+        count(&v->exits.requests);
+        serve_requests(v);
+        return true;
+    case DV_EXIT_UTIP:
+        count(&v->exits.timer);
+        set_csr(v, DV_CSR_VTIMECTL, 0);
+        return true;
     }
     fatal(v, "unexpected exit", cause);
     return false;
 }
 
-static bool vm_stopping(void *opaque)
+/* A stopped hart's HSM wait ends early for a stop or a pause. */
+static bool hsm_wait_over(void *opaque)
 {
-    return stopping(opaque);
+    struct vm *vm = opaque;
+    return stopping(vm) || atomic_load_explicit(&vm->pause.requested, memory_order_relaxed);
+}
+
+void vcpu_park_if_paused(struct vcpu *v)
+{
+    struct vm_pause *p = &v->vm->pause;
+    if (!atomic_load_explicit(&p->requested, memory_order_acquire))
+        return;
+    pthread_mutex_lock(&p->lock);
+    if (p->requested) {
+        p->parked++;
+        pthread_cond_broadcast(&p->changed);
+        while (p->requested && !stopping(v->vm))
+            pthread_cond_wait(&p->changed, &p->lock);
+        p->parked--;
+    }
+    uint64_t skip = p->paused_ticks - v->paused_applied;
+    v->paused_applied = p->paused_ticks;
+    pthread_mutex_unlock(&p->lock);
+    /* Guest time stood still while paused: no jump, no timer storm. */
+    if (skip)
+        set_csr(v, DV_CSR_HUTIMEDELTA, csr(v, DV_CSR_HUTIMEDELTA) - skip);
 }
 
 /* The SBI entry state, for the boot hart, HSM start and a non-retentive
@@ -215,10 +257,13 @@ void *vcpu_thread(void *arg)
     if (v->id == 0)
         boot_timer_first_entry(&vm->boot_timer); /* the boot hart enters next */
     while (!stopping(vm)) {
+        vcpu_park_if_paused(v);
+        if (stopping(vm))
+            break;
         if (!v->running) {
             uint64_t start, start_arg;
-            if (!sbi_hsm_wait_start(&vm->sbi, v->id, &start, &start_arg, vm_stopping, vm))
-                break;
+            if (!sbi_hsm_wait_start(&vm->sbi, v->id, &start, &start_arg, hsm_wait_over, vm))
+                continue; /* a stop or a pause: the loop sees which */
             vcpu_enter_state(v, start, start_arg);
             v->running = true;
         }
@@ -230,6 +275,10 @@ void *vcpu_thread(void *arg)
     }
     /* Nobody may wait on a vCPU that has left: serve what is pending. */
     atomic_store(&v->done_seq, UINT64_MAX);
+    pthread_mutex_lock(&vm->pause.lock);
+    vm->pause.threads--;
+    pthread_cond_broadcast(&vm->pause.changed);
+    pthread_mutex_unlock(&vm->pause.lock);
     return NULL;
 }
 
@@ -266,7 +315,7 @@ static size_t host_console_read(void *opaque, uint8_t *buf, size_t len)
 /* Host address of guest RAM [gpa, gpa+len), or NULL if any of it is not RAM. */
 static uint8_t *ram_ptr(struct vm *vm, uint64_t gpa, uint64_t len)
 {
-    uint64_t off = gpa - VM_RAM_BASE;
+    uint64_t off = gpa - PLATFORM_RAM_BASE;
     if (off >= vm->ram_size || len > vm->ram_size - off)
         return NULL;
     return vm->ram + off;

@@ -1,8 +1,9 @@
 /*
  * The VM's virtio-mmio devices. Each slot pairs one transport instance
- * (struct virtio_device) with one device model; the slot's MMIO window and
- * IRQ follow the QEMU virt map. Order: disks, NICs, entropy, console, so the
- * first --disk is /dev/vda and the first --net is eth0.
+ * (struct virtio_device) with one device model and registers itself in the
+ * VM's device registry; the slot's MMIO window and IRQ come from the
+ * platform map. Order: disks (the root disk first), NICs, entropy, console,
+ * keyboard, so the first disk is /dev/vda and the first NIC is eth0.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,28 +14,30 @@
 #include "devices/virtio.h"
 #include "devices/virtio_blk.h"
 #include "devices/virtio_console.h"
+#include "devices/virtio_input.h"
 #include "devices/virtio_net.h"
 #include "devices/virtio_rng.h"
+#include "util/err.h"
 #include "vmm/console.h"
 #include "vmm/virtio_devices.h"
 #include "vmm/vm.h"
 
-enum slot_kind { SLOT_BLK, SLOT_NET, SLOT_RNG, SLOT_CONSOLE };
-
 struct virtio_slot {
     struct vm *vm;
-    enum slot_kind kind;
     unsigned irq;
     struct virtio_device *vdev;
-    void *device; /* struct virtio_blk / virtio_net / virtio_rng / virtio_console */
+    void *device; /* struct virtio_blk / virtio_net / virtio_rng / virtio_console / virtio_input */
     struct net_slirp *slirp;
     struct net_tap *tap;
     struct net_backend backend;
 };
 
+/* Devices besides disks and NICs: entropy, console, keyboard. */
+#define FIXED_DEVICES 3u
+
 unsigned vm_virtio_count(const struct vm *vm)
 {
-    return vm->cfg->ndisks + vm->cfg->nnics + 2;
+    return vm->cfg->ndisks + vm->cfg->nnics + FIXED_DEVICES;
 }
 
 static void slot_irq(void *opaque, bool level)
@@ -55,6 +58,135 @@ static bool slot_write(void *opaque, uint64_t offset, unsigned size, uint64_t va
     return virtio_mmio_write(slot->vdev, offset, size, value);
 }
 
+/* Devices' writes into guest RAM go to the harts' code coherence. */
+static void guest_ram_written(void *opaque, const void *host, size_t len)
+{
+    const struct vm *vm = opaque;
+    dv_mem_written(vm->machine, host, len);
+}
+
+/* --- per kind: create, and the registry's view ------------------------------------- */
+
+static unsigned blk_stats(void *opaque, struct vm_stat *out, unsigned max)
+{
+    const struct virtio_slot *slot = opaque;
+    struct virtio_blk_stats s;
+    virtio_blk_get_stats(slot->device, &s);
+    const struct vm_stat all[] = {
+        {"read_count", s.reads},       {"write_count", s.writes},    {"flush_count", s.flushes},
+        {"other_count", s.others},     {"read_bytes", s.read_bytes}, {"write_bytes", s.write_bytes},
+        {"failed_requests", s.errors},
+    };
+    unsigned n = sizeof(all) / sizeof(all[0]) < max ? sizeof(all) / sizeof(all[0]) : max;
+    memcpy(out, all, n * sizeof(all[0]));
+    return n;
+}
+
+static void blk_pause(void *opaque, bool paused)
+{
+    struct virtio_slot *slot = opaque;
+    virtio_blk_pause(slot->device, paused);
+}
+
+static void blk_destroy(void *opaque)
+{
+    struct virtio_slot *slot = opaque;
+    /* The disk first: a worker may be pushing a completion into the transport. */
+    virtio_blk_destroy(slot->device);
+    virtio_destroy(slot->vdev);
+}
+
+static const struct vm_device_ops blk_device_ops = {
+    .kind = "block", .pause = blk_pause, .stats = blk_stats, .destroy = blk_destroy};
+
+static unsigned net_stats(void *opaque, struct vm_stat *out, unsigned max)
+{
+    const struct virtio_slot *slot = opaque;
+    struct virtio_net_stats s;
+    virtio_net_get_stats(slot->device, &s);
+    const struct vm_stat all[] = {
+        {"tx_packets_count", s.tx_frames},
+        {"tx_bytes_count", s.tx_bytes},
+        {"tx_fails", s.tx_errors},
+        {"tx_malformed_frames", s.tx_malformed},
+        {"rx_packets_count", s.rx_frames},
+        {"rx_bytes_count", s.rx_bytes},
+        {"rx_dropped_backlog", s.rx_dropped_backlog},
+        {"rx_dropped_too_big", s.rx_dropped_too_big},
+        {"rx_dropped_inactive", s.rx_dropped_inactive},
+        {"rx_malformed_chains", s.rx_malformed},
+    };
+    unsigned n = sizeof(all) / sizeof(all[0]) < max ? sizeof(all) / sizeof(all[0]) : max;
+    memcpy(out, all, n * sizeof(all[0]));
+    return n;
+}
+
+static void net_pause(void *opaque, bool paused)
+{
+    struct virtio_slot *slot = opaque;
+    virtio_net_pause(slot->device, paused);
+}
+
+static void net_destroy(void *opaque)
+{
+    struct virtio_slot *slot = opaque;
+    /* The backend first: it delivers into the device. */
+    if (slot->slirp)
+        net_slirp_destroy(slot->slirp);
+    if (slot->tap)
+        net_tap_destroy(slot->tap);
+    if (slot->vdev)
+        virtio_destroy(slot->vdev);
+    virtio_net_destroy(slot->device);
+}
+
+static const struct vm_device_ops net_device_ops = {
+    .kind = "net", .pause = net_pause, .stats = net_stats, .destroy = net_destroy};
+
+static void rng_destroy(void *opaque)
+{
+    struct virtio_slot *slot = opaque;
+    virtio_destroy(slot->vdev);
+    virtio_rng_destroy(slot->device);
+}
+
+static const struct vm_device_ops rng_device_ops = {.kind = "entropy", .destroy = rng_destroy};
+
+static void console_destroy_slot(void *opaque)
+{
+    struct virtio_slot *slot = opaque;
+    virtio_destroy(slot->vdev);
+    virtio_console_destroy(slot->device);
+}
+
+static const struct vm_device_ops console_device_ops = {.kind = "virtio_console",
+                                                        .destroy = console_destroy_slot};
+
+static unsigned input_stats(void *opaque, struct vm_stat *out, unsigned max)
+{
+    const struct virtio_slot *slot = opaque;
+    struct virtio_input_stats s;
+    virtio_input_get_stats(slot->device, &s);
+    const struct vm_stat all[] = {
+        {"events_sent", s.events_sent},
+        {"events_dropped", s.events_dropped},
+        {"status_events", s.status_events},
+    };
+    unsigned n = sizeof(all) / sizeof(all[0]) < max ? sizeof(all) / sizeof(all[0]) : max;
+    memcpy(out, all, n * sizeof(all[0]));
+    return n;
+}
+
+static void input_destroy(void *opaque)
+{
+    struct virtio_slot *slot = opaque;
+    virtio_destroy(slot->vdev);
+    virtio_input_destroy(slot->device);
+}
+
+static const struct vm_device_ops input_device_ops = {
+    .kind = "input", .stats = input_stats, .destroy = input_destroy};
+
 /* The virtio console writes to duvisor's stdout; its input is not connected
    (stdin belongs to ttyS0). */
 static void vconsole_write(void *opaque, const uint8_t *buf, size_t len)
@@ -69,136 +201,174 @@ static size_t vconsole_read(void *opaque, uint8_t *buf, size_t len)
     return 0;
 }
 
-/* Devices' writes into guest RAM go to the harts' code coherence. */
-static void guest_ram_written(void *opaque, const void *host, size_t len)
+static int create_net(struct virtio_slot *slot, const struct vm_nic *nic, char *err, size_t err_len)
 {
-    const struct vm *vm = opaque;
-    dv_mem_written(vm->machine, host, len);
+    if (nic->kind == VM_NET_USER) {
+        slot->slirp = net_slirp_create(nic->options, err, err_len);
+        if (slot->slirp)
+            slot->backend = net_slirp_backend(slot->slirp);
+    } else {
+        slot->tap = net_tap_create(nic->options, err, err_len);
+        if (slot->tap)
+            slot->backend = net_tap_backend(slot->tap);
+    }
+    if (!slot->slirp && !slot->tap)
+        return -1;
+    slot->device = virtio_net_create(nic->mac, &slot->backend);
+    if (!slot->device)
+        return set_err(err, err_len, "out of memory for NIC '%s'", nic->id);
+    if (slot->slirp)
+        net_slirp_attach(slot->slirp, slot->device);
+    else
+        net_tap_attach(slot->tap, slot->device);
+    return 0;
 }
 
-static int create_device(struct virtio_slot *slot, unsigned index, char *err, size_t err_len)
+/* Make slot `index`'s device model; fills *ops, *dops and id. */
+static int create_model(struct virtio_slot *slot, unsigned index,
+                        const struct virtio_device_ops **ops, const struct vm_device_ops **dops,
+                        char *id, size_t id_len, char *err, size_t err_len)
 {
     const struct vm_config *cfg = slot->vm->cfg;
-    const struct virtio_device_ops *ops = NULL;
     if (index < cfg->ndisks) {
         const struct vm_disk *disk = &cfg->disks[index];
-        slot->kind = SLOT_BLK;
+        snprintf(id, id_len, "%s", disk->id);
+        *dops = &blk_device_ops;
         slot->device = virtio_blk_create(disk->path, disk->readonly, err, err_len);
-        if (slot->device)
-            ops = virtio_blk_ops(slot->device);
-    } else if (index < cfg->ndisks + cfg->nnics) {
-        const struct vm_nic *nic = &cfg->nics[index - cfg->ndisks];
-        slot->kind = SLOT_NET;
-        if (nic->kind == VM_NET_USER) {
-            slot->slirp = net_slirp_create(nic->options, err, err_len);
-            if (slot->slirp)
-                slot->backend = net_slirp_backend(slot->slirp);
-        } else {
-            slot->tap = net_tap_create(nic->options, err, err_len);
-            if (slot->tap)
-                slot->backend = net_tap_backend(slot->tap);
-        }
-        if (!slot->slirp && !slot->tap)
+        if (!slot->device)
             return -1;
-        slot->device = virtio_net_create(nic->mac, &slot->backend);
-        if (slot->device) {
-            ops = virtio_net_ops();
-            if (slot->slirp)
-                net_slirp_attach(slot->slirp, slot->device);
-            else
-                net_tap_attach(slot->tap, slot->device);
-        }
-    } else if (index == cfg->ndisks + cfg->nnics) {
-        slot->kind = SLOT_RNG;
-        slot->device = virtio_rng_create();
-        ops = virtio_rng_ops();
-    } else {
-        static const struct virtio_console_backend proto = {.write = vconsole_write,
-                                                            .read = vconsole_read};
-        struct virtio_console_backend backend = proto;
-        backend.opaque = slot->vm;
-        slot->kind = SLOT_CONSOLE;
-        slot->device = virtio_console_create(&backend);
-        ops = virtio_console_ops();
+        *ops = virtio_blk_ops(slot->device);
+        return 0;
     }
-    if (!slot->device) {
-        if (!*err)
-            snprintf(err, err_len, "cannot create virtio device %u", index);
+    index -= cfg->ndisks;
+    if (index < cfg->nnics) {
+        snprintf(id, id_len, "%s", cfg->nics[index].id);
+        *dops = &net_device_ops;
+        *ops = virtio_net_ops();
+        return create_net(slot, &cfg->nics[index], err, err_len);
+    }
+    index -= cfg->nnics;
+    if (index == 0) {
+        snprintf(id, id_len, "rng0");
+        *dops = &rng_device_ops;
+        *ops = virtio_rng_ops();
+        slot->device = virtio_rng_create();
+    } else if (index == 1) {
+        const struct virtio_console_backend backend = {
+            .write = vconsole_write, .read = vconsole_read, .opaque = slot->vm};
+        snprintf(id, id_len, "hvc0");
+        *dops = &console_device_ops;
+        *ops = virtio_console_ops();
+        slot->device = virtio_console_create(&backend);
+    } else {
+        snprintf(id, id_len, "keyboard0");
+        *dops = &input_device_ops;
+        *ops = virtio_input_ops();
+        slot->device = virtio_input_create("duvisor keyboard");
+        slot->vm->keyboard = slot->device;
+    }
+    return slot->device ? 0 : set_err(err, err_len, "out of memory for %s", id);
+}
+
+static void bind_model(struct virtio_slot *slot, const struct vm_device_ops *dops)
+{
+    if (dops == &blk_device_ops)
+        virtio_blk_bind(slot->device, slot->vdev);
+    else if (dops == &net_device_ops)
+        virtio_net_bind(slot->device, slot->vdev);
+    else if (dops == &rng_device_ops)
+        virtio_rng_bind(slot->device, slot->vdev);
+    else if (dops == &console_device_ops)
+        virtio_console_bind(slot->device, slot->vdev);
+    else
+        virtio_input_bind(slot->device, slot->vdev);
+}
+
+/* Free what a slot that failed half-way holds (its registry entry does not exist yet). */
+static void discard_slot(struct virtio_slot *slot, const struct vm_device_ops *dops)
+{
+    if (slot->device && dops)
+        dops->destroy(slot);
+    else if (slot->vdev)
+        virtio_destroy(slot->vdev);
+}
+
+static int create_slot(struct vm *vm, struct virtio_slot *slot, unsigned index, char *err,
+                       size_t err_len)
+{
+    slot->vm = vm;
+    slot->irq = PLATFORM_VIRTIO_IRQ + index;
+    const struct virtio_device_ops *ops = NULL;
+    const struct vm_device_ops *dops = NULL;
+    struct vm_device dev = {
+        .mmio_base = PLATFORM_VIRTIO_BASE + index * PLATFORM_VIRTIO_STRIDE,
+        .mmio_size = VIRTIO_MMIO_SIZE,
+        .irq = slot->irq,
+    };
+    err[0] = '\0';
+    if (create_model(slot, index, &ops, &dops, dev.id, sizeof(dev.id), err, err_len)) {
+        if (slot->device)
+            discard_slot(slot, dops);
+        else if (slot->slirp) /* a NIC whose backend came up but not its device */
+            net_slirp_destroy(slot->slirp);
+        else if (slot->tap)
+            net_tap_destroy(slot->tap);
         return -1;
     }
-    const struct virtio_memory mem = {slot->vm->ram, VM_RAM_BASE, slot->vm->ram_size,
-                                      guest_ram_written, slot->vm};
+    const struct virtio_memory mem = {vm->ram, PLATFORM_RAM_BASE, vm->ram_size, guest_ram_written,
+                                      vm};
     slot->vdev = virtio_create(ops, slot->device, &mem, slot_irq, slot);
     if (!slot->vdev) {
-        snprintf(err, err_len, "cannot create virtio transport %u", index);
-        return -1;
+        discard_slot(slot, dops);
+        return set_err(err, err_len, "cannot create the virtio transport of %s", dev.id);
     }
-    switch (slot->kind) {
-    case SLOT_BLK: virtio_blk_bind(slot->device, slot->vdev); break;
-    case SLOT_NET: virtio_net_bind(slot->device, slot->vdev); break;
-    case SLOT_RNG: virtio_rng_bind(slot->device, slot->vdev); break;
-    case SLOT_CONSOLE: virtio_console_bind(slot->device, slot->vdev); break;
+    bind_model(slot, dops);
+    dev.ops = dops;
+    dev.opaque = slot;
+    const struct mmio_region region = {
+        .base = dev.mmio_base,
+        .size = dev.mmio_size,
+        .name = "virtio",
+        .read = slot_read,
+        .write = slot_write,
+        .opaque = slot,
+    };
+    if (vm_device_add(&vm->devices, &dev)) {
+        discard_slot(slot, dops);
+        return set_err(err, err_len, "too many devices");
     }
+    if (mmio_add(&vm->bus, &region))
+        return set_err(err, err_len, "cannot place virtio device %s", dev.id);
     return 0;
 }
 
 int vm_virtio_create(struct vm *vm, char *err, size_t err_len)
 {
     unsigned count = vm_virtio_count(vm);
-    if (count > VM_VIRTIO_SLOTS) {
-        snprintf(err, err_len, "at most %u virtio devices (disks + NICs + 2)", VM_VIRTIO_SLOTS);
-        return -1;
-    }
+    if (count > PLATFORM_VIRTIO_SLOTS)
+        return set_err(err, err_len, "at most %u disks and NICs together",
+                       PLATFORM_VIRTIO_SLOTS - FIXED_DEVICES);
     vm->virtio = calloc(count, sizeof(*vm->virtio));
-    if (!vm->virtio) {
-        snprintf(err, err_len, "out of memory");
-        return -1;
-    }
+    if (!vm->virtio)
+        return set_err(err, err_len, "out of memory");
     vm->nvirtio = count;
-    for (unsigned i = 0; i < count; i++) {
-        struct virtio_slot *slot = &vm->virtio[i];
-        slot->vm = vm;
-        slot->irq = VM_VIRTIO_IRQ + i;
-        err[0] = '\0';
-        if (create_device(slot, i, err, err_len))
+    for (unsigned i = 0; i < count; i++)
+        if (create_slot(vm, &vm->virtio[i], i, err, err_len))
             return -1;
-        const struct mmio_region region = {
-            .base = VM_VIRTIO_BASE + i * VM_VIRTIO_STRIDE,
-            .size = VIRTIO_MMIO_SIZE,
-            .name = "virtio",
-            .read = slot_read,
-            .write = slot_write,
-            .opaque = slot,
-        };
-        if (mmio_add(&vm->bus, &region)) {
-            snprintf(err, err_len, "cannot place virtio device %u", i);
-            return -1;
-        }
-    }
     return 0;
 }
 
-void vm_virtio_destroy(struct vm *vm)
+void vm_virtio_free(struct vm *vm)
 {
-    for (unsigned i = 0; vm->virtio && i < vm->nvirtio; i++) {
-        struct virtio_slot *slot = &vm->virtio[i];
-        /* Stop the backends first: they deliver into the device. */
-        if (slot->slirp)
-            net_slirp_destroy(slot->slirp);
-        if (slot->tap)
-            net_tap_destroy(slot->tap);
-        if (slot->device) {
-            switch (slot->kind) {
-            case SLOT_BLK: virtio_blk_destroy(slot->device); break;
-            case SLOT_NET: virtio_net_destroy(slot->device); break;
-            case SLOT_RNG: virtio_rng_destroy(slot->device); break;
-            case SLOT_CONSOLE: virtio_console_destroy(slot->device); break;
-            }
-        }
-        if (slot->vdev)
-            virtio_destroy(slot->vdev);
-    }
     free(vm->virtio);
     vm->virtio = NULL;
     vm->nvirtio = 0;
+}
+
+struct virtio_blk *vm_virtio_disk(struct vm *vm, const char *id)
+{
+    struct vm_device *d = vm_device_find(&vm->devices, id);
+    if (!d || d->ops != &blk_device_ops)
+        return NULL;
+    return ((struct virtio_slot *)d->opaque)->device;
 }

@@ -6,16 +6,14 @@
 
 struct vm;
 
-/* QEMU virt: slot i at 0x10001000 + i * 0x1000 on IRQ 1 + i. */
-#define VM_VIRTIO_BASE   0x10001000ull
-#define VM_VIRTIO_STRIDE 0x1000ull
-#define VM_VIRTIO_IRQ    1u
-#define VM_VIRTIO_SLOTS  8u
-
 /* How many slots the configuration uses (for the device tree). */
 unsigned vm_virtio_count(const struct vm *vm);
-/* Create every device and place it on the MMIO bus. 0, or -1 with a reason. */
+/* Create every device, register it and place it on the MMIO bus. 0, or -1
+   with a reason (the devices made so far are in the registry). */
 int vm_virtio_create(struct vm *vm, char *err, size_t err_len);
-void vm_virtio_destroy(struct vm *vm);
+/* Free the slots, once the registry has destroyed the devices. */
+void vm_virtio_free(struct vm *vm);
+/* The disk registered as id, or NULL. */
+struct virtio_blk *vm_virtio_disk(struct vm *vm, const char *id);
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -18,7 +19,6 @@
 #include "vmm/fdt.h"
 #include "vmm/gstage.h"
 #include "vmm/virtio_devices.h"
-#include "hart/engine.h"
 #include "vmm/vm.h"
 
 /* The whole file, or NULL with a reason. The one place user-given input files
@@ -68,7 +68,7 @@ static void uart_tx(void *opaque, const uint8_t *buf, size_t len)
 static void uart_irq(void *opaque, bool level)
 {
     struct vm *vm = opaque;
-    dv_plic_set_irq(vm->machine, VM_UART_IRQ, level);
+    dv_plic_set_irq(vm->machine, PLATFORM_UART_IRQ, level);
 }
 
 static bool uart_mmio_read(void *opaque, uint64_t offset, unsigned size, uint64_t *value)
@@ -132,7 +132,7 @@ static int load_guest(struct vm *vm, char *err, size_t err_len)
     if (!kernel)
         return -1;
     uint8_t *initrd = NULL;
-    if (cfg->initrd_path) {
+    if (cfg->initrd_path[0]) {
         initrd = read_file("initrd", cfg->initrd_path, &initrd_len, err, err_len);
         if (!initrd) {
             free(kernel);
@@ -148,31 +148,34 @@ static int load_guest(struct vm *vm, char *err, size_t err_len)
     if (rc)
         return -1;
 
+    char bootargs[VM_APPEND_MAX + 128];
+    if (vm_config_bootargs(cfg, bootargs, sizeof(bootargs)))
+        return set_err(err, err_len, "the kernel command line is too long");
     struct fdt_params fp = {
         .ncpus = cfg->smp,
-        .ram_base = VM_RAM_BASE,
+        .ram_base = PLATFORM_RAM_BASE,
         .ram_size = vm->ram_size,
-        .bootargs = cfg->append,
+        .bootargs = bootargs,
         .initrd_start = layout.initrd_start,
         .initrd_end = layout.initrd_end,
-        .isa = VM_ISA,
-        .plic_base = VM_PLIC_BASE,
+        .isa = PLATFORM_ISA,
+        .plic_base = PLATFORM_PLIC_BASE,
         .plic_size = DV_PLIC_SIZE,
-        .plic_ndev = VM_PLIC_NDEV,
-        .uart_base = VM_UART_BASE,
-        .uart_size = VM_UART_SIZE,
-        .uart_irq = VM_UART_IRQ,
-        .uart_clock = VM_UART_CLOCK,
-        .boot_timer_base = BOOT_TIMER_BASE,
+        .plic_ndev = PLATFORM_PLIC_NDEV,
+        .uart_base = PLATFORM_UART_BASE,
+        .uart_size = PLATFORM_UART_SIZE,
+        .uart_irq = PLATFORM_UART_IRQ,
+        .uart_clock = PLATFORM_UART_CLOCK,
+        .boot_timer_base = PLATFORM_BOOT_TIMER_BASE,
         .boot_timer_size = BOOT_TIMER_SIZE,
         .nvirtio = vm_virtio_count(vm),
-        .virtio_base = VM_VIRTIO_BASE,
-        .virtio_stride = VM_VIRTIO_STRIDE,
-        .virtio_irq_base = VM_VIRTIO_IRQ,
+        .virtio_base = PLATFORM_VIRTIO_BASE,
+        .virtio_stride = PLATFORM_VIRTIO_STRIDE,
+        .virtio_irq_base = PLATFORM_VIRTIO_IRQ,
         .timebase_hz = DV_TIMEBASE_HZ,
         .mmu_type = "riscv,sv39", /* shortest walk; the hart also does Sv48/Sv57 */
     };
-    uint8_t *dtb = vm->ram + (layout.dtb_addr - VM_RAM_BASE);
+    uint8_t *dtb = vm->ram + (layout.dtb_addr - PLATFORM_RAM_BASE);
     int size = fdt_build(&fp, dtb, layout.dtb_max, err, err_len);
     if (size < 0)
         return -1;
@@ -190,15 +193,36 @@ static int load_guest(struct vm *vm, char *err, size_t err_len)
     return 0;
 }
 
+static void uart_destroy(void *opaque)
+{
+    struct vm *vm = opaque;
+    uart8250_destroy(vm->uart);
+    vm->uart = NULL;
+}
+
+static const struct vm_device_ops uart_device_ops = {.kind = "uart", .destroy = uart_destroy};
+static const struct vm_device_ops boot_timer_device_ops = {.kind = "boot_timer"};
+
 static int create_devices(struct vm *vm, char *err, size_t err_len)
 {
     static const struct uart8250_ops uart_ops = {.tx = uart_tx, .irq = uart_irq};
     vm->uart = uart8250_create(&uart_ops, vm);
-    if (!vm->uart)
+    const struct vm_device uart_dev = {
+        .id = "serial0",
+        .ops = &uart_device_ops,
+        .opaque = vm,
+        .mmio_base = PLATFORM_UART_BASE,
+        .mmio_size = PLATFORM_UART_SIZE,
+        .irq = PLATFORM_UART_IRQ,
+    };
+    if (!vm->uart || vm_device_add(&vm->devices, &uart_dev)) {
+        uart8250_destroy(vm->uart);
+        vm->uart = NULL;
         return set_err(err, err_len, "cannot create the UART");
+    }
     struct mmio_region uart = {
-        .base = VM_UART_BASE,
-        .size = VM_UART_SIZE,
+        .base = PLATFORM_UART_BASE,
+        .size = PLATFORM_UART_SIZE,
         .name = "uart",
         .read = uart_mmio_read,
         .write = uart_mmio_write,
@@ -206,8 +230,15 @@ static int create_devices(struct vm *vm, char *err, size_t err_len)
     };
     if (mmio_add(&vm->bus, &uart))
         return set_err(err, err_len, "cannot place the UART");
-    if (boot_timer_attach(&vm->bus, &vm->boot_timer, BOOT_TIMER_BASE, boot_timer_process_start_ns(),
-                          vm->cfg->boot_timer ? stderr : NULL))
+    const struct vm_device timer_dev = {
+        .id = "boot_timer0",
+        .ops = &boot_timer_device_ops,
+        .mmio_base = PLATFORM_BOOT_TIMER_BASE,
+        .mmio_size = BOOT_TIMER_SIZE,
+    };
+    if (vm_device_add(&vm->devices, &timer_dev) ||
+        boot_timer_attach(&vm->bus, &vm->boot_timer, PLATFORM_BOOT_TIMER_BASE,
+                          boot_timer_process_start_ns(), vm->cfg->boot_timer ? stderr : NULL))
         return set_err(err, err_len, "cannot place the boot-timer");
     return vm_virtio_create(vm, err, err_len);
 }
@@ -227,7 +258,7 @@ static int create_harts(struct vm *vm, char *err, size_t err_len)
     }
     if (!vm->machine || !vm->gstage ||
         dv_machine_add_window(vm->machine, vm->ram, vm->ram_size) != DV_OK ||
-        dv_machine_set_plic(vm->machine, VM_PLIC_BASE, VM_PLIC_NDEV + 1) != DV_OK)
+        dv_machine_set_plic(vm->machine, PLATFORM_PLIC_BASE, PLATFORM_PLIC_NDEV + 1) != DV_OK)
         return set_err(err, err_len, "cannot set up the hart machine");
     vm_sbi_host_init(vm);
     if (sbi_init(&vm->sbi, &vm->sbi_host, 0))
@@ -257,8 +288,11 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, struct console *consol
     memset(vm, 0, sizeof(*vm));
     vm->cfg = cfg;
     vm->memfd = -1;
+    vm->stop_fd = -1;
     vm->console = console;
     pthread_mutex_init(&vm->console_pump_lock, NULL);
+    pthread_mutex_init(&vm->pause.lock, NULL);
+    pthread_cond_init(&vm->pause.changed, NULL);
     if (create_memory(vm, err, err_len) || load_guest(vm, err, err_len) ||
         create_devices(vm, err, err_len) || create_harts(vm, err, err_len)) {
         vm_destroy(vm);
@@ -295,9 +329,8 @@ void vm_destroy(struct vm *vm)
             dv_hart_destroy(vm->vcpus[i].hart);
     if (vm->sbi.host)
         sbi_destroy(&vm->sbi);
-    vm_virtio_destroy(vm);
-    if (vm->uart)
-        uart8250_destroy(vm->uart);
+    vm_devices_destroy(&vm->devices);
+    vm_virtio_free(vm);
     if (vm->gstage)
         gstage_destroy(vm->gstage);
     if (vm->machine)
@@ -307,8 +340,11 @@ void vm_destroy(struct vm *vm)
     if (vm->memfd >= 0)
         close(vm->memfd);
     pthread_mutex_destroy(&vm->console_pump_lock);
+    pthread_mutex_destroy(&vm->pause.lock);
+    pthread_cond_destroy(&vm->pause.changed);
     memset(vm, 0, sizeof(*vm));
     vm->memfd = -1;
+    vm->stop_fd = -1;
 }
 
 /* --- running and stopping ------------------------------------------------------------ */
@@ -316,10 +352,20 @@ void vm_destroy(struct vm *vm)
 void vm_request_stop(struct vm *vm, enum vm_stop why)
 {
     int expected = VM_RUNNING;
-    atomic_compare_exchange_strong(&vm->stop, &expected, (int)why);
+    bool first = atomic_compare_exchange_strong(&vm->stop, &expected, (int)why);
     for (unsigned i = 0; i < vm->cfg->smp; i++)
         vcpu_kick(&vm->vcpus[i]);
     sbi_hsm_kick(&vm->sbi);
+    /* Parked vCPUs leave too. */
+    pthread_mutex_lock(&vm->pause.lock);
+    pthread_cond_broadcast(&vm->pause.changed);
+    pthread_mutex_unlock(&vm->pause.lock);
+    if (first && vm->stop_fd >= 0) {
+        uint64_t one = 1;
+        if (write(vm->stop_fd, &one, sizeof(one)) < 0) {
+            /* cannot fail for an eventfd below its limit; the owner also polls */
+        }
+    }
 }
 
 void vm_block_stop_signals(sigset_t *set)
@@ -337,28 +383,103 @@ bool vm_stop_signal_pending(const sigset_t *set)
     return sigtimedwait(set, NULL, &now) > 0;
 }
 
-enum vm_stop vm_run(struct vm *vm, const sigset_t *stop_signals)
+int vm_start(struct vm *vm)
 {
     for (unsigned i = 0; i < vm->cfg->smp; i++) {
         struct vcpu *v = &vm->vcpus[i];
+        pthread_mutex_lock(&vm->pause.lock);
+        vm->pause.threads++; /* before it runs, so a pause right away waits for it */
+        pthread_mutex_unlock(&vm->pause.lock);
         if (pthread_create(&v->thread, NULL, vcpu_thread, v) != 0) {
+            pthread_mutex_lock(&vm->pause.lock);
+            vm->pause.threads--;
+            pthread_mutex_unlock(&vm->pause.lock);
             fprintf(stderr, "duvisor: cannot start vcpu thread %u\n", i);
             vm_request_stop(vm, VM_STOP_FATAL);
-            break;
+            return -1;
         }
         v->thread_started = true;
     }
-    const struct timespec tick = {.tv_sec = 0, .tv_nsec = 100 * 1000 * 1000};
-    while (atomic_load(&vm->stop) == VM_RUNNING) {
-        if (sigtimedwait(stop_signals, NULL, &tick) > 0) {
-            /* A signal outranks whatever the guest asked for at the same
-               moment: a reboot racing with SIGTERM must not win. */
-            atomic_store(&vm->stop, VM_STOP_SIGNAL);
-            vm_request_stop(vm, VM_STOP_SIGNAL);
-        }
-    }
+    return 0;
+}
+
+enum vm_stop vm_join(struct vm *vm)
+{
     for (unsigned i = 0; i < vm->cfg->smp; i++)
         if (vm->vcpus[i].thread_started)
             pthread_join(vm->vcpus[i].thread, NULL);
     return (enum vm_stop)atomic_load(&vm->stop);
+}
+
+/* --- pause and resume ------------------------------------------------------------------ */
+
+static void add_ms(struct timespec *t, long ms)
+{
+    t->tv_sec += ms / 1000;
+    t->tv_nsec += (ms % 1000) * 1000000L;
+    if (t->tv_nsec >= 1000000000L) {
+        t->tv_sec++;
+        t->tv_nsec -= 1000000000L;
+    }
+}
+
+int vm_pause(struct vm *vm)
+{
+    struct vm_pause *p = &vm->pause;
+    pthread_mutex_lock(&p->lock);
+    if (p->requested) {
+        pthread_mutex_unlock(&p->lock);
+        return 0;
+    }
+    p->requested = true;
+    p->start_time = dv_host_time();
+    pthread_mutex_unlock(&p->lock);
+    /* Out of the guest (a kick) and out of an HSM wait (a stopped hart). */
+    for (unsigned i = 0; i < vm->cfg->smp; i++)
+        vcpu_kick(&vm->vcpus[i]);
+    sbi_hsm_kick(&vm->sbi);
+
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    add_ms(&deadline, VM_PAUSE_TIMEOUT_MS);
+    int rc = 0;
+    pthread_mutex_lock(&p->lock);
+    while (p->parked < p->threads && atomic_load(&vm->stop) == VM_RUNNING && rc == 0)
+        rc = pthread_cond_timedwait(&p->changed, &p->lock, &deadline);
+    bool all = p->parked >= p->threads;
+    if (!all) {
+        p->requested = false;
+        p->paused_ticks += dv_host_time() - p->start_time;
+        pthread_cond_broadcast(&p->changed);
+    }
+    pthread_mutex_unlock(&p->lock);
+    if (!all)
+        return -1;
+    vm_devices_pause(&vm->devices, true);
+    return 0;
+}
+
+void vm_resume(struct vm *vm)
+{
+    struct vm_pause *p = &vm->pause;
+    pthread_mutex_lock(&p->lock);
+    bool was = p->requested;
+    pthread_mutex_unlock(&p->lock);
+    if (!was)
+        return;
+    vm_devices_pause(&vm->devices, false);
+    pthread_mutex_lock(&p->lock);
+    p->paused_ticks += dv_host_time() - p->start_time;
+    p->requested = false;
+    p->pauses++;
+    pthread_cond_broadcast(&p->changed);
+    pthread_mutex_unlock(&p->lock);
+}
+
+bool vm_paused(struct vm *vm)
+{
+    pthread_mutex_lock(&vm->pause.lock);
+    bool paused = vm->pause.requested;
+    pthread_mutex_unlock(&vm->pause.lock);
+    return paused;
 }

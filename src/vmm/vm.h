@@ -15,17 +15,9 @@
 #include "hart/dvext.h"
 #include "sbi/sbi.h"
 #include "vmm/config.h"
+#include "vmm/device.h"
 #include "vmm/mmio.h"
-
-/* The QEMU virt memory map, so kernels and payloads built for it run unchanged. */
-#define VM_RAM_BASE   0x80000000ull
-#define VM_PLIC_BASE  0x0c000000ull
-#define VM_UART_BASE  0x10000000ull
-#define VM_UART_SIZE  0x100ull
-#define VM_UART_IRQ   10u
-#define VM_PLIC_NDEV  95u
-#define VM_UART_CLOCK 3686400u
-#define VM_ISA        "rv64imafdc_zicsr_zifencei_zihintpause_zba_zbb_zbs_sstc"
+#include "vmm/platform.h"
 
 /* Why a VM stopped running. */
 enum vm_stop {
@@ -43,6 +35,11 @@ enum {
     VCPU_REQ_FENCE_VMA = 1u << 2,
 };
 
+/* Why vCPUs left the guest, counted by the vCPU thread (metrics). */
+struct vcpu_exit_stats {
+    _Atomic uint64_t sbi, mmio, ram_map, virtual_insn, requests, timer;
+};
+
 struct vm;
 
 struct vcpu {
@@ -55,12 +52,27 @@ struct vcpu {
     _Atomic uint64_t req_seq;  /* bumped by requesters after setting requests */
     _Atomic uint64_t done_seq; /* the req_seq this vCPU has served */
     bool running;              /* HSM: this thread is running the guest */
+    struct vcpu_exit_stats exits;
+    uint64_t paused_applied; /* the part of pause.paused_ticks taken off this hart's time */
 };
 
 struct console;
 struct uart8250;
 struct gstage;
 struct virtio_slot;
+struct virtio_input;
+
+/* Pausing: every vCPU thread parks at an exit boundary; see vm_pause. */
+struct vm_pause {
+    pthread_mutex_t lock;
+    pthread_cond_t changed; /* parked, threads or requested changed; or a stop */
+    _Atomic bool requested; /* read without the lock on the vCPU fast path */
+    unsigned parked;        /* vCPU threads waiting in park */
+    unsigned threads;       /* vCPU threads in their loop */
+    uint64_t start_time;    /* host timebase ticks when the pause began */
+    uint64_t paused_ticks;  /* all pauses so far, in timebase ticks: guest time skips them */
+    uint64_t pauses;        /* completed pauses (metrics) */
+};
 
 struct vm {
     const struct vm_config *cfg;
@@ -70,16 +82,20 @@ struct vm {
     struct dv_machine *machine;
     struct gstage *gstage;
     struct mmio_bus bus;
+    struct vm_devices devices; /* every device, for pause, metrics and teardown */
     struct uart8250 *uart;
     struct boot_timer boot_timer;
     struct virtio_slot *virtio; /* nvirtio slots */
     unsigned nvirtio;
+    struct virtio_input *keyboard; /* Ctrl+Alt+Del comes through it */
     struct console *console;
     pthread_mutex_t console_pump_lock; /* keeps console bytes in order into the UART */
     struct sbi sbi;
     struct sbi_host sbi_host;
     uint64_t entry, dtb_addr;
     _Atomic int stop; /* enum vm_stop */
+    int stop_fd;      /* an eventfd written once a stop is requested; -1: none */
+    struct vm_pause pause;
     struct vcpu vcpus[VM_MAX_VCPUS];
 };
 
@@ -94,8 +110,20 @@ void vm_destroy(struct vm *vm);
 void vm_block_stop_signals(sigset_t *set);
 bool vm_stop_signal_pending(const sigset_t *set);
 
-/* Run until the guest stops; returns why. Starts and joins the vCPU threads. */
-enum vm_stop vm_run(struct vm *vm, const sigset_t *stop_signals);
+/* Start the vCPU threads. 0, or -1 (then the VM is stopping, VM_STOP_FATAL). */
+int vm_start(struct vm *vm);
+/* After a stop was requested: join the vCPU threads; returns why it stopped. */
+enum vm_stop vm_join(struct vm *vm);
+
+/* Park every vCPU at an exit boundary, then quiesce the devices (no writes to
+   guest memory, no interrupts). Waits at most VM_PAUSE_TIMEOUT_MS for the
+   vCPUs; 0, or -1 when they did not all park (the VM then runs on). Any
+   thread but a vCPU's. */
+#define VM_PAUSE_TIMEOUT_MS 1000
+int vm_pause(struct vm *vm);
+/* Undo vm_pause. Guest time continues from where it stood at the pause. */
+void vm_resume(struct vm *vm);
+bool vm_paused(struct vm *vm);
 
 /* Ask every vCPU to stop (any thread). The first reason given wins. */
 void vm_request_stop(struct vm *vm, enum vm_stop why);
@@ -105,6 +133,8 @@ void vm_console_pump(struct vm *vm);
 
 /* vcpu.c */
 void *vcpu_thread(void *arg);
+/* Park here while the VM is paused (the vCPU's own thread). */
+void vcpu_park_if_paused(struct vcpu *v);
 void vcpu_enter_state(struct vcpu *v, uint64_t start, uint64_t arg);
 void vcpu_kick(struct vcpu *v);
 void vcpu_request(struct vcpu *v, unsigned requests);

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "devices/boot_timer.h"
+#include "vmm/platform.h"
 
 static uint64_t rd(struct boot_timer *bt, uint64_t off, unsigned size)
 {
@@ -36,18 +37,19 @@ static void test_placement(void **state)
     (void)state;
     struct mmio_bus bus = {0};
     struct boot_timer bt, other;
-    assert_int_equal(boot_timer_attach(&bus, &bt, BOOT_TIMER_BASE, 0, NULL), 0);
-    const struct mmio_region *r = mmio_find(&bus, BOOT_TIMER_BASE + 0x10);
+    assert_int_equal(boot_timer_attach(&bus, &bt, PLATFORM_BOOT_TIMER_BASE, 0, NULL), 0);
+    const struct mmio_region *r = mmio_find(&bus, PLATFORM_BOOT_TIMER_BASE + 0x10);
     assert_non_null(r);
     assert_ptr_equal(r->opaque, &bt);
-    assert_int_equal(r->base, BOOT_TIMER_BASE);
+    assert_int_equal(r->base, PLATFORM_BOOT_TIMER_BASE);
     assert_int_equal(r->size, BOOT_TIMER_SIZE);
-    assert_null(mmio_find(&bus, BOOT_TIMER_BASE + BOOT_TIMER_SIZE));
+    assert_null(mmio_find(&bus, PLATFORM_BOOT_TIMER_BASE + BOOT_TIMER_SIZE));
     /* The same page twice is refused, as any overlap. */
-    assert_int_equal(boot_timer_attach(&bus, &other, BOOT_TIMER_BASE + 0x800, 0, NULL), -1);
+    assert_int_equal(boot_timer_attach(&bus, &other, PLATFORM_BOOT_TIMER_BASE + 0x800, 0, NULL),
+                     -1);
     /* Clear of the UART (0x1000_0000) and of QEMU's virtio-mmio slots and fw_cfg. */
-    assert_true(BOOT_TIMER_BASE >= 0x10100018ull);
-    assert_true(BOOT_TIMER_BASE + BOOT_TIMER_SIZE <= 0x20000000ull);
+    assert_true(PLATFORM_BOOT_TIMER_BASE >= 0x10100018ull);
+    assert_true(PLATFORM_BOOT_TIMER_BASE + BOOT_TIMER_SIZE <= 0x20000000ull);
 }
 
 static void test_identity_registers(void **state)
@@ -55,7 +57,7 @@ static void test_identity_registers(void **state)
     (void)state;
     struct mmio_bus bus = {0};
     struct boot_timer bt;
-    assert_int_equal(boot_timer_attach(&bus, &bt, BOOT_TIMER_BASE, 0, NULL), 0);
+    assert_int_equal(boot_timer_attach(&bus, &bt, PLATFORM_BOOT_TIMER_BASE, 0, NULL), 0);
     assert_int_equal(rd(&bt, BOOT_TIMER_REG_MAGIC, 4), BOOT_TIMER_MAGIC);
     assert_int_equal(rd(&bt, BOOT_TIMER_REG_VERSION, 4), BOOT_TIMER_VERSION);
     assert_int_equal(rd(&bt, 0, 8), BOOT_TIMER_MAGIC | (uint64_t)BOOT_TIMER_VERSION << 32);
@@ -77,7 +79,7 @@ static void test_now_counts_from_start(void **state)
     struct mmio_bus bus = {0};
     struct boot_timer bt;
     uint64_t start = boot_timer_now_ns();
-    assert_int_equal(boot_timer_attach(&bus, &bt, BOOT_TIMER_BASE, start, NULL), 0);
+    assert_int_equal(boot_timer_attach(&bus, &bt, PLATFORM_BOOT_TIMER_BASE, start, NULL), 0);
     uint64_t a = rd(&bt, BOOT_TIMER_REG_NOW, 8);
     sleep_ms(20);
     uint64_t b = rd(&bt, BOOT_TIMER_REG_NOW, 8);
@@ -98,7 +100,7 @@ static void test_ready_is_recorded_once(void **state)
     struct mmio_bus bus = {0};
     struct boot_timer bt;
     uint64_t start = boot_timer_now_ns();
-    assert_int_equal(boot_timer_attach(&bus, &bt, BOOT_TIMER_BASE, start, NULL), 0);
+    assert_int_equal(boot_timer_attach(&bus, &bt, PLATFORM_BOOT_TIMER_BASE, start, NULL), 0);
     assert_int_equal(rd(&bt, BOOT_TIMER_REG_READY, 8), 0);
     assert_int_equal(boot_timer_ready_ns(&bt), 0);
     /* Values other than READY, other offsets and other sizes change nothing. */
@@ -117,7 +119,7 @@ static void test_ready_is_recorded_once(void **state)
     assert_int_equal(boot_timer_ready_ns(&bt), ready);
     /* Attaching again (a guest reboot builds the VM anew) starts over. */
     struct mmio_bus bus2 = {0};
-    assert_int_equal(boot_timer_attach(&bus2, &bt, BOOT_TIMER_BASE, start, NULL), 0);
+    assert_int_equal(boot_timer_attach(&bus2, &bt, PLATFORM_BOOT_TIMER_BASE, start, NULL), 0);
     assert_int_equal(boot_timer_ready_ns(&bt), 0);
 }
 
@@ -144,7 +146,7 @@ static void test_report_line(void **state)
     struct mmio_bus bus = {0};
     struct boot_timer bt;
     uint64_t start = boot_timer_now_ns() - 3000000; /* pretend the process began 3 ms ago */
-    assert_int_equal(boot_timer_attach(&bus, &bt, BOOT_TIMER_BASE, start, f), 0);
+    assert_int_equal(boot_timer_attach(&bus, &bt, PLATFORM_BOOT_TIMER_BASE, start, f), 0);
     char line[256];
     boot_timer_format(&bt, line, sizeof(line));
     assert_non_null(strstr(line, "guest ready not yet"));
@@ -183,7 +185,8 @@ static void test_quiet_without_report(void **state)
     (void)state;
     struct mmio_bus bus = {0};
     struct boot_timer bt;
-    assert_int_equal(boot_timer_attach(&bus, &bt, BOOT_TIMER_BASE, boot_timer_now_ns(), NULL), 0);
+    assert_int_equal(
+        boot_timer_attach(&bus, &bt, PLATFORM_BOOT_TIMER_BASE, boot_timer_now_ns(), NULL), 0);
     wr(&bt, BOOT_TIMER_REG_SIGNAL, 4, BOOT_TIMER_SIGNAL_READY); /* must not touch a NULL FILE */
     assert_true(boot_timer_ready_ns(&bt) > 0);
     char line[256];
@@ -214,7 +217,8 @@ static void test_racing_signals(void **state)
     for (int round = 0; round < 50; round++) {
         struct mmio_bus bus = {0};
         struct boot_timer bt;
-        assert_int_equal(boot_timer_attach(&bus, &bt, BOOT_TIMER_BASE, boot_timer_now_ns(), f), 0);
+        assert_int_equal(
+            boot_timer_attach(&bus, &bt, PLATFORM_BOOT_TIMER_BASE, boot_timer_now_ns(), f), 0);
         long before = ftell(f);
         pthread_barrier_t go;
         pthread_barrier_init(&go, NULL, 4);

@@ -12,7 +12,8 @@
 #define ARGV(...) ((char *[]){"run", __VA_ARGS__, NULL})
 #define ARGC(...) ((int)(sizeof((char *[]){"run", __VA_ARGS__}) / sizeof(char *)))
 #define PARSE(cfg, err, ...)                                                                       \
-    cli_parse_run(ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), (cfg), (err), sizeof(err))
+    cli_parse_run(ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), (cfg), &(const char *){NULL}, (err),       \
+                  sizeof(err))
 
 static void test_defaults(void **state)
 {
@@ -21,7 +22,7 @@ static void test_defaults(void **state)
     char err[256] = "";
     assert_int_equal(PARSE(&cfg, err, "--kernel", "Image"), 0);
     assert_string_equal(cfg.kernel_path, "Image");
-    assert_null(cfg.initrd_path);
+    assert_string_equal(cfg.initrd_path, "");
     assert_null(cfg.dtb_out);
     assert_string_equal(cfg.append, "console=ttyS0 earlycon=sbi");
     assert_int_equal(cfg.smp, 1);

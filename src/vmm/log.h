@@ -1,0 +1,34 @@
+/*
+ * The VMM's log. Without a configured destination, messages go to stderr as
+ * "duvisor: message" (what `duvisor run` users see). PUT /logger or
+ * --log-path send them instead to a file or FIFO, one line each, in
+ * Firecracker's shape: "<UTC time> [<id>:<thread>[:<LEVEL>][:<file>:<line>]] message",
+ * filtered by level. Any thread.
+ */
+#ifndef DUVISOR_VMM_LOG_H
+#define DUVISOR_VMM_LOG_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "api/api.h"
+
+struct vmm_log {
+    pthread_mutex_t lock;
+    int fd; /* -1: stderr */
+    enum api_log_level level;
+    bool show_level, show_origin;
+    const char *id;
+};
+
+void vmm_log_init(struct vmm_log *log, const char *id);
+/* Send messages where l says. 0, or -1 with a reason in err (then unchanged). */
+int vmm_log_configure(struct vmm_log *log, const struct api_logger *l, char *err, size_t err_len);
+void vmm_log_close(struct vmm_log *log);
+
+__attribute__((format(printf, 6, 7))) void vmm_log_at(struct vmm_log *log, enum api_log_level level,
+                                                      const char *thread, const char *file,
+                                                      int line, const char *fmt, ...);
+#define vmm_log(log, level, ...) vmm_log_at(log, level, "main", __FILE__, __LINE__, __VA_ARGS__)
+
+#endif

@@ -1,0 +1,550 @@
+/* The VMM object and its event loop (see vmm.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api/server.h"
+#include "devices/virtio_blk.h"
+#include "devices/virtio_input.h"
+#include "util/err.h"
+#include "vmm/console.h"
+#include "vmm/log.h"
+#include "vmm/metrics.h"
+#include "vmm/virtio_devices.h"
+#include "vmm/vm.h"
+#include "vmm/vmm.h"
+
+/* What the event loop's fds stand for. */
+enum { EV_SIGNAL, EV_VM_STOPPED, EV_CALL, EV_METRICS };
+
+/* One API request on its way from the API thread to the VMM thread. */
+struct vmm_call {
+    const char *method, *path, *body;
+    size_t len;
+    struct api_response *resp;
+    bool done;
+};
+
+struct vmm {
+    struct vm_config cfg;
+    struct vmm_options opt;
+    struct api_target api;
+    struct vmm_log log;
+    int metrics_fd;
+    struct vm *vm; /* one allocation, rebuilt in place on a reboot */
+    bool vm_live;  /* vm holds a created VM */
+    bool cad_sent, cad_pending;
+    struct console *console;
+    struct api_server *server;
+    int epoll_fd, signal_fd, stop_fd, call_fd, timer_fd;
+    pthread_mutex_t call_lock;
+    pthread_cond_t call_done;
+    struct vmm_call *call; /* the request waiting for this thread; NULL: none */
+    bool exiting;          /* no more requests are taken */
+    atomic_bool quit;      /* the console's Ctrl-A x */
+    bool done;
+    int status;
+    struct timespec started;
+};
+
+static uint64_t ms_since(const struct timespec *t)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)(now.tv_sec - t->tv_sec) * 1000u +
+           (uint64_t)((now.tv_nsec - t->tv_nsec) / 1000000);
+}
+
+static void wake(int fd)
+{
+    uint64_t one = 1;
+    if (write(fd, &one, sizeof(one)) < 0) {
+        /* an eventfd below its limit never refuses; the loop reads it anyway */
+    }
+}
+
+static void drain(int fd)
+{
+    uint64_t count;
+    while (read(fd, &count, sizeof(count)) > 0) {
+    }
+}
+
+/* --- metrics ---------------------------------------------------------------------------- */
+
+static int write_metrics(struct vmm *m, char *err, size_t err_len)
+{
+    if (m->metrics_fd < 0)
+        return 0;
+    char *line = metrics_render(m->vm_live ? m->vm : NULL, &m->api, ms_since(&m->started));
+    if (!line)
+        return set_err(err, err_len, "out of memory writing metrics");
+    size_t len = strlen(line);
+    line[len] = '\n'; /* json_dumps leaves room: the NUL */
+    ssize_t n = write(m->metrics_fd, line, len + 1);
+    free(line);
+    if (n < 0 && errno != EAGAIN)
+        return set_err(err, err_len, "Cannot write metrics: %s", strerror(errno));
+    return 0;
+}
+
+static void arm_metrics_timer(struct vmm *m)
+{
+    const struct itimerspec period = {
+        .it_interval = {METRICS_PERIOD_MS / 1000, 0},
+        .it_value = {METRICS_PERIOD_MS / 1000, 0},
+    };
+    timerfd_settime(m->timer_fd, 0, &period, NULL);
+}
+
+/* --- the API's actions, on the VMM thread ------------------------------------------------- */
+
+static int start_vm(struct vmm *m, char *err, size_t err_len)
+{
+    if (vm_create(m->vm, &m->cfg, m->console, err, err_len))
+        return -1;
+    m->vm->stop_fd = m->stop_fd;
+    m->vm_live = true;
+    vm_start(m->vm); /* a failure requests a stop, which the loop sees */
+    vmm_log(&m->log, API_LOG_INFO, "VM started: %u vCPUs, %llu MiB", m->cfg.smp,
+            (unsigned long long)(m->cfg.memory_bytes >> 20));
+    return 0;
+}
+
+static struct vmm *target_vmm(void *opaque)
+{
+    return opaque;
+}
+
+static int act_start(void *opaque, char *err, size_t err_len)
+{
+    return start_vm(target_vmm(opaque), err, err_len);
+}
+
+static int act_pause(void *opaque, char *err, size_t err_len)
+{
+    struct vmm *m = target_vmm(opaque);
+    if (!m->vm_live || vm_pause(m->vm))
+        return set_err(err, err_len, "The vCPUs did not pause within %d ms.", VM_PAUSE_TIMEOUT_MS);
+    vmm_log(&m->log, API_LOG_INFO, "VM paused");
+    return 0;
+}
+
+static int act_resume(void *opaque, char *err, size_t err_len)
+{
+    struct vmm *m = target_vmm(opaque);
+    (void)err, (void)err_len;
+    if (m->vm_live)
+        vm_resume(m->vm);
+    if (m->cad_pending && m->vm_live && m->vm->keyboard) {
+        virtio_input_send_ctrl_alt_del(m->vm->keyboard);
+        m->cad_pending = false;
+    }
+    vmm_log(&m->log, API_LOG_INFO, "VM resumed");
+    return 0;
+}
+
+static int act_ctrl_alt_del(void *opaque, char *err, size_t err_len)
+{
+    struct vmm *m = target_vmm(opaque);
+    if (!m->vm_live || !m->vm->keyboard)
+        return set_err(err, err_len, "The microVM has no keyboard to send Ctrl+Alt+Del to.");
+    m->cad_sent = true; /* the guest answers with a reboot: that ends the VMM */
+    if (vm_paused(m->vm)) {
+        m->cad_pending = true; /* delivered on resume: a paused VM writes nothing */
+        return 0;
+    }
+    if (virtio_input_send_ctrl_alt_del(m->vm->keyboard))
+        return set_err(err, err_len, "The keyboard's event queue is full.");
+    vmm_log(&m->log, API_LOG_INFO, "Sent Ctrl+Alt+Del to the guest");
+    return 0;
+}
+
+static int act_flush_metrics(void *opaque, char *err, size_t err_len)
+{
+    return write_metrics(target_vmm(opaque), err, err_len);
+}
+
+static int act_update_drive(void *opaque, const char *id, const char *path, char *err,
+                            size_t err_len)
+{
+    struct vmm *m = target_vmm(opaque);
+    struct virtio_blk *disk = m->vm_live ? vm_virtio_disk(m->vm, id) : NULL;
+    if (!disk)
+        return set_err(err, err_len, "Invalid block device ID: %s.", id);
+    char why[512];
+    if (virtio_blk_replace(disk, path, why, sizeof(why)))
+        return set_err(err, err_len, "Unable to update the drive: %s", why);
+    vmm_log(&m->log, API_LOG_INFO, "Drive %s now backed by %s", id, path);
+    return 0;
+}
+
+static int act_set_logger(void *opaque, const struct api_logger *l, char *err, size_t err_len)
+{
+    return vmm_log_configure(&target_vmm(opaque)->log, l, err, err_len);
+}
+
+static int act_set_metrics(void *opaque, const struct api_metrics *mt, char *err, size_t err_len)
+{
+    struct vmm *m = target_vmm(opaque);
+    int fd = open(mt->metrics_path, O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return set_err(err, err_len, "Cannot open the metrics file %s: %s", mt->metrics_path,
+                       strerror(errno));
+    m->metrics_fd = fd;
+    arm_metrics_timer(m);
+    return 0;
+}
+
+static const struct api_target_ops target_ops = {
+    .start = act_start,
+    .pause = act_pause,
+    .resume = act_resume,
+    .ctrl_alt_del = act_ctrl_alt_del,
+    .flush_metrics = act_flush_metrics,
+    .update_drive = act_update_drive,
+    .set_logger = act_set_logger,
+    .set_metrics = act_set_metrics,
+};
+
+/* --- requests from the API thread --------------------------------------------------------- */
+
+/* On the API thread: hand the request to the VMM thread and wait for it. */
+static void on_api_request(void *opaque, const char *method, const char *path, const char *body,
+                           size_t len, struct api_response *resp)
+{
+    struct vmm *m = opaque;
+    struct vmm_call call = {method, path, body, len, resp, false};
+    pthread_mutex_lock(&m->call_lock);
+    if (m->exiting) {
+        pthread_mutex_unlock(&m->call_lock);
+        api_fault(resp, 400, "The microVM is shutting down.");
+        return;
+    }
+    m->call = &call;
+    wake(m->call_fd);
+    while (!call.done)
+        pthread_cond_wait(&m->call_done, &m->call_lock);
+    pthread_mutex_unlock(&m->call_lock);
+}
+
+static void serve_call(struct vmm *m)
+{
+    pthread_mutex_lock(&m->call_lock);
+    struct vmm_call *c = m->call;
+    pthread_mutex_unlock(&m->call_lock);
+    if (!c)
+        return;
+    vmm_log(&m->log, API_LOG_DEBUG, "The API server received a %s request on \"%s\".", c->method,
+            c->path);
+    api_handle(&m->api, c->method, c->path, c->body, c->len, c->resp);
+    if (c->resp->status >= 400)
+        vmm_log(&m->log, API_LOG_DEBUG, "%s %s: %d %s", c->method, c->path, c->resp->status,
+                c->resp->body ? c->resp->body : "");
+    pthread_mutex_lock(&m->call_lock);
+    m->call = NULL;
+    c->done = true;
+    pthread_cond_broadcast(&m->call_done);
+    pthread_mutex_unlock(&m->call_lock);
+}
+
+/* Refuse what is waiting and every later request, so the server can stop. */
+static void stop_taking_calls(struct vmm *m)
+{
+    pthread_mutex_lock(&m->call_lock);
+    m->exiting = true;
+    if (m->call) {
+        api_fault(m->call->resp, 400, "The microVM is shutting down.");
+        m->call->done = true;
+        m->call = NULL;
+        pthread_cond_broadcast(&m->call_done);
+    }
+    pthread_mutex_unlock(&m->call_lock);
+}
+
+/* --- the VM stopping ---------------------------------------------------------------------- */
+
+static bool stop_signal_pending(struct vmm *m)
+{
+    struct signalfd_siginfo si;
+    return read(m->signal_fd, &si, sizeof(si)) == sizeof(si);
+}
+
+static void vm_stopped(struct vmm *m)
+{
+    enum vm_stop why = vm_join(m->vm);
+    vm_destroy(m->vm);
+    m->vm_live = false;
+    if (why == VM_STOP_REBOOT && stop_signal_pending(m))
+        why = VM_STOP_SIGNAL; /* a signal outranks the guest's wish at the same moment */
+    bool reboot_ends = m->cfg.no_reboot || m->opt.firecracker || m->cad_sent;
+    if (why == VM_STOP_REBOOT && !reboot_ends) {
+        vmm_log(&m->log, API_LOG_INFO, "guest rebooting");
+        char err[512];
+        if (start_vm(m, err, sizeof(err)) == 0)
+            return;
+        vmm_log(&m->log, API_LOG_ERROR, "reboot failed: %s", err);
+        m->status = 1;
+        m->done = true;
+        return;
+    }
+    switch (why) {
+    case VM_STOP_POWEROFF: vmm_log(&m->log, API_LOG_INFO, "guest powered off"); break;
+    case VM_STOP_REBOOT:
+        vmm_log(&m->log, API_LOG_INFO, "guest asked to reboot (%s)",
+                m->cad_sent          ? "after Ctrl+Alt+Del"
+                : m->opt.firecracker ? "the VMM exits"
+                                     : "--no-reboot");
+        break;
+    case VM_STOP_SIGNAL: vmm_log(&m->log, API_LOG_INFO, "stopped on request"); break;
+    default: vmm_log(&m->log, API_LOG_ERROR, "guest stopped after a fatal error"); m->status = 1;
+    }
+    m->done = true;
+}
+
+/* SIGTERM, SIGINT, SIGHUP, or the console's Ctrl-A x. */
+static void stop_requested(struct vmm *m)
+{
+    if (!m->vm_live) {
+        vmm_log(&m->log, API_LOG_INFO, "stopped on request");
+        m->done = true;
+        return;
+    }
+    vm_request_stop(m->vm, VM_STOP_SIGNAL);
+    atomic_store(&m->vm->stop, VM_STOP_SIGNAL); /* over a reboot asked at the same moment */
+}
+
+/* --- console ------------------------------------------------------------------------------ */
+
+static void console_input_ready(void *opaque)
+{
+    struct vmm *m = opaque;
+    if (m->vm->uart)
+        vm_console_pump(m->vm);
+}
+
+static void console_quit(void *opaque)
+{
+    struct vmm *m = opaque;
+    atomic_store(&m->quit, true);
+    wake(m->call_fd);
+}
+
+/* --- set-up, loop, teardown ---------------------------------------------------------------- */
+
+static int watch(struct vmm *m, int fd, uint32_t tag)
+{
+    struct epoll_event ev = {.events = EPOLLIN, .data.u32 = tag};
+    return epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+static int open_loop(struct vmm *m, char *err, size_t err_len)
+{
+    sigset_t stop_signals;
+    vm_block_stop_signals(&stop_signals); /* before any thread starts */
+    m->signal_fd = signalfd(-1, &stop_signals, SFD_NONBLOCK | SFD_CLOEXEC);
+    m->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    m->call_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    m->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    m->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+    if (m->signal_fd < 0 || m->stop_fd < 0 || m->call_fd < 0 || m->timer_fd < 0 ||
+        m->epoll_fd < 0 || watch(m, m->signal_fd, EV_SIGNAL) ||
+        watch(m, m->stop_fd, EV_VM_STOPPED) || watch(m, m->call_fd, EV_CALL) ||
+        watch(m, m->timer_fd, EV_METRICS))
+        return set_err(err, err_len, "cannot set up the event loop: %s", strerror(errno));
+    return 0;
+}
+
+static void dispatch(struct vmm *m, uint32_t tag)
+{
+    char err[512];
+    switch (tag) {
+    case EV_SIGNAL:
+        if (stop_signal_pending(m))
+            stop_requested(m);
+        break;
+    case EV_VM_STOPPED:
+        drain(m->stop_fd);
+        if (m->vm_live)
+            vm_stopped(m);
+        break;
+    case EV_CALL:
+        drain(m->call_fd);
+        if (atomic_exchange(&m->quit, false))
+            stop_requested(m);
+        serve_call(m);
+        break;
+    case EV_METRICS:
+        drain(m->timer_fd);
+        if (write_metrics(m, err, sizeof(err)))
+            vmm_log(&m->log, API_LOG_WARNING, "%s", err);
+        break;
+    }
+}
+
+static void run_loop(struct vmm *m)
+{
+    while (!m->done) {
+        struct epoll_event ev[4];
+        int n = epoll_wait(m->epoll_fd, ev, 4, -1);
+        for (int i = 0; i < n && !m->done; i++)
+            dispatch(m, ev[i].data.u32);
+    }
+}
+
+static void close_fd(int *fd)
+{
+    if (*fd >= 0)
+        close(*fd);
+    *fd = -1;
+}
+
+static void teardown(struct vmm *m)
+{
+    stop_taking_calls(m);
+    api_server_stop(m->server);
+    if (m->vm_live) {
+        vm_request_stop(m->vm, VM_STOP_SIGNAL);
+        vm_join(m->vm);
+        vm_destroy(m->vm);
+    }
+    console_destroy(m->console);
+    free(m->vm);
+    close_fd(&m->metrics_fd);
+    close_fd(&m->epoll_fd);
+    close_fd(&m->signal_fd);
+    close_fd(&m->stop_fd);
+    close_fd(&m->call_fd);
+    close_fd(&m->timer_fd);
+    vmm_log_close(&m->log);
+    pthread_mutex_destroy(&m->call_lock);
+    pthread_cond_destroy(&m->call_done);
+}
+
+static int read_text(const char *path, char **text, size_t *len, char *err, size_t err_len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return set_err(err, err_len, "--config-file %s: %s", path, strerror(errno));
+    size_t cap = 0;
+    *text = NULL;
+    *len = 0;
+    for (;;) {
+        if (*len + 4096 > cap) {
+            char *grown = cap < (16u << 20) ? realloc(*text, cap = cap * 2 + 8192) : NULL;
+            if (!grown) {
+                fclose(f);
+                free(*text);
+                return set_err(err, err_len, "--config-file %s: too large", path);
+            }
+            *text = grown;
+        }
+        size_t n = fread(*text + *len, 1, cap - *len, f);
+        *len += n;
+        if (n == 0)
+            break;
+    }
+    fclose(f);
+    return 0;
+}
+
+/* Everything the user gave is applied and checked here, before the guest runs. */
+static int configure(struct vmm *m, char *err, size_t err_len)
+{
+    if (m->opt.logger.set && act_set_logger(m, &m->opt.logger, err, err_len) == 0)
+        m->api.logger = m->opt.logger;
+    else if (m->opt.logger.set)
+        return -1;
+    if (m->opt.metrics.set) {
+        if (act_set_metrics(m, &m->opt.metrics, err, err_len))
+            return -1;
+        m->api.metrics = m->opt.metrics;
+    }
+    if (m->opt.config_file) {
+        char *text = NULL, why[512];
+        size_t len = 0;
+        if (read_text(m->opt.config_file, &text, &len, err, err_len))
+            return -1;
+        int rc = api_load_config(&m->api, text, len, why, sizeof(why));
+        free(text);
+        if (rc)
+            return set_err(err, err_len, "--config-file %s: %s", m->opt.config_file, why);
+    }
+    if (m->opt.api_sock) {
+        m->server = api_server_start(m->opt.api_sock, on_api_request, m, err, err_len);
+        if (!m->server)
+            return -1;
+    }
+    bool boot = m->opt.start_now || m->opt.config_file;
+    if (boot) {
+        if (!m->cfg.kernel_path[0])
+            return set_err(err, err_len, "no kernel: the configuration has no boot-source");
+        if (start_vm(m, err, err_len))
+            return -1;
+        m->api.state = API_RUNNING;
+    }
+    return 0;
+}
+
+int vmm_main(const struct vm_config *cfg, const struct vmm_options *opt)
+{
+    struct vmm *m = calloc(1, sizeof(*m));
+    if (!m || !(m->vm = calloc(1, sizeof(*m->vm)))) {
+        fprintf(stderr, "duvisor: out of memory\n");
+        free(m);
+        return 1;
+    }
+    m->cfg = *cfg;
+    m->opt = *opt;
+    m->metrics_fd = m->epoll_fd = m->signal_fd = m->stop_fd = m->call_fd = m->timer_fd = -1;
+    m->vm->stop_fd = -1;
+    clock_gettime(CLOCK_MONOTONIC, &m->started);
+    pthread_mutex_init(&m->call_lock, NULL);
+    pthread_cond_init(&m->call_done, NULL);
+    vmm_log_init(&m->log, opt->id);
+    m->api = (struct api_target){
+        .cfg = &m->cfg,
+        .id = opt->id,
+        .vmm_version = opt->vmm_version,
+        .ops = &target_ops,
+        .opaque = m,
+    };
+    signal(SIGPIPE, SIG_IGN); /* a closed stdout or API peer must not kill the VM */
+    char err[1024];
+    int rc = open_loop(m, err, sizeof(err));
+    if (rc == 0) {
+        const struct console_config ccfg = {
+            .in_fd = STDIN_FILENO,
+            .out_fd = STDOUT_FILENO,
+            .escape = CONSOLE_ESCAPE_AUTO,
+            .input_ready = console_input_ready,
+            .quit = console_quit,
+            .opaque = m,
+        };
+        m->console = console_create(&ccfg);
+        if (!m->console)
+            rc = set_err(err, sizeof(err), "cannot set up the console");
+    }
+    if (rc == 0)
+        rc = configure(m, err, sizeof(err));
+    if (rc) {
+        fprintf(stderr, "duvisor: %s\n", err);
+        m->status = 2;
+    } else {
+        run_loop(m);
+    }
+    int status = m->status;
+    teardown(m);
+    free(m);
+    return status;
+}
