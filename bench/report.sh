@@ -188,7 +188,7 @@ write_doc() {
     echo "\`make bench\` runs, after building duvisor and the guest:"
     echo
     echo '```sh'
-    echo "bench/boot.sh; bench/start.sh; bench/cpu.sh; bench/exit.sh; bench/smp.sh; bench/mem.sh"
+    echo "bench/boot.sh; bench/start.sh; bench/api.sh; bench/cpu.sh; bench/exit.sh; bench/smp.sh; bench/mem.sh; bench/io.sh"
     echo "bench/report.sh   # this file and bench/chart.png; also: make bench-report"
     echo '```'
     echo
