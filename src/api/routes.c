@@ -32,6 +32,44 @@ static void reply_json(struct api_response *resp, int status, json_t *body)
     json_decref(body);
 }
 
+/* Bytes of the UTF-8 sequence at s, or 0 if it is not a valid one
+   (truncated, overlong, a surrogate, beyond U+10FFFF). */
+static size_t utf8_len(const unsigned char *s)
+{
+    if (s[0] < 0x80)
+        return 1;
+    size_t n = (s[0] & 0xe0) == 0xc0   ? 2
+               : (s[0] & 0xf0) == 0xe0 ? 3
+               : (s[0] & 0xf8) == 0xf0 ? 4
+                                       : 0;
+    if (n == 0)
+        return 0;
+    uint32_t cp = s[0] & (0x7f >> n);
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3f);
+    }
+    static const uint32_t least[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < least[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return n;
+}
+
+/* JSON strings must be UTF-8: what the guest or client sent (a path, a
+   value cut short by a %.64s) may not be; such bytes become '?'. */
+static void make_utf8(char *text)
+{
+    unsigned char *s = (unsigned char *)text;
+    while (*s) {
+        size_t n = utf8_len(s);
+        if (n == 0)
+            *s++ = '?';
+        else
+            s += n;
+    }
+}
+
 void api_fault(struct api_response *resp, int status, const char *fmt, ...)
 {
     char msg[FAULT_MAX];
@@ -39,6 +77,7 @@ void api_fault(struct api_response *resp, int status, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    make_utf8(msg);
     reply_json(resp, status, json_pack("{s:s}", "fault_message", msg));
 }
 
@@ -287,19 +326,40 @@ static int apply_drive(struct api_target *t, const json_t *b, const char *path_i
     const char *engine = get_string(b, "io_engine");
     if (engine && strcmp(engine, "Sync") && strcmp(engine, "Async"))
         return set_err(err, err_len, "io_engine must be Sync or Async, not '%.32s'.", engine);
+    snprintf(d.cache_type, sizeof(d.cache_type), "%s", cache ? cache : "Unsafe");
+    snprintf(d.io_engine, sizeof(d.io_engine), "%s", engine ? engine : "Sync");
     return vm_config_put_disk(t->cfg, &d, err, err_len);
 }
 
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+        return (c | 0x20) - 'a' + 10;
+    return -1;
+}
+
+/* Exactly "xx:xx:xx:xx:xx:xx" in hex, unicast. */
 static int parse_mac(const char *text, uint8_t mac[6])
 {
-    unsigned v[6];
-    char tail;
-    if (strlen(text) != 17 || sscanf(text, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3],
-                                     &v[4], &v[5], &tail) != 6)
+    if (strlen(text) != 17)
         return -1;
-    for (int i = 0; i < 6; i++)
-        mac[i] = (uint8_t)v[i];
+    for (int i = 0; i < 6; i++) {
+        int hi = hex_digit(text[3 * i]), lo = hex_digit(text[3 * i + 1]);
+        if (hi < 0 || lo < 0 || (i < 5 && text[3 * i + 2] != ':'))
+            return -1;
+        mac[i] = (uint8_t)(hi << 4 | lo);
+    }
     return mac[0] & 1 ? -1 : 0; /* a multicast address cannot be a NIC's */
+}
+
+static bool mac_taken(const struct vm_config *cfg, const uint8_t mac[6], unsigned except)
+{
+    for (unsigned i = 0; i < cfg->nnics; i++)
+        if (i != except && !memcmp(cfg->nics[i].mac, mac, 6))
+            return true;
+    return false;
 }
 
 static int apply_nic(struct api_target *t, const json_t *b, const char *path_id, char *err,
@@ -335,25 +395,26 @@ static int apply_nic(struct api_target *t, const json_t *b, const char *path_id,
         json_int_t mtu = json_integer_value(json_object_get(b, "mtu"));
         if (mtu < 68 || mtu > 65535)
             return set_err(err, err_len, "mtu must be 68 to 65535.");
+        n.mtu = (unsigned)mtu;
     }
     const struct vm_nic *old = vm_config_find_nic(cfg, n.id);
     unsigned index = old ? (unsigned)(old - cfg->nics) : cfg->nnics;
     const char *mac = get_string(b, "guest_mac");
     if (mac && parse_mac(mac, n.mac))
         return set_err(err, err_len, "guest_mac '%.32s' is not a unicast MAC address.", mac);
-    if (!mac)
-        vm_config_default_mac(cfg, index, n.mac);
+    if (mac && mac_taken(cfg, n.mac, index))
+        return set_err(err, err_len, "The MAC address is already in use: %s", mac);
+    /* A default nobody uses: the slot's, or the next free one. */
+    for (unsigned k = index; !mac && k < index + 256; k++) {
+        vm_config_default_mac(cfg, k % 256, n.mac);
+        if (!mac_taken(cfg, n.mac, index))
+            break;
+    }
     n.mac_set = mac != NULL;
-    for (unsigned i = 0; i < cfg->nnics; i++) {
-        if (i == index)
-            continue;
-        if (!memcmp(cfg->nics[i].mac, n.mac, 6))
-            return set_err(err, err_len, "The MAC address is already in use: %.32s",
-                           mac ? mac : "(default)");
-        if (n.kind == VM_NET_TAP && cfg->nics[i].kind == VM_NET_TAP &&
+    for (unsigned i = 0; i < cfg->nnics; i++)
+        if (i != index && n.kind == VM_NET_TAP && cfg->nics[i].kind == VM_NET_TAP &&
             !strcmp(cfg->nics[i].options, n.options))
             return set_err(err, err_len, "The host device name %s is already in use.", dev);
-    }
     return vm_config_put_nic(cfg, &n, err, err_len);
 }
 
@@ -459,9 +520,9 @@ static int do_action(struct api_target *t, const json_t *b, char *err, size_t er
         return t->ops->ctrl_alt_del(t->opaque, err, err_len);
     }
     if (!strcmp(action, "FlushMetrics")) {
-        if (!t->metrics.set)
-            return set_err(err, err_len, "The metrics system is not initialized.");
-        return t->ops->flush_metrics(t->opaque, err, err_len);
+        if (t->state == API_NOT_STARTED)
+            return set_err(err, err_len, BEFORE_START);
+        return t->metrics.set ? t->ops->flush_metrics(t->opaque, err, err_len) : 0;
     }
     return set_err(err, err_len,
                    DESERIALIZE "unknown variant `%.64s`, expected one of `FlushMetrics`, "
@@ -664,9 +725,9 @@ static int route_body(struct api_target *t, const char *method, const char *path
     if (patch && !strcmp(path, "/vm"))
         return patch_vm(t, b, err, err_len);
     if (put && !strcmp(path, "/logger"))
-        return apply_logger(t, b, err, err_len);
+        return (pre_boot(t, err, err_len) || apply_logger(t, b, err, err_len)) ? -1 : 0;
     if (put && !strcmp(path, "/metrics"))
-        return apply_metrics(t, b, err, err_len);
+        return (pre_boot(t, err, err_len) || apply_metrics(t, b, err, err_len)) ? -1 : 0;
     if (put && !strcmp(path, "/entropy"))
         return (pre_boot(t, err, err_len) || apply_entropy(t, b, err, err_len)) ? -1 : 0;
     return 1;
@@ -686,12 +747,6 @@ static json_t *route_get(const struct api_target *t, const char *path)
     if (!strcmp(path, "/vm/config"))
         return config_json(t);
     return NULL;
-}
-
-static bool known_get(const char *path)
-{
-    return !strcmp(path, "/") || !strcmp(path, "/version") || !strcmp(path, "/machine-config") ||
-           !strcmp(path, "/vm/config");
 }
 
 static bool known_method(const char *m)
@@ -718,8 +773,7 @@ void api_handle(struct api_target *t, const char *method, const char *path, cons
     if (!known_method(method)) {
         rc = 1;
     } else if (is_get) {
-        if (known_get(path)) /* a known path with a stray body */
-            rc = set_err(err, sizeof(err), "GET request cannot have a body.");
+        rc = len ? set_err(err, sizeof(err), "GET request cannot have a body.") : 1;
     } else if (len == 0) {
         rc = set_err(err, sizeof(err), "Empty %s request.", method);
     } else if (len > API_MAX_PAYLOAD) {

@@ -25,6 +25,8 @@ struct vm_disk {
     bool readonly;
     bool root; /* the API's is_root_device: becomes /dev/vda, root= on the command line */
     char partuuid[VM_ID_MAX]; /* root by PARTUUID= instead of /dev/vda; "" when not */
+    char cache_type[12];      /* the API's, kept for GET /vm/config: "Unsafe", "Writeback" */
+    char io_engine[8];        /* "Sync", "Async": both are served the same way */
 };
 
 enum vm_net_kind { VM_NET_USER, VM_NET_TAP };
@@ -35,6 +37,7 @@ struct vm_nic {
     char options[256]; /* user: "hostfwd=tcp::8080-:80,..." ; tap: the interface name */
     uint8_t mac[6];
     bool mac_set; /* given by the user, not the default */
+    unsigned mtu; /* the API's, kept for GET /vm/config; 0: not given */
 };
 
 /* A value: it owns its strings, so the VMM keeps one across guest reboots
