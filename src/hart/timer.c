@@ -25,7 +25,7 @@ static uint64_t guest_interrupt(struct dv_hart *h, uint64_t now)
 
 bool timer_poll(struct dv_hart *h)
 {
-    h->budget = ASYNC_BUDGET;
+    __atomic_store_n(&h->budget, ASYNC_BUDGET, __ATOMIC_RELAXED); /* races hart_request_check */
     atomic_store_explicit(&h->attention, false, memory_order_relaxed);
     uint64_t now = hart_time(h);
 

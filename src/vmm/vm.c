@@ -405,9 +405,11 @@ int vm_start(struct vm *vm)
 
 enum vm_stop vm_join(struct vm *vm)
 {
-    for (unsigned i = 0; i < vm->cfg->smp; i++)
+    for (unsigned i = 0; i < vm->cfg->smp; i++) {
         if (vm->vcpus[i].thread_started)
             pthread_join(vm->vcpus[i].thread, NULL);
+        vm->vcpus[i].thread_started = false;
+    }
     return (enum vm_stop)atomic_load(&vm->stop);
 }
 
@@ -432,7 +434,6 @@ int vm_pause(struct vm *vm)
         return 0;
     }
     p->requested = true;
-    p->start_time = dv_host_time();
     pthread_mutex_unlock(&p->lock);
     /* Out of the guest (a kick) and out of an HSM wait (a stopped hart). */
     for (unsigned i = 0; i < vm->cfg->smp; i++)
@@ -447,9 +448,13 @@ int vm_pause(struct vm *vm)
     while (p->parked < p->threads && atomic_load(&vm->stop) == VM_RUNNING && rc == 0)
         rc = pthread_cond_timedwait(&p->changed, &p->lock, &deadline);
     bool all = p->parked >= p->threads;
-    if (!all) {
+    if (all) {
+        /* Guest time stops now, not at the request: until they parked, the
+           vCPUs ran and read the clock, and it must never go backwards. */
+        p->start_time = dv_host_time();
+    } else {
+        /* Those that parked see time jump ahead by their wait: forward only. */
         p->requested = false;
-        p->paused_ticks += dv_host_time() - p->start_time;
         pthread_cond_broadcast(&p->changed);
     }
     pthread_mutex_unlock(&p->lock);

@@ -24,3 +24,5 @@ guest-images: $(GUEST_IMAGES)
 
 $(B)/tests/test_exits: $(GUEST_IMAGES)
 $(B)/tests/test_exits: ALLCFLAGS += -DGUEST_IMAGES_DIR='"$(B)/guest-images"'
+$(B)/tests/test_vmm: $(GUEST_IMAGES:.bin=.elf)
+$(B)/tests/test_vmm: ALLCFLAGS += -DGUEST_IMAGES_DIR='"$(B)/guest-images"'

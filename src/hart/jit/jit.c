@@ -521,7 +521,7 @@ uint64_t jit_run(struct dv_hart *h)
         case JIT_EXIT_STOP: j->stats.exits_lookup++; break;
         case JIT_EXIT_ASYNC:
             j->stats.exits_async++;
-            h->budget = 0;
+            __atomic_store_n(&h->budget, 0, __ATOMIC_RELAXED);
             break;
         }
     }

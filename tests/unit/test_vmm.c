@@ -1,0 +1,569 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Pausing, resuming and stopping a whole VM (src/vmm/vm.c, vcpu.c), end to end.
+ *
+ * Each test builds a real VM with vm_create() (2 vCPUs, 64 MiB) whose "kernel"
+ * is the guest image tests/guest/pause_count.S (GUEST_IMAGES_DIR/pause_count.elf,
+ * built by tests/guest/guest.mk): hart 0 starts hart 1 through SBI HSM, then
+ * both spin forever, each storing an iteration count and the time CSR into
+ * guest RAM every iteration, plus the largest time step between two of its
+ * iterations and how often (and how far) time went backwards. The test reads
+ * all of that while the vCPU threads run, through its own mapping of the
+ * guest RAM memfd (see word()).
+ *
+ * The engine is whatever the environment picks (DUVISOR_JIT=on|off): run the
+ * binary both ways.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <inttypes.h>
+#include <poll.h>
+#include <sched.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hart/dvext.h"
+#include "vmm/config.h"
+#include "vmm/vm.h"
+
+#ifndef GUEST_IMAGES_DIR
+#define GUEST_IMAGES_DIR "build/guest-images"
+#endif
+
+/* tests/guest/pause_count.S */
+#define RAM_BASE   0x80000000ull
+#define COUNT      0x80100000ull
+#define TIME       0x80100100ull
+#define MAXGAP     0x80100200ull
+#define BACK       0x80100300ull
+#define MAXBACK    0x80100380ull
+#define HSM_RESULT 0x80100400ull
+#define HSM_DONE   0x80100408ull
+
+#define NHARTS           2u
+#define MOVE_TIMEOUT_MS  10000
+#define TICKS_PER_MS     (DV_TIMEBASE_HZ / 1000)
+#define PAUSE_MS         300 /* the long pause whose time the guest must not see */
+#define MAX_JUMP_MS      100 /* the most guest time may advance over it */
+#define STOP_TIMEOUT_MS  2000
+#define CYCLES           20
+#define MONOTONIC_CYCLES 100
+
+struct fixture {
+    struct vm_config cfg;
+    struct vm vm;
+    uint8_t *ram; /* a second mapping of vm.memfd: guest RAM as the test reads it */
+    bool created, started, joined;
+    pthread_t joiner; /* vm_join runs here, so a stop that never ends fails, not hangs */
+    bool joiner_started;
+    bool pinned; /* the test thread was put on one CPU: restore saved_cpus */
+    cpu_set_t saved_cpus;
+    _Atomic bool join_done;
+    enum vm_stop join_result;
+};
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0) {
+    }
+}
+
+/*
+ * Guest RAM words, read while the harts write them. The interpreter stores
+ * guest data with plain C stores (the guest's memory model is the hardware's,
+ * not C's), so TSan would pair them with the test's loads even when those are
+ * atomic. The test therefore looks at the RAM through its own mapping of the
+ * same memfd (the same pages, another address: TSan has no shadow pairing the
+ * two), with atomic 8-byte accesses so the compiler neither tears nor caches
+ * them.
+ */
+static uint64_t *word(struct fixture *f, uint64_t gpa)
+{
+    return (uint64_t *)(f->ram + (gpa - RAM_BASE));
+}
+
+static uint64_t peek(struct fixture *f, uint64_t gpa)
+{
+    return __atomic_load_n(word(f, gpa), __ATOMIC_RELAXED);
+}
+
+static void poke(struct fixture *f, uint64_t gpa, uint64_t value)
+{
+    __atomic_store_n(word(f, gpa), value, __ATOMIC_RELAXED);
+}
+
+static uint64_t count_of(struct fixture *f, unsigned hart)
+{
+    return peek(f, COUNT + 8 * hart);
+}
+
+static uint64_t time_of(struct fixture *f, unsigned hart)
+{
+    return peek(f, TIME + 8 * hart);
+}
+
+/* True once every hart's counter differs from the snapshot (and is not 0). */
+static bool wait_moving(struct fixture *f, const uint64_t *from, unsigned timeout_ms)
+{
+    uint64_t deadline = now_ns() + (uint64_t)timeout_ms * 1000000ull;
+    for (;;) {
+        bool all = true;
+        for (unsigned h = 0; h < NHARTS; h++) {
+            uint64_t c = count_of(f, h);
+            if (c == 0 || c == from[h])
+                all = false;
+        }
+        if (all)
+            return true;
+        if (now_ns() > deadline)
+            return false;
+        sleep_ms(1);
+    }
+}
+
+static void snapshot(struct fixture *f, uint64_t *counts)
+{
+    for (unsigned h = 0; h < NHARTS; h++)
+        counts[h] = count_of(f, h);
+}
+
+static void assert_moving(struct fixture *f)
+{
+    uint64_t from[NHARTS];
+    snapshot(f, from);
+    if (!wait_moving(f, from, MOVE_TIMEOUT_MS))
+        fail_msg("counters did not move within %d ms: hart0 %" PRIu64 " hart1 %" PRIu64
+                 " (HSM start done %" PRIu64 " error %" PRId64 ")",
+                 MOVE_TIMEOUT_MS, count_of(f, 0), count_of(f, 1), peek(f, HSM_DONE),
+                 (int64_t)peek(f, HSM_RESULT));
+}
+
+/* Paused: no counter moves for ms milliseconds. */
+static void assert_frozen(struct fixture *f, unsigned ms)
+{
+    uint64_t before[NHARTS], after[NHARTS];
+    snapshot(f, before);
+    sleep_ms(ms);
+    snapshot(f, after);
+    for (unsigned h = 0; h < NHARTS; h++)
+        if (before[h] != after[h])
+            fail_msg("hart %u counted while paused: %" PRIu64 " -> %" PRIu64, h, before[h],
+                     after[h]);
+}
+
+static void parked_threads(struct fixture *f, unsigned *parked, unsigned *threads)
+{
+    pthread_mutex_lock(&f->vm.pause.lock);
+    *parked = f->vm.pause.parked;
+    *threads = f->vm.pause.threads;
+    pthread_mutex_unlock(&f->vm.pause.lock);
+}
+
+static uint64_t pauses_done(struct fixture *f)
+{
+    pthread_mutex_lock(&f->vm.pause.lock);
+    uint64_t n = f->vm.pause.pauses;
+    pthread_mutex_unlock(&f->vm.pause.lock);
+    return n;
+}
+
+/* vm_pause succeeds within its timeout and leaves every vCPU thread parked. */
+static void pause_ok(struct fixture *f)
+{
+    uint64_t t0 = now_ns();
+    int rc = vm_pause(&f->vm);
+    uint64_t ms = (now_ns() - t0) / 1000000ull;
+    assert_int_equal(rc, 0);
+    if (ms >= VM_PAUSE_TIMEOUT_MS)
+        fail_msg("vm_pause took %" PRIu64 " ms (limit %d)", ms, VM_PAUSE_TIMEOUT_MS);
+    assert_true(vm_paused(&f->vm));
+    unsigned parked, threads;
+    parked_threads(f, &parked, &threads);
+    assert_int_equal(threads, NHARTS);
+    assert_int_equal(parked, threads);
+}
+
+static void resume_ok(struct fixture *f)
+{
+    vm_resume(&f->vm);
+    assert_false(vm_paused(&f->vm));
+    assert_moving(f);
+}
+
+/* No hart ever saw time go backwards. */
+static void assert_time_monotonic(struct fixture *f)
+{
+    for (unsigned h = 0; h < NHARTS; h++)
+        if (peek(f, BACK + 8 * h))
+            fail_msg("hart %u saw the time CSR go backwards %" PRIu64 " times, by up to %" PRIu64
+                     " ticks (%.1f us)",
+                     h, peek(f, BACK + 8 * h), peek(f, MAXBACK + 8 * h),
+                     (double)peek(f, MAXBACK + 8 * h) * 1e6 / (double)DV_TIMEBASE_HZ);
+}
+
+static bool stop_fd_readable(struct fixture *f, uint64_t *value)
+{
+    struct pollfd p = {.fd = f->vm.stop_fd, .events = POLLIN};
+    if (poll(&p, 1, 0) != 1 || !(p.revents & POLLIN))
+        return false;
+    return read(f->vm.stop_fd, value, sizeof(*value)) == (ssize_t)sizeof(*value);
+}
+
+static void *joiner(void *arg)
+{
+    struct fixture *f = arg;
+    f->join_result = vm_join(&f->vm);
+    atomic_store(&f->join_done, true);
+    return NULL;
+}
+
+/* vm_join returns why within STOP_TIMEOUT_MS of the request, and the stop
+   eventfd was written once. */
+static void stop_and_join(struct fixture *f, enum vm_stop why)
+{
+    uint64_t t0 = now_ns();
+    vm_request_stop(&f->vm, why);
+    assert_int_equal(pthread_create(&f->joiner, NULL, joiner, f), 0);
+    f->joiner_started = true;
+    while (!atomic_load(&f->join_done)) {
+        if (now_ns() - t0 > STOP_TIMEOUT_MS * 1000000ull)
+            fail_msg("vm_join did not return within %d ms of the stop request", STOP_TIMEOUT_MS);
+        sleep_ms(1);
+    }
+    pthread_join(f->joiner, NULL);
+    f->joined = true;
+    assert_int_equal(f->join_result, why);
+    uint64_t value = 0;
+    assert_true(stop_fd_readable(f, &value));
+    assert_int_equal(value, 1);
+}
+
+/* --- fixture ------------------------------------------------------------------------- */
+
+static int vm_teardown(void **state);
+
+static int vm_setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    if (!f)
+        return -1;
+    vm_config_init(&f->cfg);
+    snprintf(f->cfg.kernel_path, sizeof(f->cfg.kernel_path), "%s/pause_count.elf",
+             GUEST_IMAGES_DIR);
+    f->cfg.append[0] = 0;
+    f->cfg.smp = NHARTS;
+    f->cfg.memory_bytes = 64ull << 20;
+    char err[256] = "";
+    /* No console: the guest never touches the UART. */
+    if (vm_create(&f->vm, &f->cfg, NULL, err, sizeof(err))) {
+        fprintf(stderr, "vm_create: %s\n", err);
+        free(f);
+        return -1;
+    }
+    f->created = true;
+    f->vm.stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    void *ram = mmap(NULL, f->vm.ram_size, PROT_READ | PROT_WRITE, MAP_SHARED, f->vm.memfd, 0);
+    f->ram = ram == MAP_FAILED ? NULL : ram;
+    if (f->vm.stop_fd < 0 || !f->ram) {
+        *state = f;
+        vm_teardown(state);
+        *state = NULL;
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int vm_teardown(void **state)
+{
+    struct fixture *f = *state;
+    if (!f)
+        return 0;
+    if (f->joiner_started && !f->joined) {
+        /* A stop that did not end the threads: resume them too, then wait. */
+        vm_resume(&f->vm);
+        vm_request_stop(&f->vm, VM_STOP_SIGNAL);
+        pthread_join(f->joiner, NULL);
+    } else if (f->started && !f->joined) {
+        vm_request_stop(&f->vm, VM_STOP_SIGNAL);
+        vm_join(&f->vm);
+    }
+    if (f->pinned)
+        sched_setaffinity(0, sizeof(f->saved_cpus), &f->saved_cpus);
+    int fd = f->vm.stop_fd;
+    if (f->ram)
+        munmap(f->ram, f->vm.ram_size);
+    if (f->created)
+        vm_destroy(&f->vm);
+    if (fd >= 0)
+        close(fd);
+    free(f);
+    return 0;
+}
+
+static void start(struct fixture *f)
+{
+    assert_int_equal(vm_start(&f->vm), 0);
+    f->started = true;
+}
+
+static void start_and_wait(struct fixture *f)
+{
+    start(f);
+    assert_moving(f);
+}
+
+/* --- tests --------------------------------------------------------------------------- */
+
+/* Pause parks every vCPU and the guest stops; resume lets it run again. */
+static void test_pause_stops_guest(void **state)
+{
+    struct fixture *f = *state;
+    start_and_wait(f);
+    assert_false(vm_paused(&f->vm));
+    pause_ok(f);
+    assert_frozen(f, 100);
+    resume_ok(f);
+    assert_int_equal(pauses_done(f), 1);
+    unsigned parked, threads;
+    parked_threads(f, &parked, &threads);
+    assert_int_equal(parked, 0);
+    assert_int_equal(threads, NHARTS);
+}
+
+/* While paused: each hart's count and the last time it stored before parking. */
+static void paused_state(struct fixture *f, uint64_t *count0, uint64_t *time0)
+{
+    for (unsigned h = 0; h < NHARTS; h++) {
+        count0[h] = count_of(f, h);
+        time0[h] = time_of(f, h);
+    }
+}
+
+/* After a resume: the first time each hart stores once it runs again. */
+static void first_times(struct fixture *f, const uint64_t *count0, uint64_t *time1)
+{
+    bool seen[NHARTS] = {false};
+    uint64_t deadline = now_ns() + MOVE_TIMEOUT_MS * 1000000ull;
+    for (unsigned left = NHARTS; left;) {
+        for (unsigned h = 0; h < NHARTS; h++)
+            if (!seen[h] && count_of(f, h) != count0[h]) {
+                time1[h] = time_of(f, h);
+                seen[h] = true;
+                left--;
+            }
+        if (left && now_ns() > deadline)
+            fail_msg("the guest did not run within %d ms of the resume", MOVE_TIMEOUT_MS);
+    }
+}
+
+/* Guest time moved less than MAX_JUMP_MS from time0 to time1, over a pause
+   of paused_ms. (Backwards is test_pause_time_monotonic's business.) */
+static void assert_no_jump(const uint64_t *time0, const uint64_t *time1, uint64_t paused_ms)
+{
+    for (unsigned h = 0; h < NHARTS; h++) {
+        int64_t jump = (int64_t)(time1[h] - time0[h]);
+        if (jump >= (int64_t)(MAX_JUMP_MS * TICKS_PER_MS))
+            fail_msg("hart %u: guest time moved %" PRId64 " ticks (%.1f ms) over a %" PRIu64
+                     " ms pause; at most %d ms allowed",
+                     h, jump, (double)jump / (double)TICKS_PER_MS, paused_ms, MAX_JUMP_MS);
+    }
+}
+
+/* Guest time stands still while paused: no jump of PAUSE_MS after resume. */
+static void test_pause_hides_time(void **state)
+{
+    struct fixture *f = *state;
+    start_and_wait(f);
+    pause_ok(f);
+    uint64_t count0[NHARTS], time0[NHARTS], time1[NHARTS];
+    paused_state(f, count0, time0);
+    for (unsigned h = 0; h < NHARTS; h++)
+        poke(f, MAXGAP + 8 * h, 0); /* safe: the guest is not running */
+    uint64_t t0 = now_ns();
+    sleep_ms(PAUSE_MS);
+    assert_true(vm_paused(&f->vm));
+    vm_resume(&f->vm);
+    uint64_t paused_ms = (now_ns() - t0) / 1000000ull;
+    assert_true(paused_ms >= PAUSE_MS);
+    first_times(f, count0, time1);
+    assert_no_jump(time0, time1, paused_ms);
+
+    /* Time runs on at the real rate after the resume. */
+    sleep_ms(100);
+    pause_ok(f);
+    for (unsigned h = 0; h < NHARTS; h++) {
+        uint64_t ran = time_of(f, h) - time1[h];
+        if (ran < 50 * TICKS_PER_MS)
+            fail_msg("hart %u: guest time advanced only %.1f ms over 100 ms of running", h,
+                     (double)ran / (double)TICKS_PER_MS);
+        /* The guest's own view: no step between two iterations spanned the pause. */
+        uint64_t gap = peek(f, MAXGAP + 8 * h);
+        if (gap >= MAX_JUMP_MS * TICKS_PER_MS)
+            fail_msg("hart %u: the guest saw time step %.1f ms between two iterations", h,
+                     (double)gap / (double)TICKS_PER_MS);
+    }
+    vm_resume(&f->vm);
+    assert_moving(f);
+}
+
+/* A second pause while paused and a resume while running change nothing. */
+static void test_pause_twice_resume_unpaused(void **state)
+{
+    struct fixture *f = *state;
+    start_and_wait(f);
+
+    vm_resume(&f->vm); /* not paused */
+    assert_false(vm_paused(&f->vm));
+    assert_int_equal(pauses_done(f), 0);
+    assert_moving(f);
+
+    /* Paused twice for PAUSE_MS / 2 each: the second pause must neither wait nor
+       restart the clock of the first, so the guest sees none of the whole time. */
+    pause_ok(f);
+    uint64_t count0[NHARTS], time0[NHARTS], time1[NHARTS];
+    paused_state(f, count0, time0);
+    uint64_t t0 = now_ns();
+    sleep_ms(PAUSE_MS / 2);
+    pause_ok(f); /* again: 0 at once, still parked */
+    assert_frozen(f, PAUSE_MS / 2);
+    vm_resume(&f->vm); /* one resume undoes both */
+    assert_false(vm_paused(&f->vm));
+    uint64_t paused_ms = (now_ns() - t0) / 1000000ull;
+    first_times(f, count0, time1);
+    assert_no_jump(time0, time1, paused_ms);
+    assert_int_equal(pauses_done(f), 1);
+
+    vm_resume(&f->vm); /* and a resume after it is nothing */
+    assert_false(vm_paused(&f->vm));
+    assert_int_equal(pauses_done(f), 1);
+    assert_moving(f);
+}
+
+/* Many pause/resume cycles in a row. */
+static void test_pause_cycles(void **state)
+{
+    struct fixture *f = *state;
+    start_and_wait(f);
+    for (unsigned i = 0; i < CYCLES; i++) {
+        pause_ok(f);
+        assert_frozen(f, 5);
+        resume_ok(f);
+    }
+    assert_int_equal(pauses_done(f), CYCLES);
+}
+
+/*
+ * Guest time never goes backwards across a pause: each hart's time after the
+ * resume is at least the last it read before parking. Fails when the time
+ * taken off a hart exceeds the time it really stood parked (e.g. when the
+ * pause is timed from before the vCPUs stopped running the guest).
+ */
+static void test_pause_time_monotonic(void **state)
+{
+    struct fixture *f = *state;
+    start_and_wait(f);
+    for (unsigned i = 0; i < 2 * MONOTONIC_CYCLES; i++) {
+        if (i == MONOTONIC_CYCLES &&
+            sched_getaffinity(0, sizeof(f->saved_cpus), &f->saved_cpus) == 0) {
+            /* Then all threads on one CPU: the harts are off it, mid-guest,
+               whenever this thread calls vm_pause, and each reads the time
+               once more after the kick before it parks. */
+            cpu_set_t one;
+            CPU_ZERO(&one);
+            for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+                if (CPU_ISSET(cpu, &f->saved_cpus)) {
+                    CPU_SET(cpu, &one);
+                    break;
+                }
+            f->pinned = sched_setaffinity(0, sizeof(one), &one) == 0;
+            for (unsigned h = 0; h < NHARTS; h++)
+                pthread_setaffinity_np(f->vm.vcpus[h].thread, sizeof(one), &one);
+        }
+        pause_ok(f);
+        resume_ok(f);
+    }
+    assert_int_equal(pauses_done(f), 2 * MONOTONIC_CYCLES);
+    assert_time_monotonic(f);
+}
+
+/* A pause right after vm_start waits for both threads, whether or not hart 0
+   has started hart 1 yet, and the guest carries on after the resume. */
+static void test_pause_at_start(void **state)
+{
+    struct fixture *f = *state;
+    start(f);
+    pause_ok(f);
+    assert_frozen(f, 50);
+    resume_ok(f);
+    assert_int_equal(peek(f, HSM_DONE), 1);
+    assert_int_equal(peek(f, HSM_RESULT), 0);
+}
+
+/* A stop while paused ends the parked threads. */
+static void test_stop_while_paused(void **state)
+{
+    struct fixture *f = *state;
+    start_and_wait(f);
+    pause_ok(f);
+    uint64_t value;
+    assert_false(stop_fd_readable(f, &value));
+    stop_and_join(f, VM_STOP_SIGNAL);
+    unsigned parked, threads;
+    parked_threads(f, &parked, &threads);
+    assert_int_equal(threads, 0);
+    assert_int_equal(parked, 0);
+}
+
+/* A stop while running; the first reason wins and the eventfd is written once. */
+static void test_stop_while_running(void **state)
+{
+    struct fixture *f = *state;
+    start_and_wait(f);
+    uint64_t value;
+    assert_false(stop_fd_readable(f, &value));
+    stop_and_join(f, VM_STOP_SIGNAL);
+    vm_request_stop(&f->vm, VM_STOP_POWEROFF); /* too late: stays SIGNAL, no second write */
+    assert_int_equal(atomic_load(&f->vm.stop), VM_STOP_SIGNAL);
+    assert_false(stop_fd_readable(f, &value));
+    uint64_t from[NHARTS];
+    snapshot(f, from);
+    sleep_ms(20);
+    for (unsigned h = 0; h < NHARTS; h++)
+        assert_int_equal(count_of(f, h), from[h]);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_pause_stops_guest, vm_setup, vm_teardown),
+        cmocka_unit_test_setup_teardown(test_pause_hides_time, vm_setup, vm_teardown),
+        cmocka_unit_test_setup_teardown(test_pause_twice_resume_unpaused, vm_setup, vm_teardown),
+        cmocka_unit_test_setup_teardown(test_pause_cycles, vm_setup, vm_teardown),
+        cmocka_unit_test_setup_teardown(test_pause_time_monotonic, vm_setup, vm_teardown),
+        cmocka_unit_test_setup_teardown(test_pause_at_start, vm_setup, vm_teardown),
+        cmocka_unit_test_setup_teardown(test_stop_while_paused, vm_setup, vm_teardown),
+        cmocka_unit_test_setup_teardown(test_stop_while_running, vm_setup, vm_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
