@@ -32,6 +32,8 @@ help:
 	@echo "make guest      build (or reuse from cache) the riscv64 Linux guest"
 	@echo "make run-qemu   boot the same guest under qemu-system-riscv64 (the reference)"
 	@echo "make format     clang-format the tree in place"
+	@echo "make bench      duvisor against QEMU (BENCHMARKS.md); make bench-hart: the hart alone"
+	@echo "make fuzz       the control API under libFuzzer (FUZZ_TIME=seconds, default 60)"
 
 setup:
 	@bash scripts/setup
@@ -94,3 +96,31 @@ clean:
 	rm -rf build
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
+
+# --- fuzz: the API router under libFuzzer (clang; never part of `make test`) ------------------
+# `make fuzz [FUZZ_TIME=seconds] [FUZZ_ARGS=...]`: the library built with coverage, ASan and
+# UBSan in build/fuzz, a seed corpus of valid requests written by the harness itself into
+# build/fuzz/corpus (which keeps what libFuzzer finds), then FUZZ_TIME seconds of fuzzing.
+# Crashes land in build/fuzz/artifacts/; replay one with `build/fuzz/fuzz_api FILE`.
+FUZZ_TIME ?= 60
+FUZZ_CC   ?= clang
+FUZZ_B    := build/fuzz
+FUZZ_OPT  := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+             -fno-omit-frame-pointer
+.PHONY: fuzz
+fuzz:
+	@$(MAKE) --no-print-directory B=$(FUZZ_B) CC=$(FUZZ_CC) OPT="$(FUZZ_OPT)" $(FUZZ_B)/fuzz_api
+	@mkdir -p $(FUZZ_B)/corpus $(FUZZ_B)/artifacts
+	DUVISOR_FUZZ_WRITE_CORPUS=$(FUZZ_B)/corpus $(FUZZ_B)/fuzz_api
+	$(FUZZ_B)/fuzz_api -max_total_time=$(FUZZ_TIME) -max_len=60000 -timeout=10 \
+	  -dict=tests/fuzz/api.dict -artifact_prefix=$(FUZZ_B)/artifacts/ -print_final_stats=1 \
+	  $(FUZZ_ARGS) $(FUZZ_B)/corpus
+# The unit test shares the harness's header; the unit-test rule's -MMD only records the
+# last source of its command line, so the header is named here.
+$(B)/tests/test_api_fuzz: tests/fuzz/api_fuzz.h
+# Only in the sub-make above, where $(B) is $(FUZZ_B) and the library is the instrumented one.
+ifeq ($(B),$(FUZZ_B))
+$(B)/fuzz_api: tests/fuzz/fuzz_api.c tests/fuzz/api_fuzz.h $(B)/libduvisor.a
+	$(CC) $(ALLCFLAGS) -fsanitize=fuzzer -DFUZZ_FILES_DIR='"$(abspath $(B))/files"' -o $@ $< \
+	  $(B)/libduvisor.a $(LDFLAGS) $(LDLIBS)
+endif

@@ -273,7 +273,7 @@ static int apply_boot_source(struct api_target *t, const json_t *b, char *err, s
     const char *initrd = get_string(b, "initrd_path");
     const char *args = get_string(b, "boot_args");
     struct vm_config *cfg = t->cfg;
-    char k[VM_PATH_MAX], i[VM_PATH_MAX] = "", a[VM_APPEND_MAX];
+    char k[VM_PATH_MAX] = "", i[VM_PATH_MAX] = "", a[VM_APPEND_MAX] = ""; /* zero-filled */
     if (vm_config_copy_string(k, sizeof(k), kernel, "kernel_image_path", err, err_len) ||
         (initrd && vm_config_copy_string(i, sizeof(i), initrd, "initrd_path", err, err_len)) ||
         vm_config_copy_string(a, sizeof(a), args ? args : VM_DEFAULT_APPEND, "boot_args", err,
@@ -573,7 +573,7 @@ static int patch_drive(struct api_target *t, const char *id, const json_t *b, ch
     const char *path = get_string(b, "path_on_host");
     if (!path)
         return 0; /* only a rate limiter, which duvisor does not apply */
-    char p[VM_PATH_MAX];
+    char p[VM_PATH_MAX] = "";
     if (vm_config_copy_string(p, sizeof(p), path, "path_on_host", err, err_len) ||
         check_file(p, "block device backing", true, err, err_len) ||
         t->ops->update_drive(t->opaque, id, p, err, err_len))

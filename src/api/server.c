@@ -76,6 +76,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return MHD_NO;
         *con_cls = rq;
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+        /* The body is still read (and dropped as it comes), so the connection
+           stays usable for the client's next request. */
         if (cl && strtoull(cl, NULL, 10) > API_MAX_PAYLOAD)
             rq->too_large = true;
         return MHD_YES;
