@@ -170,6 +170,9 @@ start vm1 --api-sock "$sock"
 expect "start: the API socket appears" wait_sock vm1 "$sock"
 expect_api "getting started: PUT /logger" 204 "$sock" PUT /logger \
   "{\"log_path\": \"$tmp/fc.log\", \"level\": \"Debug\", \"show_level\": true, \"show_log_origin\": true}"
+# Metrics are configured before boot, as Firecracker's Go SDK does (after it, they are refused).
+metrics=$tmp/metrics.json
+expect_api "PUT /metrics before boot" 204 "$sock" PUT /metrics "{\"metrics_path\": \"$metrics\"}"
 expect_api "getting started: PUT /boot-source" 204 "$sock" PUT /boot-source \
   "{\"kernel_image_path\": \"$kernel\", \"boot_args\": \"$bootargs\"}"
 expect_api "getting started: PUT /drives/rootfs" 204 "$sock" PUT /drives/rootfs \
@@ -247,8 +250,8 @@ expect "resumed: the guest shell answers ($marker)" wait_for vm1 "^$marker\$" 30
 expect_api "PATCH /vm Resumed when running changes nothing" 204 "$sock" PATCH /vm '{"state":"Resumed"}'
 
 # --- metrics --------------------------------------------------------------------------------
-metrics=$tmp/metrics.json
-expect_api "PUT /metrics" 204 "$sock" PUT /metrics "{\"metrics_path\": \"$metrics\"}"
+expect_api "PUT /metrics after boot is refused" 400 "$sock" PUT /metrics \
+  "{\"metrics_path\": \"$tmp/late-metrics.json\"}"
 expect_api "PUT /actions FlushMetrics" 204 "$sock" PUT /actions '{"action_type": "FlushMetrics"}'
 line=$(tail -n1 "$metrics" 2>/dev/null)
 expect "metrics: the flushed line is JSON" json_ok "${line:-x}" 'isinstance(d, dict)'
