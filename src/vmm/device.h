@@ -2,9 +2,9 @@
  * The device registry: every device of a VM as the VMM sees them alike,
  * whatever their kind. Each entry names the device (the API's drive_id or
  * iface_id, or its kind and number), says where it sits (MMIO window and
- * interrupt, from vmm/platform.h) and how to pause it, read its counters
- * and destroy it. The registry is filled while the VM is built, before any
- * vCPU runs, and is read-only afterwards.
+ * interrupt, from vmm/platform.h), how the device tree describes it, and how
+ * to pause it, read its counters and destroy it. The registry is filled while the VM is built,
+ * before any vCPU runs, and is read-only afterwards.
  */
 #ifndef DUVISOR_VMM_DEVICE_H
 #define DUVISOR_VMM_DEVICE_H
@@ -40,6 +40,11 @@ struct vm_device {
     void *opaque;
     uint64_t mmio_base, mmio_size; /* size 0: no window */
     unsigned irq;                  /* 0: none */
+    /* Its device-tree node NAME@mmio_base (NULL: none), whose reg may cover
+       more than the bus window (a virtio slot's whole page). */
+    const char *dt_name, *dt_compatible;
+    uint64_t dt_size;
+    uint32_t dt_clock_hz; /* clock-frequency; 0: none */
 };
 
 struct vm_devices {

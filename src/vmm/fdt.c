@@ -169,28 +169,17 @@ static int build_soc(void *fdt, const struct fdt_params *p)
     TRY(fdt_property_u32(fdt, "phandle", FDT_PHANDLE_PLIC));
     TRY(fdt_end_node(fdt));
 
-    TRY(begin_node_at(fdt, "serial", p->uart_base));
-    TRY(fdt_property_string(fdt, "compatible", "ns16550a"));
-    TRY(prop_reg(fdt, p->uart_base, p->uart_size));
-    TRY(fdt_property_u32(fdt, "clock-frequency", p->uart_clock));
-    TRY(fdt_property_u32(fdt, "interrupts", p->uart_irq));
-    TRY(fdt_property_u32(fdt, "interrupt-parent", FDT_PHANDLE_PLIC));
-    TRY(fdt_end_node(fdt));
-
-    if (p->boot_timer_size) { /* guest/init writes to it only if this node exists */
-        TRY(begin_node_at(fdt, "boot-timer", p->boot_timer_base));
-        TRY(fdt_property_string(fdt, "compatible", "duvisor,boot-timer"));
-        TRY(prop_reg(fdt, p->boot_timer_base, p->boot_timer_size));
-        TRY(fdt_end_node(fdt));
-    }
-
-    for (unsigned i = 0; i < p->nvirtio; i++) {
-        uint64_t base = p->virtio_base + i * p->virtio_stride;
-        TRY(begin_node_at(fdt, "virtio_mmio", base));
-        TRY(fdt_property_string(fdt, "compatible", "virtio,mmio"));
-        TRY(prop_reg(fdt, base, p->virtio_stride));
-        TRY(fdt_property_u32(fdt, "interrupts", p->virtio_irq_base + i));
-        TRY(fdt_property_u32(fdt, "interrupt-parent", FDT_PHANDLE_PLIC));
+    for (unsigned i = 0; i < p->ndevices; i++) {
+        const struct fdt_device *d = &p->devices[i];
+        TRY(begin_node_at(fdt, d->name, d->base));
+        TRY(fdt_property_string(fdt, "compatible", d->compatible));
+        TRY(prop_reg(fdt, d->base, d->size));
+        if (d->clock_hz)
+            TRY(fdt_property_u32(fdt, "clock-frequency", d->clock_hz));
+        if (d->irq) {
+            TRY(fdt_property_u32(fdt, "interrupts", d->irq));
+            TRY(fdt_property_u32(fdt, "interrupt-parent", FDT_PHANDLE_PLIC));
+        }
         TRY(fdt_end_node(fdt));
     }
     return fdt_end_node(fdt);
@@ -206,12 +195,17 @@ static int build(void *fdt, int len, const struct fdt_params *p, const struct st
     TRY(fdt_property_string(fdt, "compatible", "riscv-virtio"));
     TRY(fdt_property_string(fdt, "model", "duvisor"));
 
-    char stdout_path[64];
-    snprintf(stdout_path, sizeof(stdout_path), "/soc/serial@%" PRIx64, p->uart_base);
     TRY(fdt_begin_node(fdt, "chosen"));
     if (p->bootargs)
         TRY(fdt_property_string(fdt, "bootargs", p->bootargs));
-    TRY(fdt_property_string(fdt, "stdout-path", stdout_path));
+    for (unsigned i = 0; i < p->ndevices; i++) {
+        if (!strcmp(p->devices[i].name, "serial")) {
+            char stdout_path[64];
+            snprintf(stdout_path, sizeof(stdout_path), "/soc/serial@%" PRIx64, p->devices[i].base);
+            TRY(fdt_property_string(fdt, "stdout-path", stdout_path));
+            break;
+        }
+    }
     if (p->initrd_start || p->initrd_end) {
         TRY(fdt_property_u64(fdt, "linux,initrd-start", p->initrd_start));
         TRY(fdt_property_u64(fdt, "linux,initrd-end", p->initrd_end));
@@ -259,16 +253,17 @@ int fdt_build(const struct fdt_params *p, void *buf, size_t buf_len, char *err, 
     if (!range_ok(p->plic_base, p->plic_size) || p->plic_ndev < 1 || p->plic_ndev > PLIC_MAX_NDEV)
         return set_err(err, err_len, "PLIC needs a register range and 1 to %u sources",
                        PLIC_MAX_NDEV);
-    if (!range_ok(p->uart_base, p->uart_size) || p->uart_irq < 1 || p->uart_irq > p->plic_ndev)
-        return set_err(err, err_len, "UART needs a register range and an interrupt from 1 to %u",
-                       p->plic_ndev);
-    if (p->nvirtio &&
-        (p->virtio_stride == 0 || p->nvirtio > (UINT64_MAX - p->virtio_base) / p->virtio_stride ||
-         p->virtio_irq_base < 1 || p->virtio_irq_base > p->plic_ndev ||
-         p->nvirtio - 1 > p->plic_ndev - p->virtio_irq_base))
-        return set_err(err, err_len,
-                       "%u virtio devices need register ranges and interrupts from 1 to %u",
-                       p->nvirtio, p->plic_ndev);
+    if (p->ndevices && !p->devices)
+        return set_err(err, err_len, "%u devices and no list of them", p->ndevices);
+    for (unsigned i = 0; i < p->ndevices; i++) {
+        const struct fdt_device *d = &p->devices[i];
+        if (!d->name || !*d->name || strchr(d->name, '@') || strchr(d->name, '/') ||
+            !d->compatible || !range_ok(d->base, d->size) || d->irq > p->plic_ndev)
+            return set_err(err, err_len,
+                           "device %u (%s) needs a name, a compatible string, a register range "
+                           "and an interrupt of at most %u",
+                           i, d->name ? d->name : "(null)", p->plic_ndev);
+    }
     if (p->timebase_hz == 0)
         return set_err(err, err_len, "timebase frequency is 0");
 

@@ -7,7 +7,8 @@
  * "duvisor"); /chosen; /cpus/cpu@N, each with an interrupt-controller child
  * (phandle FDT_PHANDLE_CPU_INTC(N)); /memory@<ram_base>; /soc (simple-bus)
  * with plic@<base> (phandle FDT_PHANDLE_PLIC; context N is hart N's S-mode
- * external interrupt), serial@<base> (ns16550a) and virtio_mmio@<base> nodes.
+ * external interrupt) and one node per device given (in the VM: the device
+ * registry's, e.g. serial@<base> (ns16550a) and virtio_mmio@<base>).
  */
 #ifndef DUVISOR_VMM_FDT_H
 #define DUVISOR_VMM_FDT_H
@@ -18,6 +19,16 @@
 #define FDT_PHANDLE_PLIC          1u
 #define FDT_PHANDLE_CPU_INTC(cpu) (2u + (cpu))
 
+/* One device node under /soc: NAME@BASE with compatible, reg, and (when
+   irq is not 0) interrupts routed to the PLIC. */
+struct fdt_device {
+    const char *name; /* "serial", "virtio_mmio", "boot-timer" */
+    const char *compatible;
+    uint64_t base, size;
+    unsigned irq;      /* 0: none */
+    uint32_t clock_hz; /* clock-frequency; 0: none */
+};
+
 struct fdt_params {
     unsigned ncpus; /* 1 .. VM_MAX_VCPUS */
     uint64_t ram_base, ram_size;
@@ -26,14 +37,9 @@ struct fdt_params {
     const char *isa;                   /* "rv64imafdc_zicsr_..." */
     uint64_t plic_base, plic_size;
     unsigned plic_ndev; /* sources 1 .. plic_ndev */
-    uint64_t uart_base, uart_size;
-    unsigned uart_irq;
-    uint32_t uart_clock;
-    /* the boot-timer (devices/boot_timer.h); size 0: no node, and guest/init does not signal */
-    uint64_t boot_timer_base, boot_timer_size;
-    unsigned nvirtio;                    /* may be 0 */
-    uint64_t virtio_base, virtio_stride; /* device i at base + i * stride */
-    unsigned virtio_irq_base;            /* device i raises irq_base + i */
+    /* the devices, in order; the first "serial" is /chosen's stdout-path */
+    const struct fdt_device *devices;
+    unsigned ndevices;
     uint32_t timebase_hz;
     const char *mmu_type; /* NULL: "riscv,sv57" */
 };

@@ -35,7 +35,7 @@ struct virtio_slot {
 /* Devices besides disks and NICs: entropy, console, keyboard. */
 #define FIXED_DEVICES 3u
 
-unsigned vm_virtio_count(const struct vm *vm)
+static unsigned vm_virtio_count(const struct vm *vm)
 {
     return vm->cfg->ndisks + vm->cfg->nnics + FIXED_DEVICES;
 }
@@ -304,6 +304,9 @@ static int create_slot(struct vm *vm, struct virtio_slot *slot, unsigned index, 
         .mmio_base = PLATFORM_VIRTIO_BASE + index * PLATFORM_VIRTIO_STRIDE,
         .mmio_size = VIRTIO_MMIO_SIZE,
         .irq = slot->irq,
+        .dt_name = "virtio_mmio",
+        .dt_compatible = "virtio,mmio",
+        .dt_size = PLATFORM_VIRTIO_STRIDE,
     };
     err[0] = '\0';
     if (create_model(slot, index, &ops, &dops, dev.id, sizeof(dev.id), err, err_len)) {

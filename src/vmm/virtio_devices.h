@@ -6,8 +6,6 @@
 
 struct vm;
 
-/* How many slots the configuration uses (for the device tree). */
-unsigned vm_virtio_count(const struct vm *vm);
 /* Create every device, register it and place it on the MMIO bus. 0, or -1
    with a reason (the devices made so far are in the registry). */
 int vm_virtio_create(struct vm *vm, char *err, size_t err_len);

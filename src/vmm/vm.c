@@ -151,6 +151,15 @@ static int load_guest(struct vm *vm, char *err, size_t err_len)
     char bootargs[VM_APPEND_MAX + 128];
     if (vm_config_bootargs(cfg, bootargs, sizeof(bootargs)))
         return set_err(err, err_len, "the kernel command line is too long");
+    /* The device tree describes what the registry holds, in its order. */
+    struct fdt_device nodes[VM_MAX_DEVICES];
+    unsigned nnodes = 0;
+    for (unsigned i = 0; i < vm->devices.count; i++) {
+        const struct vm_device *d = &vm->devices.dev[i];
+        if (d->dt_name)
+            nodes[nnodes++] = (struct fdt_device){d->dt_name, d->dt_compatible, d->mmio_base,
+                                                  d->dt_size, d->irq,           d->dt_clock_hz};
+    }
     struct fdt_params fp = {
         .ncpus = cfg->smp,
         .ram_base = PLATFORM_RAM_BASE,
@@ -162,16 +171,8 @@ static int load_guest(struct vm *vm, char *err, size_t err_len)
         .plic_base = PLATFORM_PLIC_BASE,
         .plic_size = DV_PLIC_SIZE,
         .plic_ndev = PLATFORM_PLIC_NDEV,
-        .uart_base = PLATFORM_UART_BASE,
-        .uart_size = PLATFORM_UART_SIZE,
-        .uart_irq = PLATFORM_UART_IRQ,
-        .uart_clock = PLATFORM_UART_CLOCK,
-        .boot_timer_base = PLATFORM_BOOT_TIMER_BASE,
-        .boot_timer_size = BOOT_TIMER_SIZE,
-        .nvirtio = vm_virtio_count(vm),
-        .virtio_base = PLATFORM_VIRTIO_BASE,
-        .virtio_stride = PLATFORM_VIRTIO_STRIDE,
-        .virtio_irq_base = PLATFORM_VIRTIO_IRQ,
+        .devices = nodes,
+        .ndevices = nnodes,
         .timebase_hz = DV_TIMEBASE_HZ,
         .mmu_type = "riscv,sv39", /* shortest walk; the hart also does Sv48/Sv57 */
     };
@@ -214,6 +215,10 @@ static int create_devices(struct vm *vm, char *err, size_t err_len)
         .mmio_base = PLATFORM_UART_BASE,
         .mmio_size = PLATFORM_UART_SIZE,
         .irq = PLATFORM_UART_IRQ,
+        .dt_name = "serial",
+        .dt_compatible = "ns16550a",
+        .dt_size = PLATFORM_UART_SIZE,
+        .dt_clock_hz = PLATFORM_UART_CLOCK,
     };
     if (!vm->uart || vm_device_add(&vm->devices, &uart_dev)) {
         uart8250_destroy(vm->uart);
@@ -235,6 +240,10 @@ static int create_devices(struct vm *vm, char *err, size_t err_len)
         .ops = &boot_timer_device_ops,
         .mmio_base = PLATFORM_BOOT_TIMER_BASE,
         .mmio_size = BOOT_TIMER_SIZE,
+        /* guest/init writes to it only if this node exists */
+        .dt_name = "boot-timer",
+        .dt_compatible = "duvisor,boot-timer",
+        .dt_size = BOOT_TIMER_SIZE,
     };
     if (vm_device_add(&vm->devices, &timer_dev) ||
         boot_timer_attach(&vm->bus, &vm->boot_timer, PLATFORM_BOOT_TIMER_BASE,
@@ -293,8 +302,9 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, struct console *consol
     pthread_mutex_init(&vm->console_pump_lock, NULL);
     pthread_mutex_init(&vm->pause.lock, NULL);
     pthread_cond_init(&vm->pause.changed, NULL);
-    if (create_memory(vm, err, err_len) || load_guest(vm, err, err_len) ||
-        create_devices(vm, err, err_len) || create_harts(vm, err, err_len)) {
+    /* Devices before the guest: the device tree describes the registry. */
+    if (create_memory(vm, err, err_len) || create_devices(vm, err, err_len) ||
+        load_guest(vm, err, err_len) || create_harts(vm, err, err_len)) {
         vm_destroy(vm);
         return -1;
     }

@@ -19,6 +19,16 @@
 static const char isa_exts[] = "i\0m\0a\0f\0d\0c\0zicsr\0zifencei\0zihintpause\0zba\0zbb\0zbs\0"
                                "sstc\0zicntr";
 
+/* A UART, the boot-timer and three virtio slots, as a VM's registry gives them. */
+static const struct fdt_device devices[] = {
+    {"serial", "ns16550a", 0x10000000, 0x100, 10, 3686400},
+    {"boot-timer", "duvisor,boot-timer", 0x10200000, 0x1000, 0, 0},
+    {"virtio_mmio", "virtio,mmio", 0x10001000, 0x1000, 1, 0},
+    {"virtio_mmio", "virtio,mmio", 0x10002000, 0x1000, 2, 0},
+    {"virtio_mmio", "virtio,mmio", 0x10003000, 0x1000, 3, 0},
+};
+#define NDEVICES (sizeof(devices) / sizeof(devices[0]))
+
 static struct fdt_params params(unsigned ncpus)
 {
     return (struct fdt_params){
@@ -32,14 +42,8 @@ static struct fdt_params params(unsigned ncpus)
         .plic_base = 0xc000000,
         .plic_size = 0x600000,
         .plic_ndev = 95,
-        .uart_base = 0x10000000,
-        .uart_size = 0x100,
-        .uart_irq = 10,
-        .uart_clock = 3686400,
-        .nvirtio = 3,
-        .virtio_base = 0x10001000,
-        .virtio_stride = 0x1000,
-        .virtio_irq_base = 1,
+        .devices = devices,
+        .ndevices = NDEVICES,
         .timebase_hz = 10000000,
     };
 }
@@ -170,24 +174,30 @@ static void check_plic(const void *fdt, const struct fdt_params *p)
 
 static void check_devices(const void *fdt, const struct fdt_params *p)
 {
-    int uart = node(fdt, "/soc/serial@10000000");
-    assert_str(fdt, uart, "compatible", "ns16550a");
-    assert_reg(fdt, uart, p->uart_base, p->uart_size);
-    assert_int_equal(u32(fdt, uart, "clock-frequency"), p->uart_clock);
-    assert_int_equal(u32(fdt, uart, "interrupts"), p->uart_irq);
-    assert_int_equal(u32(fdt, uart, "interrupt-parent"), FDT_PHANDLE_PLIC);
-
-    for (unsigned i = 0; i < p->nvirtio; i++) {
+    unsigned nvirtio = 0;
+    for (unsigned i = 0; i < p->ndevices; i++) {
+        const struct fdt_device *d = &p->devices[i];
         char path[64];
-        uint64_t base = p->virtio_base + i * p->virtio_stride;
-        snprintf(path, sizeof(path), "/soc/virtio_mmio@%llx", (unsigned long long)base);
-        int v = node(fdt, path);
-        assert_str(fdt, v, "compatible", "virtio,mmio");
-        assert_reg(fdt, v, base, p->virtio_stride);
-        assert_int_equal(u32(fdt, v, "interrupts"), p->virtio_irq_base + i);
-        assert_int_equal(u32(fdt, v, "interrupt-parent"), FDT_PHANDLE_PLIC);
+        snprintf(path, sizeof(path), "/soc/%s@%llx", d->name, (unsigned long long)d->base);
+        int n = node(fdt, path);
+        assert_str(fdt, n, "compatible", d->compatible);
+        assert_reg(fdt, n, d->base, d->size);
+        if (d->clock_hz)
+            assert_int_equal(u32(fdt, n, "clock-frequency"), d->clock_hz);
+        else
+            assert_null(fdt_getprop(fdt, n, "clock-frequency", NULL));
+        if (d->irq) {
+            assert_int_equal(u32(fdt, n, "interrupts"), d->irq);
+            assert_int_equal(u32(fdt, n, "interrupt-parent"), FDT_PHANDLE_PLIC);
+        } else {
+            assert_null(fdt_getprop(fdt, n, "interrupts", NULL));
+        }
+        nvirtio += !strcmp(d->compatible, "virtio,mmio");
     }
-    assert_int_equal(fdt_node_offset_by_compatible(fdt, -1, "virtio,mmio") >= 0, p->nvirtio > 0);
+    /* The UART is the console. */
+    if (p->ndevices)
+        assert_str(fdt, node(fdt, "/chosen"), "stdout-path", "/soc/serial@10000000");
+    assert_int_equal(fdt_node_offset_by_compatible(fdt, -1, "virtio,mmio") >= 0, nvirtio > 0);
 }
 
 static void check_tree(const void *fdt, const struct fdt_params *p)
@@ -252,7 +262,7 @@ static void test_max_cpus_no_initrd_no_virtio(void **state)
     static uint8_t buf[BUF_LEN];
     struct fdt_params p = params(32);
     p.initrd_start = p.initrd_end = 0;
-    p.nvirtio = 0;
+    p.ndevices = 2; /* the UART and the boot-timer only */
     build(&p, buf);
     check_tree(buf, &p);
 }
@@ -319,12 +329,19 @@ static void test_bad_params(void **state)
     p = params(1), p.initrd_end = 0x90000001, expect_error(&p, "initrd");
     p = params(1), p.plic_ndev = 0, expect_error(&p, "PLIC");
     p = params(1), p.plic_ndev = 1024, expect_error(&p, "PLIC");
-    p = params(1), p.uart_irq = 0, expect_error(&p, "UART");
-    p = params(1), p.uart_irq = 96, expect_error(&p, "UART");
-    p = params(1), p.virtio_stride = 0, expect_error(&p, "virtio");
-    p = params(1), p.virtio_irq_base = 94, expect_error(&p, "virtio"); /* 94, 95, 96 */
-    p = params(1), p.virtio_irq_base = 0, expect_error(&p, "virtio");
-    p = params(1), p.virtio_base = UINT64_MAX - 0x1000, expect_error(&p, "virtio");
+    struct fdt_device bad[1];
+    const struct fdt_device good = devices[0];
+    bad[0] = good, bad[0].irq = 96;
+    p = params(1), p.devices = bad, p.ndevices = 1, expect_error(&p, "device 0 (serial)");
+    bad[0] = good, bad[0].size = 0;
+    p = params(1), p.devices = bad, p.ndevices = 1, expect_error(&p, "register range");
+    bad[0] = good, bad[0].base = UINT64_MAX - 0x10;
+    p = params(1), p.devices = bad, p.ndevices = 1, expect_error(&p, "register range");
+    bad[0] = good, bad[0].name = "a@b";
+    p = params(1), p.devices = bad, p.ndevices = 1, expect_error(&p, "needs a name");
+    bad[0] = good, bad[0].compatible = NULL;
+    p = params(1), p.devices = bad, p.ndevices = 1, expect_error(&p, "compatible");
+    p = params(1), p.devices = NULL, expect_error(&p, "no list");
     p = params(1), p.timebase_hz = 0, expect_error(&p, "timebase");
     p = params(1);
     char err[64];
