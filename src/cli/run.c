@@ -29,6 +29,9 @@ static const char run_usage[] =
     "                    or interpret every instruction (the reference engine)\n"
     "  --jit-stats       print the JIT's figures per vCPU when the VM stops\n"
     "  --api-sock PATH   also serve the control API (Firecracker's) on this Unix socket\n"
+    "  --strict-mmio     stop the VM when the guest touches an address with no RAM or device,\n"
+    "                    or a device register the device does not implement (default: an\n"
+    "                    access fault, or an ignored write / zero read, as hardware does)\n"
     "  --disk PATH[,ro]  a raw disk image as virtio-blk (repeatable, up to 8)\n"
     "  --net user[,hostfwd=tcp::HOSTPORT-:GUESTPORT...][,mac=MAC]\n"
     "                    a virtio-net NIC with user-mode networking (no root needed)\n"
@@ -214,6 +217,8 @@ int cli_parse_run(int argc, char **argv, struct vm_config *cfg, const char **api
             cfg->boot_timer = true;
         } else if (!strcmp(arg, "--jit-stats")) {
             cfg->jit_stats = true;
+        } else if (!strcmp(arg, "--strict-mmio")) {
+            cfg->strict_mmio = true;
         } else if (take_value(argc, argv, &i, "--jit", &value)) {
             if (value && !strcmp(value, "on"))
                 cfg->jit = VM_JIT_ON;

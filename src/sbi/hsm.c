@@ -11,10 +11,12 @@
  */
 #include "sbi/sbi.h"
 
-/* The C extension makes 2 bytes the instruction alignment. */
-static bool valid_entry(unsigned long addr)
+/* Where a hart may start: 2-byte aligned (the C extension's instruction
+   alignment) and in guest RAM, which the host's read_phys checks. */
+static bool valid_entry(struct sbi *s, unsigned long addr)
 {
-    return (addr & 1) == 0;
+    uint16_t insn;
+    return (addr & 1) == 0 && s->host->read_phys(s->host->opaque, addr, &insn, sizeof(insn)) == 0;
 }
 
 static struct sbi_ret hart_start(struct sbi *s, unsigned long hartid, unsigned long addr,
@@ -25,7 +27,7 @@ static struct sbi_ret hart_start(struct sbi *s, unsigned long hartid, unsigned l
 
     if (hartid >= h->nharts)
         return (struct sbi_ret){SBI_ERR_INVALID_PARAM, 0};
-    if (!valid_entry(addr))
+    if (!valid_entry(s, addr))
         return (struct sbi_ret){SBI_ERR_INVALID_ADDRESS, 0};
     pthread_mutex_lock(&h->lock);
     if (h->state[hartid] != SBI_HSM_STOPPED) {
@@ -81,7 +83,7 @@ static struct sbi_ret hart_suspend(struct sbi *s, unsigned caller, unsigned long
        INVALID_PARAM for "reserved or platform-specific and unimplemented". */
     if (!retentive && type != SBI_HSM_SUSPEND_NON_RETENTIVE)
         return (struct sbi_ret){SBI_ERR_INVALID_PARAM, 0};
-    if (!retentive && !valid_entry(resume_addr))
+    if (!retentive && !valid_entry(s, resume_addr))
         return (struct sbi_ret){SBI_ERR_INVALID_ADDRESS, 0};
     pthread_mutex_lock(&h->lock);
     if (h->state[caller] != SBI_HSM_STARTED) {

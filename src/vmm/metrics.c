@@ -39,6 +39,7 @@ static json_t *vcpu_metrics(struct vm *vm)
             {"exit_virtual_insn", atomic_load(&e->virtual_insn)},
             {"exit_requests", atomic_load(&e->requests)},
             {"exit_timer", atomic_load(&e->timer)},
+            {"access_faults", atomic_load(&e->access_faults)},
             {"cpu_time_us", v->thread_started ? thread_cpu_us(v->thread) : 0},
         };
         json_t *one = json_pack("{s:I}", "vcpu", (json_int_t)i);
@@ -56,10 +57,8 @@ static void device_metrics(struct vm *vm, json_t *root)
 {
     for (unsigned i = 0; i < vm->devices.count; i++) {
         const struct vm_device *d = &vm->devices.dev[i];
-        if (!d->ops->stats)
-            continue;
         struct vm_stat stats[VM_MAX_DEV_STATS];
-        unsigned n = d->ops->stats(d->opaque, stats, VM_MAX_DEV_STATS);
+        unsigned n = d->ops->stats ? d->ops->stats(d->opaque, stats, VM_MAX_DEV_STATS) : 0;
         char key[VM_DEVICE_ID_MAX + 32];
         snprintf(key, sizeof(key), "%s_%s", d->ops->kind, d->id);
         json_t *one = json_object(), *sum = json_object_get(root, d->ops->kind);
@@ -70,6 +69,12 @@ static void device_metrics(struct vm *vm, json_t *root)
         for (unsigned k = 0; k < n; k++) {
             add(one, stats[k].name, stats[k].value);
             add(sum, stats[k].name, stats[k].value);
+        }
+        const struct mmio_region *r = d->mmio_size ? mmio_find(&vm->bus, d->mmio_base) : NULL;
+        if (r) {
+            uint64_t ignored = atomic_load(&vm->bus.ignored[r - vm->bus.regions]);
+            add(one, "mmio_ignored", ignored);
+            add(sum, "mmio_ignored", ignored);
         }
         json_object_set_new(root, key, one);
     }

@@ -6,6 +6,7 @@
 #ifndef DUVISOR_VMM_MMIO_H
 #define DUVISOR_VMM_MMIO_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -23,6 +24,8 @@ struct mmio_region {
 struct mmio_bus {
     unsigned count;
     struct mmio_region regions[MMIO_MAX_REGIONS];
+    /* accesses the region's device refused (width, offset), ignored as hardware does */
+    _Atomic uint64_t ignored[MMIO_MAX_REGIONS];
 };
 
 /* 0, or -1 if full or overlapping. Only before vCPUs run. */

@@ -100,8 +100,57 @@ static void fatal(struct vcpu *v, const char *what, uint64_t cause)
     vm_request_stop(v->vm, VM_STOP_FATAL);
 }
 
-/* A guest-page fault: map RAM lazily, or emulate MMIO. False: fatal. */
-static bool guest_page_fault(struct vcpu *v, uint64_t cause)
+enum access_result {
+    ACCESS_DONE,   /* RAM mapped, or the device answered (or ignored it) */
+    ACCESS_STRAY,  /* no RAM and no device there, or not a plain load/store */
+    ACCESS_FAILED, /* the host could not map RAM: the VM cannot go on */
+};
+
+/* A device access the device does not implement (width, offset, a read-only
+   register): hardware ignores the write and reads zero. Counted per window. */
+static bool ignore_access(struct vcpu *v, const struct mmio_region *region)
+{
+    struct mmio_bus *bus = &v->vm->bus;
+    if (v->vm->cfg->strict_mmio)
+        return false;
+    atomic_fetch_add_explicit(&bus->ignored[region - bus->regions], 1, memory_order_relaxed);
+    return true;
+}
+
+static enum access_result emulate_mmio(struct vcpu *v, uint64_t gpa)
+{
+    struct vm *vm = v->vm;
+    const struct mmio_region *region = mmio_find(&vm->bus, gpa);
+    struct mmio_access acc;
+    if (!region || !mmio_decode((uint32_t)csr(v, DV_CSR_HUTINST), &acc))
+        return ACCESS_STRAY;
+    uint64_t offset = gpa - region->base;
+    count(&v->exits.mmio);
+    if (acc.is_store) {
+        uint64_t value = dv_gpr_get(v->hart, acc.reg);
+        if (acc.size < 8)
+            value &= (1ull << (8 * acc.size)) - 1;
+        if (!region->write(region->opaque, offset, acc.size, value) && !ignore_access(v, region))
+            return ACCESS_STRAY;
+    } else {
+        uint64_t value = 0;
+        if (!region->read(region->opaque, offset, acc.size, &value)) {
+            if (!ignore_access(v, region))
+                return ACCESS_STRAY;
+            value = 0;
+        }
+        if (acc.sign_extend && acc.size < 8) {
+            unsigned shift = 64 - 8 * acc.size;
+            value = (uint64_t)((int64_t)(value << shift) >> shift);
+        }
+        dv_gpr_set(v->hart, acc.reg, value);
+    }
+    set_csr(v, DV_CSR_UEPC, csr(v, DV_CSR_UEPC) + acc.insn_len);
+    return ACCESS_DONE;
+}
+
+/* A guest-page fault: map RAM lazily, or emulate MMIO. */
+static enum access_result guest_page_fault(struct vcpu *v, uint64_t cause)
 {
     struct vm *vm = v->vm;
     /* hutval drops the low two bits; the page offset is the same in the
@@ -112,37 +161,25 @@ static bool guest_page_fault(struct vcpu *v, uint64_t cause)
         uint64_t len = vm->ram_size - block < LAZY_BLOCK ? vm->ram_size - block : LAZY_BLOCK;
         if (gstage_map(vm->gstage, PLATFORM_RAM_BASE + block, vm->ram + block, len,
                        GSTAGE_R | GSTAGE_W | GSTAGE_X))
-            return false;
+            return ACCESS_FAILED;
         count(&v->exits.ram_map);
         dv_hufence_gvma(v->hart);
-        return true; /* re-execute the access */
+        return ACCESS_DONE; /* re-execute the access */
     }
     if (cause == DV_EXIT_FETCH_GUEST_PAGE_FAULT)
-        return false;
-    const struct mmio_region *region = mmio_find(&vm->bus, gpa);
-    struct mmio_access acc;
-    if (!region || !mmio_decode((uint32_t)csr(v, DV_CSR_HUTINST), &acc))
-        return false;
-    uint64_t offset = gpa - region->base;
-    count(&v->exits.mmio);
-    if (acc.is_store) {
-        uint64_t value = dv_gpr_get(v->hart, acc.reg);
-        if (acc.size < 8)
-            value &= (1ull << (8 * acc.size)) - 1;
-        if (!region->write(region->opaque, offset, acc.size, value))
-            return false;
-    } else {
-        uint64_t value = 0;
-        if (!region->read(region->opaque, offset, acc.size, &value))
-            return false;
-        if (acc.sign_extend && acc.size < 8) {
-            unsigned shift = 64 - 8 * acc.size;
-            value = (uint64_t)((int64_t)(value << shift) >> shift);
-        }
-        dv_gpr_set(v->hart, acc.reg, value);
-    }
-    set_csr(v, DV_CSR_UEPC, csr(v, DV_CSR_UEPC) + acc.insn_len);
-    return true;
+        return ACCESS_STRAY;
+    return emulate_mmio(v, gpa);
+}
+
+/* What hardware does for an access to nothing: an access fault to the guest
+   (instruction 1, load 5, store/AMO 7) with the faulting address in stval. */
+static void access_fault(struct vcpu *v, uint64_t cause)
+{
+    uint64_t fault = cause == DV_EXIT_FETCH_GUEST_PAGE_FAULT  ? 1
+                     : cause == DV_EXIT_LOAD_GUEST_PAGE_FAULT ? 5
+                                                              : 7;
+    count(&v->exits.access_faults);
+    inject_exception(v, fault, csr(v, DV_CSR_UTVAL));
 }
 
 static void handle_sbi(struct vcpu *v)
@@ -185,9 +222,18 @@ static bool handle_exit(struct vcpu *v, uint64_t cause)
     case DV_EXIT_FETCH_GUEST_PAGE_FAULT:
     case DV_EXIT_LOAD_GUEST_PAGE_FAULT:
     case DV_EXIT_STORE_GUEST_PAGE_FAULT:
-        if (guest_page_fault(v, cause))
-            return true;
-        fatal(v, "guest access outside RAM and every device", cause);
+        switch (guest_page_fault(v, cause)) {
+        case ACCESS_DONE: return true;
+        case ACCESS_STRAY:
+            if (!v->vm->cfg->strict_mmio) {
+                access_fault(v, cause);
+                return true;
+            }
+            fatal(v, "guest access outside RAM and every device (--strict-mmio)", cause);
+            return false;
+        case ACCESS_FAILED: break;
+        }
+        fatal(v, "cannot map guest RAM", cause);
         return false;
     case DV_EXIT_VIRTUAL_INSTRUCTION:
         /* Something the guest may not do (e.g. an H-extension instruction):

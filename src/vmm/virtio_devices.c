@@ -46,16 +46,18 @@ static void slot_irq(void *opaque, bool level)
     dv_plic_set_irq(slot->vm->machine, slot->irq, level);
 }
 
+/* The slot's window is a whole page, as the device tree says; past the
+   transport's registers the device refuses (and the VMM ignores) accesses. */
 static bool slot_read(void *opaque, uint64_t offset, unsigned size, uint64_t *value)
 {
     struct virtio_slot *slot = opaque;
-    return virtio_mmio_read(slot->vdev, offset, size, value);
+    return offset < VIRTIO_MMIO_SIZE && virtio_mmio_read(slot->vdev, offset, size, value);
 }
 
 static bool slot_write(void *opaque, uint64_t offset, unsigned size, uint64_t value)
 {
     struct virtio_slot *slot = opaque;
-    return virtio_mmio_write(slot->vdev, offset, size, value);
+    return offset < VIRTIO_MMIO_SIZE && virtio_mmio_write(slot->vdev, offset, size, value);
 }
 
 /* Devices' writes into guest RAM go to the harts' code coherence. */
@@ -302,7 +304,7 @@ static int create_slot(struct vm *vm, struct virtio_slot *slot, unsigned index, 
     const struct vm_device_ops *dops = NULL;
     struct vm_device dev = {
         .mmio_base = PLATFORM_VIRTIO_BASE + index * PLATFORM_VIRTIO_STRIDE,
-        .mmio_size = VIRTIO_MMIO_SIZE,
+        .mmio_size = PLATFORM_VIRTIO_STRIDE,
         .irq = slot->irq,
         .dt_name = "virtio_mmio",
         .dt_compatible = "virtio,mmio",

@@ -38,6 +38,7 @@ enum {
 /* Why vCPUs left the guest, counted by the vCPU thread (metrics). */
 struct vcpu_exit_stats {
     _Atomic uint64_t sbi, mmio, ram_map, virtual_insn, requests, timer;
+    _Atomic uint64_t access_faults; /* stray accesses answered with an access fault */
 };
 
 struct vm;

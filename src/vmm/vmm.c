@@ -116,7 +116,7 @@ static int start_vm(struct vmm *m, char *err, size_t err_len)
     m->vm->stop_fd = m->stop_fd;
     m->vm_live = true;
     vm_start(m->vm); /* a failure requests a stop, which the loop sees */
-    vmm_log(&m->log, API_LOG_INFO, "VM started: %u vCPUs, %llu MiB", m->cfg.smp,
+    vmm_log(&m->log, API_LOG_DEBUG, "VM started: %u vCPUs, %llu MiB", m->cfg.smp,
             (unsigned long long)(m->cfg.memory_bytes >> 20));
     return 0;
 }

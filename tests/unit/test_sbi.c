@@ -932,16 +932,16 @@ static void test_hsm_start_waiting_thread(void **state)
 
     spawn(&w, 2);
     assert_int_equal(status(2), SBI_HSM_STOPPED);
-    assert_ret(CALL(0, SBI_EXT_HSM, SBI_HSM_HART_START, 2, 0x80200000, 0xabcdef), 0, 0);
+    assert_ret(CALL(0, SBI_EXT_HSM, SBI_HSM_HART_START, 2, 0x80002000, 0xabcdef), 0, 0);
     assert_int_equal(pthread_join(w.thread, NULL), 0);
     assert_true(w.started);
-    assert_int_equal(w.addr, 0x80200000);
+    assert_int_equal(w.addr, 0x80002000);
     assert_int_equal(w.arg, 0xabcdef);
     assert_int_equal(status(2), SBI_HSM_STARTED);
     /* the host heard of it, after the lock was released */
     assert_int_equal(F.start_calls, 1);
     assert_int_equal(F.start_hart, 2);
-    assert_int_equal(F.start_addr, 0x80200000);
+    assert_int_equal(F.start_addr, 0x80002000);
     assert_int_equal(F.start_arg, 0xabcdef);
     assert_true(F.state_in_start == SBI_HSM_START_PENDING || F.state_in_start == SBI_HSM_STARTED);
 }
@@ -988,6 +988,18 @@ static void test_hsm_start_errors(void **state)
     /* no instruction can start at an odd address */
     assert_ret(CALL(0, SBI_EXT_HSM, SBI_HSM_HART_START, 1, 0x80000001, 0), SBI_ERR_INVALID_ADDRESS,
                0);
+    /* nor outside RAM: below it, at its end, in a device, far above */
+    static const unsigned long outside[] = {0,
+                                            0x1000,
+                                            0x10000000,
+                                            RAM_BASE - 2,
+                                            RAM_BASE + RAM_SIZE,
+                                            RAM_BASE + RAM_SIZE - 1,
+                                            (unsigned long)-2};
+    for (size_t i = 0; i < sizeof(outside) / sizeof(outside[0]); i++)
+        assert_ret(CALL(0, SBI_EXT_HSM, SBI_HSM_HART_START, 1, outside[i], 0),
+                   SBI_ERR_INVALID_ADDRESS, 0);
+    /* the last two bytes of RAM still hold an instruction */
     assert_int_equal(status(1), SBI_HSM_STOPPED);
     assert_int_equal(F.start_calls, 1);
 }
@@ -1016,19 +1028,19 @@ static void test_hsm_stop(void **state)
 
     /* a stopped hart can start again, from a fresh wait */
     spawn(&w, 1);
-    assert_ret(CALL(0, SBI_EXT_HSM, SBI_HSM_HART_START, 1, 0x80400000, 5), 0, 0);
+    assert_ret(CALL(0, SBI_EXT_HSM, SBI_HSM_HART_START, 1, 0x80004000, 5), 0, 0);
     assert_int_equal(pthread_join(w.thread, NULL), 0);
     assert_true(w.started);
-    assert_int_equal(w.addr, 0x80400000);
+    assert_int_equal(w.addr, 0x80004000);
     assert_int_equal(w.arg, 5);
 
     /* the boot hart can stop too; a start before its thread got back to
        waiting is not lost */
     assert_ret(CALL(0, SBI_EXT_HSM, SBI_HSM_HART_STOP, 0), 0, 0);
-    assert_ret(CALL(1, SBI_EXT_HSM, SBI_HSM_HART_START, 0, 0x80600000, 6), 0, 0);
+    assert_ret(CALL(1, SBI_EXT_HSM, SBI_HSM_HART_START, 0, 0x80006000, 6), 0, 0);
     assert_true(sbi_hsm_take_stop(&S, 0));
     assert_true(sbi_hsm_wait_start(&S, 0, &addr, &arg, NULL, NULL));
-    assert_int_equal(addr, 0x80600000);
+    assert_int_equal(addr, 0x80006000);
     assert_int_equal(arg, 6);
 }
 
@@ -1076,7 +1088,7 @@ static void test_hsm_suspend_non_retentive(void **state)
     (void)state;
     uint64_t addr = 0, arg = 0;
 
-    assert_ret(CALL(0, SBI_EXT_HSM, SBI_HSM_HART_SUSPEND, SBI_HSM_SUSPEND_NON_RETENTIVE, 0x80201000,
+    assert_ret(CALL(0, SBI_EXT_HSM, SBI_HSM_HART_SUSPEND, SBI_HSM_SUSPEND_NON_RETENTIVE, 0x80002100,
                     0x5a5a),
                0, 0);
     assert_int_equal(F.suspend_calls, 1);
@@ -1084,14 +1096,14 @@ static void test_hsm_suspend_non_retentive(void **state)
     assert_int_equal(sbi_hsm_state_of(&S, 0), SBI_HSM_STARTED);
     assert_false(sbi_hsm_take_resume(&S, 1, &addr, &arg));
     assert_true(sbi_hsm_take_resume(&S, 0, &addr, &arg));
-    assert_int_equal(addr, 0x80201000);
+    assert_int_equal(addr, 0x80002100);
     assert_int_equal(arg, 0x5a5a);
     assert_false(sbi_hsm_take_resume(&S, 0, &addr, &arg));
     assert_false(sbi_hsm_take_resume(&S, 4, &addr, &arg));
 
     /* an odd resume address: refused before sleeping */
     assert_ret(
-        CALL(0, SBI_EXT_HSM, SBI_HSM_HART_SUSPEND, SBI_HSM_SUSPEND_NON_RETENTIVE, 0x80201001, 0),
+        CALL(0, SBI_EXT_HSM, SBI_HSM_HART_SUSPEND, SBI_HSM_SUSPEND_NON_RETENTIVE, 0x80002101, 0),
         SBI_ERR_INVALID_ADDRESS, 0);
     assert_int_equal(F.suspend_calls, 1);
     assert_false(sbi_hsm_take_resume(&S, 0, &addr, &arg));
@@ -1111,6 +1123,13 @@ static void test_hsm_suspend_types(void **state)
     assert_int_equal(F.suspend_calls, 0);
     assert_int_equal(status(0), SBI_HSM_STARTED);
     assert_false(sbi_hsm_take_resume(&S, 0, &addr, &arg));
+    /* a non-retentive suspend resumes in RAM or not at all */
+    assert_ret(CALL(0, SBI_EXT_HSM, SBI_HSM_HART_SUSPEND, SBI_HSM_SUSPEND_NON_RETENTIVE, 0x1000, 0),
+               SBI_ERR_INVALID_ADDRESS, 0);
+    assert_ret(CALL(0, SBI_EXT_HSM, SBI_HSM_HART_SUSPEND, SBI_HSM_SUSPEND_NON_RETENTIVE,
+                    RAM_BASE + RAM_SIZE, 0),
+               SBI_ERR_INVALID_ADDRESS, 0);
+    assert_int_equal(F.suspend_calls, 0);
     /* only a running hart suspends (a VMM bug otherwise) */
     assert_ret(CALL(1, SBI_EXT_HSM, SBI_HSM_HART_SUSPEND, 0, 0, 0), SBI_ERR_FAILED, 0);
     assert_int_equal(F.suspend_calls, 0);
