@@ -34,6 +34,18 @@ for smp in 1 2; do
   [ $status -eq 0 ] || sed 's/^/#   /' "$tmp/out" "$tmp/err" | head -20
 done
 
+# Under Linux: root's devmem into a hole gets a signal, the rest of a virtio
+# page reads zero, a 64-bit UART write is ignored; the guest runs on.
+timeout 120 "$duvisor" run --kernel "$(guest_image)" --initrd "$(guest_initramfs)" \
+  --append "console=ttyS0 duvisor.test=stray-devmem" </dev/null >"$tmp/out" 2>"$tmp/err"
+status=$?
+expect "devmem into a hole: the process gets SIGSEGV (status 139)" \
+  grep -q "hole read status 139" "$tmp/out"
+expect "devmem write into a hole: SIGSEGV too" grep -q "hole write status 139" "$tmp/out"
+expect "devmem: the rest of a virtio page reads 0" grep -q "page tail reads 0x00000000" "$tmp/out"
+expect "devmem: the guest goes on and powers off (status $status)" \
+  sh -c "grep -q 'stray-devmem: still alive' '$tmp/out' && [ $status -eq 0 ]"
+
 # The device tree duvisor builds decompiles cleanly and says what Linux needs.
 timeout 60 "$duvisor" run --kernel "$tmp/fatal.Image" --smp 2 --dtb-out "$tmp/vm.dtb" \
   </dev/null >/dev/null 2>&1
