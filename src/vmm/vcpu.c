@@ -433,8 +433,16 @@ static void host_remote_fence(void *opaque, unsigned caller, const bool *targets
     struct vcpu *self = &vm->vcpus[caller];
     for (unsigned i = 0; i < vm->cfg->smp; i++) {
         while (wait_for[i] && atomic_load(&vm->vcpus[i].done_seq) < wait_for[i] && !stopping(vm)) {
+            /* A target that stopped through HSM meanwhile serves nothing until
+               it starts again, and then it flushes everything anyway. */
+            enum sbi_hsm_state st = sbi_hsm_state_of(&vm->sbi, i);
+            if (st != SBI_HSM_STARTED && st != SBI_HSM_SUSPENDED)
+                break;
             if (atomic_load(&self->requests))
                 serve_requests(self);
+            /* A pause parks the targets: park here too (nothing of the guest
+               is half written), or the pause would wait for this loop. */
+            vcpu_park_if_paused(self);
             sched_yield();
         }
     }

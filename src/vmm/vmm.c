@@ -43,6 +43,9 @@ struct vmm {
     int metrics_fd;
     struct vm *vm; /* one allocation, rebuilt in place on a reboot */
     bool vm_live;  /* vm holds a created VM */
+    /* Held while the VM is built or torn down, and by the console thread
+       while it feeds the UART, so input never reaches a VM half made. */
+    pthread_mutex_t vm_lock;
     bool cad_sent, cad_pending;
     struct console *console;
     struct api_server *server;
@@ -111,10 +114,15 @@ static void arm_metrics_timer(struct vmm *m)
 
 static int start_vm(struct vmm *m, char *err, size_t err_len)
 {
-    if (vm_create(m->vm, &m->cfg, m->console, err, err_len))
+    pthread_mutex_lock(&m->vm_lock);
+    int rc = vm_create(m->vm, &m->cfg, m->console, err, err_len);
+    if (rc == 0) {
+        m->vm->stop_fd = m->stop_fd;
+        m->vm_live = true;
+    }
+    pthread_mutex_unlock(&m->vm_lock);
+    if (rc)
         return -1;
-    m->vm->stop_fd = m->stop_fd;
-    m->vm_live = true;
     vm_start(m->vm); /* a failure requests a stop, which the loop sees */
     vmm_log(&m->log, API_LOG_DEBUG, "VM started: %u vCPUs, %llu MiB", m->cfg.smp,
             (unsigned long long)(m->cfg.memory_bytes >> 20));
@@ -280,11 +288,18 @@ static bool stop_signal_pending(struct vmm *m)
     return read(m->signal_fd, &si, sizeof(si)) == sizeof(si);
 }
 
+static void destroy_vm(struct vmm *m)
+{
+    pthread_mutex_lock(&m->vm_lock);
+    vm_destroy(m->vm);
+    m->vm_live = false;
+    pthread_mutex_unlock(&m->vm_lock);
+}
+
 static void vm_stopped(struct vmm *m)
 {
     enum vm_stop why = vm_join(m->vm);
-    vm_destroy(m->vm);
-    m->vm_live = false;
+    destroy_vm(m);
     if (why == VM_STOP_REBOOT && stop_signal_pending(m))
         why = VM_STOP_SIGNAL; /* a signal outranks the guest's wish at the same moment */
     bool reboot_ends = m->cfg.no_reboot || m->opt.firecracker || m->cad_sent;
@@ -329,8 +344,10 @@ static void stop_requested(struct vmm *m)
 static void console_input_ready(void *opaque)
 {
     struct vmm *m = opaque;
-    if (m->vm->uart)
+    pthread_mutex_lock(&m->vm_lock);
+    if (m->vm_live && m->vm->uart)
         vm_console_pump(m->vm);
+    pthread_mutex_unlock(&m->vm_lock);
 }
 
 static void console_quit(void *opaque)
@@ -416,7 +433,7 @@ static void teardown(struct vmm *m)
     if (m->vm_live) {
         vm_request_stop(m->vm, VM_STOP_SIGNAL);
         vm_join(m->vm);
-        vm_destroy(m->vm);
+        destroy_vm(m);
     }
     console_destroy(m->console);
     free(m->vm);
@@ -429,6 +446,7 @@ static void teardown(struct vmm *m)
     vmm_log_close(&m->log);
     pthread_mutex_destroy(&m->call_lock);
     pthread_cond_destroy(&m->call_done);
+    pthread_mutex_destroy(&m->vm_lock);
 }
 
 static int read_text(const char *path, char **text, size_t *len, char *err, size_t err_len)
@@ -511,6 +529,7 @@ int vmm_main(const struct vm_config *cfg, const struct vmm_options *opt)
     clock_gettime(CLOCK_MONOTONIC, &m->started);
     pthread_mutex_init(&m->call_lock, NULL);
     pthread_cond_init(&m->call_done, NULL);
+    pthread_mutex_init(&m->vm_lock, NULL);
     vmm_log_init(&m->log, opt->id);
     m->api = (struct api_target){
         .cfg = &m->cfg,
