@@ -23,6 +23,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "util/le.h"
+
 #define HDR_BYTES 16u /* le32 type, le32 reserved, le64 sector */
 #define SEG_BYTES 16u /* le64 sector, le32 num_sectors, le32 flags */
 
@@ -65,34 +67,6 @@ struct virtio_blk {
         _Atomic uint64_t reads, writes, flushes, others, read_bytes, write_bytes, errors;
     } stats;
 };
-
-static void put_le16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-    put_le16(p, (uint16_t)v);
-    put_le16(p + 2, (uint16_t)(v >> 16));
-}
-
-static void put_le64(uint8_t *p, uint64_t v)
-{
-    put_le32(p, (uint32_t)v);
-    put_le32(p + 4, (uint32_t)(v >> 32));
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t get_le64(const uint8_t *p)
-{
-    return get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
-}
 
 /* ---- I/O helpers ------------------------------------------------------------------ */
 

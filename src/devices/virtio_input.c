@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/le.h"
+
 struct input_event_rec {
     uint16_t type, code;
     uint32_t value;
@@ -33,18 +35,6 @@ struct virtio_input {
     struct virtio_input_stats stats; /* events_pending is filled in on read */
     struct virtq_chain chain;        /* the chain being served (~8 KiB: off the stack) */
 };
-
-static void put_le16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-    put_le16(p, (uint16_t)v);
-    put_le16(p + 2, (uint16_t)(v >> 16));
-}
 
 /* --- config space -------------------------------------------------------------------- */
 

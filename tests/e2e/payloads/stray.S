@@ -3,21 +3,7 @@
    them with access faults, ignored writes, zero reads and SBI errors; so
    must duvisor, without stopping the VM. It prints "stray: ok" (or the
    number of the first check that failed) through SBI and powers off. */
-    .option norvc
-    .section .text
-    .globl _start
-_start:
-    j       code                    /* code0 */
-    .word   0                       /* code1 */
-    .dword  0x200000                /* text_offset */
-    .dword  0x10000                 /* image_size: room for the code and its data */
-    .dword  0                       /* flags: little endian */
-    .word   2                       /* version 0.2 */
-    .word   0
-    .dword  0
-    .ascii  "RISCV\0\0\0"           /* magic */
-    .ascii  "RSC\x05"               /* magic2 */
-    .word   0
+#include "image_header.S"
 
 /* The trap handler records scause in s2 and stval in s3, then resumes at
    the next instruction (or, for an instruction fault, at ra). */
