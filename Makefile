@@ -97,24 +97,53 @@ clean:
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 
-# --- fuzz: the API router under libFuzzer (clang; never part of `make test`) ------------------
-# `make fuzz [FUZZ_TIME=seconds] [FUZZ_ARGS=...]`: the library built with coverage, ASan and
-# UBSan in build/fuzz, a seed corpus of valid requests written by the harness itself into
-# build/fuzz/corpus (which keeps what libFuzzer finds), then FUZZ_TIME seconds of fuzzing.
-# Crashes land in build/fuzz/artifacts/; replay one with `build/fuzz/fuzz_api FILE`.
-FUZZ_TIME ?= 60
-FUZZ_CC   ?= clang
-FUZZ_B    := build/fuzz
-FUZZ_OPT  := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
-             -fno-omit-frame-pointer
-.PHONY: fuzz
+# --- fuzz: duvisor's parsers under libFuzzer (clang; never part of `make test`) ---------------
+# `make fuzz [FUZZ_TARGET=name ...] [FUZZ_TIME=seconds] [FUZZ_ARGS=...]`: the library built with
+# coverage, ASan and UBSan in build/fuzz, then FUZZ_TIME seconds of fuzzing for each target of
+# FUZZ_TARGET (default: all of FUZZ_TARGETS, one after the other), harness
+# tests/fuzz/fuzz_<name>.c, binary build/fuzz/fuzz_<name>:
+#   api          the control API's router; its seed corpus of valid requests is written by the
+#                harness itself (DUVISOR_FUZZ_WRITE_CORPUS)
+#   decode       the instruction decoder and the hutinst transform (src/hart/decode.c)
+#   mmio_decode  hutinst -> MMIO access (src/vmm/mmio.c)
+#   virtqueue    split virtqueues through the virtio-mmio transport (src/devices/)
+#   boot         kernel and initrd loading (src/vmm/boot.c)
+#   cli          `duvisor run`'s options (src/cli/run.c)
+# Each keeps what libFuzzer finds in build/fuzz/corpus/<name>; the others also read the seeds
+# in tests/fuzz/seeds/<name>. Crashes land in build/fuzz/artifacts/ (api's bare, the others'
+# prefixed <name>-); replay one with `build/fuzz/fuzz_<name> FILE`.
+FUZZ_TIME    ?= 60
+FUZZ_CC      ?= clang
+FUZZ_B       := build/fuzz
+FUZZ_OPT     := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+                -fno-omit-frame-pointer
+FUZZ_TARGETS := api decode mmio_decode virtqueue boot cli
+FUZZ_TARGET  ?= $(FUZZ_TARGETS)
+# Longest input per target (libFuzzer's -max_len).
+FUZZ_MAXLEN_api         := 60000
+FUZZ_MAXLEN_decode      := 4096
+FUZZ_MAXLEN_mmio_decode := 4096
+FUZZ_MAXLEN_virtqueue   := 16384
+FUZZ_MAXLEN_boot        := 65536
+FUZZ_MAXLEN_cli         := 4096
+.PHONY: fuzz $(addprefix fuzz-run-,$(FUZZ_TARGETS))
 fuzz:
-	@$(MAKE) --no-print-directory B=$(FUZZ_B) CC=$(FUZZ_CC) OPT="$(FUZZ_OPT)" $(FUZZ_B)/fuzz_api
-	@mkdir -p $(FUZZ_B)/corpus $(FUZZ_B)/artifacts
-	DUVISOR_FUZZ_WRITE_CORPUS=$(FUZZ_B)/corpus $(FUZZ_B)/fuzz_api
-	$(FUZZ_B)/fuzz_api -max_total_time=$(FUZZ_TIME) -max_len=60000 -timeout=10 \
+	$(if $(filter-out $(FUZZ_TARGETS),$(FUZZ_TARGET)),\
+	  $(error FUZZ_TARGET: unknown $(filter-out $(FUZZ_TARGETS),$(FUZZ_TARGET)); known: $(FUZZ_TARGETS)))
+	@$(MAKE) --no-print-directory B=$(FUZZ_B) CC=$(FUZZ_CC) OPT="$(FUZZ_OPT)" \
+	  $(addprefix $(FUZZ_B)/fuzz_,$(FUZZ_TARGET))
+	@set -e; for t in $(FUZZ_TARGET); do $(MAKE) --no-print-directory fuzz-run-$$t; done
+fuzz-run-api:
+	@mkdir -p $(FUZZ_B)/corpus/api $(FUZZ_B)/artifacts
+	DUVISOR_FUZZ_WRITE_CORPUS=$(FUZZ_B)/corpus/api $(FUZZ_B)/fuzz_api
+	$(FUZZ_B)/fuzz_api -max_total_time=$(FUZZ_TIME) -max_len=$(FUZZ_MAXLEN_api) -timeout=10 \
 	  -dict=tests/fuzz/api.dict -artifact_prefix=$(FUZZ_B)/artifacts/ -print_final_stats=1 \
-	  $(FUZZ_ARGS) $(FUZZ_B)/corpus
+	  $(FUZZ_ARGS) $(FUZZ_B)/corpus/api
+$(addprefix fuzz-run-,$(filter-out api,$(FUZZ_TARGETS))): fuzz-run-%:
+	@mkdir -p $(FUZZ_B)/corpus/$* $(FUZZ_B)/artifacts
+	$(FUZZ_B)/fuzz_$* -max_total_time=$(FUZZ_TIME) -max_len=$(FUZZ_MAXLEN_$*) -timeout=10 \
+	  -artifact_prefix=$(FUZZ_B)/artifacts/$*- -print_final_stats=1 \
+	  $(FUZZ_ARGS) $(FUZZ_B)/corpus/$* tests/fuzz/seeds/$*
 # The unit test shares the harness's header; the unit-test rule's -MMD only records the
 # last source of its command line, so the header is named here.
 $(B)/tests/test_api_fuzz: tests/fuzz/api_fuzz.h
@@ -123,4 +152,7 @@ ifeq ($(B),$(FUZZ_B))
 $(B)/fuzz_api: tests/fuzz/fuzz_api.c tests/fuzz/api_fuzz.h $(B)/libduvisor.a
 	$(CC) $(ALLCFLAGS) -fsanitize=fuzzer -DFUZZ_FILES_DIR='"$(abspath $(B))/files"' -o $@ $< \
 	  $(B)/libduvisor.a $(LDFLAGS) $(LDLIBS)
+$(addprefix $(B)/fuzz_,$(filter-out api,$(FUZZ_TARGETS))): $(B)/fuzz_%: tests/fuzz/fuzz_%.c \
+                                                           $(B)/libduvisor.a
+	$(CC) $(ALLCFLAGS) -fsanitize=fuzzer -o $@ $< $(B)/libduvisor.a $(LDFLAGS) $(LDLIBS)
 endif
