@@ -69,6 +69,14 @@ static void guest_ram_written(void *opaque, const void *host, size_t len)
 
 /* --- per kind: create, and the registry's view ------------------------------------- */
 
+/* The first max of a device's n counters into out: how many. */
+static unsigned copy_stats(struct vm_stat *out, unsigned max, const struct vm_stat *all, size_t n)
+{
+    unsigned count = n < max ? (unsigned)n : max;
+    memcpy(out, all, count * sizeof(*all));
+    return count;
+}
+
 static unsigned blk_stats(void *opaque, struct vm_stat *out, unsigned max)
 {
     const struct virtio_slot *slot = opaque;
@@ -79,9 +87,7 @@ static unsigned blk_stats(void *opaque, struct vm_stat *out, unsigned max)
         {"other_count", s.others},     {"read_bytes", s.read_bytes}, {"write_bytes", s.write_bytes},
         {"failed_requests", s.errors},
     };
-    unsigned n = sizeof(all) / sizeof(all[0]) < max ? sizeof(all) / sizeof(all[0]) : max;
-    memcpy(out, all, n * sizeof(all[0]));
-    return n;
+    return copy_stats(out, max, all, sizeof(all) / sizeof(all[0]));
 }
 
 static void blk_pause(void *opaque, bool paused)
@@ -118,9 +124,7 @@ static unsigned net_stats(void *opaque, struct vm_stat *out, unsigned max)
         {"rx_dropped_inactive", s.rx_dropped_inactive},
         {"rx_malformed_chains", s.rx_malformed},
     };
-    unsigned n = sizeof(all) / sizeof(all[0]) < max ? sizeof(all) / sizeof(all[0]) : max;
-    memcpy(out, all, n * sizeof(all[0]));
-    return n;
+    return copy_stats(out, max, all, sizeof(all) / sizeof(all[0]));
 }
 
 static void net_pause(void *opaque, bool paused)
@@ -174,9 +178,7 @@ static unsigned input_stats(void *opaque, struct vm_stat *out, unsigned max)
         {"events_dropped", s.events_dropped},
         {"status_events", s.status_events},
     };
-    unsigned n = sizeof(all) / sizeof(all[0]) < max ? sizeof(all) / sizeof(all[0]) : max;
-    memcpy(out, all, n * sizeof(all[0]));
-    return n;
+    return copy_stats(out, max, all, sizeof(all) / sizeof(all[0]));
 }
 
 static void input_destroy(void *opaque)

@@ -34,6 +34,8 @@
 #include <string.h>
 
 #include "devices/virtio.h"
+/* The register layout the unit tests drive devices with (its accessors are not used here). */
+#include "../unit/support/virtio_regs.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -41,26 +43,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define RAM_SIZE 0x10000u /* 64 KiB */
 #define HDR      5u
 
-enum {
-    REG_DEVICE_FEATURES = 0x010,
-    REG_DEVICE_FEATURES_SEL = 0x014,
-    REG_DRIVER_FEATURES = 0x020,
-    REG_DRIVER_FEATURES_SEL = 0x024,
-    REG_QUEUE_SEL = 0x030,
-    REG_QUEUE_NUM_MAX = 0x034,
-    REG_QUEUE_NUM = 0x038,
-    REG_QUEUE_READY = 0x044,
-    REG_QUEUE_NOTIFY = 0x050,
-    REG_INTERRUPT_STATUS = 0x060,
-    REG_INTERRUPT_ACK = 0x064,
-    REG_STATUS = 0x070,
-    REG_QUEUE_DESC_LOW = 0x080,
-    REG_QUEUE_DESC_HIGH = 0x084,
-    REG_QUEUE_DRIVER_LOW = 0x090,
-    REG_QUEUE_DRIVER_HIGH = 0x094,
-    REG_QUEUE_DEVICE_LOW = 0x0a0,
-    REG_QUEUE_DEVICE_HIGH = 0x0a4,
-};
 
 static uint8_t *ram;
 static struct virtq_chain chain; /* large: not on the stack */
@@ -162,17 +144,17 @@ static void check_chain(const struct virtq_chain *c)
 
 static void setup_queue(struct virtio_device *d, uint16_t num, const uint64_t addr[3])
 {
-    wr(d, REG_QUEUE_SEL, 0);
-    if (rd(d, REG_QUEUE_NUM_MAX) < num)
+    wr(d, MMIO_QUEUE_SEL, 0);
+    if (rd(d, MMIO_QUEUE_NUM_MAX) < num)
         fail("QueueNumMax below the size asked");
-    wr(d, REG_QUEUE_NUM, num);
-    static const uint64_t regs[3] = {REG_QUEUE_DESC_LOW, REG_QUEUE_DRIVER_LOW,
-                                     REG_QUEUE_DEVICE_LOW};
+    wr(d, MMIO_QUEUE_NUM, num);
+    static const uint64_t regs[3] = {MMIO_QUEUE_DESC_LOW, MMIO_QUEUE_AVAIL_LOW,
+                                     MMIO_QUEUE_USED_LOW};
     for (unsigned i = 0; i < 3; i++) {
         wr(d, regs[i], (uint32_t)addr[i]);
         wr(d, regs[i] + 4, (uint32_t)(addr[i] >> 32));
     }
-    wr(d, REG_QUEUE_READY, 1);
+    wr(d, MMIO_QUEUE_READY, 1);
 }
 
 static uint64_t le64(const uint8_t *p)
@@ -227,32 +209,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     notified = resets = 0;
 
     /* the handshake */
-    wr(d, REG_STATUS, 0);
-    wr(d, REG_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
-    wr(d, REG_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+    wr(d, MMIO_STATUS, 0);
+    wr(d, MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
+    wr(d, MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
     uint64_t offered;
-    wr(d, REG_DEVICE_FEATURES_SEL, 1);
-    offered = (uint64_t)rd(d, REG_DEVICE_FEATURES) << 32;
-    wr(d, REG_DEVICE_FEATURES_SEL, 0);
-    offered |= rd(d, REG_DEVICE_FEATURES);
+    wr(d, MMIO_DEVICE_FEATURES_SEL, 1);
+    offered = (uint64_t)rd(d, MMIO_DEVICE_FEATURES) << 32;
+    wr(d, MMIO_DEVICE_FEATURES_SEL, 0);
+    offered |= rd(d, MMIO_DEVICE_FEATURES);
     uint64_t want = VIRTIO_F_VERSION_1 | ((flags & 1) ? VIRTIO_F_INDIRECT_DESC : 0) |
                     ((flags & 2) ? VIRTIO_F_EVENT_IDX : 0);
     want &= offered;
-    wr(d, REG_DRIVER_FEATURES_SEL, 1);
-    wr(d, REG_DRIVER_FEATURES, (uint32_t)(want >> 32));
-    wr(d, REG_DRIVER_FEATURES_SEL, 0);
-    wr(d, REG_DRIVER_FEATURES, (uint32_t)want);
-    wr(d, REG_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
+    wr(d, MMIO_DRIVER_FEATURES_SEL, 1);
+    wr(d, MMIO_DRIVER_FEATURES, (uint32_t)(want >> 32));
+    wr(d, MMIO_DRIVER_FEATURES_SEL, 0);
+    wr(d, MMIO_DRIVER_FEATURES, (uint32_t)want);
+    wr(d, MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
     setup_queue(d, num, addr);
     if (flags & 8) {
-        wr(d, REG_QUEUE_NOTIFY, 0);
+        wr(d, MMIO_QUEUE_NOTIFY, 0);
         if (virtio_queue_pop(d, 0, &chain))
             fail("a chain popped before DRIVER_OK");
     }
-    wr(d, REG_STATUS, rd(d, REG_STATUS) | VIRTIO_STATUS_DRIVER_OK);
+    wr(d, MMIO_STATUS, rd(d, MMIO_STATUS) | VIRTIO_STATUS_DRIVER_OK);
 
     for (unsigned r = 0; r < rounds; r++) {
-        wr(d, REG_QUEUE_NOTIFY, 0);
+        wr(d, MMIO_QUEUE_NOTIFY, 0);
         /* at most a queue's worth per round, as a device with num buffers would */
         for (unsigned k = 0; k <= num && virtio_queue_pop(d, 0, &chain); k++) {
             check_chain(&chain);
@@ -269,8 +251,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 fail("virtq_write_in wrote more than the chain holds");
             virtio_queue_push(d, 0, &chain, (uint32_t)((uint64_t)chain.in_len * wfrac / 255));
         }
-        uint32_t isr = rd(d, REG_INTERRUPT_STATUS);
-        wr(d, REG_INTERRUPT_ACK, isr);
+        uint32_t isr = rd(d, MMIO_INTERRUPT_STATUS);
+        wr(d, MMIO_INTERRUPT_ACK, isr);
         if (r < nraw)
             wr(d, (uint64_t)(raw[6 * r] | raw[6 * r + 1] << 8) % VIRTIO_MMIO_SIZE & ~3ull,
                (uint32_t)raw[6 * r + 2] | (uint32_t)raw[6 * r + 3] << 8 |
@@ -286,11 +268,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         virtio_queue_push(d, 0, &chain, 0);
     }
     if (verbose)
-        fprintf(stderr, "fuzz_virtqueue: status 0x%x, %u notifies, %u resets\n", rd(d, REG_STATUS),
+        fprintf(stderr, "fuzz_virtqueue: status 0x%x, %u notifies, %u resets\n", rd(d, MMIO_STATUS),
                 notified, resets);
     if (flags & 16) {
-        wr(d, REG_STATUS, 0);
-        if (rd(d, REG_STATUS) != 0)
+        wr(d, MMIO_STATUS, 0);
+        if (rd(d, MMIO_STATUS) != 0)
             fail("status not 0 after reset");
         if (virtio_queue_pop(d, 0, &chain))
             fail("a chain popped after reset");
