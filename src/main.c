@@ -11,6 +11,9 @@ static const char main_usage[] =
     "\n"
     "commands:\n"
     "  run        boot a VM (see duvisor run --help)\n"
+    "  snapshot   save a running VM's state and memory (through its --api-sock)\n"
+    "  restore    run a VM from a snapshot\n"
+    "  upgrade    replace a running VM's duvisor binary without stopping the guest\n"
     "\n"
     "duvisor --api-sock PATH [options] starts a VMM driven by Firecracker's API\n"
     "(see duvisor --api-sock PATH --help).\n"
@@ -25,6 +28,9 @@ struct command {
 
 static const struct command commands[] = {
     {"run", cmd_run},
+    {"snapshot", cmd_snapshot},
+    {"restore", cmd_restore},
+    {"upgrade", cmd_upgrade},
 };
 
 int main(int argc, char **argv)

@@ -51,6 +51,23 @@ struct api_metrics {
     char metrics_path[VM_PATH_MAX];
 };
 
+/* PUT /snapshot/create. */
+struct api_snapshot_create {
+    const char *snapshot_path, *mem_file_path;
+};
+
+/* PUT /snapshot/load: the state file, the memory file, whether to resume,
+   and TAP names replacing the saved ones (network_overrides). */
+struct api_net_override {
+    const char *iface_id, *host_dev_name;
+};
+struct api_snapshot_load {
+    const char *snapshot_path, *mem_file_path;
+    bool resume_vm;
+    unsigned noverrides;
+    struct api_net_override overrides[VM_MAX_NICS];
+};
+
 /* What the API drives: the VMM, or a test's fake. Each action returns 0, or
    -1 with the fault message in err. They run on the caller's thread. */
 struct api_target_ops {
@@ -64,6 +81,16 @@ struct api_target_ops {
     /* open the log or metrics destination; NULL: accept as given */
     int (*set_logger)(void *opaque, const struct api_logger *logger, char *err, size_t err_len);
     int (*set_metrics)(void *opaque, const struct api_metrics *metrics, char *err, size_t err_len);
+    /* snapshots of a paused VM, and a VM restored from one (the VM is then
+       paused, or running if resume_vm) */
+    int (*snapshot_create)(void *opaque, const struct api_snapshot_create *req, char *err,
+                           size_t err_len);
+    int (*snapshot_load)(void *opaque, const struct api_snapshot_load *req, char *err,
+                         size_t err_len);
+    /* PUT /upgrade (duvisor's own): replace the running VMM by binary (NULL:
+       the same one) without stopping the guest. Returns only on failure, the
+       VM running on. */
+    int (*upgrade)(void *opaque, const char *binary, char *err, size_t err_len);
 };
 
 struct api_target {
@@ -74,6 +101,7 @@ struct api_target {
     struct api_logger logger;
     struct api_metrics metrics;
     bool entropy_set; /* PUT /entropy was accepted (the device is always there) */
+    bool configured;  /* a boot resource was set: no snapshot may be loaded then */
     const struct api_target_ops *ops;
     void *opaque;
     /* counters for the metrics */

@@ -555,6 +555,116 @@ static int patch_vm(struct api_target *t, const json_t *b, char *err, size_t err
     return 0;
 }
 
+static int snapshot_create(struct api_target *t, const json_t *b, char *err, size_t err_len)
+{
+    static const struct field fields[] = {{"snapshot_path", F_STRING, true},
+                                          {"mem_file_path", F_STRING, true},
+                                          {"snapshot_type", F_STRING, false},
+                                          {"version", F_STRING, false}};
+    if (check_fields(b, fields, 4, err, err_len))
+        return -1;
+    const char *type = get_string(b, "snapshot_type");
+    if (type && strcmp(type, "Full") && strcmp(type, "Diff"))
+        return set_err(err, err_len,
+                       DESERIALIZE "unknown variant `%.64s`, expected `Full` or `Diff`.", type);
+    if (type && !strcmp(type, "Diff"))
+        return set_err(err, err_len,
+                       "Diff snapshots are not supported by duvisor yet: take a Full snapshot.");
+    if (t->state != API_PAUSED)
+        return set_err(err, err_len,
+                       t->state == API_NOT_STARTED
+                           ? BEFORE_START
+                           : "Cannot create a snapshot of a running microVM: pause "
+                             "it first (PATCH /vm).");
+    const struct api_snapshot_create req = {get_string(b, "snapshot_path"),
+                                            get_string(b, "mem_file_path")};
+    if (!req.snapshot_path[0] || !req.mem_file_path[0])
+        return set_err(err, err_len, "The snapshot and memory file paths must not be empty.");
+    return t->ops->snapshot_create(t->opaque, &req, err, err_len);
+}
+
+static int parse_overrides(const json_t *list, struct api_snapshot_load *req, char *err,
+                           size_t err_len)
+{
+    static const struct field fields[] = {{"iface_id", F_STRING, true},
+                                          {"host_dev_name", F_STRING, true}};
+    if (!json_is_array(list))
+        return set_err(err, err_len, DESERIALIZE "field `network_overrides` must be a list.");
+    if (json_array_size(list) > VM_MAX_NICS)
+        return set_err(err, err_len, "At most %u network overrides.", VM_MAX_NICS);
+    size_t i;
+    const json_t *o;
+    json_array_foreach(list, i, o)
+    {
+        if (check_fields(o, fields, 2, err, err_len))
+            return -1;
+        req->overrides[req->noverrides++] =
+            (struct api_net_override){get_string(o, "iface_id"), get_string(o, "host_dev_name")};
+    }
+    return 0;
+}
+
+static int snapshot_load(struct api_target *t, const json_t *b, char *err, size_t err_len)
+{
+    static const struct field fields[] = {
+        {"snapshot_path", F_STRING, true},    {"mem_backend", F_ANY, false},
+        {"mem_file_path", F_STRING, false},   {"enable_diff_snapshots", F_BOOL, false},
+        {"track_dirty_pages", F_BOOL, false}, {"resume_vm", F_BOOL, false},
+        {"network_overrides", F_ANY, false},  {"clock_realtime", F_BOOL, false},
+    };
+    static const struct field backend_fields[] = {{"backend_type", F_STRING, true},
+                                                  {"backend_path", F_STRING, true}};
+    if (check_fields(b, fields, sizeof(fields) / sizeof(fields[0]), err, err_len))
+        return -1;
+    struct api_snapshot_load req = {.snapshot_path = get_string(b, "snapshot_path"),
+                                    .resume_vm = get_bool(b, "resume_vm", false)};
+    const json_t *backend = json_object_get(b, "mem_backend");
+    if (has(b, "mem_backend") == has(b, "mem_file_path"))
+        return set_err(err, err_len, "Exactly one of mem_backend and mem_file_path is required.");
+    if (has(b, "mem_backend")) {
+        if (check_fields(backend, backend_fields, 2, err, err_len))
+            return -1;
+        const char *type = get_string(backend, "backend_type");
+        if (!strcmp(type, "Uffd"))
+            return set_err(err, err_len, "The Uffd memory backend is not supported: use File.");
+        if (strcmp(type, "File"))
+            return set_err(err, err_len,
+                           DESERIALIZE "unknown variant `%.64s`, expected `File` or `Uffd`.", type);
+        req.mem_file_path = get_string(backend, "backend_path");
+    } else {
+        req.mem_file_path = get_string(b, "mem_file_path");
+    }
+    if (get_bool(b, "clock_realtime", false))
+        return set_err(err, err_len,
+                       "clock_realtime is not supported: guest time continues "
+                       "from the snapshot instant.");
+    if (has(b, "network_overrides") &&
+        parse_overrides(json_object_get(b, "network_overrides"), &req, err, err_len))
+        return -1;
+    if (t->state != API_NOT_STARTED)
+        return set_err(err, err_len,
+                       "Loading a microVM snapshot not allowed after starting the "
+                       "microVM.");
+    if (t->configured)
+        return set_err(err, err_len,
+                       "Loading a microVM snapshot not allowed after configuring "
+                       "boot-specific resources.");
+    if (t->ops->snapshot_load(t->opaque, &req, err, err_len))
+        return -1;
+    t->state = req.resume_vm ? API_RUNNING : API_PAUSED;
+    return 0;
+}
+
+static int upgrade(struct api_target *t, const json_t *b, char *err, size_t err_len)
+{
+    static const struct field fields[] = {{"binary", F_STRING, false}};
+    if (check_fields(b, fields, 1, err, err_len))
+        return -1;
+    if (t->state == API_NOT_STARTED)
+        return set_err(err, err_len, BEFORE_START);
+    return t->ops->upgrade(t->opaque, get_string(b, "binary"), err, err_len);
+}
+
 static int patch_drive(struct api_target *t, const char *id, const json_t *b, char *err,
                        size_t err_len)
 {
@@ -691,6 +801,14 @@ static int pre_boot(const struct api_target *t, char *err, size_t err_len)
     return t->state == API_NOT_STARTED ? 0 : set_err(err, err_len, AFTER_START);
 }
 
+/* A boot resource was configured (rc 0): from now on no snapshot may be loaded. */
+static int boot_resource(struct api_target *t, int rc)
+{
+    if (rc == 0)
+        t->configured = true;
+    return rc;
+}
+
 /* A PUT or PATCH with a body: route it. 0 done, -1 refused (err), 1 no such route. */
 static int route_body(struct api_target *t, const char *method, const char *path, const json_t *b,
                       char *err, size_t err_len)
@@ -698,23 +816,25 @@ static int route_body(struct api_target *t, const char *method, const char *path
     bool put = !strcmp(method, "PUT"), patch = !strcmp(method, "PATCH");
     const char *id;
     if (!strcmp(path, "/machine-config") && (put || patch))
-        return (pre_boot(t, err, err_len) || apply_machine_config(t, b, patch, err, err_len)) ? -1
-                                                                                              : 0;
+        return boot_resource(
+            t, (pre_boot(t, err, err_len) || apply_machine_config(t, b, patch, err, err_len)) ? -1
+                                                                                              : 0);
     if (put && !strcmp(path, "/boot-source"))
-        return (pre_boot(t, err, err_len) || apply_boot_source(t, b, err, err_len)) ? -1 : 0;
+        return boot_resource(
+            t, (pre_boot(t, err, err_len) || apply_boot_source(t, b, err, err_len)) ? -1 : 0);
     if ((id = path_param(path, "/drives/")) && put)
-        return (check_id(id, "drive ID", err, err_len) || pre_boot(t, err, err_len) ||
-                apply_drive(t, b, id, err, err_len))
-                   ? -1
-                   : 0;
+        return boot_resource(t, (check_id(id, "drive ID", err, err_len) ||
+                                 pre_boot(t, err, err_len) || apply_drive(t, b, id, err, err_len))
+                                    ? -1
+                                    : 0);
     if ((id = path_param(path, "/drives/")) && patch)
         return (check_id(id, "drive ID", err, err_len) || patch_drive(t, id, b, err, err_len)) ? -1
                                                                                                : 0;
     if ((id = path_param(path, "/network-interfaces/")) && put)
-        return (check_id(id, "network interface ID", err, err_len) || pre_boot(t, err, err_len) ||
-                apply_nic(t, b, id, err, err_len))
-                   ? -1
-                   : 0;
+        return boot_resource(t, (check_id(id, "network interface ID", err, err_len) ||
+                                 pre_boot(t, err, err_len) || apply_nic(t, b, id, err, err_len))
+                                    ? -1
+                                    : 0);
     if ((id = path_param(path, "/network-interfaces/")) && patch)
         return (check_id(id, "network interface ID", err, err_len) ||
                 patch_nic(t, id, b, err, err_len))
@@ -730,6 +850,12 @@ static int route_body(struct api_target *t, const char *method, const char *path
         return (pre_boot(t, err, err_len) || apply_metrics(t, b, err, err_len)) ? -1 : 0;
     if (put && !strcmp(path, "/entropy"))
         return (pre_boot(t, err, err_len) || apply_entropy(t, b, err, err_len)) ? -1 : 0;
+    if (put && !strcmp(path, "/snapshot/create"))
+        return snapshot_create(t, b, err, err_len);
+    if (put && !strcmp(path, "/snapshot/load"))
+        return snapshot_load(t, b, err, err_len);
+    if (put && !strcmp(path, "/upgrade"))
+        return upgrade(t, b, err, err_len);
     return 1;
 }
 

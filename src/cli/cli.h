@@ -22,7 +22,15 @@ int cli_parse_run(int argc, char **argv, struct vm_config *cfg, const char **api
 /* "512", "512M", "2G", "1024K": a size in MiB unless suffixed. 0 on success. */
 int cli_parse_size(const char *text, uint64_t *bytes);
 
+/* Match "--name VALUE" or "--name=VALUE" at argv[*i]; advances *i past what
+   it used. *value is NULL when the value is missing. */
+bool cli_take_value(int argc, char **argv, int *i, const char *name, const char **value);
+
 int cmd_run(int argc, char **argv);
+/* duvisor snapshot / restore / upgrade (src/cli/snapshot.c). */
+int cmd_snapshot(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
+int cmd_upgrade(int argc, char **argv);
 /* Firecracker's process shape: `duvisor --api-sock PATH [--config-file F] ...`. */
 int cmd_firecracker(int argc, char **argv);
 

@@ -91,8 +91,7 @@ static int parse_smp(const char *text, unsigned *smp)
     return 0;
 }
 
-/* Match "--name VALUE" or "--name=VALUE"; advances *i past what it used. */
-static bool take_value(int argc, char **argv, int *i, const char *name, const char **value)
+bool cli_take_value(int argc, char **argv, int *i, const char *name, const char **value)
 {
     size_t len = strlen(name);
     const char *arg = argv[*i];
@@ -219,50 +218,50 @@ int cli_parse_run(int argc, char **argv, struct vm_config *cfg, const char **api
             cfg->jit_stats = true;
         } else if (!strcmp(arg, "--strict-mmio")) {
             cfg->strict_mmio = true;
-        } else if (take_value(argc, argv, &i, "--jit", &value)) {
+        } else if (cli_take_value(argc, argv, &i, "--jit", &value)) {
             if (value && !strcmp(value, "on"))
                 cfg->jit = VM_JIT_ON;
             else if (value && !strcmp(value, "off"))
                 cfg->jit = VM_JIT_OFF;
             else
                 return set_err(err, err_len, "--jit takes on or off, not '%s'", value ? value : "");
-        } else if (take_value(argc, argv, &i, "--api-sock", &value)) {
+        } else if (cli_take_value(argc, argv, &i, "--api-sock", &value)) {
             if (!value || !*value)
                 return set_err(err, err_len, "--api-sock needs a path");
             *api_sock = value;
-        } else if (take_value(argc, argv, &i, "--kernel", &value)) {
+        } else if (cli_take_value(argc, argv, &i, "--kernel", &value)) {
             if (!value || !*value)
                 return set_err(err, err_len, "--kernel needs a path");
             if (vm_config_copy_string(cfg->kernel_path, sizeof(cfg->kernel_path), value, "--kernel",
                                       err, err_len))
                 return -1;
-        } else if (take_value(argc, argv, &i, "--initrd", &value)) {
+        } else if (cli_take_value(argc, argv, &i, "--initrd", &value)) {
             if (!value || !*value)
                 return set_err(err, err_len, "--initrd needs a path");
             if (vm_config_copy_string(cfg->initrd_path, sizeof(cfg->initrd_path), value, "--initrd",
                                       err, err_len))
                 return -1;
-        } else if (take_value(argc, argv, &i, "--append", &value)) {
+        } else if (cli_take_value(argc, argv, &i, "--append", &value)) {
             if (!value)
                 return set_err(err, err_len, "--append needs a command line");
             if (vm_config_copy_string(cfg->append, sizeof(cfg->append), value, "--append", err,
                                       err_len))
                 return -1;
-        } else if (take_value(argc, argv, &i, "--dtb-out", &value)) {
+        } else if (cli_take_value(argc, argv, &i, "--dtb-out", &value)) {
             if (!value || !*value)
                 return set_err(err, err_len, "--dtb-out needs a path");
             cfg->dtb_out = value;
-        } else if (take_value(argc, argv, &i, "--disk", &value)) {
+        } else if (cli_take_value(argc, argv, &i, "--disk", &value)) {
             if (parse_disk(value, cfg, err, err_len))
                 return -1;
-        } else if (take_value(argc, argv, &i, "--net", &value)) {
+        } else if (cli_take_value(argc, argv, &i, "--net", &value)) {
             if (parse_net(value, cfg, err, err_len))
                 return -1;
-        } else if (take_value(argc, argv, &i, "--smp", &value)) {
+        } else if (cli_take_value(argc, argv, &i, "--smp", &value)) {
             if (parse_smp(value, &cfg->smp))
                 return set_err(err, err_len, "--smp must be a number from 1 to %u, not '%s'",
                                VM_MAX_VCPUS, value ? value : "");
-        } else if (take_value(argc, argv, &i, "--memory", &value)) {
+        } else if (cli_take_value(argc, argv, &i, "--memory", &value)) {
             if (cli_parse_size(value, &cfg->memory_bytes))
                 return set_err(err, err_len,
                                "--memory takes MiB or a size like 512M or 2G, not '%s'",

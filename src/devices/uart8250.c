@@ -12,6 +12,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+#include "util/state.h"
+
 /* register offsets */
 enum {
     REG_RBR_THR = 0, /* DLL with DLAB */
@@ -367,4 +369,48 @@ size_t uart8250_rx_space(const struct uart8250 *u)
     n = rx_space_locked(m);
     pthread_mutex_unlock(&m->lock);
     return n;
+}
+
+void uart8250_save(struct uart8250 *u, struct state_writer *w)
+{
+    pthread_mutex_lock(&u->lock);
+    const uint8_t regs[] = {u->ier, u->lcr, u->mcr, u->scr, u->dll, u->dlm, u->msr_delta};
+    state_put_bytes(w, regs, sizeof(regs));
+    state_put_bool(w, u->fifo_enabled);
+    state_put_bool(w, u->thre_pending);
+    state_put_u32(w, u->rx_count);
+    for (unsigned i = 0; i < u->rx_count; i++)
+        state_put_u8(w, u->rx[(u->rx_head + i) % UART8250_FIFO_SIZE]);
+    pthread_mutex_unlock(&u->lock);
+}
+
+bool uart8250_restore(struct uart8250 *u, struct state_reader *r)
+{
+    uint8_t regs[7];
+    state_get_bytes(r, regs, sizeof(regs));
+    bool fifo = state_get_bool(r), thre = state_get_bool(r);
+    unsigned count = state_get_count(r, fifo ? UART8250_FIFO_SIZE : 1u, "UART FIFO bytes");
+    uint8_t rx[UART8250_FIFO_SIZE];
+    state_get_bytes(r, rx, count);
+    if (state_reader_ok(r) && ((regs[0] & ~IER_MASK) || (regs[2] & ~MCR_MASK) || regs[6] > 0xf))
+        state_fail(r, "UART registers out of range");
+    if (!state_reader_ok(r))
+        return false;
+    pthread_mutex_lock(&u->lock);
+    u->ier = regs[0];
+    u->lcr = regs[1];
+    u->mcr = regs[2];
+    u->scr = regs[3];
+    u->dll = regs[4];
+    u->dlm = regs[5];
+    u->msr_delta = regs[6];
+    u->fifo_enabled = fifo;
+    u->thre_pending = thre;
+    u->rx_head = 0;
+    u->rx_count = count;
+    for (unsigned i = 0; i < count; i++)
+        u->rx[i] = rx[i];
+    u->line = false;
+    unlock_and_notify(u);
+    return true;
 }

@@ -81,4 +81,12 @@ size_t uart8250_receive(struct uart8250 *u, const uint8_t *buf, size_t len);
 /* How many bytes uart8250_receive() would take now (0 in loopback). */
 size_t uart8250_rx_space(const struct uart8250 *u);
 
+/* Snapshots: every register and the receive FIFO. restore checks what it
+   reads (false with the reason in r) and then drives the interrupt line to
+   what the restored registers say. */
+struct state_writer;
+struct state_reader;
+void uart8250_save(struct uart8250 *u, struct state_writer *w);
+bool uart8250_restore(struct uart8250 *u, struct state_reader *r);
+
 #endif /* DUVISOR_DEVICES_UART8250_H */

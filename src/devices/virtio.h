@@ -15,6 +15,9 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+struct state_writer;
+struct state_reader;
+
 #define VIRTIO_MMIO_SIZE 0x200u
 
 /* What the transport's identification registers read. */
@@ -107,6 +110,13 @@ struct virtio_device_ops {
     /* the driver reset the device (status 0): drop in-flight work; after this
        returns the device must not touch the queues until activate again */
     void (*reset)(void *opaque);
+    /* Snapshots: write / read back the device's own state (config fields it
+       keeps, pending events), after the transport's. restore runs on a
+       device just created from the same configuration, before activate;
+       false (with the reason in the reader) refuses the snapshot. NULL:
+       nothing beyond the transport's. */
+    void (*save)(void *opaque, struct state_writer *w);
+    bool (*restore)(void *opaque, struct state_reader *r);
 };
 
 /* The interrupt line (a vPLIC source): high while InterruptStatus != 0. Called
@@ -143,6 +153,23 @@ void virtio_queue_push(struct virtio_device *d, unsigned q, const struct virtq_c
 /* The device's config space changed (e.g. capacity): ConfigGeneration moves,
    and a config interrupt if the driver is running (DRIVER_OK). */
 void virtio_config_changed(struct virtio_device *d);
+/* Give back the chain popped last from queue q, unused (a device that holds a
+   posted buffer while the VM is paused for a snapshot): the next pop returns
+   it again. */
+void virtio_queue_unpop(struct virtio_device *d, unsigned q);
+
+/*
+ * Snapshots of the transport and, through ops->save/restore, the device:
+ * status, features, selectors, interrupt status and every queue's setup and
+ * ring indices. The device must be quiescent (VM paused). virtio_restore
+ * checks everything against this device and guest memory (a queue outside
+ * RAM, a size the device does not allow, features it never offered are
+ * refused, with the reason in r), re-activates a running device and then
+ * notifies every ready queue, so a request the guest posted before the
+ * snapshot is served even if it will never kick again (EVENT_IDX).
+ */
+void virtio_save(struct virtio_device *d, struct state_writer *w);
+bool virtio_restore(struct virtio_device *d, struct state_reader *r);
 /* Copy helpers over a chain's buffers: bytes copied. */
 size_t virtq_read_out(const struct virtq_chain *c, size_t offset, void *buf, size_t len);
 size_t virtq_write_in(const struct virtq_chain *c, size_t offset, const void *buf, size_t len);

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "util/le.h"
+#include "util/state.h"
 
 #define HDR_BYTES 16u /* le32 type, le32 reserved, le64 sector */
 #define SEG_BYTES 16u /* le64 sector, le32 num_sectors, le32 flags */
@@ -461,6 +462,33 @@ static void blk_reset(void *opaque)
     pthread_mutex_unlock(&b->lock);
 }
 
+/* Snapshots: the disk must be the one the guest knew, at least in size. */
+static void blk_save(void *opaque, struct state_writer *w)
+{
+    const struct virtio_blk *b = opaque;
+
+    state_put_u64(w, b->capacity);
+    state_put_bool(w, b->readonly);
+}
+
+static bool blk_restore(void *opaque, struct state_reader *r)
+{
+    const struct virtio_blk *b = opaque;
+    uint64_t capacity = state_get_u64(r);
+    bool readonly = state_get_bool(r);
+
+    if (!state_reader_ok(r))
+        return false;
+    if (capacity != b->capacity)
+        return state_fail(r, "the disk has %llu sectors, the snapshot's had %llu",
+                          (unsigned long long)b->capacity, (unsigned long long)capacity);
+    if (readonly != b->readonly)
+        return state_fail(r, "the disk is %s, the snapshot's was %s",
+                          b->readonly ? "read-only" : "read-write",
+                          readonly ? "read-only" : "read-write");
+    return true;
+}
+
 void virtio_blk_pause(struct virtio_blk *b, bool paused)
 {
     pthread_mutex_lock(&b->lock);
@@ -657,6 +685,8 @@ struct virtio_blk *virtio_blk_create(const char *path, bool readonly, char *err,
         .activate = blk_activate,
         .notify = blk_notify,
         .reset = blk_reset,
+        .save = blk_save,
+        .restore = blk_restore,
     };
 
     if (pthread_mutex_init(&b->lock, NULL) != 0)

@@ -21,6 +21,7 @@ struct virtio_console {
     struct virtio_device *rx_vdev;
     bool rx_active;              /* between activate and reset */
     bool rx_held;                /* rx_chain was popped and is not returned yet */
+    bool rx_paused;              /* the VM is paused: input waits in the backend */
     struct virtq_chain rx_chain; /* ~8 KiB: kept off the vCPU stacks */
 
     pthread_mutex_t tx_lock; /* guards the tx_ fields */
@@ -58,7 +59,7 @@ static uint32_t rx_read(struct virtio_console *c, const struct virtq_chain *chai
 /* Move input into posted buffers until either runs out. rx_lock held. */
 static void rx_fill(struct virtio_console *c)
 {
-    while (c->rx_active) {
+    while (c->rx_active && !c->rx_paused) {
         uint32_t got;
 
         if (!c->rx_held) {
@@ -124,6 +125,18 @@ static void console_activate(void *opaque, uint64_t features)
     c->tx_active = c->tx_vdev != NULL;
     tx_flush(c);
     pthread_mutex_unlock(&c->tx_lock);
+}
+
+void virtio_console_pause(struct virtio_console *c, bool paused)
+{
+    pthread_mutex_lock(&c->rx_lock);
+    c->rx_paused = paused;
+    if (paused && c->rx_held) {
+        virtio_queue_unpop(c->rx_vdev, VIRTIO_CONSOLE_RXQ); /* see virtio_net_pause */
+        c->rx_held = false;
+    }
+    rx_fill(c);
+    pthread_mutex_unlock(&c->rx_lock);
 }
 
 static void console_reset(void *opaque)

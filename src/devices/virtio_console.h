@@ -89,5 +89,8 @@ void virtio_console_input_ready(struct virtio_console *c);
 /* After the transport is destroyed and once input_ready can no longer be
    called. NULL is fine. */
 void virtio_console_destroy(struct virtio_console *c);
+/* The VM pauses (true) or resumes: while paused no input reaches the guest,
+   and a posted receive buffer goes back to its ring. Any thread. */
+void virtio_console_pause(struct virtio_console *c, bool paused);
 
 #endif /* DUVISOR_DEVICES_VIRTIO_CONSOLE_H */

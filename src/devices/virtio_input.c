@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "util/le.h"
+#include "util/state.h"
 
 struct input_event_rec {
     uint16_t type, code;
@@ -250,6 +251,43 @@ static void input_reset(void *opaque)
     pthread_mutex_unlock(&in->lock);
 }
 
+/* Snapshots: the config selector and the events not yet delivered. */
+static void input_save(void *opaque, struct state_writer *w)
+{
+    struct virtio_input *in = opaque;
+
+    pthread_mutex_lock(&in->lock);
+    state_put_u8(w, in->cfg[VIRTIO_INPUT_CFG_SELECT]);
+    state_put_u8(w, in->cfg[VIRTIO_INPUT_CFG_SUBSEL]);
+    state_put_u32(w, in->count);
+    for (unsigned i = 0; i < in->count; i++) {
+        const struct input_event_rec *ev = &in->pending[(in->head + i) % VIRTIO_INPUT_PENDING_MAX];
+        state_put_u16(w, ev->type);
+        state_put_u16(w, ev->code);
+        state_put_u32(w, ev->value);
+    }
+    pthread_mutex_unlock(&in->lock);
+}
+
+static bool input_restore(void *opaque, struct state_reader *r)
+{
+    struct virtio_input *in = opaque;
+
+    pthread_mutex_lock(&in->lock);
+    in->cfg[VIRTIO_INPUT_CFG_SELECT] = state_get_u8(r);
+    in->cfg[VIRTIO_INPUT_CFG_SUBSEL] = state_get_u8(r);
+    rebuild_config_locked(in);
+    in->head = 0;
+    in->count = state_get_count(r, VIRTIO_INPUT_PENDING_MAX, "pending input events");
+    for (unsigned i = 0; i < in->count; i++) {
+        in->pending[i].type = state_get_u16(r);
+        in->pending[i].code = state_get_u16(r);
+        in->pending[i].value = state_get_u32(r);
+    }
+    pthread_mutex_unlock(&in->lock);
+    return state_reader_ok(r);
+}
+
 static const struct virtio_device_ops input_ops = {
     .device_id = VIRTIO_ID_INPUT,
     .features = 0,
@@ -261,6 +299,8 @@ static const struct virtio_device_ops input_ops = {
     .activate = input_activate,
     .notify = input_notify,
     .reset = input_reset,
+    .save = input_save,
+    .restore = input_restore,
 };
 
 const struct virtio_device_ops *virtio_input_ops(void)

@@ -17,6 +17,8 @@
 
 #include <stdlib.h>
 
+#include "util/state.h"
+
 /* Register offsets (4.2.2, table "MMIO Device Register Layout"). */
 enum {
     REG_MAGIC = 0x000,
@@ -494,5 +496,109 @@ bool virtio_mmio_write(struct virtio_device *d, uint64_t offset, unsigned size, 
         write_reg_locked(d, offset, (uint32_t)value);
         unlock_and_notify(d); /* an ACK may lower the line */
     }
+    return true;
+}
+
+void virtio_queue_unpop(struct virtio_device *d, unsigned q)
+{
+    if (q >= d->ops.num_queues)
+        return;
+    pthread_mutex_lock(&d->queues[q].lock);
+    if (d->queues[q].ready)
+        d->queues[q].last_avail--;
+    pthread_mutex_unlock(&d->queues[q].lock);
+}
+
+/* --- snapshots ------------------------------------------------------------------------ */
+
+#define STATUS_BITS                                                                                \
+    (VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_DRIVER_OK |                  \
+     VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_NEEDS_RESET | VIRTIO_STATUS_FAILED)
+
+void virtio_save(struct virtio_device *d, struct state_writer *w)
+{
+    pthread_mutex_lock(&d->lock);
+    state_put_u32(w, d->ops.device_id);
+    state_put_u32(w, d->ops.num_queues);
+    state_put_u32(w, d->status);
+    state_put_u32(w, d->isr);
+    state_put_u32(w, d->config_generation);
+    state_put_u32(w, d->device_features_sel);
+    state_put_u32(w, d->driver_features_sel);
+    state_put_u32(w, d->queue_sel);
+    state_put_u64(w, d->driver_features);
+    state_put_bool(w, __atomic_load_n(&d->broken, __ATOMIC_ACQUIRE));
+    for (unsigned i = 0; i < d->ops.num_queues; i++) {
+        struct virtq *q = &d->queues[i];
+        pthread_mutex_lock(&q->lock);
+        state_put_u32(w, q->num);
+        state_put_u64(w, q->desc_gpa);
+        state_put_u64(w, q->avail_gpa);
+        state_put_u64(w, q->used_gpa);
+        state_put_bool(w, q->ready);
+        state_put_u16(w, q->last_avail);
+        state_put_u16(w, q->used_idx);
+        pthread_mutex_unlock(&q->lock);
+    }
+    pthread_mutex_unlock(&d->lock);
+    if (d->ops.save)
+        d->ops.save(d->opaque, w);
+}
+
+/* One queue's saved setup into q (the device lock held, nothing running). */
+static bool restore_queue(struct virtio_device *d, struct virtq *q, unsigned i,
+                          struct state_reader *r)
+{
+    q->num = state_get_u32(r);
+    q->desc_gpa = state_get_u64(r);
+    q->avail_gpa = state_get_u64(r);
+    q->used_gpa = state_get_u64(r);
+    bool ready = state_get_bool(r);
+    uint16_t last_avail = state_get_u16(r), used_idx = state_get_u16(r);
+    if (!state_reader_ok(r) || !ready)
+        return state_reader_ok(r);
+    if (!virtq_enable(q, &d->mem, d->ops.queue_size_max, d->driver_features & VIRTIO_F_EVENT_IDX))
+        return state_fail(r, "queue %u: size %u or rings outside guest RAM", i, q->num);
+    q->last_avail = last_avail;
+    q->used_idx = used_idx;
+    return true;
+}
+
+bool virtio_restore(struct virtio_device *d, struct state_reader *r)
+{
+    uint32_t id = state_get_u32(r), nq = state_get_u32(r);
+    if (state_reader_ok(r) && (id != d->ops.device_id || nq != d->ops.num_queues))
+        return state_fail(r, "a virtio device of type %u with %u queues, not %u with %u", id, nq,
+                          d->ops.device_id, d->ops.num_queues);
+    pthread_mutex_lock(&d->lock);
+    uint32_t status = state_get_u32(r);
+    d->isr = state_get_u32(r) & (VIRTIO_MMIO_INT_VRING | VIRTIO_MMIO_INT_CONFIG);
+    d->config_generation = state_get_u32(r);
+    d->device_features_sel = state_get_u32(r);
+    d->driver_features_sel = state_get_u32(r);
+    d->queue_sel = state_get_u32(r);
+    d->driver_features = state_get_u64(r);
+    bool broken = state_get_bool(r);
+    if (state_reader_ok(r) && (status & ~STATUS_BITS))
+        state_fail(r, "device status %#x", status);
+    if (state_reader_ok(r) && (d->driver_features & ~offered_features(d)))
+        state_fail(r, "features %#llx the device does not offer",
+                   (unsigned long long)d->driver_features);
+    for (unsigned i = 0; i < d->ops.num_queues && state_reader_ok(r); i++)
+        restore_queue(d, &d->queues[i], i, r);
+    __atomic_store_n(&d->status, status, __ATOMIC_RELEASE);
+    __atomic_store_n(&d->broken, broken, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&d->lock);
+    if (state_reader_ok(r) && d->ops.restore)
+        d->ops.restore(d->opaque, r);
+    if (!state_reader_ok(r))
+        return false;
+    if (driver_ok(d) && d->ops.activate)
+        d->ops.activate(d->opaque, d->driver_features);
+    pthread_mutex_lock(&d->lock);
+    unlock_and_notify(d); /* the line as InterruptStatus says */
+    for (unsigned i = 0; i < d->ops.num_queues; i++)
+        if (d->queues[i].ready)
+            queue_notify(d, i);
     return true;
 }

@@ -145,6 +145,12 @@ void virtio_net_pause(struct virtio_net *n, bool paused)
        half-way into guest memory. Transmit needs nothing: only vCPUs kick it. */
     pthread_mutex_lock(&n->rx_lock);
     n->rx_paused = paused;
+    if (paused && n->rx_held) {
+        /* A posted buffer goes back to the ring, so a snapshot taken now
+           neither loses it nor hands it out twice. */
+        virtio_queue_unpop(n->rx_vdev, VIRTIO_NET_RXQ);
+        n->rx_held = false;
+    }
     backlog_flush(n);
     pthread_mutex_unlock(&n->rx_lock);
 }

@@ -211,6 +211,7 @@ int dv_csr_read(struct dv_hart *h, unsigned csr, uint64_t *value)
     case DV_CSR_FCSR: *value = fcsr_read(h); break;
     case DV_CSR_GUEST_SCOUNTEREN: *value = h->scounteren; break;
     case DV_CSR_GUEST_SENVCFG: *value = h->senvcfg; break;
+    case DV_CSR_GUEST_INSTRET: *value = h->instret; break;
     default:
         if (csr >= DV_CSR_VIPI0 && csr <= DV_CSR_VIPI3) {
             *value = atomic_load(&h->m->vipi[csr - DV_CSR_VIPI0]);
@@ -269,6 +270,7 @@ int dv_csr_write(struct dv_hart *h, unsigned csr, uint64_t value)
         break;
     case DV_CSR_GUEST_SCOUNTEREN: h->scounteren = value & 0xffffffffu; break;
     case DV_CSR_GUEST_SENVCFG: h->senvcfg = value & 1; break;
+    case DV_CSR_GUEST_INSTRET: h->instret = value; break;
     default:
         if (csr >= DV_CSR_VIPI0 && csr <= DV_CSR_VIPI3) {
             /* write 1 to set: raise every vCPU named */

@@ -58,6 +58,9 @@ enum dv_csr {
     DV_CSR_FCSR = 0x003,
     DV_CSR_GUEST_SCOUNTEREN = 0x106,
     DV_CSR_GUEST_SENVCFG = 0x10a,
+    /* the guest's instret (and cycle, which counts the same): writable by
+       the hypervisor only, to restore a saved hart */
+    DV_CSR_GUEST_INSTRET = 0xc02,
 };
 
 /* hustatus bits */
@@ -144,6 +147,29 @@ int dv_machine_add_window(struct dv_machine *m, void *host, size_t len);
 int dv_machine_set_plic(struct dv_machine *m, uint64_t gpa_base, unsigned nsources);
 /* Raise (level=true) or lower a level-triggered vPLIC source. Any thread. */
 void dv_plic_set_irq(struct dv_machine *m, unsigned source, bool level);
+
+/*
+ * The vPLIC's state, as its registers show it plus the gateways' claimed
+ * bits (a source claimed and not yet completed): what a hypervisor saves and
+ * restores. Source lines are not part of it: after a restore every device
+ * drives its line again. Bitmaps are the registers' layout (bit s%32 of word
+ * s/32).
+ */
+#define DV_PLIC_MAX_SOURCES  1024u
+#define DV_PLIC_MAX_CONTEXTS 256u
+#define DV_PLIC_WORDS        (DV_PLIC_MAX_SOURCES / 32u)
+struct dv_plic_state {
+    unsigned nsources, ncontexts; /* must match the machine's on restore */
+    uint8_t priority[DV_PLIC_MAX_SOURCES];
+    uint32_t pending[DV_PLIC_WORDS], claimed[DV_PLIC_WORDS];
+    uint32_t enable[DV_PLIC_MAX_CONTEXTS][DV_PLIC_WORDS];
+    uint8_t threshold[DV_PLIC_MAX_CONTEXTS];
+};
+/* Only while no hart runs. 0, or DV_ERR_INVALID (no vPLIC; a shape or a
+   value the vPLIC cannot hold: a priority above 7, a bit of a source that
+   does not exist) and nothing changed. */
+int dv_plic_get_state(struct dv_machine *m, struct dv_plic_state *out);
+int dv_plic_set_state(struct dv_machine *m, const struct dv_plic_state *in);
 
 /* Set vcpuid's vipi bit: that hart makes exactly one USIP exit (taking the exit
    consumes the bit; several raises before it coalesce). Any thread. */

@@ -90,6 +90,19 @@ void dv_plic_set_irq(struct dv_machine *m, unsigned source, bool level)
         vplic_set_irq(m->plic, source, level);
 }
 
+int dv_plic_get_state(struct dv_machine *m, struct dv_plic_state *out)
+{
+    if (!m->plic)
+        return DV_ERR_INVALID;
+    vplic_save(m->plic, out);
+    return DV_OK;
+}
+
+int dv_plic_set_state(struct dv_machine *m, const struct dv_plic_state *in)
+{
+    return m->plic && vplic_restore(m->plic, in) ? DV_OK : DV_ERR_INVALID;
+}
+
 void hart_wake(struct dv_hart *h)
 {
     atomic_store(&h->attention, true);

@@ -15,9 +15,12 @@
  */
 #include "hart/vplic.h"
 
+#include "hart/dvext.h"
+
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define WORD_BITS 32u
 
@@ -323,4 +326,58 @@ bool vplic_pending(struct vplic *p, unsigned context)
     if (!p || context >= p->ncontexts)
         return false;
     return atomic_load_explicit(&p->line[context], memory_order_acquire);
+}
+
+void vplic_save(struct vplic *p, struct dv_plic_state *out)
+{
+    memset(out, 0, sizeof(*out));
+    pthread_mutex_lock(&p->lock);
+    out->nsources = p->nsources;
+    out->ncontexts = p->ncontexts;
+    memcpy(out->priority, p->priority, p->nsources);
+    memcpy(out->pending, p->pending, p->nwords * sizeof(uint32_t));
+    memcpy(out->claimed, p->claimed, p->nwords * sizeof(uint32_t));
+    for (unsigned c = 0; c < p->ncontexts; c++)
+        memcpy(out->enable[c], ctx_enable(p, c), p->nwords * sizeof(uint32_t));
+    memcpy(out->threshold, p->threshold, p->ncontexts);
+    pthread_mutex_unlock(&p->lock);
+}
+
+static bool state_valid(const struct vplic *p, const struct dv_plic_state *in)
+{
+    if (in->nsources != p->nsources || in->ncontexts != p->ncontexts)
+        return false;
+    for (unsigned s = 0; s < DV_PLIC_MAX_SOURCES; s++)
+        if (in->priority[s] > VPLIC_MAX_PRIORITY || (s >= p->nsources && in->priority[s]))
+            return false;
+    for (unsigned w = 0; w < DV_PLIC_WORDS; w++) {
+        uint32_t valid = w < p->nwords ? valid_mask(p, w) : 0;
+        if ((in->pending[w] | in->claimed[w]) & ~valid)
+            return false;
+        for (unsigned c = 0; c < DV_PLIC_MAX_CONTEXTS; c++)
+            if (in->enable[c][w] & ~(c < p->ncontexts ? valid : 0))
+                return false;
+    }
+    for (unsigned c = 0; c < DV_PLIC_MAX_CONTEXTS; c++)
+        if (in->threshold[c] > VPLIC_MAX_PRIORITY || (c >= p->ncontexts && in->threshold[c]))
+            return false;
+    return true;
+}
+
+bool vplic_restore(struct vplic *p, const struct dv_plic_state *in)
+{
+    if (!state_valid(p, in))
+        return false;
+    pthread_mutex_lock(&p->lock);
+    memcpy(p->priority, in->priority, p->nsources);
+    memcpy(p->pending, in->pending, p->nwords * sizeof(uint32_t));
+    memcpy(p->claimed, in->claimed, p->nwords * sizeof(uint32_t));
+    memset(p->level, 0, p->nwords * sizeof(uint32_t));
+    for (unsigned c = 0; c < p->ncontexts; c++)
+        memcpy(ctx_enable(p, c), in->enable[c], p->nwords * sizeof(uint32_t));
+    memcpy(p->threshold, in->threshold, p->ncontexts);
+    for (unsigned c = 0; c < p->ncontexts; c++)
+        update_context(p, c);
+    pthread_mutex_unlock(&p->lock);
+    return true;
 }

@@ -81,6 +81,13 @@ bool vplic_write(struct vplic *p, uint64_t offset, unsigned size, uint32_t value
    out-of-range sources are ignored. */
 void vplic_set_irq(struct vplic *p, unsigned source, bool level);
 
+/* Copy the state out (dvext.h's dv_plic_state), or replace it: false when
+   the shape differs or a value is out of range (then nothing changed). After
+   a restore every context's line is evaluated afresh and notified. */
+struct dv_plic_state;
+void vplic_save(struct vplic *p, struct dv_plic_state *out);
+bool vplic_restore(struct vplic *p, const struct dv_plic_state *in);
+
 /* Is context's external interrupt line asserted now? Lock-free; false for an
    out-of-range context. */
 bool vplic_pending(struct vplic *p, unsigned context);

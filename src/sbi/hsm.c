@@ -198,3 +198,39 @@ enum sbi_hsm_state sbi_hsm_state_of(struct sbi *s, unsigned hartid)
     pthread_mutex_unlock(&s->hsm.lock);
     return state;
 }
+
+void sbi_hsm_save(struct sbi *s, unsigned hartid, enum sbi_hsm_state *state, uint64_t *start,
+                  uint64_t *arg)
+{
+    struct sbi_hsm *h = &s->hsm;
+
+    pthread_mutex_lock(&h->lock);
+    *state = hartid < h->nharts ? h->state[hartid] : SBI_HSM_STOPPED;
+    /* A retentive suspend returns at once (host_hart_suspend_wait): a hart
+       caught inside one is running, and resumes as if woken. */
+    if (*state == SBI_HSM_SUSPENDED)
+        *state = SBI_HSM_STARTED;
+    *start = hartid < h->nharts ? h->start_addr[hartid] : 0;
+    *arg = hartid < h->nharts ? h->start_arg[hartid] : 0;
+    pthread_mutex_unlock(&h->lock);
+}
+
+int sbi_hsm_restore(struct sbi *s, unsigned hartid, enum sbi_hsm_state state, uint64_t start,
+                    uint64_t arg)
+{
+    struct sbi_hsm *h = &s->hsm;
+
+    if (hartid >= h->nharts ||
+        (state != SBI_HSM_STARTED && state != SBI_HSM_STOPPED && state != SBI_HSM_START_PENDING))
+        return -1;
+    if (state == SBI_HSM_START_PENDING && !valid_entry(s, start))
+        return -1;
+    pthread_mutex_lock(&h->lock);
+    h->state[hartid] = state;
+    h->start_addr[hartid] = start;
+    h->start_arg[hartid] = arg;
+    h->stop_taken[hartid] = h->resume_pending[hartid] = false;
+    pthread_cond_broadcast(&h->changed);
+    pthread_mutex_unlock(&h->lock);
+    return 0;
+}

@@ -220,6 +220,13 @@ bool sbi_hsm_take_stop(struct sbi *s, unsigned hartid);
    a1 = *arg, satp = 0 and sstatus.SIE = 0, as for a hart start (the call's
    sbi_ret is dropped). True once per such suspend. */
 bool sbi_hsm_take_resume(struct sbi *s, unsigned hartid, uint64_t *addr, uint64_t *arg);
+/* Snapshots: a hart's HSM state and, while START_PENDING, where it will
+   start. restore takes only the states a paused VM can be in (STARTED,
+   STOPPED, START_PENDING with an address in RAM); -1 for anything else. */
+void sbi_hsm_save(struct sbi *s, unsigned hartid, enum sbi_hsm_state *state, uint64_t *start,
+                  uint64_t *arg);
+int sbi_hsm_restore(struct sbi *s, unsigned hartid, enum sbi_hsm_state state, uint64_t start,
+                    uint64_t arg);
 /* The current state (SBI_HSM_STOPPED for a hartid >= nharts). */
 enum sbi_hsm_state sbi_hsm_state_of(struct sbi *s, unsigned hartid);
 

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "util/err.h"
+#include "util/state.h"
 #include "vmm/config.h"
 
 void vm_config_init(struct vm_config *cfg)
@@ -99,4 +100,79 @@ void vm_config_default_mac(const struct vm_config *cfg, unsigned index, uint8_t 
     /* A locally administered address, distinct per NIC, as QEMU's defaults. */
     const uint8_t base[6] = {0x52, 0x54, 0x00, 0x12, 0x34, (uint8_t)(0x56 + index)};
     memcpy(mac, base, 6);
+}
+
+void vm_config_save(const struct vm_config *cfg, struct state_writer *w)
+{
+    state_put_str(w, cfg->kernel_path);
+    state_put_str(w, cfg->initrd_path);
+    state_put_str(w, cfg->append);
+    state_put_u32(w, cfg->smp);
+    state_put_u64(w, cfg->memory_bytes);
+    state_put_bool(w, cfg->track_dirty_pages);
+    state_put_bool(w, cfg->strict_mmio);
+    state_put_u32(w, cfg->ndisks);
+    for (unsigned i = 0; i < cfg->ndisks; i++) {
+        const struct vm_disk *d = &cfg->disks[i];
+        state_put_str(w, d->id);
+        state_put_str(w, d->path);
+        state_put_bool(w, d->readonly);
+        state_put_bool(w, d->root);
+        state_put_str(w, d->partuuid);
+        state_put_str(w, d->cache_type);
+        state_put_str(w, d->io_engine);
+    }
+    state_put_u32(w, cfg->nnics);
+    for (unsigned i = 0; i < cfg->nnics; i++) {
+        const struct vm_nic *n = &cfg->nics[i];
+        state_put_str(w, n->id);
+        state_put_u8(w, (uint8_t)n->kind);
+        state_put_str(w, n->options);
+        state_put_bytes(w, n->mac, sizeof(n->mac));
+        state_put_bool(w, n->mac_set);
+        state_put_u32(w, n->mtu);
+    }
+}
+
+bool vm_config_restore(struct vm_config *cfg, struct state_reader *r)
+{
+    state_get_str(r, cfg->kernel_path, sizeof(cfg->kernel_path));
+    state_get_str(r, cfg->initrd_path, sizeof(cfg->initrd_path));
+    state_get_str(r, cfg->append, sizeof(cfg->append));
+    cfg->smp = state_get_u32(r);
+    cfg->memory_bytes = state_get_u64(r);
+    cfg->track_dirty_pages = state_get_bool(r);
+    cfg->strict_mmio = state_get_bool(r);
+    if (state_reader_ok(r) && (cfg->smp == 0 || cfg->smp > VM_MAX_VCPUS))
+        return state_fail(r, "%u vCPUs (1 to %u)", cfg->smp, VM_MAX_VCPUS);
+    if (state_reader_ok(r) && (cfg->memory_bytes < VM_MIN_MEMORY ||
+                               cfg->memory_bytes > VM_MAX_MEMORY || cfg->memory_bytes % 4096))
+        return state_fail(r, "guest memory of %llu bytes", (unsigned long long)cfg->memory_bytes);
+    cfg->ndisks = state_get_count(r, VM_MAX_DISKS, "disks");
+    for (unsigned i = 0; i < cfg->ndisks && state_reader_ok(r); i++) {
+        struct vm_disk *d = &cfg->disks[i];
+        state_get_str(r, d->id, sizeof(d->id));
+        state_get_str(r, d->path, sizeof(d->path));
+        d->readonly = state_get_bool(r);
+        d->root = state_get_bool(r);
+        state_get_str(r, d->partuuid, sizeof(d->partuuid));
+        state_get_str(r, d->cache_type, sizeof(d->cache_type));
+        state_get_str(r, d->io_engine, sizeof(d->io_engine));
+        if (state_reader_ok(r) && (!d->id[0] || (d->root && i != 0)))
+            return state_fail(r, "disk %u: no id, or a root disk that is not the first", i);
+    }
+    cfg->nnics = state_get_count(r, VM_MAX_NICS, "network interfaces");
+    for (unsigned i = 0; i < cfg->nnics && state_reader_ok(r); i++) {
+        struct vm_nic *n = &cfg->nics[i];
+        state_get_str(r, n->id, sizeof(n->id));
+        uint8_t kind = state_get_u8(r);
+        state_get_str(r, n->options, sizeof(n->options));
+        state_get_bytes(r, n->mac, sizeof(n->mac));
+        n->mac_set = state_get_bool(r);
+        n->mtu = state_get_u32(r);
+        if (state_reader_ok(r) && (kind > VM_NET_TAP || !n->id[0]))
+            return state_fail(r, "network interface %u: kind %u or no id", i, kind);
+        n->kind = (enum vm_net_kind)kind;
+    }
+    return state_reader_ok(r);
 }

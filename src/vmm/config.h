@@ -77,6 +77,16 @@ struct vm_nic *vm_config_find_nic(struct vm_config *cfg, const char *id);
 int vm_config_put_disk(struct vm_config *cfg, const struct vm_disk *disk, char *err,
                        size_t err_len);
 int vm_config_put_nic(struct vm_config *cfg, const struct vm_nic *nic, char *err, size_t err_len);
+/* Snapshots: the parts of the configuration that shape the guest (memory,
+   vCPUs, kernel and command line, disks, NICs, --strict-mmio), not what
+   belongs to one process (--jit, --dtb-out, --boot-timer, reboot policy).
+   restore fills the guest-shaping fields of cfg and checks them as the CLI
+   and the API would; false with the reason in the reader. */
+struct state_writer;
+struct state_reader;
+void vm_config_save(const struct vm_config *cfg, struct state_writer *w);
+bool vm_config_restore(struct vm_config *cfg, struct state_reader *r);
+
 /* NIC number index's default MAC (52:54:00:12:34:56 + index). */
 void vm_config_default_mac(const struct vm_config *cfg, unsigned index, uint8_t mac[6]);
 

@@ -3,14 +3,17 @@
  * whatever their kind. Each entry names the device (the API's drive_id or
  * iface_id, or its kind and number), says where it sits (MMIO window and
  * interrupt, from vmm/platform.h), how the device tree describes it, and how
- * to pause it, read its counters and destroy it. The registry is filled while the VM is built,
- * before any vCPU runs, and is read-only afterwards.
+ * to pause it, save and restore its state, read its counters and destroy it. The registry is filled
+ * while the VM is built, before any vCPU runs, and is read-only afterwards.
  */
 #ifndef DUVISOR_VMM_DEVICE_H
 #define DUVISOR_VMM_DEVICE_H
 
 #include <stdbool.h>
 #include <stdint.h>
+
+struct state_writer;
+struct state_reader;
 
 #define VM_MAX_DEVICES   16u
 #define VM_DEVICE_ID_MAX 64u
@@ -30,6 +33,13 @@ struct vm_device_ops {
     void (*pause)(void *opaque, bool paused);
     /* Fill at most max counters; returns how many. NULL: none. */
     unsigned (*stats)(void *opaque, struct vm_stat *out, unsigned max);
+    /* Snapshots: write the device's state while the VM is paused, and read
+       it back into a device freshly made from the same configuration (before
+       any vCPU runs); restore returns false with the reason in the reader.
+       The snapshot holds one section per device that has save, named by its
+       id. NULL: the device has no state to keep. */
+    void (*save)(void *opaque, struct state_writer *w);
+    bool (*restore)(void *opaque, struct state_reader *r);
     /* Free everything; vCPUs are stopped. NULL: nothing owned. */
     void (*destroy)(void *opaque);
 };

@@ -69,6 +69,19 @@ static void guest_ram_written(void *opaque, const void *host, size_t len)
 
 /* --- per kind: create, and the registry's view ------------------------------------- */
 
+/* Every kind's state is the transport's plus what the model adds (its ops). */
+static void slot_save(void *opaque, struct state_writer *w)
+{
+    struct virtio_slot *slot = opaque;
+    virtio_save(slot->vdev, w);
+}
+
+static bool slot_restore(void *opaque, struct state_reader *r)
+{
+    struct virtio_slot *slot = opaque;
+    return virtio_restore(slot->vdev, r);
+}
+
 /* The first max of a device's n counters into out: how many. */
 static unsigned copy_stats(struct vm_stat *out, unsigned max, const struct vm_stat *all, size_t n)
 {
@@ -104,8 +117,12 @@ static void blk_destroy(void *opaque)
     virtio_destroy(slot->vdev);
 }
 
-static const struct vm_device_ops blk_device_ops = {
-    .kind = "block", .pause = blk_pause, .stats = blk_stats, .destroy = blk_destroy};
+static const struct vm_device_ops blk_device_ops = {.kind = "block",
+                                                    .pause = blk_pause,
+                                                    .stats = blk_stats,
+                                                    .save = slot_save,
+                                                    .restore = slot_restore,
+                                                    .destroy = blk_destroy};
 
 static unsigned net_stats(void *opaque, struct vm_stat *out, unsigned max)
 {
@@ -146,8 +163,12 @@ static void net_destroy(void *opaque)
     virtio_net_destroy(slot->device);
 }
 
-static const struct vm_device_ops net_device_ops = {
-    .kind = "net", .pause = net_pause, .stats = net_stats, .destroy = net_destroy};
+static const struct vm_device_ops net_device_ops = {.kind = "net",
+                                                    .pause = net_pause,
+                                                    .stats = net_stats,
+                                                    .save = slot_save,
+                                                    .restore = slot_restore,
+                                                    .destroy = net_destroy};
 
 static void rng_destroy(void *opaque)
 {
@@ -156,7 +177,8 @@ static void rng_destroy(void *opaque)
     virtio_rng_destroy(slot->device);
 }
 
-static const struct vm_device_ops rng_device_ops = {.kind = "entropy", .destroy = rng_destroy};
+static const struct vm_device_ops rng_device_ops = {
+    .kind = "entropy", .save = slot_save, .restore = slot_restore, .destroy = rng_destroy};
 
 static void console_destroy_slot(void *opaque)
 {
@@ -165,7 +187,16 @@ static void console_destroy_slot(void *opaque)
     virtio_console_destroy(slot->device);
 }
 
+static void console_pause(void *opaque, bool paused)
+{
+    struct virtio_slot *slot = opaque;
+    virtio_console_pause(slot->device, paused);
+}
+
 static const struct vm_device_ops console_device_ops = {.kind = "virtio_console",
+                                                        .pause = console_pause,
+                                                        .save = slot_save,
+                                                        .restore = slot_restore,
                                                         .destroy = console_destroy_slot};
 
 static unsigned input_stats(void *opaque, struct vm_stat *out, unsigned max)
@@ -188,8 +219,11 @@ static void input_destroy(void *opaque)
     virtio_input_destroy(slot->device);
 }
 
-static const struct vm_device_ops input_device_ops = {
-    .kind = "input", .stats = input_stats, .destroy = input_destroy};
+static const struct vm_device_ops input_device_ops = {.kind = "input",
+                                                      .stats = input_stats,
+                                                      .save = slot_save,
+                                                      .restore = slot_restore,
+                                                      .destroy = input_destroy};
 
 /* The virtio console writes to duvisor's stdout; its input is not connected
    (stdin belongs to ttyS0). */

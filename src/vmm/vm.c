@@ -107,16 +107,37 @@ void vm_console_pump(struct vm *vm)
 
 /* --- creation ------------------------------------------------------------------------ */
 
-static int create_memory(struct vm *vm, char *err, size_t err_len)
+static int create_memory(struct vm *vm, const struct vm_ram_source *src, char *err, size_t err_len)
 {
     vm->ram_size = vm->cfg->memory_bytes;
-    /* A memfd, so snapshots and live upgrade can later hand guest RAM over. */
-    vm->memfd = memfd_create("duvisor-ram", MFD_CLOEXEC);
-    if (vm->memfd < 0 || ftruncate(vm->memfd, (off_t)vm->ram_size) != 0)
-        return set_err(err, err_len, "cannot create %llu MiB of guest memory: %s",
-                       (unsigned long long)(vm->ram_size >> 20), strerror(errno));
-    vm->ram =
-        mmap(NULL, vm->ram_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, vm->memfd, 0);
+    int flags = MAP_SHARED | MAP_NORESERVE;
+    int fd;
+    if (src) {
+        /* A memory file must hold exactly the guest's RAM: shorter would
+           fault (SIGBUS) on the first touch of what is missing. */
+        struct stat st;
+        if (fstat(src->fd, &st) != 0 || !S_ISREG(st.st_mode))
+            return set_err(err, err_len, "the memory file is not a regular file");
+        if ((uint64_t)st.st_size != vm->ram_size)
+            return set_err(err, err_len,
+                           "the memory file holds %llu bytes, the snapshot's RAM is %llu",
+                           (unsigned long long)st.st_size, (unsigned long long)vm->ram_size);
+        fd = src->fd;
+        if (src->shared) {
+            vm->memfd = fcntl(src->fd, F_DUPFD_CLOEXEC, 0);
+            if (vm->memfd < 0)
+                return set_err(err, err_len, "cannot keep the memory file: %s", strerror(errno));
+        } else {
+            flags = MAP_PRIVATE | MAP_NORESERVE; /* pages load on first touch, copied on write */
+        }
+    } else {
+        /* A memfd, so snapshots and live upgrade can hand guest RAM over. */
+        vm->memfd = fd = memfd_create("duvisor-ram", MFD_CLOEXEC);
+        if (vm->memfd < 0 || ftruncate(vm->memfd, (off_t)vm->ram_size) != 0)
+            return set_err(err, err_len, "cannot create %llu MiB of guest memory: %s",
+                           (unsigned long long)(vm->ram_size >> 20), strerror(errno));
+    }
+    vm->ram = mmap(NULL, vm->ram_size, PROT_READ | PROT_WRITE, flags, fd, 0);
     if (vm->ram == MAP_FAILED) {
         vm->ram = NULL;
         return set_err(err, err_len, "cannot map guest memory: %s", strerror(errno));
@@ -201,7 +222,20 @@ static void uart_destroy(void *opaque)
     vm->uart = NULL;
 }
 
-static const struct vm_device_ops uart_device_ops = {.kind = "uart", .destroy = uart_destroy};
+static void uart_save(void *opaque, struct state_writer *w)
+{
+    struct vm *vm = opaque;
+    uart8250_save(vm->uart, w);
+}
+
+static bool uart_restore(void *opaque, struct state_reader *r)
+{
+    struct vm *vm = opaque;
+    return uart8250_restore(vm->uart, r);
+}
+
+static const struct vm_device_ops uart_device_ops = {
+    .kind = "uart", .save = uart_save, .restore = uart_restore, .destroy = uart_destroy};
 static const struct vm_device_ops boot_timer_device_ops = {.kind = "boot_timer"};
 
 static int create_devices(struct vm *vm, char *err, size_t err_len)
@@ -284,15 +318,10 @@ static int create_harts(struct vm *vm, char *err, size_t err_len)
            cycle, time and instret (the vDSO's clock_gettime uses rdtime). */
         dv_csr_write(v->hart, DV_CSR_GUEST_SCOUNTEREN, 7);
     }
-    /* The boot hart starts at the kernel entry; the others wait for HSM. */
-    struct vcpu *boot = &vm->vcpus[0];
-    vcpu_enter_state(boot, vm->entry, vm->dtb_addr);
-    boot->running = true;
     return 0;
 }
 
-int vm_create(struct vm *vm, const struct vm_config *cfg, struct console *console, char *err,
-              size_t err_len)
+static void init_vm(struct vm *vm, const struct vm_config *cfg, struct console *console)
 {
     memset(vm, 0, sizeof(*vm));
     vm->cfg = cfg;
@@ -302,12 +331,39 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, struct console *consol
     pthread_mutex_init(&vm->console_pump_lock, NULL);
     pthread_mutex_init(&vm->pause.lock, NULL);
     pthread_cond_init(&vm->pause.changed, NULL);
+}
+
+int vm_create(struct vm *vm, const struct vm_config *cfg, struct console *console, char *err,
+              size_t err_len)
+{
+    init_vm(vm, cfg, console);
     /* Devices before the guest: the device tree describes the registry. */
-    if (create_memory(vm, err, err_len) || create_devices(vm, err, err_len) ||
+    if (create_memory(vm, NULL, err, err_len) || create_devices(vm, err, err_len) ||
         load_guest(vm, err, err_len) || create_harts(vm, err, err_len)) {
         vm_destroy(vm);
         return -1;
     }
+    /* The boot hart starts at the kernel entry; the others wait for HSM. */
+    struct vcpu *boot = &vm->vcpus[0];
+    vcpu_enter_state(boot, vm->entry, vm->dtb_addr);
+    boot->running = true;
+    return 0;
+}
+
+int vm_create_for_restore(struct vm *vm, const struct vm_config *cfg, struct console *console,
+                          const struct vm_ram_source *src, char *err, size_t err_len)
+{
+    init_vm(vm, cfg, console);
+    if (create_memory(vm, src, err, err_len) || create_devices(vm, err, err_len) ||
+        create_harts(vm, err, err_len)) {
+        vm_destroy(vm);
+        return -1;
+    }
+    /* Paused from the start: the state goes in before any vCPU or device
+       runs, and guest time stands still until vm_resume. */
+    vm->pause.requested = true;
+    vm->pause.start_time = dv_host_time();
+    vm_devices_pause(&vm->devices, true);
     return 0;
 }
 

@@ -17,9 +17,11 @@
 #include "devices/virtio_blk.h"
 #include "devices/virtio_input.h"
 #include "util/err.h"
+#include "util/state.h"
 #include "vmm/console.h"
 #include "vmm/log.h"
 #include "vmm/metrics.h"
+#include "vmm/snapshot.h"
 #include "vmm/virtio_devices.h"
 #include "vmm/vm.h"
 #include "vmm/vmm.h"
@@ -214,6 +216,132 @@ static int act_set_metrics(void *opaque, const struct api_metrics *mt, char *err
     return 0;
 }
 
+static uint64_t us_between(const struct timespec *a, const struct timespec *b)
+{
+    return (uint64_t)(b->tv_sec - a->tv_sec) * 1000000u +
+           (uint64_t)((b->tv_nsec - a->tv_nsec) / 1000);
+}
+
+static int act_snapshot_create(void *opaque, const struct api_snapshot_create *req, char *err,
+                               size_t err_len)
+{
+    struct vmm *m = target_vmm(opaque);
+    if (!m->vm_live)
+        return set_err(err, err_len, "There is no microVM to snapshot.");
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    struct state_writer w;
+    state_writer_init(&w);
+    char why[512];
+    int rc = snapshot_encode(m->vm, m->opt.vmm_version, &w, why, sizeof(why));
+    if (rc == 0)
+        rc = snapshot_write_memory(m->vm, req->mem_file_path, why, sizeof(why));
+    if (rc == 0)
+        rc = snapshot_write_file(req->snapshot_path, w.buf, w.len, why, sizeof(why));
+    size_t state_len = w.len;
+    state_writer_free(&w);
+    if (rc)
+        return set_err(err, err_len, "Cannot create the snapshot: %s", why);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    vmm_log(&m->log, API_LOG_INFO,
+            "Snapshot created: %s (%zu bytes of state), memory %s, in %llu us", req->snapshot_path,
+            state_len, req->mem_file_path, (unsigned long long)us_between(&t0, &t1));
+    return 0;
+}
+
+/* The restored VM's configuration: the snapshot's guest, this process's
+   own choices (engine, reporting, reboot policy), the TAP overrides. */
+static int restored_config(struct vmm *m, const struct snapshot *snap,
+                           const struct api_snapshot_load *req, struct vm_config *out, char *err,
+                           size_t err_len)
+{
+    *out = snap->cfg;
+    out->jit = m->cfg.jit;
+    out->jit_stats = m->cfg.jit_stats;
+    out->boot_timer = m->cfg.boot_timer;
+    out->no_reboot = m->cfg.no_reboot;
+    for (unsigned i = 0; i < req->noverrides; i++) {
+        const struct api_net_override *o = &req->overrides[i];
+        struct vm_nic *nic = vm_config_find_nic(out, o->iface_id);
+        if (!nic)
+            return set_err(err, err_len, "network_overrides: the snapshot has no interface '%s'.",
+                           o->iface_id);
+        if (nic->kind != VM_NET_TAP)
+            return set_err(err, err_len,
+                           "network_overrides: interface '%s' is not on a TAP device.",
+                           o->iface_id);
+        if (vm_config_copy_string(nic->options, sizeof(nic->options), o->host_dev_name,
+                                  "host_dev_name", err, err_len))
+            return -1;
+    }
+    return 0;
+}
+
+/* Build the VM from a checked snapshot and RAM source, paused; then run it
+   (parked) and resume if asked. */
+static int start_restored(struct vmm *m, struct snapshot *snap, const struct vm_ram_source *ram,
+                          bool resume, char *err, size_t err_len)
+{
+    pthread_mutex_lock(&m->vm_lock);
+    int rc = vm_create_for_restore(m->vm, &m->cfg, m->console, ram, err, err_len);
+    if (rc == 0 && (rc = snapshot_apply(m->vm, snap, err, err_len)) != 0)
+        vm_destroy(m->vm);
+    if (rc == 0) {
+        m->vm->stop_fd = m->stop_fd;
+        m->vm_live = true;
+    }
+    pthread_mutex_unlock(&m->vm_lock);
+    if (rc)
+        return -1;
+    vm_start(m->vm);
+    if (resume)
+        vm_resume(m->vm);
+    return 0;
+}
+
+static int act_snapshot_load(void *opaque, const struct api_snapshot_load *req, char *err,
+                             size_t err_len)
+{
+    struct vmm *m = target_vmm(opaque);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    struct snapshot *snap = calloc(1, sizeof(*snap));
+    struct vm_config *cfg = malloc(sizeof(*cfg));
+    char why[600];
+    int rc = snap && cfg ? 0 : set_err(why, sizeof(why), "out of memory");
+    if (rc == 0)
+        rc = snapshot_read_file(snap, req->snapshot_path, why, sizeof(why));
+    if (rc == 0)
+        rc = restored_config(m, snap, req, cfg, why, sizeof(why));
+    int fd = -1;
+    if (rc == 0 && (fd = open(req->mem_file_path, O_RDONLY | O_CLOEXEC)) < 0)
+        rc = set_err(why, sizeof(why), "cannot open the memory file '%s': %s", req->mem_file_path,
+                     strerror(errno));
+    if (rc == 0) {
+        m->cfg = *cfg;
+        const struct vm_ram_source ram = {.fd = fd, .shared = false};
+        rc = start_restored(m, snap, &ram, req->resume_vm, why, sizeof(why));
+    }
+    if (fd >= 0)
+        close(fd); /* the mapping keeps the file */
+    if (snap)
+        snapshot_free(snap);
+    free(snap);
+    free(cfg);
+    if (rc)
+        return set_err(err, err_len, "Cannot load the snapshot: %s", why);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    vmm_log(&m->log, API_LOG_INFO, "Snapshot %s loaded in %llu us, VM %s", req->snapshot_path,
+            (unsigned long long)us_between(&t0, &t1), req->resume_vm ? "running" : "paused");
+    return 0;
+}
+
+static int act_upgrade(void *opaque, const char *binary, char *err, size_t err_len)
+{
+    (void)opaque, (void)binary;
+    return set_err(err, err_len, "Live upgrade is not available.");
+}
+
 static const struct api_target_ops target_ops = {
     .start = act_start,
     .pause = act_pause,
@@ -223,6 +351,9 @@ static const struct api_target_ops target_ops = {
     .update_drive = act_update_drive,
     .set_logger = act_set_logger,
     .set_metrics = act_set_metrics,
+    .snapshot_create = act_snapshot_create,
+    .snapshot_load = act_snapshot_load,
+    .upgrade = act_upgrade,
 };
 
 /* --- requests from the API thread --------------------------------------------------------- */
@@ -502,6 +633,12 @@ static int configure(struct vmm *m, char *err, size_t err_len)
         m->server = api_server_start(m->opt.api_sock, on_api_request, m, err, err_len);
         if (!m->server)
             return -1;
+    }
+    if (m->opt.restore) {
+        if (act_snapshot_load(m, m->opt.restore, err, err_len))
+            return -1;
+        m->api.state = m->opt.restore->resume_vm ? API_RUNNING : API_PAUSED;
+        return 0;
     }
     bool boot = m->opt.start_now || m->opt.config_file;
     if (boot) {

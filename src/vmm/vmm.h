@@ -23,6 +23,8 @@ struct vmm_options {
     bool start_now;          /* the configuration is complete (duvisor run): boot at once */
     bool firecracker;        /* Firecracker's process shape: a guest reboot ends the VMM */
     bool boot_timer;         /* --boot-timer */
+    /* duvisor restore: load this snapshot instead of booting (NULL: none) */
+    const struct api_snapshot_load *restore;
     const char *vmm_version;
     struct api_logger logger;   /* --log-path / --level; .set: configured */
     struct api_metrics metrics; /* --metrics-path */

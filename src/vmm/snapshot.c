@@ -1,0 +1,542 @@
+/* Snapshot files: framing, the VM-level sections, guest memory (see snapshot.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/err.h"
+#include "util/le.h"
+#include "util/state.h"
+#include "vmm/snapshot.h"
+#include "vmm/vm.h"
+
+static const char MAGIC[8] = {'D', 'U', 'V', 'I', 'S', 'N', 'A', 'P'};
+#define ARCH_RISCV64  (243u | 64u << 16) /* EM_RISCV, XLEN */
+#define HEADER_BYTES  32u
+#define TRAILER_BYTES 8u
+#define PAGE          4096u
+
+/* The hart state a snapshot keeps, in the order it is written back: the
+   guest's own CSRs first, the exit CSRs last. Not here: hutimedelta (guest
+   time is saved instead), hugatp (the new VMM's G-stage), vcpuid (fixed),
+   huip (exits not yet taken: a restored hart re-evaluates its timers). */
+static const unsigned HART_CSRS[] = {
+    DV_CSR_FCSR,          DV_CSR_HUVSSTATUS,    DV_CSR_HUVSIE,    DV_CSR_HUVSTVEC,
+    DV_CSR_HUVSSCRATCH,   DV_CSR_HUVSEPC,       DV_CSR_HUVSCAUSE, DV_CSR_HUVSTVAL,
+    DV_CSR_HUVSTIMECMP,   DV_CSR_HUVSATP,       DV_CSR_VTIMECMP,  DV_CSR_VTIMECTL,
+    DV_CSR_HUIE,          DV_CSR_HUCOUNTEREN,   DV_CSR_HUVIP,     DV_CSR_GUEST_SCOUNTEREN,
+    DV_CSR_GUEST_SENVCFG, DV_CSR_GUEST_INSTRET, DV_CSR_UTVEC,     DV_CSR_USCRATCH,
+    DV_CSR_UCAUSE,        DV_CSR_UTVAL,         DV_CSR_HUTVAL,    DV_CSR_HUTINST,
+    DV_CSR_HUSTATUS,      DV_CSR_UEPC,
+};
+#define NCSRS (sizeof(HART_CSRS) / sizeof(HART_CSRS[0]))
+
+/* --- writing -------------------------------------------------------------------------- */
+
+static void begin_section(struct state_writer *w, const char *name, size_t *len_at)
+{
+    state_put_str(w, name);
+    *len_at = w->len;
+    state_put_u32(w, 0); /* patched by end_section */
+}
+
+static void end_section(struct state_writer *w, size_t len_at)
+{
+    if (!w->failed)
+        put_le32(w->buf + len_at, (uint32_t)(w->len - len_at - 4));
+}
+
+static void save_machine(struct vm *vm, const char *version, struct state_writer *w)
+{
+    state_put_str(w, version);
+    state_put_u32(w, vm->cfg->smp);
+    state_put_u64(w, vm->ram_size);
+    state_put_u32(w, vm->devices.count);
+    for (unsigned i = 0; i < vm->devices.count; i++)
+        state_put_str(w, vm->devices.dev[i].id);
+}
+
+static void save_plic(struct vm *vm, struct state_writer *w, struct dv_plic_state *st)
+{
+    dv_plic_get_state(vm->machine, st);
+    unsigned words = (st->nsources + 31) / 32;
+    state_put_u32(w, st->nsources);
+    state_put_u32(w, st->ncontexts);
+    state_put_bytes(w, st->priority, st->nsources);
+    for (unsigned i = 0; i < words; i++) {
+        state_put_u32(w, st->pending[i]);
+        state_put_u32(w, st->claimed[i]);
+    }
+    for (unsigned c = 0; c < st->ncontexts; c++) {
+        for (unsigned i = 0; i < words; i++)
+            state_put_u32(w, st->enable[c][i]);
+        state_put_u8(w, st->threshold[c]);
+    }
+}
+
+/* Guest time on v when the VM paused: what it reads again after a restore. */
+static uint64_t paused_guest_time(struct vm *vm, struct vcpu *v)
+{
+    uint64_t delta = 0;
+    dv_csr_read(v->hart, DV_CSR_HUTIMEDELTA, &delta);
+    /* Pauses before this one that v has not yet taken off its clock. */
+    uint64_t owed = vm->pause.paused_ticks - v->paused_applied;
+    return vm->pause.start_time + delta - owed;
+}
+
+static void save_vcpu(struct vm *vm, struct vcpu *v, struct state_writer *w)
+{
+    enum sbi_hsm_state hsm;
+    uint64_t start, arg;
+    sbi_hsm_save(&vm->sbi, v->id, &hsm, &start, &arg);
+    state_put_u32(w, (uint32_t)hsm);
+    state_put_u64(w, start);
+    state_put_u64(w, arg);
+    state_put_u64(w, paused_guest_time(vm, v));
+    for (unsigned r = 1; r < 32; r++)
+        state_put_u64(w, dv_gpr_get(v->hart, r));
+    for (unsigned r = 0; r < 32; r++)
+        state_put_u64(w, dv_fpr_get(v->hart, r));
+    state_put_u32(w, (uint32_t)NCSRS);
+    for (unsigned i = 0; i < NCSRS; i++) {
+        uint64_t value = 0;
+        dv_csr_read(v->hart, HART_CSRS[i], &value);
+        /* An IPI asked of this vCPU and not yet served is an interrupt
+           pending in the guest: keep it as one. */
+        if (HART_CSRS[i] == DV_CSR_HUVIP && (atomic_load(&v->requests) & VCPU_REQ_SSIP))
+            value |= DV_HUVIP_VSSIP;
+        state_put_u32(w, HART_CSRS[i]);
+        state_put_u64(w, value);
+    }
+}
+
+int snapshot_encode(struct vm *vm, const char *version, struct state_writer *w, char *err,
+                    size_t err_len)
+{
+    if (!vm_paused(vm))
+        return set_err(err, err_len, "the VM must be paused");
+    struct dv_plic_state *plic = malloc(sizeof(*plic));
+    if (!plic)
+        return set_err(err, err_len, "out of memory");
+    state_put_bytes(w, MAGIC, sizeof(MAGIC));
+    state_put_u32(w, SNAPSHOT_FORMAT_MAJOR);
+    state_put_u32(w, SNAPSHOT_FORMAT_MINOR);
+    state_put_u32(w, ARCH_RISCV64);
+    state_put_u32(w, 0);
+    state_put_u64(w, 0); /* body length, patched below */
+    size_t at;
+    begin_section(w, "machine", &at);
+    save_machine(vm, version, w);
+    end_section(w, at);
+    begin_section(w, "config", &at);
+    vm_config_save(vm->cfg, w);
+    end_section(w, at);
+    begin_section(w, "plic", &at);
+    save_plic(vm, w, plic);
+    end_section(w, at);
+    free(plic);
+    for (unsigned i = 0; i < vm->cfg->smp; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "vcpu%u", i);
+        begin_section(w, name, &at);
+        save_vcpu(vm, &vm->vcpus[i], w);
+        end_section(w, at);
+    }
+    for (unsigned i = 0; i < vm->devices.count; i++) {
+        const struct vm_device *d = &vm->devices.dev[i];
+        if (!d->ops->save)
+            continue;
+        char name[VM_DEVICE_ID_MAX + 8];
+        snprintf(name, sizeof(name), "dev:%s", d->id);
+        begin_section(w, name, &at);
+        d->ops->save(d->opaque, w);
+        end_section(w, at);
+    }
+    if (w->failed)
+        return set_err(err, err_len, "out of memory writing the snapshot");
+    put_le64(w->buf + 24, w->len - HEADER_BYTES);
+    state_put_u64(w, state_crc64(0, w->buf, w->len));
+    return w->failed ? set_err(err, err_len, "out of memory writing the snapshot") : 0;
+}
+
+static int write_all(int fd, const uint8_t *p, size_t len, uint64_t off)
+{
+    while (len) {
+        ssize_t n = pwrite(fd, p, len, (off_t)off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        p += n;
+        len -= (size_t)n;
+        off += (uint64_t)n;
+    }
+    return 0;
+}
+
+int snapshot_write_file(const char *path, const void *data, size_t len, char *err, size_t err_len)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return set_err(err, err_len, "cannot create '%s': %s", path, strerror(errno));
+    int rc = write_all(fd, data, len, 0);
+    if (close(fd) != 0)
+        rc = -1;
+    return rc ? set_err(err, err_len, "cannot write '%s': %s", path, strerror(errno)) : 0;
+}
+
+static bool page_is_zero(const uint8_t *p)
+{
+    uint64_t acc = 0;
+    for (unsigned i = 0; i < PAGE; i += 8) {
+        uint64_t v;
+        memcpy(&v, p + i, 8);
+        acc |= v;
+    }
+    return acc == 0;
+}
+
+/* [start, end) of RAM into fd, runs of non-zero pages only. */
+static int write_range(int fd, const uint8_t *ram, uint64_t start, uint64_t end)
+{
+    uint64_t run = start;
+    for (uint64_t p = start; p < end; p += PAGE) {
+        if (!page_is_zero(ram + p))
+            continue;
+        if (p > run && write_all(fd, ram + run, p - run, run))
+            return -1;
+        run = p + PAGE;
+    }
+    return end > run ? write_all(fd, ram + run, end - run, run) : 0;
+}
+
+/* Write the parts of RAM that hold data: those the memfd has pages for (a
+   fresh VM), or all of it (RAM mapped privately from a memory file). */
+static int write_ram(struct vm *vm, int fd)
+{
+    if (vm->memfd < 0)
+        return write_range(fd, vm->ram, 0, vm->ram_size);
+    off_t off = 0;
+    while ((uint64_t)off < vm->ram_size) {
+        off_t data = lseek(vm->memfd, off, SEEK_DATA);
+        if (data < 0)
+            return errno == ENXIO ? 0 : -1; /* no data past off */
+        off_t hole = lseek(vm->memfd, data, SEEK_HOLE);
+        if (hole < 0 || (uint64_t)hole > vm->ram_size)
+            hole = (off_t)vm->ram_size;
+        if (write_range(fd, vm->ram, (uint64_t)data & ~(uint64_t)(PAGE - 1), (uint64_t)hole))
+            return -1;
+        off = hole;
+    }
+    return 0;
+}
+
+int snapshot_write_memory(struct vm *vm, const char *path, char *err, size_t err_len)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return set_err(err, err_len, "cannot create '%s': %s", path, strerror(errno));
+    int rc = ftruncate(fd, (off_t)vm->ram_size) == 0 ? write_ram(vm, fd) : -1;
+    int saved = errno;
+    if (close(fd) != 0 && rc == 0) {
+        rc = -1;
+        saved = errno;
+    }
+    if (rc)
+        return set_err(err, err_len, "cannot write guest memory to '%s': %s", path,
+                       strerror(saved));
+    return 0;
+}
+
+/* --- reading -------------------------------------------------------------------------- */
+
+void snapshot_free(struct snapshot *s)
+{
+    free(s->buf);
+    memset(s, 0, sizeof(*s));
+}
+
+static struct snapshot_section *find_section(struct snapshot *s, const char *name)
+{
+    for (unsigned i = 0; i < s->nsections; i++)
+        if (!strcmp(s->sections[i].name, name))
+            return &s->sections[i];
+    return NULL;
+}
+
+/* A reader over section name, marked used; NULL with a reason if it is missing. */
+static bool open_section(struct snapshot *s, const char *name, struct state_reader *r, char *err,
+                         size_t err_len)
+{
+    struct snapshot_section *sec = find_section(s, name);
+    if (!sec) {
+        set_err(err, err_len, "the snapshot has no '%s' section", name);
+        return false;
+    }
+    sec->used = true;
+    state_reader_init(r, sec->data, sec->len);
+    return true;
+}
+
+/* The section was read whole and without a complaint. */
+static int close_section(const struct state_reader *r, const char *name, char *err, size_t err_len)
+{
+    if (!state_reader_ok(r))
+        return set_err(err, err_len, "snapshot section '%s': %s", name, r->why);
+    if (state_remaining(r))
+        return set_err(err, err_len, "snapshot section '%s' has %zu bytes too many", name,
+                       state_remaining(r));
+    return 0;
+}
+
+static int index_sections(struct snapshot *s, struct state_reader *body, char *err, size_t err_len)
+{
+    while (state_remaining(body) && state_reader_ok(body)) {
+        if (s->nsections == SNAPSHOT_MAX_SECTIONS)
+            return set_err(err, err_len, "the snapshot has more than %u sections",
+                           SNAPSHOT_MAX_SECTIONS);
+        struct snapshot_section *sec = &s->sections[s->nsections];
+        state_get_str(body, sec->name, sizeof(sec->name));
+        uint32_t len = state_get_u32(body);
+        if (state_reader_ok(body) && len > state_remaining(body))
+            state_fail(body, "section '%s' runs past the end", sec->name);
+        if (!state_reader_ok(body))
+            break;
+        if (find_section(s, sec->name))
+            return set_err(err, err_len, "the snapshot has two '%s' sections", sec->name);
+        sec->data = body->data + body->pos;
+        sec->len = len;
+        body->pos += len;
+        s->nsections++;
+    }
+    if (!state_reader_ok(body))
+        return set_err(err, err_len, "the snapshot is damaged: %s", body->why);
+    return 0;
+}
+
+static int check_header(const uint8_t *p, size_t len, char *err, size_t err_len)
+{
+    if (len < HEADER_BYTES + TRAILER_BYTES || memcmp(p, MAGIC, sizeof(MAGIC)) != 0)
+        return set_err(err, err_len, "not a duvisor snapshot");
+    uint32_t major = get_le32(p + 8), arch = get_le32(p + 16);
+    if (major != SNAPSHOT_FORMAT_MAJOR)
+        return set_err(err, err_len,
+                       "snapshot format version %u.%u; this duvisor reads version %u only", major,
+                       get_le32(p + 12), SNAPSHOT_FORMAT_MAJOR);
+    if (arch != ARCH_RISCV64)
+        return set_err(err, err_len, "a snapshot for another architecture (%#x)", arch);
+    if (get_le64(p + 24) != len - HEADER_BYTES - TRAILER_BYTES)
+        return set_err(err, err_len, "the snapshot is truncated or has bytes past its end");
+    if (get_le64(p + len - TRAILER_BYTES) != state_crc64(0, p, len - TRAILER_BYTES))
+        return set_err(err, err_len, "the snapshot is damaged (checksum mismatch)");
+    return 0;
+}
+
+static int read_machine_and_config(struct snapshot *s, char *err, size_t err_len)
+{
+    struct state_reader r;
+    if (!open_section(s, "machine", &r, err, err_len))
+        return -1;
+    state_get_str(&r, s->version, sizeof(s->version));
+    /* the rest of "machine" is checked against the VM in snapshot_apply */
+    if (!state_reader_ok(&r))
+        return set_err(err, err_len, "snapshot section 'machine': %s", r.why);
+    if (!open_section(s, "config", &r, err, err_len))
+        return -1;
+    vm_config_init(&s->cfg);
+    vm_config_restore(&s->cfg, &r);
+    return close_section(&r, "config", err, err_len);
+}
+
+int snapshot_decode(struct snapshot *s, const void *data, size_t len, char *err, size_t err_len)
+{
+    memset(s, 0, sizeof(*s));
+    if (len > SNAPSHOT_MAX_BYTES)
+        return set_err(err, err_len, "the snapshot is larger than %u MiB: not a duvisor snapshot",
+                       SNAPSHOT_MAX_BYTES >> 20);
+    if (check_header(data, len, err, err_len))
+        return -1;
+    if (!(s->buf = malloc(len)))
+        return set_err(err, err_len, "out of memory");
+    memcpy(s->buf, data, len);
+    s->len = len;
+    s->major = get_le32(s->buf + 8);
+    s->minor = get_le32(s->buf + 12);
+    struct state_reader body;
+    state_reader_init(&body, s->buf + HEADER_BYTES, len - HEADER_BYTES - TRAILER_BYTES);
+    if (index_sections(s, &body, err, err_len) || read_machine_and_config(s, err, err_len)) {
+        snapshot_free(s);
+        return -1;
+    }
+    return 0;
+}
+
+int snapshot_read_file(struct snapshot *s, const char *path, char *err, size_t err_len)
+{
+    memset(s, 0, sizeof(*s));
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return set_err(err, err_len, "cannot open snapshot '%s': %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return set_err(err, err_len, "snapshot '%s' is not a regular file", path);
+    }
+    if ((uint64_t)st.st_size > SNAPSHOT_MAX_BYTES) {
+        close(fd);
+        return set_err(err, err_len, "snapshot '%s' is larger than %u MiB: not a duvisor snapshot",
+                       path, SNAPSHOT_MAX_BYTES >> 20);
+    }
+    size_t len = (size_t)st.st_size, done = 0;
+    uint8_t *buf = malloc(len ? len : 1);
+    while (buf && done < len) {
+        ssize_t n = read(fd, buf + done, len - done);
+        if (n <= 0)
+            break;
+        done += (size_t)n;
+    }
+    close(fd);
+    if (!buf)
+        return set_err(err, err_len, "out of memory");
+    char why[400];
+    int rc = done == len ? snapshot_decode(s, buf, len, why, sizeof(why)) : -1;
+    free(buf);
+    if (done != len)
+        return set_err(err, err_len, "cannot read snapshot '%s'", path);
+    return rc ? set_err(err, err_len, "snapshot '%s': %s", path, why) : 0;
+}
+
+/* --- applying ------------------------------------------------------------------------- */
+
+static int apply_machine(struct vm *vm, struct snapshot *s, char *err, size_t err_len)
+{
+    struct state_reader r;
+    if (!open_section(s, "machine", &r, err, err_len))
+        return -1;
+    char version[64], id[VM_DEVICE_ID_MAX];
+    state_get_str(&r, version, sizeof(version));
+    uint32_t nvcpus = state_get_u32(&r);
+    uint64_t ram = state_get_u64(&r);
+    uint32_t ndev = state_get_count(&r, VM_MAX_DEVICES, "devices");
+    if (state_reader_ok(&r) && (nvcpus != vm->cfg->smp || ram != vm->ram_size))
+        state_fail(&r, "%u vCPUs and %llu bytes of RAM, not as its configuration says", nvcpus,
+                   (unsigned long long)ram);
+    if (state_reader_ok(&r) && ndev != vm->devices.count)
+        state_fail(&r, "%u devices; this VM has %u", ndev, vm->devices.count);
+    for (unsigned i = 0; i < ndev && state_reader_ok(&r); i++)
+        if (state_get_str(&r, id, sizeof(id)) && strcmp(id, vm->devices.dev[i].id))
+            state_fail(&r, "device %u is '%s'; this VM's is '%s'", i, id, vm->devices.dev[i].id);
+    return close_section(&r, "machine", err, err_len);
+}
+
+static int apply_plic(struct vm *vm, struct snapshot *s, char *err, size_t err_len)
+{
+    struct state_reader r;
+    if (!open_section(s, "plic", &r, err, err_len))
+        return -1;
+    struct dv_plic_state *st = calloc(1, sizeof(*st));
+    if (!st)
+        return set_err(err, err_len, "out of memory");
+    st->nsources = state_get_count(&r, DV_PLIC_MAX_SOURCES, "interrupt sources");
+    st->ncontexts = state_get_count(&r, DV_PLIC_MAX_CONTEXTS, "interrupt contexts");
+    unsigned words = (st->nsources + 31) / 32;
+    state_get_bytes(&r, st->priority, st->nsources);
+    for (unsigned i = 0; i < words; i++) {
+        st->pending[i] = state_get_u32(&r);
+        st->claimed[i] = state_get_u32(&r);
+    }
+    for (unsigned c = 0; c < st->ncontexts; c++) {
+        for (unsigned i = 0; i < words; i++)
+            st->enable[c][i] = state_get_u32(&r);
+        st->threshold[c] = state_get_u8(&r);
+    }
+    if (state_reader_ok(&r) && dv_plic_set_state(vm->machine, st) != DV_OK)
+        state_fail(&r, "the interrupt controller refuses this state");
+    free(st);
+    return close_section(&r, "plic", err, err_len);
+}
+
+static void apply_vcpu_regs(struct vcpu *v, struct state_reader *r)
+{
+    enum sbi_hsm_state hsm = (enum sbi_hsm_state)state_get_u32(r);
+    uint64_t start = state_get_u64(r), arg = state_get_u64(r), time = state_get_u64(r);
+    for (unsigned i = 1; i < 32; i++)
+        dv_gpr_set(v->hart, i, state_get_u64(r));
+    for (unsigned i = 0; i < 32; i++)
+        dv_fpr_set(v->hart, i, state_get_u64(r));
+    if (state_get_u32(r) != NCSRS && state_reader_ok(r))
+        state_fail(r, "a different set of hart registers");
+    for (unsigned i = 0; i < NCSRS && state_reader_ok(r); i++) {
+        uint32_t csr = state_get_u32(r);
+        uint64_t value = state_get_u64(r);
+        if (state_reader_ok(r) && csr != HART_CSRS[i])
+            state_fail(r, "register %#x where %#x belongs", csr, HART_CSRS[i]);
+        else if (state_reader_ok(r) && dv_csr_write(v->hart, csr, value) != DV_OK)
+            state_fail(r, "the hart refuses %#llx in register %#x", (unsigned long long)value, csr);
+    }
+    if (!state_reader_ok(r))
+        return;
+    if (sbi_hsm_restore(&v->vm->sbi, v->id, hsm, start, arg))
+        state_fail(r, "hart state %u (start %#llx) is not one a paused VM can be in", hsm,
+                   (unsigned long long)start);
+    v->running = hsm == SBI_HSM_STARTED;
+    /* Guest time continues from the snapshot instant: the VM was created
+       paused at pause.start_time, and vm_resume takes the pause off. */
+    dv_csr_write(v->hart, DV_CSR_HUTIMEDELTA, time - v->vm->pause.start_time);
+    v->paused_applied = v->vm->pause.paused_ticks;
+    /* Nothing the hart cached survives: it was made for other host memory. */
+    dv_hufence_gvma(v->hart);
+    dv_hufence_vvma(v->hart);
+    dv_fence_i(v->hart);
+}
+
+static int apply_vcpus(struct vm *vm, struct snapshot *s, char *err, size_t err_len)
+{
+    for (unsigned i = 0; i < vm->cfg->smp; i++) {
+        char name[16];
+        struct state_reader r;
+        snprintf(name, sizeof(name), "vcpu%u", i);
+        if (!open_section(s, name, &r, err, err_len))
+            return -1;
+        apply_vcpu_regs(&vm->vcpus[i], &r);
+        if (close_section(&r, name, err, err_len))
+            return -1;
+    }
+    return 0;
+}
+
+static int apply_devices(struct vm *vm, struct snapshot *s, char *err, size_t err_len)
+{
+    for (unsigned i = 0; i < vm->devices.count; i++) {
+        const struct vm_device *d = &vm->devices.dev[i];
+        if (!d->ops->restore)
+            continue;
+        char name[VM_DEVICE_ID_MAX + 8];
+        struct state_reader r;
+        snprintf(name, sizeof(name), "dev:%s", d->id);
+        if (!open_section(s, name, &r, err, err_len))
+            return -1;
+        d->ops->restore(d->opaque, &r);
+        if (close_section(&r, name, err, err_len))
+            return -1;
+    }
+    return 0;
+}
+
+int snapshot_apply(struct vm *vm, struct snapshot *s, char *err, size_t err_len)
+{
+    for (unsigned i = 0; i < s->nsections; i++)
+        s->sections[i].used = !strcmp(s->sections[i].name, "config");
+    /* The interrupt controller before the devices: they drive its lines again. */
+    if (apply_machine(vm, s, err, err_len) || apply_plic(vm, s, err, err_len) ||
+        apply_vcpus(vm, s, err, err_len) || apply_devices(vm, s, err, err_len))
+        return -1;
+    for (unsigned i = 0; i < s->nsections; i++)
+        if (!s->sections[i].used)
+            return set_err(err, err_len, "the snapshot has a section this VM has no use for: '%s'",
+                           s->sections[i].name);
+    return 0;
+}
