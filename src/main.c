@@ -3,6 +3,8 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "vmm/snapshot.h"
+#include "vmm/upgrade.h"
 
 static const char main_usage[] =
     "usage: duvisor <command> [options]\n"
@@ -19,7 +21,8 @@ static const char main_usage[] =
     "(see duvisor --api-sock PATH --help).\n"
     "\n"
     "  -h, --help       show this help\n"
-    "  -V, --version    show the version\n";
+    "  -V, --version    show the version\n"
+    "  --snapshot-version  show the snapshot format this duvisor reads\n";
 
 struct command {
     const char *name;
@@ -39,6 +42,13 @@ int main(int argc, char **argv)
     const char *base = strrchr(argv[0], '/');
     if (!strcmp(base ? base + 1 : argv[0], "firecracker"))
         return cmd_firecracker(argc, argv);
+    if (argc >= 2 && !strcmp(argv[1], "--snapshot-version")) {
+        /* Asked by a running duvisor before it live-upgrades to this binary. */
+        printf("%u.%u\n", SNAPSHOT_FORMAT_MAJOR, SNAPSHOT_FORMAT_MINOR);
+        return 0;
+    }
+    if (argc >= 2 && !strcmp(argv[1], UPGRADE_COMMAND))
+        return cmd_upgrade_resume(argc - 1, argv + 1);
     if (argc >= 2 && !strncmp(argv[1], "--", 2) && strcmp(argv[1], "--help") &&
         strcmp(argv[1], "--version"))
         return cmd_firecracker(argc, argv);

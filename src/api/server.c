@@ -19,6 +19,7 @@ struct api_server {
     char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
     api_server_handler handler;
     void *opaque;
+    int current_fd; /* the connection whose request the handler serves; -1 outside */
 };
 
 /* One request's body as it arrives. */
@@ -91,8 +92,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (rq->too_large)
         api_fault(&resp, 413, "Request payload is larger than the limit of %u allowed by server.",
                   API_MAX_PAYLOAD);
-    else
+    else {
+        const union MHD_ConnectionInfo *info =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        s->current_fd = info ? info->connect_fd : -1;
         s->handler(s->opaque, method, url, rq->body, rq->len, &resp);
+        s->current_fd = -1;
+    }
     enum MHD_Result ok = send_reply(c, &resp);
     api_response_free(&resp);
     return ok;
@@ -160,21 +166,11 @@ static int listen_on(const char *path, char *err, size_t err_len)
     return fd;
 }
 
-struct api_server *api_server_start(const char *path, api_server_handler handler, void *opaque,
-                                    char *err, size_t err_len)
+/* Serve s->fd (a listening socket at path). s on success; NULL with a reason,
+   the fd closed, the socket removed and s freed. */
+static struct api_server *serve(struct api_server *s, const char *path, char *err, size_t err_len)
 {
-    struct api_server *s = calloc(1, sizeof(*s));
-    if (!s) {
-        set_err(err, err_len, "out of memory");
-        return NULL;
-    }
-    s->handler = handler;
-    s->opaque = opaque;
-    s->fd = listen_on(path, err, err_len);
-    if (s->fd < 0) {
-        free(s);
-        return NULL;
-    }
+    s->current_fd = -1;
     snprintf(s->path, sizeof(s->path), "%s", path);
     s->daemon = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, 0, NULL, NULL, on_request, s,
@@ -190,6 +186,48 @@ struct api_server *api_server_start(const char *path, api_server_handler handler
         return NULL;
     }
     return s;
+}
+
+struct api_server *api_server_start(const char *path, api_server_handler handler, void *opaque,
+                                    char *err, size_t err_len)
+{
+    struct api_server *s = calloc(1, sizeof(*s));
+    if (!s) {
+        set_err(err, err_len, "out of memory");
+        return NULL;
+    }
+    s->handler = handler;
+    s->opaque = opaque;
+    s->fd = listen_on(path, err, err_len);
+    if (s->fd < 0) {
+        free(s);
+        return NULL;
+    }
+    return serve(s, path, err, err_len);
+}
+
+struct api_server *api_server_adopt(int fd, const char *path, api_server_handler handler,
+                                    void *opaque, char *err, size_t err_len)
+{
+    struct api_server *s = calloc(1, sizeof(*s));
+    if (!s) {
+        set_err(err, err_len, "out of memory");
+        return NULL;
+    }
+    s->handler = handler;
+    s->opaque = opaque;
+    s->fd = fd;
+    return serve(s, path, err, err_len);
+}
+
+int api_server_current_fd(const struct api_server *s)
+{
+    return s ? s->current_fd : -1;
+}
+
+int api_server_listen_fd(const struct api_server *s)
+{
+    return s ? s->fd : -1;
 }
 
 void api_server_stop(struct api_server *s)

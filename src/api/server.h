@@ -23,6 +23,15 @@ struct api_server;
    with a one-line reason in err. */
 struct api_server *api_server_start(const char *path, api_server_handler handler, void *opaque,
                                     char *err, size_t err_len);
+/* Serve fd, a socket already listening at path (handed over by the duvisor
+   this process replaced). NULL with a reason (fd is then closed). */
+struct api_server *api_server_adopt(int fd, const char *path, api_server_handler handler,
+                                    void *opaque, char *err, size_t err_len);
+/* While the handler runs: the fd of the connection it serves (a live upgrade
+   answers on it from the next binary); -1 otherwise. */
+int api_server_current_fd(const struct api_server *s);
+/* The listening socket. */
+int api_server_listen_fd(const struct api_server *s);
 /* Stop serving (the handler must not be blocked waiting for the caller) and
    remove the socket. NULL is fine. */
 void api_server_stop(struct api_server *s);

@@ -8,6 +8,8 @@
 #include "api/client.h"
 #include "cli/cli.h"
 #include "util/err.h"
+#include "vmm/snapshot.h"
+#include "vmm/upgrade.h"
 #include "vmm/vmm.h"
 
 static const char snapshot_usage[] =
@@ -211,4 +213,43 @@ int cmd_upgrade(int argc, char **argv)
         return EXIT_USAGE;
     }
     return 0;
+}
+
+int cmd_upgrade_resume(int argc, char **argv)
+{
+    char *end = NULL;
+    long fd = argc == 2 ? strtol(argv[1], &end, 10) : -1;
+    if (fd < 0 || !end || *end) {
+        fprintf(stderr, "duvisor: %s is started by a live upgrade, not by hand\n", UPGRADE_COMMAND);
+        return EXIT_USAGE;
+    }
+    static struct upgrade_handover h; /* read by the VMM for its whole life */
+    uint8_t *state = NULL;
+    size_t len = 0;
+    char err[512];
+    if (upgrade_read((int)fd, &h, &state, &len, err, sizeof(err))) {
+        fprintf(stderr, "duvisor: live upgrade: %s\n", err);
+        return 1;
+    }
+    struct vm_config cfg;
+    vm_config_init(&cfg);
+    cfg.jit = (enum vm_jit)h.jit;
+    cfg.jit_stats = h.jit_stats;
+    cfg.no_reboot = h.no_reboot;
+    cfg.boot_timer = h.boot_timer;
+    struct vmm_options opt = {
+        .api_sock = h.api_sock[0] ? h.api_sock : NULL,
+        .id = h.id[0] ? h.id : NULL,
+        .firecracker = h.firecracker,
+        .boot_timer = h.boot_timer,
+        .vmm_version = DUVISOR_VERSION_STRING,
+        .logger = h.logger,
+        .metrics = h.metrics,
+        .handover = &h,
+        .handover_state = state,
+        .handover_state_len = len,
+    };
+    int rc = vmm_main(&cfg, &opt);
+    free(state);
+    return rc;
 }

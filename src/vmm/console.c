@@ -60,6 +60,7 @@ static const int fatal_signals[] = {SIGHUP, SIGINT,  SIGQUIT, SIGILL, SIGABRT, S
 
 static pthread_mutex_t tty_lock = PTHREAD_MUTEX_INITIALIZER; /* create/destroy only */
 static struct termios tty_saved;     /* written before tty_fd is published */
+static struct termios tty_raw;       /* what tty_make_raw set */
 static atomic_int tty_fd = -1;       /* the raw tty, -1 if none; read by handlers */
 static bool tty_handled[NSIG_FATAL]; /* we installed the handler for this signal */
 static pthread_once_t tty_atexit_once = PTHREAD_ONCE_INIT;
@@ -140,6 +141,7 @@ static int tty_make_raw(int fd)
     raw.c_cflag |= CS8;
     raw.c_cc[VMIN] = 1;
     raw.c_cc[VTIME] = 0;
+    tty_raw = raw;
 
     pthread_once(&tty_atexit_once, tty_register_atexit);
     /* Publish first, so a signal that lands between the two calls restores. */
@@ -162,6 +164,18 @@ static void tty_restore(void)
     atomic_store(&tty_fd, -1);
     tty_remove_handlers();
     pthread_mutex_unlock(&tty_lock);
+}
+
+void console_release_tty(void)
+{
+    tty_restore_now();
+}
+
+void console_reclaim_tty(void)
+{
+    int fd = atomic_load(&tty_fd);
+    if (fd >= 0)
+        tcsetattr(fd, TCSANOW, &tty_raw);
 }
 
 /* --- output -------------------------------------------------------------------- */

@@ -94,6 +94,12 @@ struct console *console_create(const struct console_config *cfg);
    the terminal. Not from input_ready or quit. NULL is a no-op. */
 void console_destroy(struct console *c);
 
+/* Live upgrade: give the terminal back its own settings before exec (the
+   next binary's console takes it over again), or take it back when the exec
+   failed. No-ops without a terminal. */
+void console_release_tty(void);
+void console_reclaim_tty(void);
+
 /* All of buf to the output; see above for errors. */
 void console_write(struct console *c, const uint8_t *buf, size_t len);
 /* Up to len pending input bytes, oldest first; 0 when none. Never blocks. */

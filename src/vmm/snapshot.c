@@ -234,12 +234,17 @@ static int write_ram(struct vm *vm, int fd)
     return 0;
 }
 
+int snapshot_write_memory_fd(struct vm *vm, int fd)
+{
+    return ftruncate(fd, (off_t)vm->ram_size) == 0 ? write_ram(vm, fd) : -1;
+}
+
 int snapshot_write_memory(struct vm *vm, const char *path, char *err, size_t err_len)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
         return set_err(err, err_len, "cannot create '%s': %s", path, strerror(errno));
-    int rc = ftruncate(fd, (off_t)vm->ram_size) == 0 ? write_ram(vm, fd) : -1;
+    int rc = snapshot_write_memory_fd(vm, fd);
     int saved = errno;
     if (close(fd) != 0 && rc == 0) {
         rc = -1;

@@ -62,6 +62,8 @@ int snapshot_encode(struct vm *vm, const char *version, struct state_writer *w, 
 int snapshot_write_file(const char *path, const void *data, size_t len, char *err, size_t err_len);
 /* Guest RAM to path as a sparse file. 0, or -1 with a reason. */
 int snapshot_write_memory(struct vm *vm, const char *path, char *err, size_t err_len);
+/* The same into fd (sized to the RAM first): 0, or -1 with errno set. */
+int snapshot_write_memory_fd(struct vm *vm, int fd);
 
 /* Check a state file's bytes and index its sections; s owns a copy. 0, or
    -1 with a reason (s is then empty). */

@@ -1,6 +1,8 @@
 /* The VMM object and its event loop (see vmm.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <sys/mman.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -22,6 +24,7 @@
 #include "vmm/log.h"
 #include "vmm/metrics.h"
 #include "vmm/snapshot.h"
+#include "vmm/upgrade.h"
 #include "vmm/virtio_devices.h"
 #include "vmm/vm.h"
 #include "vmm/vmm.h"
@@ -60,6 +63,7 @@ struct vmm {
     bool done;
     int status;
     struct timespec started;
+    unsigned upgrades; /* live upgrades this VM has been through */
 };
 
 static uint64_t ms_since(const struct timespec *t)
@@ -336,10 +340,165 @@ static int act_snapshot_load(void *opaque, const struct api_snapshot_load *req, 
     return 0;
 }
 
+static uint64_t now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/* The binary this process was started from: after a rebuild in place that
+   is the new one (/proc/self/exe then names the old file, "(deleted)"). */
+static int own_binary(char *path, size_t len, char *err, size_t err_len)
+{
+    ssize_t n = readlink("/proc/self/exe", path, len - 1);
+    if (n <= 0)
+        return set_err(err, err_len, "cannot find this duvisor's binary: %s", strerror(errno));
+    path[n] = 0;
+    const char *deleted = " (deleted)";
+    size_t dl = strlen(deleted);
+    if ((size_t)n > dl && !strcmp(path + n - dl, deleted))
+        path[n - dl] = 0;
+    return 0;
+}
+
+/* Guest RAM as a memfd the next binary can map: the VM's own, or (RAM mapped
+   privately from a snapshot's memory file) a copy of it. */
+static int ram_for_handover(struct vm *vm)
+{
+    if (vm->memfd >= 0)
+        return upgrade_keep_fd(vm->memfd);
+    int fd = memfd_create("duvisor-ram", 0);
+    if (fd >= 0 && snapshot_write_memory_fd(vm, fd) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+static void close_kept(struct upgrade_handover *h)
+{
+    int *fds[] = {&h->ram_fd, &h->api_fd, &h->conn_fd, &h->fallback_fd};
+    for (unsigned i = 0; i < 4; i++)
+        if (*fds[i] >= 0) {
+            close(*fds[i]);
+            *fds[i] = -1;
+        }
+}
+
+static void fill_handover(struct vmm *m, struct upgrade_handover *h, bool running)
+{
+    *h = (struct upgrade_handover){.running = running,
+                                   .paused_ns = now_ns(),
+                                   .upgrades = m->upgrades,
+                                   .firecracker = m->opt.firecracker,
+                                   .boot_timer = m->cfg.boot_timer,
+                                   .no_reboot = m->cfg.no_reboot,
+                                   .jit_stats = m->cfg.jit_stats,
+                                   .jit = (int)m->cfg.jit,
+                                   .logger = m->api.logger,
+                                   .metrics = m->api.metrics};
+    snprintf(h->api_sock, sizeof(h->api_sock), "%s", m->opt.api_sock ? m->opt.api_sock : "");
+    snprintf(h->id, sizeof(h->id), "%s", m->opt.id ? m->opt.id : "");
+    h->ram_fd = ram_for_handover(m->vm);
+    h->api_fd = upgrade_keep_fd(api_server_listen_fd(m->server));
+    h->conn_fd = upgrade_keep_fd(api_server_current_fd(m->server));
+    h->fallback_fd = open("/proc/self/exe", O_RDONLY); /* no CLOEXEC: the way back */
+}
+
 static int act_upgrade(void *opaque, const char *binary, char *err, size_t err_len)
 {
-    (void)opaque, (void)binary;
-    return set_err(err, err_len, "Live upgrade is not available.");
+    struct vmm *m = target_vmm(opaque);
+    char path[PATH_MAX], why[600];
+    if (!m->vm_live || !m->server)
+        return set_err(err, err_len, "There is no microVM to upgrade.");
+    if (binary)
+        snprintf(path, sizeof(path), "%s", binary);
+    else if (own_binary(path, sizeof(path), why, sizeof(why)))
+        return set_err(err, err_len, "Cannot upgrade: %s", why);
+    if (upgrade_probe(path, why, sizeof(why)))
+        return set_err(err, err_len, "Cannot upgrade: %s", why);
+    bool running = !vm_paused(m->vm);
+    if (running && vm_pause(m->vm))
+        return set_err(err, err_len, "Cannot upgrade: the vCPUs did not pause within %d ms.",
+                       VM_PAUSE_TIMEOUT_MS);
+    struct upgrade_handover h;
+    fill_handover(m, &h, running);
+    struct state_writer w;
+    state_writer_init(&w);
+    int rc = snapshot_encode(m->vm, m->opt.vmm_version, &w, why, sizeof(why));
+    if (rc == 0 && (h.ram_fd < 0 || h.api_fd < 0 || h.conn_fd < 0 || h.fallback_fd < 0))
+        rc = set_err(why, sizeof(why), "cannot keep the fds to hand over: %s", strerror(errno));
+    if (rc == 0) {
+        vmm_log(&m->log, API_LOG_INFO, "Live upgrade to %s", path);
+        console_release_tty();
+        rc = upgrade_exec(path, -1, &h, w.buf, w.len, why, sizeof(why));
+        console_reclaim_tty(); /* still here: the exec failed */
+    }
+    state_writer_free(&w);
+    close_kept(&h);
+    if (running)
+        vm_resume(m->vm);
+    return set_err(err, err_len, "Cannot upgrade: %s; the VM runs on.", why);
+}
+
+/* The new binary of a live upgrade: the VM from the handover, resumed as it
+   was, and the answer to the request that asked for it. */
+static int take_over(struct vmm *m, char *err, size_t err_len)
+{
+    const struct upgrade_handover *h = m->opt.handover;
+    struct snapshot *snap = calloc(1, sizeof(*snap));
+    struct vm_config *cfg = malloc(sizeof(*cfg));
+    const struct api_snapshot_load none = {0};
+    char why[600];
+    int rc = snap && cfg ? 0 : set_err(why, sizeof(why), "out of memory");
+    if (rc == 0)
+        rc = snapshot_decode(snap, m->opt.handover_state, m->opt.handover_state_len, why,
+                             sizeof(why));
+    if (rc == 0)
+        rc = restored_config(m, snap, &none, cfg, why, sizeof(why));
+    if (rc == 0) {
+        m->cfg = *cfg;
+        const struct vm_ram_source ram = {.fd = h->ram_fd, .shared = true};
+        rc = start_restored(m, snap, &ram, h->running, why, sizeof(why));
+    }
+    if (snap)
+        snapshot_free(snap);
+    free(snap);
+    free(cfg);
+    if (rc == 0) {
+        m->api.state = h->running ? API_RUNNING : API_PAUSED;
+        m->upgrades = h->upgrades + (h->failed[0] ? 0 : 1);
+        uint64_t down_us = (now_ns() - h->paused_ns) / 1000;
+        char fault[700];
+        if (h->failed[0]) {
+            snprintf(fault, sizeof(fault),
+                     "Cannot upgrade: the new binary could not take the VM over (%s); the old "
+                     "one runs on.",
+                     h->failed);
+            vmm_log(&m->log, API_LOG_ERROR, "%s", fault);
+        } else {
+            vmm_log(&m->log, API_LOG_INFO, "Live upgrade %u done: the guest was paused %llu us",
+                    m->upgrades, (unsigned long long)down_us);
+        }
+        upgrade_reply(h->conn_fd, h->failed[0] ? 400 : 204, h->failed[0] ? fault : NULL);
+        close(h->ram_fd);
+        if (h->fallback_fd >= 0)
+            close(h->fallback_fd);
+        return 0;
+    }
+    if (h->failed[0] || h->fallback_fd < 0)
+        return set_err(err, err_len, "live upgrade: cannot take the VM over: %s", why);
+    /* Give the VM back to the binary that had it. */
+    struct upgrade_handover back = *h;
+    snprintf(back.failed, sizeof(back.failed), "%.500s", why);
+    fcntl(back.api_fd, F_SETFD, 0);
+    console_release_tty();
+    char again[600];
+    upgrade_exec(NULL, h->fallback_fd, &back, m->opt.handover_state, m->opt.handover_state_len,
+                 again, sizeof(again));
+    return set_err(err, err_len, "live upgrade: cannot take the VM over (%s), nor give it back (%s)",
+                   why, again);
 }
 
 static const struct api_target_ops target_ops = {
@@ -630,10 +789,19 @@ static int configure(struct vmm *m, char *err, size_t err_len)
             return set_err(err, err_len, "--config-file %s: %s", m->opt.config_file, why);
     }
     if (m->opt.api_sock) {
-        m->server = api_server_start(m->opt.api_sock, on_api_request, m, err, err_len);
+        const struct upgrade_handover *h = m->opt.handover;
+        if (h && h->api_fd >= 0) {
+            m->server = api_server_adopt(h->api_fd, m->opt.api_sock, on_api_request, m, err,
+                                         err_len);
+            fcntl(h->api_fd, F_SETFD, FD_CLOEXEC);
+        } else {
+            m->server = api_server_start(m->opt.api_sock, on_api_request, m, err, err_len);
+        }
         if (!m->server)
             return -1;
     }
+    if (m->opt.handover)
+        return take_over(m, err, err_len);
     if (m->opt.restore) {
         if (act_snapshot_load(m, m->opt.restore, err, err_len))
             return -1;

@@ -12,9 +12,13 @@
 #define DUVISOR_VMM_VMM_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "api/api.h"
 #include "vmm/config.h"
+
+struct upgrade_handover;
 
 struct vmm_options {
     const char *api_sock;    /* NULL: no API */
@@ -25,6 +29,10 @@ struct vmm_options {
     bool boot_timer;         /* --boot-timer */
     /* duvisor restore: load this snapshot instead of booting (NULL: none) */
     const struct api_snapshot_load *restore;
+    /* a live upgrade's new binary: take the VM over (vmm/upgrade.h) */
+    const struct upgrade_handover *handover;
+    const uint8_t *handover_state;
+    size_t handover_state_len;
     const char *vmm_version;
     struct api_logger logger;   /* --log-path / --level; .set: configured */
     struct api_metrics metrics; /* --metrics-path */
