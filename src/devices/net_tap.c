@@ -173,7 +173,38 @@ static int open_tap(const char *name, char resolved[IFNAMSIZ], char *err, size_t
     return fd;
 }
 
+/* A TAP fd handed over by the duvisor this process replaced: a duplicate
+   (close-on-exec) if it is a TAP attached to `name`. */
+static int adopt_tap(int inherited, const char *name, char resolved[IFNAMSIZ], char *err,
+                     size_t err_len)
+{
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof(ifr));
+    if (ioctl(inherited, TUNGETIFF, &ifr) < 0 || strncmp(ifr.ifr_name, name, IFNAMSIZ)) {
+        fail(err, err_len, "tap %s: the handed-over fd is not that TAP device", name);
+        return -1;
+    }
+    int fd = fcntl(inherited, F_DUPFD_CLOEXEC, 3);
+    if (fd < 0) {
+        fail(err, err_len, "tap %s: %s", name, strerror(errno));
+        return -1;
+    }
+    memcpy(resolved, ifr.ifr_name, IFNAMSIZ);
+    resolved[IFNAMSIZ - 1] = '\0';
+    return fd;
+}
+
+int net_tap_fd(const struct net_tap *t)
+{
+    return t->fd;
+}
+
 struct net_tap *net_tap_create(const char *name, char *err, size_t err_len)
+{
+    return net_tap_adopt(-1, name, err, err_len);
+}
+
+struct net_tap *net_tap_adopt(int inherited, const char *name, char *err, size_t err_len)
 {
     struct net_tap *t;
     sigset_t all, old;
@@ -201,7 +232,8 @@ struct net_tap *net_tap_create(const char *name, char *err, size_t err_len)
         fail(err, err_len, "tap %s: out of memory", name);
         return NULL;
     }
-    t->fd = open_tap(name, t->name, err, err_len);
+    t->fd = inherited >= 0 ? adopt_tap(inherited, name, t->name, err, err_len)
+                           : open_tap(name, t->name, err, err_len);
     if (t->fd < 0) {
         free_all(t);
         return NULL;

@@ -33,6 +33,10 @@ struct net_tap;
 struct net_tap *net_tap_create(const char *name, char *err, size_t err_len);
 /* The interface's actual name (after the kernel expanded "%d"). */
 const char *net_tap_name(const struct net_tap *t);
+/* Live upgrade: the same, on a TAP fd the previous binary had open for name
+   (duplicated; the caller keeps its own). And the fd to hand over. */
+struct net_tap *net_tap_adopt(int fd, const char *name, char *err, size_t err_len);
+int net_tap_fd(const struct net_tap *t);
 /* Frames from the tap go to n from now on (NULL: read and dropped). Any thread. */
 void net_tap_attach(struct net_tap *t, struct virtio_net *n);
 /* The transmit side for virtio_net_create(). */

@@ -563,20 +563,21 @@ static void fill_config(struct virtio_blk *b, bool discard, uint32_t granule)
 }
 
 /* Open, type-check, size and lock the image: 0 or an error in err. */
-static int open_image(struct virtio_blk *b, const char *path, char *err, size_t err_len,
-                      uint64_t *bytes, struct stat *st)
+static int open_image(struct virtio_blk *b, const char *path, int inherited, char *err,
+                      size_t err_len, uint64_t *bytes, struct stat *st)
 {
     /* Stat first: opening a directory read-write fails with EISDIR, which
        would hide the real complaint. */
-    if (stat(path, st) != 0) {
+    if (inherited < 0 && stat(path, st) != 0) {
         fail(err, err_len, "%s: %s", path, strerror(errno));
         return -1;
     }
-    if (!S_ISREG(st->st_mode) && !S_ISBLK(st->st_mode)) {
+    if (inherited < 0 && !S_ISREG(st->st_mode) && !S_ISBLK(st->st_mode)) {
         fail(err, err_len, "%s: not a regular file or block device", path);
         return -1;
     }
-    b->fd = open(path, (b->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+    b->fd = inherited >= 0 ? fcntl(inherited, F_DUPFD_CLOEXEC, 3)
+                           : open(path, (b->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
     if (b->fd < 0) {
         if (!b->readonly && (errno == EACCES || errno == EROFS || errno == EPERM))
             fail(err, err_len, "%s: cannot open read-write: %s (add ,ro for a read-only disk)",
@@ -644,6 +645,20 @@ static void stop_workers(struct virtio_blk *b)
 
 struct virtio_blk *virtio_blk_create(const char *path, bool readonly, char *err, size_t err_len)
 {
+    return virtio_blk_adopt(-1, path, readonly, err, err_len);
+}
+
+int virtio_blk_fd(struct virtio_blk *b)
+{
+    pthread_mutex_lock(&b->lock);
+    int fd = b->fd;
+    pthread_mutex_unlock(&b->lock);
+    return fd;
+}
+
+struct virtio_blk *virtio_blk_adopt(int inherited, const char *path, bool readonly, char *err,
+                                    size_t err_len)
+{
     struct virtio_blk *b = calloc(1, sizeof(*b));
     uint64_t bytes = 0;
     struct stat st;
@@ -653,7 +668,7 @@ struct virtio_blk *virtio_blk_create(const char *path, bool readonly, char *err,
         return fail(err, err_len, "%s: out of memory", path);
     b->fd = -1;
     b->readonly = readonly;
-    if (open_image(b, path, err, err_len, &bytes, &st) != 0) {
+    if (open_image(b, path, inherited, err, err_len, &bytes, &st) != 0) {
         if (b->fd >= 0)
             close(b->fd);
         free(b);
@@ -723,7 +738,7 @@ int virtio_blk_replace(struct virtio_blk *b, const char *path, char *err, size_t
     uint64_t bytes = 0;
     struct stat st;
 
-    if (open_image(&fresh, path, err, err_len, &bytes, &st) != 0) {
+    if (open_image(&fresh, path, -1, err, err_len, &bytes, &st) != 0) {
         if (fresh.fd >= 0)
             close(fresh.fd);
         return -1;

@@ -144,6 +144,12 @@ struct virtio_blk_stats {
    a regular file or block device, size not a multiple of 512, cannot open
    read-write, in use by another VM, no memory or threads. */
 struct virtio_blk *virtio_blk_create(const char *path, bool readonly, char *err, size_t err_len);
+/* Live upgrade: the same on an image fd the previous binary had open for path
+   (duplicated; the caller keeps its own, whose lock is shared). And the fd to
+   hand over. */
+struct virtio_blk *virtio_blk_adopt(int fd, const char *path, bool readonly, char *err,
+                                    size_t err_len);
+int virtio_blk_fd(struct virtio_blk *b);
 /* The transport callbacks for b (opaque = b); valid until virtio_blk_destroy. */
 const struct virtio_device_ops *virtio_blk_ops(const struct virtio_blk *b);
 /* The transport instance b serves. Before the guest can reach it. */

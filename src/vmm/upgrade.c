@@ -68,30 +68,69 @@ int upgrade_probe(const char *binary, char *err, size_t err_len)
     waitpid(pid, NULL, 0);
     unsigned major = 0, minor = 0;
     if (sscanf(buf, "%u.%u", &major, &minor) != 2)
-        return set_err(err, err_len, "'%s' does not say which snapshot format it reads (an old "
-                                     "duvisor, or not duvisor)", binary);
-    if (major != SNAPSHOT_FORMAT_MAJOR)
         return set_err(err, err_len,
-                       "'%s' reads snapshot format %u.x; this duvisor writes %u.%u", binary, major,
-                       SNAPSHOT_FORMAT_MAJOR, SNAPSHOT_FORMAT_MINOR);
+                       "'%s' does not say which snapshot format it reads (an old "
+                       "duvisor, or not duvisor)",
+                       binary);
+    if (major != SNAPSHOT_FORMAT_MAJOR)
+        return set_err(err, err_len, "'%s' reads snapshot format %u.x; this duvisor writes %u.%u",
+                       binary, major, SNAPSHOT_FORMAT_MAJOR, SNAPSHOT_FORMAT_MINOR);
     return 0;
 }
 
 /* --- the record ------------------------------------------------------------------------ */
 
+static json_t *record_fields(const struct upgrade_handover *h);
+
+static json_t *fd_list(const int *fds, unsigned n)
+{
+    json_t *a = json_array();
+    for (unsigned i = 0; a && i < n; i++)
+        json_array_append_new(a, json_integer(fds[i]));
+    return a;
+}
+
+static bool fd_range(json_int_t v)
+{
+    return v >= -1 && v <= 1 << 20;
+}
+
+static bool parse_fd_list(const json_t *a, int *fds, unsigned n)
+{
+    if (!json_is_array(a) || json_array_size(a) != n)
+        return false;
+    for (unsigned i = 0; i < n; i++) {
+        const json_t *v = json_array_get(a, i);
+        if (!json_is_integer(v) || !fd_range(json_integer_value(v)))
+            return false;
+        fds[i] = (int)json_integer_value(v);
+    }
+    return true;
+}
+
 static json_t *record_json(const struct upgrade_handover *h)
 {
-    return json_pack(
-        "{s:i, s:i, s:i, s:i, s:b, s:I, s:i, s:s, s:s, s:s, s:b, s:b, s:b, s:b, s:i,"
-        " s:{s:b, s:s, s:i, s:b, s:b, s:s}, s:{s:b, s:s}}",
-        "ram_fd", h->ram_fd, "api_fd", h->api_fd, "conn_fd", h->conn_fd, "fallback_fd",
-        h->fallback_fd, "running", h->running, "paused_ns", (json_int_t)h->paused_ns, "upgrades", (int)h->upgrades, "failed", h->failed,
-        "api_sock", h->api_sock, "id", h->id, "firecracker", h->firecracker, "boot_timer",
-        h->boot_timer, "no_reboot", h->no_reboot, "jit_stats", h->jit_stats, "jit", h->jit,
-        "logger", "set", h->logger.set, "log_path", h->logger.log_path, "level",
-        (int)h->logger.level, "show_level", h->logger.show_level, "show_log_origin",
-        h->logger.show_log_origin, "module", h->logger.module, "metrics", "set", h->metrics.set,
-        "metrics_path", h->metrics.metrics_path);
+    json_t *j = record_fields(h);
+    if (j) {
+        json_object_set_new(j, "disk_fds", fd_list(h->disk_fds, VM_MAX_DISKS));
+        json_object_set_new(j, "tap_fds", fd_list(h->tap_fds, VM_MAX_NICS));
+    }
+    return j;
+}
+
+static json_t *record_fields(const struct upgrade_handover *h)
+{
+    return json_pack("{s:i, s:i, s:i, s:i, s:b, s:I, s:i, s:s, s:s, s:s, s:b, s:b, s:b, s:b, s:i,"
+                     " s:{s:b, s:s, s:i, s:b, s:b, s:s}, s:{s:b, s:s}}",
+                     "ram_fd", h->ram_fd, "api_fd", h->api_fd, "conn_fd", h->conn_fd, "fallback_fd",
+                     h->fallback_fd, "running", h->running, "paused_ns", (json_int_t)h->paused_ns,
+                     "upgrades", (int)h->upgrades, "failed", h->failed, "api_sock", h->api_sock,
+                     "id", h->id, "firecracker", h->firecracker, "boot_timer", h->boot_timer,
+                     "no_reboot", h->no_reboot, "jit_stats", h->jit_stats, "jit", h->jit, "logger",
+                     "set", h->logger.set, "log_path", h->logger.log_path, "level",
+                     (int)h->logger.level, "show_level", h->logger.show_level, "show_log_origin",
+                     h->logger.show_log_origin, "module", h->logger.module, "metrics", "set",
+                     h->metrics.set, "metrics_path", h->metrics.metrics_path);
 }
 
 static bool copy_str(char *dst, size_t len, const json_t *v)
@@ -106,7 +145,7 @@ static bool copy_str(char *dst, size_t len, const json_t *v)
 static bool fd_field(const json_t *o, const char *name, int *fd)
 {
     const json_t *v = json_object_get(o, name);
-    if (!json_is_integer(v) || json_integer_value(v) < -1 || json_integer_value(v) > 1 << 20)
+    if (!json_is_integer(v) || !fd_range(json_integer_value(v)))
         return false;
     *fd = (int)json_integer_value(v);
     return true;
@@ -116,19 +155,20 @@ static int parse_record(const json_t *o, struct upgrade_handover *h)
 {
     const json_t *log = json_object_get(o, "logger"), *met = json_object_get(o, "metrics");
     memset(h, 0, sizeof(*h));
-    bool ok = fd_field(o, "ram_fd", &h->ram_fd) && fd_field(o, "api_fd", &h->api_fd) &&
-              fd_field(o, "conn_fd", &h->conn_fd) &&
-              fd_field(o, "fallback_fd", &h->fallback_fd) &&
-              copy_str(h->failed, sizeof(h->failed), json_object_get(o, "failed")) &&
-              copy_str(h->api_sock, sizeof(h->api_sock), json_object_get(o, "api_sock")) &&
-              copy_str(h->id, sizeof(h->id), json_object_get(o, "id")) && json_is_object(log) &&
-              json_is_object(met) &&
-              copy_str(h->logger.log_path, sizeof(h->logger.log_path),
-                       json_object_get(log, "log_path")) &&
-              copy_str(h->logger.module, sizeof(h->logger.module),
-                       json_object_get(log, "module")) &&
-              copy_str(h->metrics.metrics_path, sizeof(h->metrics.metrics_path),
-                       json_object_get(met, "metrics_path"));
+    bool ok =
+        fd_field(o, "ram_fd", &h->ram_fd) && fd_field(o, "api_fd", &h->api_fd) &&
+        fd_field(o, "conn_fd", &h->conn_fd) && fd_field(o, "fallback_fd", &h->fallback_fd) &&
+        copy_str(h->failed, sizeof(h->failed), json_object_get(o, "failed")) &&
+        copy_str(h->api_sock, sizeof(h->api_sock), json_object_get(o, "api_sock")) &&
+        copy_str(h->id, sizeof(h->id), json_object_get(o, "id")) && json_is_object(log) &&
+        json_is_object(met) &&
+        copy_str(h->logger.log_path, sizeof(h->logger.log_path),
+                 json_object_get(log, "log_path")) &&
+        copy_str(h->logger.module, sizeof(h->logger.module), json_object_get(log, "module")) &&
+        copy_str(h->metrics.metrics_path, sizeof(h->metrics.metrics_path),
+                 json_object_get(met, "metrics_path")) &&
+        parse_fd_list(json_object_get(o, "disk_fds"), h->disk_fds, VM_MAX_DISKS) &&
+        parse_fd_list(json_object_get(o, "tap_fds"), h->tap_fds, VM_MAX_NICS);
     h->running = json_is_true(json_object_get(o, "running"));
     h->paused_ns = (uint64_t)json_integer_value(json_object_get(o, "paused_ns"));
     h->upgrades = (unsigned)json_integer_value(json_object_get(o, "upgrades"));
@@ -177,8 +217,7 @@ int upgrade_exec(const char *binary, int binary_fd, const struct upgrade_handove
     memcpy(head, MAGIC, 8);
     put_le64(head + 8, strlen(text));
     int rc = fd >= 0 && write_all(fd, head, sizeof(head)) == 0 &&
-                     write_all(fd, text, strlen(text)) == 0 &&
-                     write_all(fd, state, state_len) == 0
+                     write_all(fd, text, strlen(text)) == 0 && write_all(fd, state, state_len) == 0
                  ? 0
                  : -1;
     free(text);
@@ -202,8 +241,8 @@ int upgrade_exec(const char *binary, int binary_fd, const struct upgrade_handove
                    strerror(saved));
 }
 
-int upgrade_read(int fd, struct upgrade_handover *h, uint8_t **state, size_t *state_len,
-                 char *err, size_t err_len)
+int upgrade_read(int fd, struct upgrade_handover *h, uint8_t **state, size_t *state_len, char *err,
+                 size_t err_len)
 {
     *state = NULL;
     off_t size = lseek(fd, 0, SEEK_END);

@@ -11,8 +11,10 @@
  *   - an fd of the old binary, so a new binary that cannot take the VM over
  *     execs the old one back with the reason: an upgrade never kills the guest.
  *
- * Disks are reopened by path and TAP devices by name (their locks and fds
- * close with the exec); the console and the log continue on the same fds.
+ *   - the open disk images (with their locks) and TAP devices, so neither a
+ *     renamed image nor a TAP that lives only while open is lost.
+ *
+ * The console and the log continue on the same fds.
  */
 #ifndef DUVISOR_VMM_UPGRADE_H
 #define DUVISOR_VMM_UPGRADE_H
@@ -27,10 +29,11 @@
 
 struct upgrade_handover {
     int ram_fd, api_fd, conn_fd, fallback_fd; /* -1: none */
-    bool running;                             /* resume the guest once restored */
-    uint64_t paused_ns;                       /* CLOCK_MONOTONIC when the guest paused */
-    unsigned upgrades;                        /* how many this VM has been through */
-    char failed[512];                         /* set when a new binary gave the VM back */
+    int disk_fds[VM_MAX_DISKS], tap_fds[VM_MAX_NICS];
+    bool running;       /* resume the guest once restored */
+    uint64_t paused_ns; /* CLOCK_MONOTONIC when the guest paused */
+    unsigned upgrades;  /* how many this VM has been through */
+    char failed[512];   /* set when a new binary gave the VM back */
     /* the VMM's own settings, as the old process had them */
     char api_sock[108];
     char id[VM_ID_MAX];
@@ -52,8 +55,8 @@ int upgrade_exec(const char *binary, int binary_fd, const struct upgrade_handove
 
 /* In the new binary: read the handover memfd (then closed). *state is
    malloc'd. 0, or -1 with a reason. */
-int upgrade_read(int fd, struct upgrade_handover *h, uint8_t **state, size_t *state_len,
-                 char *err, size_t err_len);
+int upgrade_read(int fd, struct upgrade_handover *h, uint8_t **state, size_t *state_len, char *err,
+                 size_t err_len);
 
 /* Answer the upgrade request on conn_fd (204, or 400 with fault) and close it. */
 void upgrade_reply(int conn_fd, int status, const char *fault);

@@ -239,14 +239,16 @@ static size_t vconsole_read(void *opaque, uint8_t *buf, size_t len)
     return 0;
 }
 
-static int create_net(struct virtio_slot *slot, const struct vm_nic *nic, char *err, size_t err_len)
+static int create_net(struct virtio_slot *slot, unsigned index, const struct vm_nic *nic, char *err,
+                      size_t err_len)
 {
     if (nic->kind == VM_NET_USER) {
         slot->slirp = net_slirp_create(nic->options, err, err_len);
         if (slot->slirp)
             slot->backend = net_slirp_backend(slot->slirp);
     } else {
-        slot->tap = net_tap_create(nic->options, err, err_len);
+        int fd = slot->vm->restore ? slot->vm->restore->tap_fds[index] : -1;
+        slot->tap = net_tap_adopt(fd, nic->options, err, err_len);
         if (slot->tap)
             slot->backend = net_tap_backend(slot->tap);
     }
@@ -272,7 +274,8 @@ static int create_model(struct virtio_slot *slot, unsigned index,
         const struct vm_disk *disk = &cfg->disks[index];
         snprintf(id, id_len, "%s", disk->id);
         *dops = &blk_device_ops;
-        slot->device = virtio_blk_create(disk->path, disk->readonly, err, err_len);
+        int fd = slot->vm->restore ? slot->vm->restore->disk_fds[index] : -1;
+        slot->device = virtio_blk_adopt(fd, disk->path, disk->readonly, err, err_len);
         if (!slot->device)
             return -1;
         *ops = virtio_blk_ops(slot->device);
@@ -283,7 +286,7 @@ static int create_model(struct virtio_slot *slot, unsigned index,
         snprintf(id, id_len, "%s", cfg->nics[index].id);
         *dops = &net_device_ops;
         *ops = virtio_net_ops();
-        return create_net(slot, &cfg->nics[index], err, err_len);
+        return create_net(slot, index, &cfg->nics[index], err, err_len);
     }
     index -= cfg->nnics;
     if (index == 0) {
@@ -404,6 +407,16 @@ void vm_virtio_free(struct vm *vm)
     free(vm->virtio);
     vm->virtio = NULL;
     vm->nvirtio = 0;
+}
+
+void vm_virtio_open_fds(struct vm *vm, int disk_fds[], int tap_fds[])
+{
+    for (unsigned i = 0; i < VM_MAX_DISKS; i++)
+        disk_fds[i] = i < vm->cfg->ndisks ? virtio_blk_fd(vm->virtio[i].device) : -1;
+    for (unsigned i = 0; i < VM_MAX_NICS; i++) {
+        const struct virtio_slot *slot = &vm->virtio[vm->cfg->ndisks + i];
+        tap_fds[i] = i < vm->cfg->nnics && slot->tap ? net_tap_fd(slot->tap) : -1;
+    }
 }
 
 struct virtio_blk *vm_virtio_disk(struct vm *vm, const char *id)

@@ -11,6 +11,9 @@ struct vm;
 int vm_virtio_create(struct vm *vm, char *err, size_t err_len);
 /* Free the slots, once the registry has destroyed the devices. */
 void vm_virtio_free(struct vm *vm);
+/* The fds of the open disk images and TAP devices, by disk and NIC index
+   (-1: none), for a live upgrade to hand over. Still the devices'. */
+void vm_virtio_open_fds(struct vm *vm, int disk_fds[], int tap_fds[]);
 /* The disk registered as id, or NULL. */
 struct virtio_blk *vm_virtio_disk(struct vm *vm, const char *id);
 

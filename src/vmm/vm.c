@@ -107,7 +107,8 @@ void vm_console_pump(struct vm *vm)
 
 /* --- creation ------------------------------------------------------------------------ */
 
-static int create_memory(struct vm *vm, const struct vm_ram_source *src, char *err, size_t err_len)
+static int create_memory(struct vm *vm, const struct vm_restore_source *src, char *err,
+                         size_t err_len)
 {
     vm->ram_size = vm->cfg->memory_bytes;
     int flags = MAP_SHARED | MAP_NORESERVE;
@@ -350,12 +351,25 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, struct console *consol
     return 0;
 }
 
+void vm_restore_source_init(struct vm_restore_source *src, int fd, bool shared)
+{
+    src->fd = fd;
+    src->shared = shared;
+    for (unsigned i = 0; i < VM_MAX_DISKS; i++)
+        src->disk_fds[i] = -1;
+    for (unsigned i = 0; i < VM_MAX_NICS; i++)
+        src->tap_fds[i] = -1;
+}
+
 int vm_create_for_restore(struct vm *vm, const struct vm_config *cfg, struct console *console,
-                          const struct vm_ram_source *src, char *err, size_t err_len)
+                          const struct vm_restore_source *src, char *err, size_t err_len)
 {
     init_vm(vm, cfg, console);
-    if (create_memory(vm, src, err, err_len) || create_devices(vm, err, err_len) ||
-        create_harts(vm, err, err_len)) {
+    vm->restore = src;
+    int rc = create_memory(vm, src, err, err_len) || create_devices(vm, err, err_len) ||
+             create_harts(vm, err, err_len);
+    vm->restore = NULL;
+    if (rc) {
         vm_destroy(vm);
         return -1;
     }

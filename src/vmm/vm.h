@@ -77,6 +77,7 @@ struct vm_pause {
 
 struct vm {
     const struct vm_config *cfg;
+    const struct vm_restore_source *restore; /* while a restored VM is built; else NULL */
     int memfd;
     uint8_t *ram;
     uint64_t ram_size;
@@ -106,18 +107,24 @@ int vm_create(struct vm *vm, const struct vm_config *cfg, struct console *consol
               size_t err_len);
 void vm_destroy(struct vm *vm);
 
-/* Guest RAM for a VM rebuilt from saved state. */
-struct vm_ram_source {
+/* What a VM rebuilt from saved state starts from besides the state. */
+struct vm_restore_source {
     int fd;      /* the memory file (a snapshot's), or guest RAM handed over (live upgrade) */
     bool shared; /* map it shared (RAM handed over: it stays the RAM); else private
                     copy-on-write, loaded lazily, the file never written */
+    /* live upgrade: the disk images and TAP devices the previous binary had
+       open, by disk and NIC index (duplicated, not taken); -1: open by name */
+    int disk_fds[VM_MAX_DISKS];
+    int tap_fds[VM_MAX_NICS];
 };
+/* src with no fds to hand over. */
+void vm_restore_source_init(struct vm_restore_source *src, int fd, bool shared);
 /* Build a VM from cfg as vm_create does, but with RAM from src (exactly
    cfg->memory_bytes long) and no kernel loaded or hart started. The VM is
    paused (vm_paused() is true): restore its state (vmm/snapshot.h), then
    vm_start and vm_resume. 0, or -1 with a reason. */
 int vm_create_for_restore(struct vm *vm, const struct vm_config *cfg, struct console *console,
-                          const struct vm_ram_source *src, char *err, size_t err_len);
+                          const struct vm_restore_source *src, char *err, size_t err_len);
 
 /* The signals that stop a VM (SIGTERM, SIGINT, SIGHUP) are blocked in every
    thread and taken synchronously: block them before any thread starts. */

@@ -283,7 +283,7 @@ static int restored_config(struct vmm *m, const struct snapshot *snap,
 
 /* Build the VM from a checked snapshot and RAM source, paused; then run it
    (parked) and resume if asked. */
-static int start_restored(struct vmm *m, struct snapshot *snap, const struct vm_ram_source *ram,
+static int start_restored(struct vmm *m, struct snapshot *snap, const struct vm_restore_source *ram,
                           bool resume, char *err, size_t err_len)
 {
     pthread_mutex_lock(&m->vm_lock);
@@ -323,7 +323,8 @@ static int act_snapshot_load(void *opaque, const struct api_snapshot_load *req, 
                      strerror(errno));
     if (rc == 0) {
         m->cfg = *cfg;
-        const struct vm_ram_source ram = {.fd = fd, .shared = false};
+        struct vm_restore_source ram;
+        vm_restore_source_init(&ram, fd, false);
         rc = start_restored(m, snap, &ram, req->resume_vm, why, sizeof(why));
     }
     if (fd >= 0)
@@ -376,14 +377,31 @@ static int ram_for_handover(struct vm *vm)
     return fd;
 }
 
+static void close_fds(int *fds, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        if (fds[i] >= 0) {
+            close(fds[i]);
+            fds[i] = -1;
+        }
+}
+
 static void close_kept(struct upgrade_handover *h)
 {
     int *fds[] = {&h->ram_fd, &h->api_fd, &h->conn_fd, &h->fallback_fd};
     for (unsigned i = 0; i < 4; i++)
-        if (*fds[i] >= 0) {
-            close(*fds[i]);
-            *fds[i] = -1;
-        }
+        close_fds(fds[i], 1);
+    close_fds(h->disk_fds, VM_MAX_DISKS);
+    close_fds(h->tap_fds, VM_MAX_NICS);
+}
+
+/* The handed-over fds a new binary has no more use for once the VM runs
+   (the devices hold duplicates). */
+static void close_inherited(const struct upgrade_handover *h)
+{
+    struct upgrade_handover copy = *h;
+    copy.api_fd = copy.conn_fd = -1; /* the server's, and answered already */
+    close_kept(&copy);
 }
 
 static void fill_handover(struct vmm *m, struct upgrade_handover *h, bool running)
@@ -404,6 +422,12 @@ static void fill_handover(struct vmm *m, struct upgrade_handover *h, bool runnin
     h->api_fd = upgrade_keep_fd(api_server_listen_fd(m->server));
     h->conn_fd = upgrade_keep_fd(api_server_current_fd(m->server));
     h->fallback_fd = open("/proc/self/exe", O_RDONLY); /* no CLOEXEC: the way back */
+    int disks[VM_MAX_DISKS], taps[VM_MAX_NICS];
+    vm_virtio_open_fds(m->vm, disks, taps);
+    for (unsigned i = 0; i < VM_MAX_DISKS; i++)
+        h->disk_fds[i] = upgrade_keep_fd(disks[i]);
+    for (unsigned i = 0; i < VM_MAX_NICS; i++)
+        h->tap_fds[i] = upgrade_keep_fd(taps[i]);
 }
 
 static int act_upgrade(void *opaque, const char *binary, char *err, size_t err_len)
@@ -459,8 +483,11 @@ static int take_over(struct vmm *m, char *err, size_t err_len)
         rc = restored_config(m, snap, &none, cfg, why, sizeof(why));
     if (rc == 0) {
         m->cfg = *cfg;
-        const struct vm_ram_source ram = {.fd = h->ram_fd, .shared = true};
-        rc = start_restored(m, snap, &ram, h->running, why, sizeof(why));
+        struct vm_restore_source src;
+        vm_restore_source_init(&src, h->ram_fd, true);
+        memcpy(src.disk_fds, h->disk_fds, sizeof(src.disk_fds));
+        memcpy(src.tap_fds, h->tap_fds, sizeof(src.tap_fds));
+        rc = start_restored(m, snap, &src, h->running, why, sizeof(why));
     }
     if (snap)
         snapshot_free(snap);
@@ -482,9 +509,7 @@ static int take_over(struct vmm *m, char *err, size_t err_len)
                     m->upgrades, (unsigned long long)down_us);
         }
         upgrade_reply(h->conn_fd, h->failed[0] ? 400 : 204, h->failed[0] ? fault : NULL);
-        close(h->ram_fd);
-        if (h->fallback_fd >= 0)
-            close(h->fallback_fd);
+        close_inherited(h);
         return 0;
     }
     if (h->failed[0] || h->fallback_fd < 0)
@@ -497,8 +522,8 @@ static int take_over(struct vmm *m, char *err, size_t err_len)
     char again[600];
     upgrade_exec(NULL, h->fallback_fd, &back, m->opt.handover_state, m->opt.handover_state_len,
                  again, sizeof(again));
-    return set_err(err, err_len, "live upgrade: cannot take the VM over (%s), nor give it back (%s)",
-                   why, again);
+    return set_err(err, err_len,
+                   "live upgrade: cannot take the VM over (%s), nor give it back (%s)", why, again);
 }
 
 static const struct api_target_ops target_ops = {
@@ -791,8 +816,8 @@ static int configure(struct vmm *m, char *err, size_t err_len)
     if (m->opt.api_sock) {
         const struct upgrade_handover *h = m->opt.handover;
         if (h && h->api_fd >= 0) {
-            m->server = api_server_adopt(h->api_fd, m->opt.api_sock, on_api_request, m, err,
-                                         err_len);
+            m->server =
+                api_server_adopt(h->api_fd, m->opt.api_sock, on_api_request, m, err, err_len);
             fcntl(h->api_fd, F_SETFD, FD_CLOEXEC);
         } else {
             m->server = api_server_start(m->opt.api_sock, on_api_request, m, err, err_len);
