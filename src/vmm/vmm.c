@@ -481,6 +481,12 @@ static int take_over(struct vmm *m, char *err, size_t err_len)
                              sizeof(why));
     if (rc == 0)
         rc = restored_config(m, snap, &none, cfg, why, sizeof(why));
+    /* For tests of the way back: a new binary that refuses the VM (once:
+       the binary it gives the VM back to, and later ones, do not see it). */
+    bool refuse = getenv("DUVISOR_UPGRADE_TEST_REFUSE") != NULL;
+    unsetenv("DUVISOR_UPGRADE_TEST_REFUSE");
+    if (rc == 0 && !h->failed[0] && refuse)
+        rc = set_err(why, sizeof(why), "refused: DUVISOR_UPGRADE_TEST_REFUSE is set");
     if (rc == 0) {
         m->cfg = *cfg;
         struct vm_restore_source src;
