@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "api/server.h"
+#include "devices/boot_timer.h"
 #include "devices/virtio_blk.h"
 #include "devices/virtio_input.h"
 #include "util/err.h"
@@ -220,6 +221,13 @@ static int act_set_metrics(void *opaque, const struct api_metrics *mt, char *err
     return 0;
 }
 
+static uint64_t now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
 static uint64_t us_between(const struct timespec *a, const struct timespec *b)
 {
     return (uint64_t)(b->tv_sec - a->tv_sec) * 1000000u +
@@ -336,16 +344,12 @@ static int act_snapshot_load(void *opaque, const struct api_snapshot_load *req, 
     if (rc)
         return set_err(err, err_len, "Cannot load the snapshot: %s", why);
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    vmm_log(&m->log, API_LOG_INFO, "Snapshot %s loaded in %llu us, VM %s", req->snapshot_path,
-            (unsigned long long)us_between(&t0, &t1), req->resume_vm ? "running" : "paused");
+    uint64_t since_start = (now_ns() - boot_timer_process_start_ns()) / 1000;
+    vmm_log(&m->log, API_LOG_INFO,
+            "Snapshot %s loaded in %llu us, VM %s %llu us after process start", req->snapshot_path,
+            (unsigned long long)us_between(&t0, &t1), req->resume_vm ? "running" : "paused",
+            (unsigned long long)since_start);
     return 0;
-}
-
-static uint64_t now_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
 /* The binary this process was started from: after a rebuild in place that
