@@ -55,8 +55,9 @@ struct net_slirp {
     bool stop;
     struct net_slirp_stats stats;
 
-    pthread_mutex_t net_lock; /* guards net, held while delivering to it */
-    struct virtio_net *net;
+    pthread_mutex_t net_lock; /* guards the sink, held while delivering to it */
+    net_slirp_sink sink;
+    void *sink_opaque;
 
     /* Slirp thread only (and the creator before it starts). */
     struct slirp_timer *timers;
@@ -208,8 +209,8 @@ static ssize_t cb_send_packet(const void *buf, size_t len, void *opaque)
     struct net_slirp *s = opaque;
 
     pthread_mutex_lock(&s->net_lock);
-    if (s->net)
-        virtio_net_receive(s->net, buf, len);
+    if (s->sink)
+        s->sink(s->sink_opaque, buf, len);
     pthread_mutex_unlock(&s->net_lock);
     pthread_mutex_lock(&s->lock);
     s->stats.rx_frames++;
@@ -489,10 +490,21 @@ struct net_backend net_slirp_backend(struct net_slirp *s)
     return (struct net_backend){.send = slirp_send, .opaque = s};
 }
 
+static void to_virtio_net(void *opaque, const uint8_t *frame, size_t len)
+{
+    virtio_net_receive(opaque, frame, len);
+}
+
 void net_slirp_attach(struct net_slirp *s, struct virtio_net *n)
 {
+    net_slirp_attach_sink(s, n ? to_virtio_net : NULL, n);
+}
+
+void net_slirp_attach_sink(struct net_slirp *s, net_slirp_sink sink, void *opaque)
+{
     pthread_mutex_lock(&s->net_lock);
-    s->net = n;
+    s->sink = sink;
+    s->sink_opaque = opaque;
     pthread_mutex_unlock(&s->net_lock);
 }
 

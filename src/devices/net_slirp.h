@@ -67,6 +67,10 @@ int net_slirp_parse_hostfwd(const char *rule, size_t len, struct net_hostfwd *ou
 struct net_slirp *net_slirp_create(const char *options, char *err, size_t err_len);
 /* Frames for the guest go to n from now on (NULL: dropped). Any thread. */
 void net_slirp_attach(struct net_slirp *s, struct virtio_net *n);
+/* Frames for the guest go to sink instead (the user-networking helper
+   process sends them over its socket). Any thread. */
+typedef void (*net_slirp_sink)(void *opaque, const uint8_t *frame, size_t len);
+void net_slirp_attach_sink(struct net_slirp *s, net_slirp_sink sink, void *opaque);
 /* The transmit side for virtio_net_create(). */
 struct net_backend net_slirp_backend(struct net_slirp *s);
 void net_slirp_get_stats(struct net_slirp *s, struct net_slirp_stats *out);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * net_tap.c - a TAP interface as a virtio-net backend (see net_tap.h).
+ * net_tap.c - a TAP interface, or any fd carrying one Ethernet frame per
+ * read and write, as a virtio-net backend (see net_tap.h).
  */
 #include "devices/net_tap.h"
 
@@ -18,6 +19,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 struct net_tap {
@@ -204,13 +206,44 @@ struct net_tap *net_tap_create(const char *name, char *err, size_t err_len)
     return net_tap_adopt(-1, name, err, err_len);
 }
 
+static struct net_tap *start(int inherited, const char *name, bool socket, char *err,
+                             size_t err_len);
+
 struct net_tap *net_tap_adopt(int inherited, const char *name, char *err, size_t err_len)
+{
+    return start(inherited, name, false, err, err_len);
+}
+
+struct net_tap *net_tap_adopt_socket(int fd, const char *label, char *err, size_t err_len)
+{
+    return start(fd, label, true, err, err_len);
+}
+
+/* A frame socket: a duplicate (close-on-exec) of a SOCK_SEQPACKET fd. */
+static int adopt_socket(int inherited, const char *label, char resolved[IFNAMSIZ], char *err,
+                        size_t err_len)
+{
+    int type = 0;
+    socklen_t len = sizeof(type);
+    if (getsockopt(inherited, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_SEQPACKET) {
+        fail(err, err_len, "%s: not a frame socket", label);
+        return -1;
+    }
+    int fd = fcntl(inherited, F_DUPFD_CLOEXEC, 3);
+    if (fd < 0)
+        fail(err, err_len, "%s: %s", label, strerror(errno));
+    snprintf(resolved, IFNAMSIZ, "%s", label);
+    return fd;
+}
+
+static struct net_tap *start(int inherited, const char *name, bool socket, char *err,
+                             size_t err_len)
 {
     struct net_tap *t;
     sigset_t all, old;
     int rc;
 
-    if (!name || !*name || strlen(name) >= IFNAMSIZ || strchr(name, '/')) {
+    if (!socket && (!name || !*name || strlen(name) >= IFNAMSIZ || strchr(name, '/'))) {
         fail(err, err_len, "tap '%s': not an interface name (1 to %d characters)", name ? name : "",
              IFNAMSIZ - 1);
         return NULL;
@@ -232,8 +265,9 @@ struct net_tap *net_tap_adopt(int inherited, const char *name, char *err, size_t
         fail(err, err_len, "tap %s: out of memory", name);
         return NULL;
     }
-    t->fd = inherited >= 0 ? adopt_tap(inherited, name, t->name, err, err_len)
-                           : open_tap(name, t->name, err, err_len);
+    t->fd = socket           ? adopt_socket(inherited, name, t->name, err, err_len)
+            : inherited >= 0 ? adopt_tap(inherited, name, t->name, err, err_len)
+                             : open_tap(name, t->name, err, err_len);
     if (t->fd < 0) {
         free_all(t);
         return NULL;

@@ -37,6 +37,9 @@ const char *net_tap_name(const struct net_tap *t);
    (duplicated; the caller keeps its own). And the fd to hand over. */
 struct net_tap *net_tap_adopt(int fd, const char *name, char *err, size_t err_len);
 int net_tap_fd(const struct net_tap *t);
+/* The same backend on a SOCK_SEQPACKET socket carrying one frame per
+   message (the user-networking helper's, net_user.h), named label. */
+struct net_tap *net_tap_adopt_socket(int fd, const char *label, char *err, size_t err_len);
 /* Frames from the tap go to n from now on (NULL: read and dropped). Any thread. */
 void net_tap_attach(struct net_tap *t, struct virtio_net *n);
 /* The transmit side for virtio_net_create(). */

@@ -8,8 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#include "devices/net_slirp.h"
+#include "devices/net_user.h"
 #include "devices/net_tap.h"
 #include "devices/virtio.h"
 #include "devices/virtio_blk.h"
@@ -27,8 +28,7 @@ struct virtio_slot {
     unsigned irq;
     struct virtio_device *vdev;
     void *device; /* struct virtio_blk / virtio_net / virtio_rng / virtio_console / virtio_input */
-    struct net_slirp *slirp;
-    struct net_tap *tap;
+    struct net_tap *tap; /* a TAP device, or the user-networking helper's socket */
     struct net_backend backend;
 };
 
@@ -154,8 +154,6 @@ static void net_destroy(void *opaque)
 {
     struct virtio_slot *slot = opaque;
     /* The backend first: it delivers into the device. */
-    if (slot->slirp)
-        net_slirp_destroy(slot->slirp);
     if (slot->tap)
         net_tap_destroy(slot->tap);
     if (slot->vdev)
@@ -239,28 +237,28 @@ static size_t vconsole_read(void *opaque, uint8_t *buf, size_t len)
     return 0;
 }
 
+/* A NIC's backend: a TAP device, or the user-networking helper's socket;
+   on a live upgrade, the fd the previous binary had open for it. */
 static int create_net(struct virtio_slot *slot, unsigned index, const struct vm_nic *nic, char *err,
                       size_t err_len)
 {
+    int fd = slot->vm->restore ? slot->vm->restore->tap_fds[index] : -1;
     if (nic->kind == VM_NET_USER) {
-        slot->slirp = net_slirp_create(nic->options, err, err_len);
-        if (slot->slirp)
-            slot->backend = net_slirp_backend(slot->slirp);
+        int spawned = fd < 0 ? net_user_spawn("/proc/self/exe", nic->options, err, err_len) : -1;
+        if (fd >= 0 || spawned >= 0)
+            slot->tap = net_tap_adopt_socket(fd >= 0 ? fd : spawned, "user", err, err_len);
+        if (spawned >= 0)
+            close(spawned); /* the backend holds a duplicate */
     } else {
-        int fd = slot->vm->restore ? slot->vm->restore->tap_fds[index] : -1;
         slot->tap = net_tap_adopt(fd, nic->options, err, err_len);
-        if (slot->tap)
-            slot->backend = net_tap_backend(slot->tap);
     }
-    if (!slot->slirp && !slot->tap)
+    if (!slot->tap)
         return -1;
+    slot->backend = net_tap_backend(slot->tap);
     slot->device = virtio_net_create(nic->mac, &slot->backend);
     if (!slot->device)
         return set_err(err, err_len, "out of memory for NIC '%s'", nic->id);
-    if (slot->slirp)
-        net_slirp_attach(slot->slirp, slot->device);
-    else
-        net_tap_attach(slot->tap, slot->device);
+    net_tap_attach(slot->tap, slot->device);
     return 0;
 }
 
@@ -353,9 +351,7 @@ static int create_slot(struct vm *vm, struct virtio_slot *slot, unsigned index, 
     if (create_model(slot, index, &ops, &dops, dev.id, sizeof(dev.id), err, err_len)) {
         if (slot->device)
             discard_slot(slot, dops);
-        else if (slot->slirp) /* a NIC whose backend came up but not its device */
-            net_slirp_destroy(slot->slirp);
-        else if (slot->tap)
+        else if (slot->tap) /* a NIC whose backend came up but not its device */
             net_tap_destroy(slot->tap);
         return -1;
     }
