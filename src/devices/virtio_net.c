@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/state.h"
+
 struct rx_frame {
     uint8_t *data;
     size_t len;
@@ -259,6 +261,39 @@ static void net_config_write(void *opaque, uint32_t offset, const void *buf, uns
     (void)len;
 }
 
+/* Snapshots: the frames received while paused, so none is lost across a
+   live upgrade or a restore. */
+static void net_save(void *opaque, struct state_writer *w)
+{
+    struct virtio_net *n = opaque;
+
+    pthread_mutex_lock(&n->rx_lock);
+    state_put_u32(w, n->backlog_count);
+    for (unsigned i = 0; i < n->backlog_count; i++) {
+        const struct rx_frame *f = &n->backlog[(n->backlog_head + i) % VIRTIO_NET_BACKLOG];
+        state_put_u32(w, (uint32_t)f->len);
+        state_put_bytes(w, f->data, f->len);
+    }
+    pthread_mutex_unlock(&n->rx_lock);
+}
+
+static bool net_restore(void *opaque, struct state_reader *r)
+{
+    struct virtio_net *n = opaque;
+    static uint8_t frame[VIRTIO_NET_MAX_FRAME]; /* the VMM thread restores one device at a time */
+    unsigned count = state_get_count(r, VIRTIO_NET_BACKLOG, "held network frames");
+
+    pthread_mutex_lock(&n->rx_lock);
+    backlog_clear(n);
+    for (unsigned i = 0; i < count && state_reader_ok(r); i++) {
+        uint32_t len = state_get_count(r, VIRTIO_NET_MAX_FRAME, "network frame bytes");
+        if (state_get_bytes(r, frame, len) && len >= VIRTIO_NET_MIN_FRAME)
+            backlog_push(n, frame, len);
+    }
+    pthread_mutex_unlock(&n->rx_lock);
+    return state_reader_ok(r);
+}
+
 static const struct virtio_device_ops net_ops = {
     .device_id = VIRTIO_ID_NET,
     .features = VIRTIO_NET_F_MAC | VIRTIO_NET_F_STATUS | VIRTIO_NET_F_MTU,
@@ -270,6 +305,8 @@ static const struct virtio_device_ops net_ops = {
     .activate = net_activate,
     .notify = net_notify,
     .reset = net_reset,
+    .save = net_save,
+    .restore = net_restore,
 };
 
 const struct virtio_device_ops *virtio_net_ops(void)

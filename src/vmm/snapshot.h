@@ -30,7 +30,7 @@
 
 #define SNAPSHOT_FORMAT_MAJOR 1u
 #define SNAPSHOT_FORMAT_MINOR 0u
-#define SNAPSHOT_MAX_BYTES    (16u << 20) /* state files are tens of KiB */
+#define SNAPSHOT_MAX_BYTES    (80u << 20) /* KiB, but NICs may hold frames back */
 #define SNAPSHOT_MAX_SECTIONS 64u
 
 struct vm;
