@@ -18,6 +18,7 @@ static const char main_usage[] =
     "  snapshot   save a running VM's state and memory (through its --api-sock)\n"
     "  restore    run a VM from a snapshot\n"
     "  upgrade    replace a running VM's duvisor binary without stopping the guest\n"
+    "  rebase-memory  merge a diff snapshot's memory onto its base\n"
     "\n"
     "duvisor --api-sock PATH [options] starts a VMM driven by Firecracker's API\n"
     "(see duvisor --api-sock PATH --help).\n"
@@ -32,10 +33,8 @@ struct command {
 };
 
 static const struct command commands[] = {
-    {"run", cmd_run},
-    {"snapshot", cmd_snapshot},
-    {"restore", cmd_restore},
-    {"upgrade", cmd_upgrade},
+    {"run", cmd_run},         {"snapshot", cmd_snapshot},           {"restore", cmd_restore},
+    {"upgrade", cmd_upgrade}, {"rebase-memory", cmd_rebase_memory},
 };
 
 int main(int argc, char **argv)

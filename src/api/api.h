@@ -54,6 +54,7 @@ struct api_metrics {
 /* PUT /snapshot/create. */
 struct api_snapshot_create {
     const char *snapshot_path, *mem_file_path;
+    bool diff; /* snapshot_type Diff: only pages changed since the previous snapshot */
 };
 
 /* PUT /snapshot/load: the state file, the memory file, whether to resume,

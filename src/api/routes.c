@@ -567,9 +567,6 @@ static int snapshot_create(struct api_target *t, const json_t *b, char *err, siz
     if (type && strcmp(type, "Full") && strcmp(type, "Diff"))
         return set_err(err, err_len,
                        DESERIALIZE "unknown variant `%.64s`, expected `Full` or `Diff`.", type);
-    if (type && !strcmp(type, "Diff"))
-        return set_err(err, err_len,
-                       "Diff snapshots are not supported by duvisor yet: take a Full snapshot.");
     if (t->state != API_PAUSED)
         return set_err(err, err_len,
                        t->state == API_NOT_STARTED
@@ -577,7 +574,8 @@ static int snapshot_create(struct api_target *t, const json_t *b, char *err, siz
                            : "Cannot create a snapshot of a running microVM: pause "
                              "it first (PATCH /vm).");
     const struct api_snapshot_create req = {get_string(b, "snapshot_path"),
-                                            get_string(b, "mem_file_path")};
+                                            get_string(b, "mem_file_path"),
+                                            type && !strcmp(type, "Diff")};
     if (!req.snapshot_path[0] || !req.mem_file_path[0])
         return set_err(err, err_len, "The snapshot and memory file paths must not be empty.");
     return t->ops->snapshot_create(t->opaque, &req, err, err_len);

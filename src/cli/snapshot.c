@@ -13,7 +13,7 @@
 #include "vmm/vmm.h"
 
 static const char snapshot_usage[] =
-    "usage: duvisor snapshot --api-sock PATH --snapshot FILE --mem FILE [--keep-paused]\n"
+    "usage: duvisor snapshot --api-sock PATH --snapshot FILE --mem FILE [--diff] [--keep-paused]\n"
     "\n"
     "Save a running VM (started with --api-sock) to two files: its state and its memory\n"
     "(sparse: untouched pages are holes). The VM is paused meanwhile and then runs on.\n"
@@ -21,8 +21,17 @@ static const char snapshot_usage[] =
     "  --api-sock PATH   the VM's control socket\n"
     "  --snapshot FILE   where the state goes (tens of KiB)\n"
     "  --mem FILE        where guest memory goes (as large as the guest's RAM, sparse)\n"
+    "  --diff            write only the pages that differ from the last full snapshot's\n"
+    "                    memory file (or the one the VM was restored from); merge it onto\n"
+    "                    that file with duvisor rebase-memory before restoring\n"
     "  --keep-paused     leave the VM paused afterwards\n"
     "  -h, --help        show this help\n";
+
+static const char rebase_usage[] =
+    "usage: duvisor rebase-memory --base FILE --diff FILE\n"
+    "\n"
+    "Merge a diff snapshot's memory file onto the full memory file it is relative to (in\n"
+    "place), so that the diff's state file can be restored with it.\n";
 
 static const char restore_usage[] =
     "usage: duvisor restore --snapshot FILE --mem FILE [options]\n"
@@ -70,10 +79,10 @@ static int call(const char *sock, const char *method, const char *path, const ch
     return -1;
 }
 
-static char *snapshot_body(const char *snapshot, const char *mem)
+static char *snapshot_body(const char *snapshot, const char *mem, bool diff)
 {
     json_t *j = json_pack("{s:s, s:s, s:s}", "snapshot_path", snapshot, "mem_file_path", mem,
-                          "snapshot_type", "Full");
+                          "snapshot_type", diff ? "Diff" : "Full");
     char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     return text;
@@ -82,13 +91,15 @@ static char *snapshot_body(const char *snapshot, const char *mem)
 int cmd_snapshot(int argc, char **argv)
 {
     const char *sock = NULL, *snapshot = NULL, *mem = NULL, *value;
-    bool keep_paused = false;
+    bool keep_paused = false, diff = false;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             fputs(snapshot_usage, stdout);
             return 0;
         } else if (!strcmp(argv[i], "--keep-paused")) {
             keep_paused = true;
+        } else if (!strcmp(argv[i], "--diff")) {
+            diff = true;
         } else if (cli_take_value(argc, argv, &i, "--api-sock", &value)) {
             sock = value;
         } else if (cli_take_value(argc, argv, &i, "--snapshot", &value)) {
@@ -106,7 +117,7 @@ int cmd_snapshot(int argc, char **argv)
         return EXIT_USAGE;
     }
     char err[1024];
-    char *body = snapshot_body(snapshot, mem);
+    char *body = snapshot_body(snapshot, mem, diff);
     int rc = body ? call(sock, "PATCH", "/vm", "{\"state\":\"Paused\"}", 5000, err, sizeof(err))
                   : set_err(err, sizeof(err), "out of memory");
     if (rc == 0) {
@@ -209,6 +220,35 @@ int cmd_upgrade(int argc, char **argv)
                   : set_err(err, sizeof(err), "out of memory");
     free(body);
     if (rc) {
+        fprintf(stderr, "duvisor: %s\n", err);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+int cmd_rebase_memory(int argc, char **argv)
+{
+    const char *base = NULL, *diff = NULL, *value;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            fputs(rebase_usage, stdout);
+            return 0;
+        } else if (cli_take_value(argc, argv, &i, "--base", &value)) {
+            base = value;
+        } else if (cli_take_value(argc, argv, &i, "--diff", &value)) {
+            diff = value;
+        } else {
+            fprintf(stderr, "duvisor: unknown option '%s' (see duvisor rebase-memory --help)\n",
+                    argv[i]);
+            return EXIT_USAGE;
+        }
+    }
+    if (!base || !*base || !diff || !*diff) {
+        fprintf(stderr, "duvisor: --base and --diff are required\n");
+        return EXIT_USAGE;
+    }
+    char err[1024];
+    if (snapshot_rebase_memory(base, diff, err, sizeof(err))) {
         fprintf(stderr, "duvisor: %s\n", err);
         return EXIT_USAGE;
     }

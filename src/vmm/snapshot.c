@@ -256,6 +256,133 @@ int snapshot_write_memory(struct vm *vm, const char *path, char *err, size_t err
     return 0;
 }
 
+/* --- diff memory files ------------------------------------------------------------------ */
+
+#define DIFF_CHUNK (64u * PAGE)
+
+/* [start, end) of RAM against the same range of base: the pages that differ go to out. */
+static int diff_range(int out, int base, const uint8_t *ram, uint64_t start, uint64_t end,
+                      uint8_t *buf)
+{
+    for (uint64_t at = start; at < end; at += DIFF_CHUNK) {
+        size_t len = end - at < DIFF_CHUNK ? (size_t)(end - at) : DIFF_CHUNK;
+        ssize_t n = pread(base, buf, len, (off_t)at);
+        if (n < 0)
+            return -1;
+        memset(buf + n, 0, len - (size_t)n);
+        for (size_t p = 0; p < len; p += PAGE) {
+            size_t plen = len - p < PAGE ? len - p : PAGE;
+            if (memcmp(ram + at + p, buf + p, plen) && write_all(out, ram + at + p, plen, at + p))
+                return -1;
+        }
+    }
+    return 0;
+}
+
+static int write_diff(struct vm *vm, int out, int base)
+{
+    uint8_t *buf = malloc(DIFF_CHUNK);
+    if (!buf)
+        return -1;
+    int rc = 0;
+    if (vm->memfd < 0) {
+        rc = diff_range(out, base, vm->ram, 0, vm->ram_size, buf);
+    } else {
+        /* Pages the memfd never had are zero in RAM; the base has them as holes
+           or zeros too, unless it came from elsewhere: compare those as well
+           only where the base holds data. */
+        for (off_t off = 0; rc == 0 && (uint64_t)off < vm->ram_size;) {
+            off_t data = lseek(base, off, SEEK_DATA);
+            if (data < 0 || (uint64_t)data >= vm->ram_size)
+                break;
+            off_t hole = lseek(base, data, SEEK_HOLE);
+            if (hole < 0 || (uint64_t)hole > vm->ram_size)
+                hole = (off_t)vm->ram_size;
+            rc = diff_range(out, base, vm->ram, (uint64_t)data & ~(uint64_t)(PAGE - 1),
+                            (uint64_t)hole, buf);
+            off = hole;
+        }
+        for (off_t off = 0; rc == 0 && (uint64_t)off < vm->ram_size;) {
+            off_t data = lseek(vm->memfd, off, SEEK_DATA);
+            if (data < 0)
+                break;
+            off_t hole = lseek(vm->memfd, data, SEEK_HOLE);
+            if (hole < 0 || (uint64_t)hole > vm->ram_size)
+                hole = (off_t)vm->ram_size;
+            rc = diff_range(out, base, vm->ram, (uint64_t)data & ~(uint64_t)(PAGE - 1),
+                            (uint64_t)hole, buf);
+            off = hole;
+        }
+    }
+    free(buf);
+    return rc;
+}
+
+int snapshot_write_memory_diff(struct vm *vm, const char *path, const char *base_path, char *err,
+                               size_t err_len)
+{
+    int base = open(base_path, O_RDONLY | O_CLOEXEC);
+    if (base < 0)
+        return set_err(err, err_len, "cannot open the base memory file '%s': %s", base_path,
+                       strerror(errno));
+    struct stat st;
+    if (fstat(base, &st) != 0 || (uint64_t)st.st_size != vm->ram_size) {
+        close(base);
+        return set_err(err, err_len, "the base memory file '%s' is not this VM's size", base_path);
+    }
+    int out = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (out < 0) {
+        close(base);
+        return set_err(err, err_len, "cannot create '%s': %s", path, strerror(errno));
+    }
+    int rc = ftruncate(out, (off_t)vm->ram_size) == 0 ? write_diff(vm, out, base) : -1;
+    int saved = errno;
+    close(base);
+    if (close(out) != 0 && rc == 0) {
+        rc = -1;
+        saved = errno;
+    }
+    return rc ? set_err(err, err_len, "cannot write the diff to '%s': %s", path, strerror(saved))
+              : 0;
+}
+
+int snapshot_rebase_memory(const char *base_path, const char *diff_path, char *err, size_t err_len)
+{
+    int base = open(base_path, O_WRONLY | O_CLOEXEC);
+    int diff = open(diff_path, O_RDONLY | O_CLOEXEC);
+    struct stat bs, ds;
+    int rc = -1;
+    uint8_t *buf = malloc(DIFF_CHUNK);
+    if (base < 0 || diff < 0 || !buf)
+        set_err(err, err_len, "cannot open '%s': %s", base < 0 ? base_path : diff_path,
+                strerror(errno));
+    else if (fstat(base, &bs) || fstat(diff, &ds) || bs.st_size != ds.st_size)
+        set_err(err, err_len, "'%s' and '%s' are not memory files of the same VM", base_path,
+                diff_path);
+    else
+        rc = 0;
+    for (off_t off = 0; rc == 0 && off < ds.st_size;) {
+        off_t data = lseek(diff, off, SEEK_DATA);
+        if (data < 0)
+            break; /* ENXIO: no data past off */
+        off_t hole = lseek(diff, data, SEEK_HOLE);
+        for (off_t at = data; rc == 0 && at < hole; at += DIFF_CHUNK) {
+            size_t len = hole - at < (off_t)DIFF_CHUNK ? (size_t)(hole - at) : DIFF_CHUNK;
+            ssize_t n = pread(diff, buf, len, at);
+            if (n != (ssize_t)len || write_all(base, buf, len, (uint64_t)at))
+                rc = set_err(err, err_len, "cannot merge '%s' onto '%s': %s", diff_path, base_path,
+                             strerror(errno));
+        }
+        off = hole;
+    }
+    free(buf);
+    if (base >= 0 && close(base) != 0 && rc == 0)
+        rc = set_err(err, err_len, "cannot write '%s': %s", base_path, strerror(errno));
+    if (diff >= 0)
+        close(diff);
+    return rc;
+}
+
 /* --- reading -------------------------------------------------------------------------- */
 
 void snapshot_free(struct snapshot *s)

@@ -64,6 +64,14 @@ int snapshot_write_file(const char *path, const void *data, size_t len, char *er
 int snapshot_write_memory(struct vm *vm, const char *path, char *err, size_t err_len);
 /* The same into fd (sized to the RAM first): 0, or -1 with errno set. */
 int snapshot_write_memory_fd(struct vm *vm, int fd);
+/* A diff memory file: only the pages that differ from base_path (the
+   memory file of the VM's previous snapshot, or the one it was restored
+   from), every other page a hole; zeroed pages are written as zeros.
+   Merge it onto the base (snapshot_rebase_memory) to restore. */
+int snapshot_write_memory_diff(struct vm *vm, const char *path, const char *base_path, char *err,
+                               size_t err_len);
+/* Copy every data extent of diff_path into base_path (same size). */
+int snapshot_rebase_memory(const char *base_path, const char *diff_path, char *err, size_t err_len);
 
 /* Check a state file's bytes and index its sections; s owns a copy. 0, or
    -1 with a reason (s is then empty). */

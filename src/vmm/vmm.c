@@ -65,6 +65,9 @@ struct vmm {
     int status;
     struct timespec started;
     unsigned upgrades; /* live upgrades this VM has been through */
+    /* the memory file of the last Full snapshot taken of this VM, or of the
+       one it was restored from: what a Diff snapshot is relative to; "" if none */
+    char last_mem_path[VM_PATH_MAX];
 };
 
 static uint64_t ms_since(const struct timespec *t)
@@ -246,7 +249,14 @@ static int act_snapshot_create(void *opaque, const struct api_snapshot_create *r
     state_writer_init(&w);
     char why[512];
     int rc = snapshot_encode(m->vm, m->opt.vmm_version, &w, why, sizeof(why));
-    if (rc == 0)
+    if (rc == 0 && req->diff && !m->last_mem_path[0])
+        rc = set_err(why, sizeof(why),
+                     "a Diff snapshot needs an earlier snapshot of this VM (or the one it was "
+                     "restored from) to be relative to");
+    if (rc == 0 && req->diff)
+        rc = snapshot_write_memory_diff(m->vm, req->mem_file_path, m->last_mem_path, why,
+                                        sizeof(why));
+    else if (rc == 0)
         rc = snapshot_write_memory(m->vm, req->mem_file_path, why, sizeof(why));
     if (rc == 0)
         rc = snapshot_write_file(req->snapshot_path, w.buf, w.len, why, sizeof(why));
@@ -254,6 +264,12 @@ static int act_snapshot_create(void *opaque, const struct api_snapshot_create *r
     state_writer_free(&w);
     if (rc)
         return set_err(err, err_len, "Cannot create the snapshot: %s", why);
+    /* Diffs are cumulative: each holds every page that differs from the last
+       Full snapshot's memory file, so the newest alone, merged onto that
+       base, gives the guest's memory (an incremental diff would need the
+       whole chain to compare against). */
+    if (!req->diff)
+        snprintf(m->last_mem_path, sizeof(m->last_mem_path), "%s", req->mem_file_path);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     vmm_log(&m->log, API_LOG_INFO,
             "Snapshot created: %s (%zu bytes of state), memory %s, in %llu us", req->snapshot_path,
@@ -343,6 +359,7 @@ static int act_snapshot_load(void *opaque, const struct api_snapshot_load *req, 
     free(cfg);
     if (rc)
         return set_err(err, err_len, "Cannot load the snapshot: %s", why);
+    snprintf(m->last_mem_path, sizeof(m->last_mem_path), "%s", req->mem_file_path);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     uint64_t since_start = (now_ns() - boot_timer_process_start_ns()) / 1000;
     vmm_log(&m->log, API_LOG_INFO,
