@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "util/err.h"
+#include "util/fdio.h"
 
 static int connect_to(const char *sock, char *err, size_t err_len)
 {
@@ -29,20 +30,6 @@ static int connect_to(const char *sock, char *err, size_t err_len)
                        strerror(saved));
     }
     return fd;
-}
-
-static int send_all(int fd, const char *p, size_t len)
-{
-    while (len) {
-        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
 }
 
 static long ms_left(const struct timespec *deadline)
@@ -108,7 +95,7 @@ int api_client_request(const char *sock, const char *method, const char *path, c
     int rc = -1;
     if (n < 0 || (size_t)n >= sizeof(head))
         set_err(err, err_len, "the request path is too long");
-    else if (send_all(fd, head, (size_t)n) || (body_len && send_all(fd, body, body_len)))
+    else if (write_full(fd, head, (size_t)n) || (body_len && write_full(fd, body, body_len)))
         set_err(err, err_len, "cannot send to the API socket '%s': %s", sock, strerror(errno));
     else if (read_reply(fd, buf, sizeof(buf) - 1, timeout_ms, &len))
         set_err(err, err_len, "no reply from the API socket '%s'", sock);

@@ -1,7 +1,8 @@
 /*
  * A minimal client of the control API, for duvisor's own subcommands
  * (snapshot, upgrade): one HTTP/1.1 request over the Unix socket, the
- * status and body of the reply.
+ * status and body of the reply. The caller ignores SIGPIPE (a VMM that
+ * closes the connection early is then an error, not a signal).
  */
 #ifndef DUVISOR_API_CLIENT_H
 #define DUVISOR_API_CLIENT_H

@@ -1,4 +1,5 @@
 /* `duvisor snapshot`, `duvisor restore` and `duvisor upgrade`. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +66,7 @@ static const char upgrade_usage[] =
 static int call(const char *sock, const char *method, const char *path, const char *body,
                 int timeout_ms, char *err, size_t err_len)
 {
+    signal(SIGPIPE, SIG_IGN); /* a VMM that hangs up is an error reply, not our end */
     int status = 0;
     char reply[2048], why[512];
     if (api_client_request(sock, method, path, body, timeout_ms, &status, reply, sizeof(reply), why,

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "util/err.h"
+#include "util/fdio.h"
 #include "util/le.h"
 #include "util/state.h"
 #include "vmm/snapshot.h"
@@ -162,27 +163,12 @@ int snapshot_encode(struct vm *vm, const char *version, struct state_writer *w, 
     return w->failed ? set_err(err, err_len, "out of memory writing the snapshot") : 0;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t len, uint64_t off)
-{
-    while (len) {
-        ssize_t n = pwrite(fd, p, len, (off_t)off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-        off += (uint64_t)n;
-    }
-    return 0;
-}
-
 int snapshot_write_file(const char *path, const void *data, size_t len, char *err, size_t err_len)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
         return set_err(err, err_len, "cannot create '%s': %s", path, strerror(errno));
-    int rc = write_all(fd, data, len, 0);
+    int rc = pwrite_full(fd, data, len, 0);
     if (close(fd) != 0)
         rc = -1;
     return rc ? set_err(err, err_len, "cannot write '%s': %s", path, strerror(errno)) : 0;
@@ -206,11 +192,11 @@ static int write_range(int fd, const uint8_t *ram, uint64_t start, uint64_t end)
     for (uint64_t p = start; p < end; p += PAGE) {
         if (!page_is_zero(ram + p))
             continue;
-        if (p > run && write_all(fd, ram + run, p - run, run))
+        if (p > run && pwrite_full(fd, ram + run, p - run, run))
             return -1;
         run = p + PAGE;
     }
-    return end > run ? write_all(fd, ram + run, end - run, run) : 0;
+    return end > run ? pwrite_full(fd, ram + run, end - run, run) : 0;
 }
 
 /* Write the parts of RAM that hold data: those the memfd has pages for (a
@@ -272,7 +258,7 @@ static int diff_range(int out, int base, const uint8_t *ram, uint64_t start, uin
         memset(buf + n, 0, len - (size_t)n);
         for (size_t p = 0; p < len; p += PAGE) {
             size_t plen = len - p < PAGE ? len - p : PAGE;
-            if (memcmp(ram + at + p, buf + p, plen) && write_all(out, ram + at + p, plen, at + p))
+            if (memcmp(ram + at + p, buf + p, plen) && pwrite_full(out, ram + at + p, plen, at + p))
                 return -1;
         }
     }
@@ -369,7 +355,7 @@ int snapshot_rebase_memory(const char *base_path, const char *diff_path, char *e
         for (off_t at = data; rc == 0 && at < hole; at += DIFF_CHUNK) {
             size_t len = hole - at < (off_t)DIFF_CHUNK ? (size_t)(hole - at) : DIFF_CHUNK;
             ssize_t n = pread(diff, buf, len, at);
-            if (n != (ssize_t)len || write_all(base, buf, len, (uint64_t)at))
+            if (n != (ssize_t)len || pwrite_full(base, buf, len, (uint64_t)at))
                 rc = set_err(err, err_len, "cannot merge '%s' onto '%s': %s", diff_path, base_path,
                              strerror(errno));
         }

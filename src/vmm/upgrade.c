@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "util/err.h"
+#include "util/fdio.h"
 #include "util/le.h"
 #include "vmm/snapshot.h"
 #include "vmm/upgrade.h"
@@ -189,21 +190,6 @@ static int parse_record(const json_t *o, struct upgrade_handover *h)
 
 /* --- exec -------------------------------------------------------------------------------- */
 
-static int write_all(int fd, const void *data, size_t len)
-{
-    const uint8_t *p = data;
-    while (len) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 int upgrade_exec(const char *binary, int binary_fd, const struct upgrade_handover *h,
                  const void *state, size_t state_len, char *err, size_t err_len)
 {
@@ -216,8 +202,9 @@ int upgrade_exec(const char *binary, int binary_fd, const struct upgrade_handove
     uint8_t head[16];
     memcpy(head, MAGIC, 8);
     put_le64(head + 8, strlen(text));
-    int rc = fd >= 0 && write_all(fd, head, sizeof(head)) == 0 &&
-                     write_all(fd, text, strlen(text)) == 0 && write_all(fd, state, state_len) == 0
+    int rc = fd >= 0 && write_full(fd, head, sizeof(head)) == 0 &&
+                     write_full(fd, text, strlen(text)) == 0 &&
+                     write_full(fd, state, state_len) == 0
                  ? 0
                  : -1;
     free(text);
@@ -292,6 +279,6 @@ void upgrade_reply(int conn_fd, int status, const char *fault)
                      "%zu\r\nConnection: close\r\n\r\n%s",
                      status, status == 204 ? "No Content" : "Bad Request", strlen(body), body);
     if (n > 0 && (size_t)n < sizeof(reply))
-        write_all(conn_fd, reply, (size_t)n);
+        write_full(conn_fd, reply, (size_t)n);
     close(conn_fd);
 }

@@ -122,10 +122,17 @@ static void arm_metrics_timer(struct vmm *m)
 
 /* --- the API's actions, on the VMM thread ------------------------------------------------- */
 
-static int start_vm(struct vmm *m, char *err, size_t err_len)
+/* Build the VM from the configuration, or (snap) from a snapshot and its
+   RAM, under vm_lock so console input never reaches a VM half made; then
+   start its vCPUs (a restored VM's park until vm_resume). */
+static int build_and_start(struct vmm *m, struct snapshot *snap,
+                           const struct vm_restore_source *src, char *err, size_t err_len)
 {
     pthread_mutex_lock(&m->vm_lock);
-    int rc = vm_create(m->vm, &m->cfg, m->console, err, err_len);
+    int rc = snap ? vm_create_for_restore(m->vm, &m->cfg, m->console, src, err, err_len)
+                  : vm_create(m->vm, &m->cfg, m->console, err, err_len);
+    if (rc == 0 && snap && (rc = snapshot_apply(m->vm, snap, err, err_len)) != 0)
+        vm_destroy(m->vm);
     if (rc == 0) {
         m->vm->stop_fd = m->stop_fd;
         m->vm_live = true;
@@ -134,6 +141,13 @@ static int start_vm(struct vmm *m, char *err, size_t err_len)
     if (rc)
         return -1;
     vm_start(m->vm); /* a failure requests a stop, which the loop sees */
+    return 0;
+}
+
+static int start_vm(struct vmm *m, char *err, size_t err_len)
+{
+    if (build_and_start(m, NULL, NULL, err, err_len))
+        return -1;
     vmm_log(&m->log, API_LOG_DEBUG, "VM started: %u vCPUs, %llu MiB", m->cfg.smp,
             (unsigned long long)(m->cfg.memory_bytes >> 20));
     return 0;
@@ -305,23 +319,12 @@ static int restored_config(struct vmm *m, const struct snapshot *snap,
     return 0;
 }
 
-/* Build the VM from a checked snapshot and RAM source, paused; then run it
-   (parked) and resume if asked. */
-static int start_restored(struct vmm *m, struct snapshot *snap, const struct vm_restore_source *ram,
+/* A VM from a checked snapshot and its RAM, resumed if asked. */
+static int start_restored(struct vmm *m, struct snapshot *snap, const struct vm_restore_source *src,
                           bool resume, char *err, size_t err_len)
 {
-    pthread_mutex_lock(&m->vm_lock);
-    int rc = vm_create_for_restore(m->vm, &m->cfg, m->console, ram, err, err_len);
-    if (rc == 0 && (rc = snapshot_apply(m->vm, snap, err, err_len)) != 0)
-        vm_destroy(m->vm);
-    if (rc == 0) {
-        m->vm->stop_fd = m->stop_fd;
-        m->vm_live = true;
-    }
-    pthread_mutex_unlock(&m->vm_lock);
-    if (rc)
+    if (build_and_start(m, snap, src, err, err_len))
         return -1;
-    vm_start(m->vm);
     if (resume)
         vm_resume(m->vm);
     return 0;
