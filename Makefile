@@ -9,7 +9,7 @@ OPT     ?= -O2 -g
 CFLAGS  ?=
 # libfdt ships no pkg-config file on Debian; libslirp does.
 PKGCFLAGS := $(shell pkg-config --cflags slirp 2>/dev/null)
-PKGLIBS   := -lfdt $(shell pkg-config --libs slirp 2>/dev/null || echo -lslirp) -lmicrohttpd -ljansson
+PKGLIBS   := -lfdt $(shell pkg-config --libs slirp 2>/dev/null || echo -lslirp) -lmicrohttpd -ljansson -lseccomp
 ALLCFLAGS = $(CSTD) $(WARN) $(OPT) $(CFLAGS) -Isrc $(PKGCFLAGS) -MMD -MP
 LDLIBS  := $(PKGLIBS) -lm -lpthread
 
@@ -97,7 +97,7 @@ clean:
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 
-# --- fuzz: duvisor's parsers under libFuzzer (clang; never part of `make test`) ---------------
+# --- fuzz: duvisor's parsers under libFuzzer (clang; `make test` runs each for seconds) -------
 # `make fuzz [FUZZ_TARGET=name ...] [FUZZ_TIME=seconds] [FUZZ_ARGS=...]`: the library built with
 # coverage, ASan and UBSan in build/fuzz, then FUZZ_TIME seconds of fuzzing for each target of
 # FUZZ_TARGET (default: all of FUZZ_TARGETS, one after the other), harness
@@ -107,17 +107,21 @@ clean:
 #   decode       the instruction decoder and the hutinst transform (src/hart/decode.c)
 #   mmio_decode  hutinst -> MMIO access (src/vmm/mmio.c)
 #   virtqueue    split virtqueues through the virtio-mmio transport (src/devices/)
+#   snapshot     snapshot state files: framing, every section's parser, restore onto a VM
+#                (src/vmm/snapshot.c); seeds written by tests/unit/test_snapshot.c
 #   boot         kernel and initrd loading (src/vmm/boot.c)
 #   cli          `duvisor run`'s options (src/cli/run.c)
-# Each keeps what libFuzzer finds in build/fuzz/corpus/<name>; the others also read the seeds
-# in tests/fuzz/seeds/<name>. Crashes land in build/fuzz/artifacts/ (api's bare, the others'
-# prefixed <name>-); replay one with `build/fuzz/fuzz_<name> FILE`.
+# Each keeps what libFuzzer finds in FUZZ_CORPUS/<name> (build/fuzz/corpus); the others also
+# read the seeds in tests/fuzz/seeds/<name>. Crashes land in build/fuzz/artifacts/ (api's bare,
+# the others' prefixed <name>-); replay one with `build/fuzz/fuzz_<name> FILE`. `make fuzz-build`
+# only builds them; tests/run then runs each for a few seconds (fuzz-run-<name>).
 FUZZ_TIME    ?= 60
 FUZZ_CC      ?= clang
 FUZZ_B       := build/fuzz
+FUZZ_CORPUS  ?= $(FUZZ_B)/corpus
 FUZZ_OPT     := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
                 -fno-omit-frame-pointer
-FUZZ_TARGETS := api decode mmio_decode virtqueue boot cli
+FUZZ_TARGETS := api decode mmio_decode virtqueue boot cli snapshot
 FUZZ_TARGET  ?= $(FUZZ_TARGETS)
 # Longest input per target (libFuzzer's -max_len).
 FUZZ_MAXLEN_api         := 60000
@@ -126,24 +130,28 @@ FUZZ_MAXLEN_mmio_decode := 4096
 FUZZ_MAXLEN_virtqueue   := 16384
 FUZZ_MAXLEN_boot        := 65536
 FUZZ_MAXLEN_cli         := 4096
-.PHONY: fuzz $(addprefix fuzz-run-,$(FUZZ_TARGETS))
+FUZZ_MAXLEN_snapshot    := 16384
+.PHONY: fuzz fuzz-build $(addprefix fuzz-run-,$(FUZZ_TARGETS))
 fuzz:
 	$(if $(filter-out $(FUZZ_TARGETS),$(FUZZ_TARGET)),\
 	  $(error FUZZ_TARGET: unknown $(filter-out $(FUZZ_TARGETS),$(FUZZ_TARGET)); known: $(FUZZ_TARGETS)))
 	@$(MAKE) --no-print-directory B=$(FUZZ_B) CC=$(FUZZ_CC) OPT="$(FUZZ_OPT)" \
 	  $(addprefix $(FUZZ_B)/fuzz_,$(FUZZ_TARGET))
 	@set -e; for t in $(FUZZ_TARGET); do $(MAKE) --no-print-directory fuzz-run-$$t; done
+fuzz-build:
+	@$(MAKE) --no-print-directory B=$(FUZZ_B) CC=$(FUZZ_CC) OPT="$(FUZZ_OPT)" \
+	  $(addprefix $(FUZZ_B)/fuzz_,$(FUZZ_TARGETS))
 fuzz-run-api:
-	@mkdir -p $(FUZZ_B)/corpus/api $(FUZZ_B)/artifacts
-	DUVISOR_FUZZ_WRITE_CORPUS=$(FUZZ_B)/corpus/api $(FUZZ_B)/fuzz_api
+	@mkdir -p $(FUZZ_CORPUS)/api $(FUZZ_B)/artifacts
+	DUVISOR_FUZZ_WRITE_CORPUS=$(FUZZ_CORPUS)/api $(FUZZ_B)/fuzz_api
 	$(FUZZ_B)/fuzz_api -max_total_time=$(FUZZ_TIME) -max_len=$(FUZZ_MAXLEN_api) -timeout=10 \
 	  -dict=tests/fuzz/api.dict -artifact_prefix=$(FUZZ_B)/artifacts/ -print_final_stats=1 \
-	  $(FUZZ_ARGS) $(FUZZ_B)/corpus/api
+	  $(FUZZ_ARGS) $(FUZZ_CORPUS)/api
 $(addprefix fuzz-run-,$(filter-out api,$(FUZZ_TARGETS))): fuzz-run-%:
-	@mkdir -p $(FUZZ_B)/corpus/$* $(FUZZ_B)/artifacts
+	@mkdir -p $(FUZZ_CORPUS)/$* $(FUZZ_B)/artifacts
 	$(FUZZ_B)/fuzz_$* -max_total_time=$(FUZZ_TIME) -max_len=$(FUZZ_MAXLEN_$*) -timeout=10 \
 	  -artifact_prefix=$(FUZZ_B)/artifacts/$*- -print_final_stats=1 \
-	  $(FUZZ_ARGS) $(FUZZ_B)/corpus/$* tests/fuzz/seeds/$*
+	  $(FUZZ_ARGS) $(FUZZ_CORPUS)/$* tests/fuzz/seeds/$*
 # The unit test shares the harness's header; the unit-test rule's -MMD only records the
 # last source of its command line, so the header is named here.
 $(B)/tests/test_api_fuzz: tests/fuzz/api_fuzz.h

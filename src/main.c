@@ -50,8 +50,8 @@ int main(int argc, char **argv)
     }
     if (argc >= 2 && !strcmp(argv[1], UPGRADE_COMMAND))
         return cmd_upgrade_resume(argc - 1, argv + 1);
-    if (argc == 4 && !strcmp(argv[1], NET_USER_COMMAND))
-        return net_user_helper_main(atoi(argv[2]), argv[3]); /* started by net_user_spawn */
+    if (argc == 5 && !strcmp(argv[1], NET_USER_COMMAND)) /* started by net_user_spawn */
+        return net_user_helper_main(atoi(argv[2]), atoi(argv[3]), argv[4]);
     if (argc >= 2 && !strncmp(argv[1], "--", 2) && strcmp(argv[1], "--help") &&
         strcmp(argv[1], "--version"))
         return cmd_firecracker(argc, argv);

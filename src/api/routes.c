@@ -578,6 +578,8 @@ static int snapshot_create(struct api_target *t, const json_t *b, char *err, siz
                                             type && !strcmp(type, "Diff")};
     if (!req.snapshot_path[0] || !req.mem_file_path[0])
         return set_err(err, err_len, "The snapshot and memory file paths must not be empty.");
+    if (!t->ops->snapshot_create)
+        return set_err(err, err_len, "Snapshots are not supported by this VMM.");
     return t->ops->snapshot_create(t->opaque, &req, err, err_len);
 }
 
@@ -647,6 +649,10 @@ static int snapshot_load(struct api_target *t, const json_t *b, char *err, size_
         return set_err(err, err_len,
                        "Loading a microVM snapshot not allowed after configuring "
                        "boot-specific resources.");
+    if (!req.snapshot_path[0] || !req.mem_file_path[0])
+        return set_err(err, err_len, "The snapshot and memory file paths must not be empty.");
+    if (!t->ops->snapshot_load)
+        return set_err(err, err_len, "Snapshots are not supported by this VMM.");
     if (t->ops->snapshot_load(t->opaque, &req, err, err_len))
         return -1;
     t->state = req.resume_vm ? API_RUNNING : API_PAUSED;
@@ -660,6 +666,8 @@ static int upgrade(struct api_target *t, const json_t *b, char *err, size_t err_
         return -1;
     if (t->state == API_NOT_STARTED)
         return set_err(err, err_len, BEFORE_START);
+    if (!t->ops->upgrade)
+        return set_err(err, err_len, "Live upgrade is not supported by this VMM.");
     return t->ops->upgrade(t->opaque, get_string(b, "binary"), err, err_len);
 }
 

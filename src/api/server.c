@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "api/server.h"
+#include "host/sandbox.h"
 #include "util/err.h"
 
 struct api_server {
@@ -20,6 +21,7 @@ struct api_server {
     api_server_handler handler;
     void *opaque;
     int current_fd; /* the connection whose request the handler serves; -1 outside */
+    bool sandboxed; /* the server's thread has its filter (it has no start hook of ours) */
 };
 
 /* One request's body as it arrives. */
@@ -71,6 +73,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     (void)version;
     struct api_server *s = cls;
     struct request *rq = *con_cls;
+    if (!s->sandboxed) {
+        /* libmicrohttpd's thread: filtered from its first request on */
+        sandbox_enter_or_warn(SANDBOX_API);
+        s->sandboxed = true;
+    }
     if (!rq) { /* headers only: set up the body */
         rq = calloc(1, sizeof(*rq));
         if (!rq)

@@ -14,6 +14,7 @@
 #include "cli/cli.h"
 #include "util/err.h"
 #include "vmm/vmm.h"
+#include "host/sandbox.h"
 
 #define DEFAULT_API_SOCK "/run/firecracker.socket"
 
@@ -33,7 +34,9 @@ static const char fc_usage[] =
     "  --show-level           put the level in each log line\n"
     "  --show-log-origin      put the source file and line in each log line\n"
     "  --metrics-path PATH    write metrics (JSON lines) to PATH\n"
-    "  --no-seccomp, --seccomp-filter FILE, --start-time-us N, --start-time-cpu-us N,\n"
+    "  --no-seccomp           no seccomp filters (as --seccomp off)\n"
+    "  --seccomp off|log|on   duvisor's filter per thread (default on)\n"
+    "  --seccomp-filter FILE, --start-time-us N, --start-time-cpu-us N,\n"
     "  --parent-cpu-time-us N, --http-api-max-payload-size N, --mmds-size-limit N\n"
     "                         accepted for compatibility; they change nothing here\n"
     "  -h, --help             show this help\n";
@@ -47,7 +50,6 @@ static const char *const ignored_with_value[] = {
     "--http-api-max-payload-size",
     "--mmds-size-limit",
 };
-static const char *const ignored_flags[] = {"--no-seccomp"};
 
 static bool valid_instance_id(const char *id)
 {
@@ -100,8 +102,8 @@ static const char *value_of(int argc, char **argv, int *i, const char *name, boo
     return argv[++*i];
 }
 
-static int parse(int argc, char **argv, struct vmm_options *opt, bool *no_api, char *err,
-                 size_t err_len)
+static int parse(int argc, char **argv, struct vmm_options *opt, bool *no_api, int *seccomp,
+                 char *err, size_t err_len)
 {
     opt->logger.level = API_LOG_INFO;
     bool level_given = false;
@@ -141,8 +143,13 @@ static int parse(int argc, char **argv, struct vmm_options *opt, bool *no_api, c
         } else if ((v = value_of(argc, argv, &i, "--metrics-path", &missing))) {
             opt->metrics.set = true;
             snprintf(opt->metrics.metrics_path, sizeof(opt->metrics.metrics_path), "%s", v);
-        } else if (is_one_of(arg, ignored_flags, 1, false)) {
-            fprintf(stderr, "duvisor: %s: accepted, no effect here\n", arg);
+        } else if (!strcmp(arg, "--no-seccomp")) {
+            *seccomp = SANDBOX_OFF;
+        } else if ((v = value_of(argc, argv, &i, "--seccomp", &missing))) {
+            enum sandbox_mode mode;
+            if (!sandbox_parse_mode(v, &mode))
+                return set_err(err, err_len, "--seccomp takes off, log or on, not '%s'", v);
+            *seccomp = (int)mode;
         } else if (is_one_of(arg, ignored_with_value,
                              sizeof(ignored_with_value) / sizeof(ignored_with_value[0]), true)) {
             if (!strchr(arg, '=') && ++i >= argc)
@@ -169,7 +176,8 @@ int cmd_firecracker(int argc, char **argv)
     struct vmm_options opt = {.firecracker = true, .vmm_version = DUVISOR_VERSION_STRING};
     bool no_api = false;
     char err[512];
-    int rc = parse(argc, argv, &opt, &no_api, err, sizeof(err));
+    int seccomp = (int)sandbox_default_mode();
+    int rc = parse(argc, argv, &opt, &no_api, &seccomp, err, sizeof(err));
     if (rc == 1)
         return 0;
     if (rc) {
@@ -183,5 +191,6 @@ int cmd_firecracker(int argc, char **argv)
     /* Firecracker's default machine: 1 vCPU, 128 MiB. */
     cfg.memory_bytes = 128ull << 20;
     cfg.boot_timer = opt.boot_timer;
+    cfg.seccomp = seccomp;
     return vmm_main(&cfg, &opt);
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "host/sandbox.h"
 #include "vmm/vmm.h"
 
 static const char run_usage[] =
@@ -29,6 +30,8 @@ static const char run_usage[] =
     "                    or interpret every instruction (the reference engine)\n"
     "  --jit-stats       print the JIT's figures per vCPU when the VM stops\n"
     "  --api-sock PATH   also serve the control API (Firecracker's) on this Unix socket\n"
+    "  --seccomp off|log|on  a seccomp filter per thread (default on): a forbidden system\n"
+    "                    call ends duvisor with a line naming it (log: the kernel logs it)\n"
     "  --strict-mmio     stop the VM when the guest touches an address with no RAM or device,\n"
     "                    or a device register the device does not implement (default: an\n"
     "                    access fault, or an ignored write / zero read, as hardware does)\n"
@@ -225,6 +228,12 @@ int cli_parse_run(int argc, char **argv, struct vm_config *cfg, const char **api
                 cfg->jit = VM_JIT_OFF;
             else
                 return set_err(err, err_len, "--jit takes on or off, not '%s'", value ? value : "");
+        } else if (cli_take_value(argc, argv, &i, "--seccomp", &value)) {
+            enum sandbox_mode mode;
+            if (!sandbox_parse_mode(value, &mode))
+                return set_err(err, err_len, "--seccomp takes off, log or on, not '%s'",
+                               value ? value : "");
+            cfg->seccomp = (int)mode;
         } else if (cli_take_value(argc, argv, &i, "--api-sock", &value)) {
             if (!value || !*value)
                 return set_err(err, err_len, "--api-sock needs a path");

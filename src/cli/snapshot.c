@@ -8,6 +8,7 @@
 
 #include "api/client.h"
 #include "cli/cli.h"
+#include "host/sandbox.h"
 #include "util/err.h"
 #include "vmm/snapshot.h"
 #include "vmm/upgrade.h"
@@ -47,6 +48,7 @@ static const char restore_usage[] =
     "  --paused          do not resume the guest (resume through the API)\n"
     "  --net-tap ID=NAME put interface ID on TAP device NAME (network_overrides)\n"
     "  --jit on|off      the execution engine (as duvisor run)\n"
+    "  --seccomp off|log|on  the sandbox (as duvisor run)\n"
     "  --no-reboot       exit when the guest asks for a reboot\n"
     "  -h, --help        show this help\n";
 
@@ -163,6 +165,13 @@ int cmd_restore(int argc, char **argv)
             load.mem_file_path = value;
         } else if (cli_take_value(argc, argv, &i, "--api-sock", &value)) {
             opt.api_sock = value;
+        } else if (cli_take_value(argc, argv, &i, "--seccomp", &value)) {
+            enum sandbox_mode mode;
+            if (!sandbox_parse_mode(value, &mode)) {
+                fprintf(stderr, "duvisor: --seccomp takes off, log or on\n");
+                return EXIT_USAGE;
+            }
+            cfg.seccomp = (int)mode;
         } else if (cli_take_value(argc, argv, &i, "--jit", &value)) {
             if (value && !strcmp(value, "on")) {
                 cfg.jit = VM_JIT_ON;
@@ -279,6 +288,7 @@ int cmd_upgrade_resume(int argc, char **argv)
     cfg.jit_stats = h.jit_stats;
     cfg.no_reboot = h.no_reboot;
     cfg.boot_timer = h.boot_timer;
+    cfg.seccomp = h.seccomp;
     struct vmm_options opt = {
         .api_sock = h.api_sock[0] ? h.api_sock : NULL,
         .id = h.id[0] ? h.id : NULL,
@@ -291,6 +301,8 @@ int cmd_upgrade_resume(int argc, char **argv)
         .handover_state = state,
         .handover_state_len = len,
     };
+    if (h.seccomp != SANDBOX_OFF)
+        sandbox_vmm_filter_inherited();
     int rc = vmm_main(&cfg, &opt);
     free(state);
     return rc;

@@ -22,6 +22,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "host/sandbox.h"
+
 struct net_tap {
     int fd;      /* /dev/net/tun, attached to the interface */
     int stop_fd; /* eventfd: tells the reader to return */
@@ -52,6 +54,7 @@ static void fail(char *err, size_t err_len, const char *fmt, ...)
 static void *reader_thread(void *arg)
 {
     struct net_tap *t = arg;
+    sandbox_enter_or_warn(SANDBOX_NET_READER);
     struct pollfd pfd[2] = {{.fd = t->fd, .events = POLLIN}, {.fd = t->stop_fd, .events = POLLIN}};
 
     for (;;) {

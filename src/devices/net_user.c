@@ -15,6 +15,7 @@
 
 #include "devices/net_slirp.h"
 #include "devices/virtio_net.h"
+#include "host/sandbox.h"
 #include "util/err.h"
 
 #define SOCKET_BUFFER (1 << 20) /* a burst of frames either way */
@@ -55,8 +56,10 @@ int net_user_spawn(const char *self, const char *options, char *err, size_t err_
     close(sv[1]);
     char number[16];
     snprintf(number, sizeof(number), "%d", child_fd);
-    char *const argv[] = {(char *)"duvisor", (char *)NET_USER_COMMAND, number, (char *)options,
-                          NULL};
+    char mode[4];
+    snprintf(mode, sizeof(mode), "%d", (int)sandbox_mode());
+    char *const argv[] = {
+        (char *)"duvisor", (char *)NET_USER_COMMAND, number, mode, (char *)options, NULL};
     posix_spawnattr_t attr;
     posix_spawnattr_init(&attr);
     sigset_t none;
@@ -101,7 +104,7 @@ static void reply(int fd, const char *msg)
     }
 }
 
-int net_user_helper_main(int fd, const char *options)
+int net_user_helper_main(int fd, int mode, const char *options)
 {
     if (fork() > 0)
         _exit(0); /* see net_user_spawn */
@@ -109,6 +112,14 @@ int net_user_helper_main(int fd, const char *options)
     signal(SIGPIPE, SIG_IGN);
     grow_buffers(fd);
     char err[400], msg[420];
+    /* Before slirp starts its thread, which inherits the filter. */
+    sandbox_set_mode(mode >= SANDBOX_OFF && mode <= SANDBOX_ON ? (enum sandbox_mode)mode
+                                                               : SANDBOX_ON);
+    if (sandbox_enter(SANDBOX_NET_HELPER, err, sizeof(err))) {
+        snprintf(msg, sizeof(msg), "ERR %s", err);
+        reply(fd, msg);
+        return 2;
+    }
     struct net_slirp *s = net_slirp_create(options, err, sizeof(err));
     if (!s) {
         snprintf(msg, sizeof(msg), "ERR %s", err);

@@ -2,7 +2,8 @@
  * net_user.h - user-mode networking (`--net user`) in a helper process.
  *
  * libslirp (net_slirp.h) runs in a process of its own, started from the
- * duvisor binary (`duvisor __net-user FD OPTIONS`), and exchanges Ethernet
+ * duvisor binary (`duvisor __net-user FD SANDBOX-MODE OPTIONS`, in its own
+ * seccomp filter), and exchanges Ethernet
  * frames with the VMM over a SOCK_SEQPACKET socket pair, one frame per
  * message; the VMM side is a frame-fd backend (net_tap_adopt_socket). The
  * helper holds every host socket of the guest's connections and every
@@ -27,6 +28,6 @@
 int net_user_spawn(const char *self, const char *options, char *err, size_t err_len);
 
 /* The helper's main: serve slirp on fd until it closes. Exit status. */
-int net_user_helper_main(int fd, const char *options);
+int net_user_helper_main(int fd, int sandbox_mode, const char *options);
 
 #endif

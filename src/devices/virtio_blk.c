@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "util/le.h"
+#include "host/sandbox.h"
 #include "util/state.h"
 
 #define HDR_BYTES 16u /* le32 type, le32 reserved, le64 sector */
@@ -362,6 +363,7 @@ static void *worker_main(void *arg)
     struct blk_worker *w = arg;
     struct virtio_blk *b = w->b;
 
+    sandbox_enter_or_warn(SANDBOX_BLOCK);
     pthread_mutex_lock(&b->lock);
     for (;;) {
         if (b->stop)

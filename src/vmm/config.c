@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "host/sandbox.h"
 #include "util/err.h"
 #include "util/state.h"
 #include "vmm/config.h"
@@ -12,6 +13,7 @@ void vm_config_init(struct vm_config *cfg)
     snprintf(cfg->append, sizeof(cfg->append), "%s", VM_DEFAULT_APPEND);
     cfg->smp = 1;
     cfg->memory_bytes = VM_DEFAULT_MEMORY;
+    cfg->seccomp = (int)sandbox_default_mode();
 }
 
 int vm_config_copy_string(char *dst, size_t dst_len, const char *src, const char *what, char *err,

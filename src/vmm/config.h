@@ -57,6 +57,7 @@ struct vm_config {
     /* --strict-mmio: stop the VM on an access to nothing or one a device
        refuses, instead of an access fault or an ignored access */
     bool strict_mmio;
+    int seccomp; /* --seccomp: enum sandbox_mode (host/sandbox.h), for the whole process */
     unsigned ndisks, nnics;
     struct vm_disk disks[VM_MAX_DISKS];
     struct vm_nic nics[VM_MAX_NICS];

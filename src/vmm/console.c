@@ -11,6 +11,7 @@
  * The saved termios lives in file-scope state, not in the console, because
  * the atexit and signal handlers must reach it with no pointer to hold.
  */
+#include "host/sandbox.h"
 #include "vmm/console.h"
 
 #include <errno.h>
@@ -347,6 +348,7 @@ static void *reader_main(void *arg)
     struct console *c = arg;
     uint8_t in[CONSOLE_INPUT_BUFFER], out[CONSOLE_INPUT_BUFFER + 1];
 
+    sandbox_enter_or_warn(SANDBOX_CONSOLE);
     for (;;) {
         /* The held-over Ctrl-A may come out as an extra byte. */
         size_t extra = c->esc_pending ? 1 : 0;

@@ -410,8 +410,19 @@ static int close_section(const struct state_reader *r, const char *name, char *e
     return 0;
 }
 
+/* name as it may appear in a one-line reason: control characters as \\xNN. */
+static const char *shown(const char *name, char *buf, size_t len)
+{
+    size_t n = 0;
+    for (const unsigned char *c = (const unsigned char *)name; *c && n + 5 < len; c++)
+        n += (size_t)snprintf(buf + n, len - n, *c < 0x20 || *c == 0x7f ? "\\x%02x" : "%c", *c);
+    buf[n] = 0;
+    return buf;
+}
+
 static int index_sections(struct snapshot *s, struct state_reader *body, char *err, size_t err_len)
 {
+    char tmp[4 * 72];
     while (state_remaining(body) && state_reader_ok(body)) {
         if (s->nsections == SNAPSHOT_MAX_SECTIONS)
             return set_err(err, err_len, "the snapshot has more than %u sections",
@@ -420,11 +431,12 @@ static int index_sections(struct snapshot *s, struct state_reader *body, char *e
         state_get_str(body, sec->name, sizeof(sec->name));
         uint32_t len = state_get_u32(body);
         if (state_reader_ok(body) && len > state_remaining(body))
-            state_fail(body, "section '%s' runs past the end", sec->name);
+            state_fail(body, "section '%s' runs past the end", shown(sec->name, tmp, sizeof(tmp)));
         if (!state_reader_ok(body))
             break;
         if (find_section(s, sec->name))
-            return set_err(err, err_len, "the snapshot has two '%s' sections", sec->name);
+            return set_err(err, err_len, "the snapshot has two '%s' sections",
+                           shown(sec->name, tmp, sizeof(tmp)));
         sec->data = body->data + body->pos;
         sec->len = len;
         body->pos += len;
@@ -534,7 +546,7 @@ static int apply_machine(struct vm *vm, struct snapshot *s, char *err, size_t er
     struct state_reader r;
     if (!open_section(s, "machine", &r, err, err_len))
         return -1;
-    char version[64], id[VM_DEVICE_ID_MAX];
+    char version[64], id[VM_DEVICE_ID_MAX], tmp[4 * VM_DEVICE_ID_MAX];
     state_get_str(&r, version, sizeof(version));
     uint32_t nvcpus = state_get_u32(&r);
     uint64_t ram = state_get_u64(&r);
@@ -546,7 +558,8 @@ static int apply_machine(struct vm *vm, struct snapshot *s, char *err, size_t er
         state_fail(&r, "%u devices; this VM has %u", ndev, vm->devices.count);
     for (unsigned i = 0; i < ndev && state_reader_ok(&r); i++)
         if (state_get_str(&r, id, sizeof(id)) && strcmp(id, vm->devices.dev[i].id))
-            state_fail(&r, "device %u is '%s'; this VM's is '%s'", i, id, vm->devices.dev[i].id);
+            state_fail(&r, "device %u is '%s'; this VM's is '%s'", i, shown(id, tmp, sizeof(tmp)),
+                       vm->devices.dev[i].id);
     return close_section(&r, "machine", err, err_len);
 }
 
@@ -646,6 +659,7 @@ static int apply_devices(struct vm *vm, struct snapshot *s, char *err, size_t er
 
 int snapshot_apply(struct vm *vm, struct snapshot *s, char *err, size_t err_len)
 {
+    char tmp[4 * 72];
     for (unsigned i = 0; i < s->nsections; i++)
         s->sections[i].used = !strcmp(s->sections[i].name, "config");
     /* The interrupt controller before the devices: they drive its lines again. */
@@ -655,6 +669,6 @@ int snapshot_apply(struct vm *vm, struct snapshot *s, char *err, size_t err_len)
     for (unsigned i = 0; i < s->nsections; i++)
         if (!s->sections[i].used)
             return set_err(err, err_len, "the snapshot has a section this VM has no use for: '%s'",
-                           s->sections[i].name);
+                           shown(s->sections[i].name, tmp, sizeof(tmp)));
     return 0;
 }

@@ -115,6 +115,7 @@ static json_t *record_json(const struct upgrade_handover *h)
     if (j) {
         json_object_set_new(j, "disk_fds", fd_list(h->disk_fds, VM_MAX_DISKS));
         json_object_set_new(j, "tap_fds", fd_list(h->tap_fds, VM_MAX_NICS));
+        json_object_set_new(j, "seccomp", json_integer(h->seccomp));
     }
     return j;
 }
@@ -178,12 +179,14 @@ static int parse_record(const json_t *o, struct upgrade_handover *h)
     h->no_reboot = json_is_true(json_object_get(o, "no_reboot"));
     h->jit_stats = json_is_true(json_object_get(o, "jit_stats"));
     h->jit = (int)json_integer_value(json_object_get(o, "jit"));
+    h->seccomp = (int)json_integer_value(json_object_get(o, "seccomp"));
     h->logger.set = json_is_true(json_object_get(log, "set"));
     h->logger.level = (enum api_log_level)json_integer_value(json_object_get(log, "level"));
     h->logger.show_level = json_is_true(json_object_get(log, "show_level"));
     h->logger.show_log_origin = json_is_true(json_object_get(log, "show_log_origin"));
     h->metrics.set = json_is_true(json_object_get(met, "set"));
-    if (h->logger.level > API_LOG_TRACE || h->jit < 0 || h->jit > 2)
+    if (h->logger.level > API_LOG_TRACE || h->jit < 0 || h->jit > 2 || h->seccomp < 0 ||
+        h->seccomp > 2)
         ok = false;
     return ok ? 0 : -1;
 }

@@ -38,7 +38,8 @@ struct upgrade_handover {
     char api_sock[108];
     char id[VM_ID_MAX];
     bool firecracker, boot_timer, no_reboot, jit_stats;
-    int jit; /* enum vm_jit */
+    int jit;     /* enum vm_jit */
+    int seccomp; /* enum sandbox_mode */
     struct api_logger logger;
     struct api_metrics metrics;
 };

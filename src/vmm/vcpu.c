@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "devices/uart8250.h"
+#include "host/sandbox.h"
 #include "vmm/console.h"
 #include "vmm/gstage.h"
 #include "vmm/vm.h"
@@ -300,6 +301,7 @@ void *vcpu_thread(void *arg)
 {
     struct vcpu *v = arg;
     struct vm *vm = v->vm;
+    sandbox_enter_or_warn(SANDBOX_VCPU);
     if (v->id == 0)
         boot_timer_first_entry(&vm->boot_timer); /* the boot hart enters next */
     while (!stopping(vm)) {

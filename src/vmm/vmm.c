@@ -15,10 +15,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "api/server.h"
 #include "devices/boot_timer.h"
 #include "devices/virtio_blk.h"
 #include "devices/virtio_input.h"
+#include "host/sandbox.h"
 #include "util/err.h"
 #include "util/state.h"
 #include "vmm/console.h"
@@ -302,6 +305,7 @@ static int restored_config(struct vmm *m, const struct snapshot *snap,
     out->jit_stats = m->cfg.jit_stats;
     out->boot_timer = m->cfg.boot_timer;
     out->no_reboot = m->cfg.no_reboot;
+    out->seccomp = m->cfg.seccomp;
     for (unsigned i = 0; i < req->noverrides; i++) {
         const struct api_net_override *o = &req->overrides[i];
         struct vm_nic *nic = vm_config_find_nic(out, o->iface_id);
@@ -438,6 +442,7 @@ static void fill_handover(struct vmm *m, struct upgrade_handover *h, bool runnin
                                    .no_reboot = m->cfg.no_reboot,
                                    .jit_stats = m->cfg.jit_stats,
                                    .jit = (int)m->cfg.jit,
+                                   .seccomp = (int)sandbox_mode(),
                                    .logger = m->api.logger,
                                    .metrics = m->api.metrics};
     snprintf(h->api_sock, sizeof(h->api_sock), "%s", m->opt.api_sock ? m->opt.api_sock : "");
@@ -794,6 +799,21 @@ static void teardown(struct vmm *m)
     pthread_mutex_destroy(&m->vm_lock);
 }
 
+static void log_sandbox(struct vmm *m)
+{
+    if (sandbox_mode() == SANDBOX_OFF) {
+        vmm_log(&m->log, API_LOG_INFO, "seccomp: off");
+        return;
+    }
+    char line[256];
+    int n = snprintf(line, sizeof(line), "seccomp %s: system calls allowed per thread:",
+                     sandbox_mode() == SANDBOX_LOG ? "log" : "on");
+    for (unsigned k = 0; k < SANDBOX_KINDS && n > 0 && (size_t)n < sizeof(line); k++)
+        n += snprintf(line + n, sizeof(line) - (size_t)n, " %s %u", sandbox_thread_name(k),
+                      sandbox_allowed_count(k));
+    vmm_log(&m->log, API_LOG_DEBUG, "%s", line);
+}
+
 static int read_text(const char *path, char **text, size_t *len, char *err, size_t err_len)
 {
     FILE *f = fopen(path, "rb");
@@ -899,6 +919,12 @@ int vmm_main(const struct vm_config *cfg, const struct vmm_options *opt)
         .opaque = m,
     };
     signal(SIGPIPE, SIG_IGN); /* a closed stdout or API peer must not kill the VM */
+    sandbox_set_mode((enum sandbox_mode)cfg->seccomp); /* before any thread */
+    /* What libraries would otherwise do lazily on the HTTP server's thread,
+       whose filter allows no open: the Date header's time zone, jansson's
+       hash seed (read from /dev/urandom by the first JSON object made). */
+    tzset();
+    json_object_seed(0);
     char err[1024];
     int rc = open_loop(m, err, sizeof(err));
     if (rc == 0) {
@@ -916,6 +942,11 @@ int vmm_main(const struct vm_config *cfg, const struct vmm_options *opt)
     }
     if (rc == 0)
         rc = configure(m, err, sizeof(err));
+    /* The VMM thread's own filter, once everything it set up is running. */
+    if (rc == 0)
+        rc = sandbox_enter(SANDBOX_VMM, err, sizeof(err));
+    if (rc == 0)
+        log_sandbox(m);
     if (rc) {
         fprintf(stderr, "duvisor: %s\n", err);
         m->status = 2;

@@ -26,3 +26,5 @@ $(B)/tests/test_exits: $(GUEST_IMAGES)
 $(B)/tests/test_exits: ALLCFLAGS += -DGUEST_IMAGES_DIR='"$(B)/guest-images"'
 $(B)/tests/test_vmm: $(GUEST_IMAGES:.bin=.elf)
 $(B)/tests/test_vmm: ALLCFLAGS += -DGUEST_IMAGES_DIR='"$(B)/guest-images"'
+$(B)/tests/test_snapshot: $(GUEST_IMAGES:.bin=.elf)
+$(B)/tests/test_snapshot: ALLCFLAGS += -DGUEST_IMAGES_DIR='"$(B)/guest-images"'

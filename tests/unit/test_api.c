@@ -41,7 +41,8 @@
 
 struct fake {
     /* one letter per call, in order: S start, P pause, R resume, C ctrl-alt-del,
-       F flush metrics, U update drive, L set logger, M set metrics */
+       F flush metrics, U update drive, L set logger, M set metrics,
+       W snapshot create (write), O snapshot load, G upgrade */
     char calls[256];
     const char *fail_op; /* the op that fails ("start", ...), or NULL */
     const char *fail_msg;
@@ -49,6 +50,12 @@ struct fake {
     char update_path[VM_PATH_MAX];
     struct api_logger logger;
     struct api_metrics metrics;
+    /* the last snapshot_create's and snapshot_load's requests (the strings
+       copied: the request's point into a body freed afterwards) */
+    char snapshot_path[VM_PATH_MAX], mem_file_path[VM_PATH_MAX];
+    bool diff, resume_vm;
+    char override_id[VM_ID_MAX], override_dev[VM_ID_MAX];
+    char binary[VM_PATH_MAX]; /* the last upgrade's binary; "" for none */
 };
 
 static int record(void *opaque, char letter, const char *op, char *err, size_t err_len)
@@ -113,6 +120,36 @@ static int fake_set_metrics(void *o, const struct api_metrics *m, char *err, siz
     return record(o, 'M', "set_metrics", err, len);
 }
 
+static int fake_snapshot_create(void *o, const struct api_snapshot_create *r, char *err, size_t len)
+{
+    struct fake *f = o;
+    snprintf(f->snapshot_path, sizeof(f->snapshot_path), "%s", r->snapshot_path);
+    snprintf(f->mem_file_path, sizeof(f->mem_file_path), "%s", r->mem_file_path);
+    f->diff = r->diff;
+    return record(o, 'W', "snapshot_create", err, len);
+}
+
+static int fake_snapshot_load(void *o, const struct api_snapshot_load *r, char *err, size_t len)
+{
+    struct fake *f = o;
+    snprintf(f->snapshot_path, sizeof(f->snapshot_path), "%s", r->snapshot_path);
+    snprintf(f->mem_file_path, sizeof(f->mem_file_path), "%s", r->mem_file_path);
+    f->resume_vm = r->resume_vm;
+    f->override_id[0] = f->override_dev[0] = 0;
+    if (r->noverrides) {
+        snprintf(f->override_id, sizeof(f->override_id), "%s", r->overrides[0].iface_id);
+        snprintf(f->override_dev, sizeof(f->override_dev), "%s", r->overrides[0].host_dev_name);
+    }
+    return record(o, 'O', "snapshot_load", err, len);
+}
+
+static int fake_upgrade(void *o, const char *binary, char *err, size_t len)
+{
+    struct fake *f = o;
+    snprintf(f->binary, sizeof(f->binary), "%s", binary ? binary : "");
+    return record(o, 'G', "upgrade", err, len);
+}
+
 static const struct api_target_ops fake_ops = {
     .start = fake_start,
     .pause = fake_pause,
@@ -122,6 +159,9 @@ static const struct api_target_ops fake_ops = {
     .update_drive = fake_update_drive,
     .set_logger = fake_set_logger,
     .set_metrics = fake_set_metrics,
+    .snapshot_create = fake_snapshot_create,
+    .snapshot_load = fake_snapshot_load,
+    .upgrade = fake_upgrade,
 };
 
 /* A VMM that takes the logger and metrics destinations as given. */
@@ -1318,6 +1358,114 @@ static void test_pause_resume(void **state)
     assert_string_equal(c->fake.calls, "SPPRR");
 }
 
+/* --- snapshots and live upgrade ------------------------------------------------------------ */
+
+static void test_snapshot_create(void **state)
+{
+    struct ctx *c = *state;
+    const char *full = "{'snapshot_path': '/s', 'mem_file_path': '/m', 'snapshot_type': 'Full'}";
+    FAULT(c, BEFORE, "PUT", "/snapshot/create", full);
+    start_vm(c);
+    FAULT(c, "Cannot create a snapshot of a running microVM: pause it first (PATCH /vm).", "PUT",
+          "/snapshot/create", full);
+    OK(c, "PATCH", "/vm", "{'state': 'Paused'}");
+    FAULT(c, DESER "missing field `mem_file_path`.", "PUT", "/snapshot/create",
+          "{'snapshot_path': '/s'}");
+    FAULT(c, DESER "unknown variant `Incremental`, expected `Full` or `Diff`.", "PUT",
+          "/snapshot/create",
+          "{'snapshot_path': '/s', 'mem_file_path': '/m', 'snapshot_type': 'Incremental'}");
+    FAULT(c, DESER "unknown field `compress`.", "PUT", "/snapshot/create",
+          "{'snapshot_path': '/s', 'mem_file_path': '/m', 'compress': true}");
+    FAULT(c, "The snapshot and memory file paths must not be empty.", "PUT", "/snapshot/create",
+          "{'snapshot_path': '', 'mem_file_path': '/m'}");
+    assert_string_equal(c->fake.calls, "SP");
+    OK(c, "PUT", "/snapshot/create", full);
+    assert_string_equal(c->fake.snapshot_path, "/s");
+    assert_string_equal(c->fake.mem_file_path, "/m");
+    assert_false(c->fake.diff);
+    OK(c, "PUT", "/snapshot/create",
+       "{'snapshot_path': '/s2', 'mem_file_path': '/d2', 'snapshot_type': 'Diff'}");
+    assert_true(c->fake.diff);
+    /* the VMM's own refusal goes through as the fault message; the VM stays paused */
+    c->fake.fail_op = "snapshot_create";
+    c->fake.fail_msg = "Cannot create the snapshot: disk full";
+    FAULT(c, "Cannot create the snapshot: disk full", "PUT", "/snapshot/create", full);
+    assert_int_equal(c->t.state, API_PAUSED);
+    assert_string_equal(c->fake.calls, "SPWWW");
+}
+
+static void test_snapshot_load(void **state)
+{
+    struct ctx *c = *state;
+    FAULT(c, DESER "missing field `snapshot_path`.", "PUT", "/snapshot/load",
+          "{'mem_file_path': '/m'}");
+    FAULT(c, "Exactly one of mem_backend and mem_file_path is required.", "PUT", "/snapshot/load",
+          "{'snapshot_path': '/s'}");
+    FAULT(c, "Exactly one of mem_backend and mem_file_path is required.", "PUT", "/snapshot/load",
+          "{'snapshot_path': '/s', 'mem_file_path': '/m', "
+          "'mem_backend': {'backend_type': 'File', 'backend_path': '/m'}}");
+    FAULT(c, "The Uffd memory backend is not supported: use File.", "PUT", "/snapshot/load",
+          "{'snapshot_path': '/s', 'mem_backend': {'backend_type': 'Uffd', 'backend_path': '/u'}}");
+    FAULT(c, DESER "missing field `backend_path`.", "PUT", "/snapshot/load",
+          "{'snapshot_path': '/s', 'mem_backend': {'backend_type': 'File'}}");
+    FAULT(c, DESER "field `network_overrides` must be a list.", "PUT", "/snapshot/load",
+          "{'snapshot_path': '/s', 'mem_file_path': '/m', 'network_overrides': {}}");
+    FAULT(c, DESER "missing field `host_dev_name`.", "PUT", "/snapshot/load",
+          "{'snapshot_path': '/s', 'mem_file_path': '/m', 'network_overrides': [{'iface_id': "
+          "'eth0'}]}");
+    FAULT(c, "The snapshot and memory file paths must not be empty.", "PUT", "/snapshot/load",
+          "{'snapshot_path': '/s', 'mem_file_path': ''}");
+    assert_string_equal(c->fake.calls, "");
+    /* a failed load leaves a fresh VMM that may try again */
+    c->fake.fail_op = "snapshot_load";
+    c->fake.fail_msg = "Cannot load the snapshot: not a duvisor snapshot";
+    FAULT(c, "Cannot load the snapshot: not a duvisor snapshot", "PUT", "/snapshot/load",
+          "{'snapshot_path': '/s', 'mem_file_path': '/m'}");
+    assert_int_equal(c->t.state, API_NOT_STARTED);
+    c->fake.fail_op = NULL;
+    OK(c, "PUT", "/snapshot/load",
+       "{'snapshot_path': '/s', 'mem_backend': {'backend_type': 'File', 'backend_path': '/m'}, "
+       "'network_overrides': [{'iface_id': 'eth0', 'host_dev_name': 'tap7'}]}");
+    assert_int_equal(c->t.state, API_PAUSED); /* resume_vm defaults to false */
+    assert_string_equal(c->fake.mem_file_path, "/m");
+    assert_string_equal(c->fake.override_id, "eth0");
+    assert_string_equal(c->fake.override_dev, "tap7");
+    FAULT(c, "Loading a microVM snapshot not allowed after starting the microVM.", "PUT",
+          "/snapshot/load", "{'snapshot_path': '/s', 'mem_file_path': '/m'}");
+    OK(c, "PATCH", "/vm", "{'state': 'Resumed'}");
+    assert_string_equal(c->fake.calls, "OOR");
+}
+
+static void test_snapshot_load_resumes_and_needs_a_fresh_vmm(void **state)
+{
+    struct ctx *c = *state;
+    OK(c, "PUT", "/snapshot/load",
+       "{'snapshot_path': '/s', 'mem_file_path': '/m', 'resume_vm': true}");
+    assert_int_equal(c->t.state, API_RUNNING);
+    assert_true(c->fake.resume_vm);
+    teardown(state);
+    setup(state);
+    c = *state;
+    OK(c, "PUT", "/machine-config", "{'vcpu_count': 2, 'mem_size_mib': 256}");
+    FAULT(c, "Loading a microVM snapshot not allowed after configuring boot-specific resources.",
+          "PUT", "/snapshot/load", "{'snapshot_path': '/s', 'mem_file_path': '/m'}");
+    assert_string_equal(c->fake.calls, "");
+}
+
+static void test_upgrade(void **state)
+{
+    struct ctx *c = *state;
+    FAULT(c, BEFORE, "PUT", "/upgrade", "{}");
+    start_vm(c);
+    FAULT(c, DESER "unknown field `path`.", "PUT", "/upgrade", "{'path': '/x'}");
+    FAULT(c, DESER "field `binary` must be a string.", "PUT", "/upgrade", "{'binary': 1}");
+    OK(c, "PUT", "/upgrade", "{}");
+    assert_string_equal(c->fake.binary, "");
+    OK(c, "PUT", "/upgrade", "{'binary': '/opt/duvisor-2'}");
+    assert_string_equal(c->fake.binary, "/opt/duvisor-2");
+    assert_string_equal(c->fake.calls, "SGG");
+}
+
 /* --- PUT /logger, /metrics, /entropy ------------------------------------------------------ */
 
 static void test_logger(void **state)
@@ -1491,8 +1639,10 @@ static void test_bad_routes(void **state)
           "{'drive_id': 'a', 'path_on_host': '%s', 'is_root_device': false}", c->drive);
     FAULT(c, "Invalid request method and/or path: PUT /network-interfaces/.", "PUT",
           "/network-interfaces/", "{'iface_id': 'a', 'host_dev_name': 'user'}");
-    FAULT(c, "Invalid request method and/or path: PUT /snapshot/create.", "PUT", "/snapshot/create",
-          "{'snapshot_path': '/s', 'mem_file_path': '/m'}");
+    FAULT(c, "Invalid request method and/or path: PATCH /snapshot/create.", "PATCH",
+          "/snapshot/create", "{'snapshot_path': '/s', 'mem_file_path': '/m'}");
+    FAULT(c, "Invalid request method and/or path: PUT /snapshot/delete.", "PUT", "/snapshot/delete",
+          "{}");
     FAULT_RAW(c, 400, M_EXACT, "Invalid request method and/or path: GET /foo.", "GET", "/foo", NULL,
               0);
     FAULT_RAW(c, 400, M_EXACT, "Invalid request method and/or path: GET /drives/rootfs.", "GET",
@@ -1920,6 +2070,10 @@ int main(void)
         T(test_actions),
         T(test_flush_metrics),
         T(test_pause_resume),
+        T(test_snapshot_create),
+        T(test_snapshot_load),
+        T(test_snapshot_load_resumes_and_needs_a_fresh_vmm),
+        T(test_upgrade),
         T(test_logger),
         T(test_metrics),
         T(test_entropy),
