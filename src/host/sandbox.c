@@ -3,10 +3,13 @@
 
 #include <errno.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <seccomp.h>
@@ -24,7 +27,8 @@ static bool vmm_filter_inherited;
     "futex", "mmap", "munmap", "mremap", "mprotect", "madvise", "brk", "rt_sigprocmask",           \
         "rt_sigreturn", "sched_yield", "clock_gettime", "clock_nanosleep", "nanosleep", "gettid",  \
         "getpid", "tgkill", "exit", "exit_group", "restart_syscall", "getrandom",                  \
-        "seccomp" /* only ever narrows: a thread adding its own filter */
+        "seccomp",              /* only ever narrows: a thread adding its own filter */            \
+        "write", "rt_sigaction" /* the SIGSYS report, made on the thread that trapped */
 
 static const char *const vmm_calls[] = {
     COMMON,
@@ -269,6 +273,16 @@ int sandbox_enter(enum sandbox_thread kind, char *err, size_t err_len)
         return set_err(err, err_len, "seccomp: cannot install the %s filter: %s", kinds[kind].name,
                        strerror(-rc));
     thread_kind = (int)kind;
+    /* Threads that block every signal (device workers) must still take this
+       one: the kernel kills silently when a trapped call's SIGSYS is blocked. */
+    sigset_t sys;
+    sigemptyset(&sys);
+    sigaddset(&sys, SIGSYS);
+    pthread_sigmask(SIG_UNBLOCK, &sys, NULL);
+    /* For tests that the filter bites: this kind makes a call no list allows. */
+    const char *selftest = getenv("DUVISOR_SECCOMP_SELFTEST");
+    if (selftest && !strcmp(selftest, kinds[kind].name))
+        syscall(SYS_getpriority, 0, 0);
     return 0;
 }
 
