@@ -47,9 +47,12 @@ static const char *const vmm_calls[] = {
     "setsockopt", "sendto", "recvfrom", "sendmsg", "recvmsg", "shutdown",
     /* threads, and the processes it starts: the helper, a live upgrade's
        probe and exec (which then loads a binary under this filter) */
-    "clone", "clone3", "set_robust_list", "rseq", "set_tid_address", "execve", "wait4", "kill",
-    "setsid", "prctl", "prlimit64", "arch_prctl", "getuid", "geteuid", "getgid", "getegid",
-    "sched_getaffinity", "uname", "sysinfo", "getrusage", "getcwd"};
+    "clone", "clone3", "set_robust_list", "rseq", "set_tid_address", "execve", "execveat", "wait4",
+    "kill", "setsid", "prctl", "prlimit64", "arch_prctl", "getuid", "geteuid", "getgid", "getegid",
+    "sched_getaffinity", "uname", "sysinfo", "getrusage", "getcwd",
+    /* a new binary may be a shell wrapper (it runs under this filter) */
+    "getppid", "getpgrp", "getpgid", "getsid", "getgroups", "fstatfs", "statfs", "times", "chdir",
+    "fchdir", "vfork", "pipe"};
 
 static const char *const vcpu_calls[] = {
     COMMON,
