@@ -265,7 +265,11 @@ static bool hsm_wait_over(void *opaque)
 void vcpu_park_if_paused(struct vcpu *v)
 {
     struct vm_pause *p = &v->vm->pause;
-    if (!atomic_load_explicit(&p->requested, memory_order_acquire))
+    /* Nothing to park for, and no pause this vCPU still has to take off its
+       clock (one that ended before it got here: a restored VM resumes while
+       its vCPU threads are still starting). */
+    if (!atomic_load_explicit(&p->requested, memory_order_acquire) &&
+        atomic_load_explicit(&p->paused_ticks, memory_order_acquire) == v->paused_applied)
         return;
     pthread_mutex_lock(&p->lock);
     if (p->requested) {

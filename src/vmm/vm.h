@@ -71,8 +71,10 @@ struct vm_pause {
     unsigned parked;        /* vCPU threads waiting in park */
     unsigned threads;       /* vCPU threads in their loop */
     uint64_t start_time;    /* host timebase ticks when the pause began */
-    uint64_t paused_ticks;  /* all pauses so far, in timebase ticks: guest time skips them */
-    uint64_t pauses;        /* completed pauses (metrics) */
+    /* all pauses so far, in timebase ticks: guest time skips them. Written
+       under the lock; read without it on the vCPU fast path. */
+    _Atomic uint64_t paused_ticks;
+    uint64_t pauses; /* completed pauses (metrics) */
 };
 
 struct vm {

@@ -1363,11 +1363,11 @@ static void test_pause_resume(void **state)
 static void test_snapshot_create(void **state)
 {
     struct ctx *c = *state;
-    const char *full = "{'snapshot_path': '/s', 'mem_file_path': '/m', 'snapshot_type': 'Full'}";
-    FAULT(c, BEFORE, "PUT", "/snapshot/create", full);
+#define FULL "{'snapshot_path': '/s', 'mem_file_path': '/m', 'snapshot_type': 'Full'}"
+    FAULT(c, BEFORE, "PUT", "/snapshot/create", FULL);
     start_vm(c);
     FAULT(c, "Cannot create a snapshot of a running microVM: pause it first (PATCH /vm).", "PUT",
-          "/snapshot/create", full);
+          "/snapshot/create", FULL);
     OK(c, "PATCH", "/vm", "{'state': 'Paused'}");
     FAULT(c, DESER "missing field `mem_file_path`.", "PUT", "/snapshot/create",
           "{'snapshot_path': '/s'}");
@@ -1379,7 +1379,7 @@ static void test_snapshot_create(void **state)
     FAULT(c, "The snapshot and memory file paths must not be empty.", "PUT", "/snapshot/create",
           "{'snapshot_path': '', 'mem_file_path': '/m'}");
     assert_string_equal(c->fake.calls, "SP");
-    OK(c, "PUT", "/snapshot/create", full);
+    OK(c, "PUT", "/snapshot/create", FULL);
     assert_string_equal(c->fake.snapshot_path, "/s");
     assert_string_equal(c->fake.mem_file_path, "/m");
     assert_false(c->fake.diff);
@@ -1389,9 +1389,10 @@ static void test_snapshot_create(void **state)
     /* the VMM's own refusal goes through as the fault message; the VM stays paused */
     c->fake.fail_op = "snapshot_create";
     c->fake.fail_msg = "Cannot create the snapshot: disk full";
-    FAULT(c, "Cannot create the snapshot: disk full", "PUT", "/snapshot/create", full);
+    FAULT(c, "Cannot create the snapshot: disk full", "PUT", "/snapshot/create", FULL);
     assert_int_equal(c->t.state, API_PAUSED);
     assert_string_equal(c->fake.calls, "SPWWW");
+#undef FULL
 }
 
 static void test_snapshot_load(void **state)
