@@ -33,7 +33,7 @@ help:
 	@echo "make run-qemu   boot the same guest under qemu-system-riscv64 (the reference)"
 	@echo "make format     clang-format the tree in place"
 	@echo "make bench      duvisor against QEMU (BENCHMARKS.md); make bench-hart: the hart alone"
-	@echo "make fuzz       the control API under libFuzzer (FUZZ_TIME=seconds, default 60)"
+	@echo "make fuzz       every parser under libFuzzer (FUZZ_TIME=seconds, default 60; FUZZ_TARGET=name)"
 
 setup:
 	@bash scripts/setup
