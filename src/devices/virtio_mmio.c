@@ -67,8 +67,9 @@ struct virtio_device {
     uint64_t driver_features;
     bool broken; /* atomic: set by pop without the device lock */
 
-    bool line;       /* last level reported through irq */
-    bool delivering; /* some thread is running the irq loop */
+    bool line;                /* last level reported through irq */
+    bool delivering;          /* some thread is running the irq loop */
+    pthread_cond_t delivered; /* ... and has left it */
 
     struct virtq *queues; /* ops.num_queues of them */
 };
@@ -87,24 +88,29 @@ static bool driver_ok(const struct virtio_device *d)
 
 /* Drop the device lock, first reporting the line (high while InterruptStatus
    is non-zero) if it changed. One thread delivers at a time so levels arrive
-   in order; a change made while it is outside the lock is picked up by its loop. */
+   in order, and the others wait for it: when this returns, the vPLIC has the
+   level InterruptStatus now says. (Returning earlier would let a guest that
+   acknowledged the interrupt complete its claim while the line still read
+   high, and take a spurious interrupt: under host load, a storm that makes
+   Linux disable the IRQ.) */
 static void unlock_and_notify(struct virtio_device *d)
 {
-    if (!d->delivering) {
-        d->delivering = true;
-        for (;;) {
-            bool level = d->isr != 0;
+    while (d->delivering)
+        pthread_cond_wait(&d->delivered, &d->lock);
+    d->delivering = true;
+    for (;;) {
+        bool level = d->isr != 0;
 
-            if (level == d->line)
-                break;
-            d->line = level;
-            pthread_mutex_unlock(&d->lock);
-            if (d->irq)
-                d->irq(d->irq_opaque, level);
-            pthread_mutex_lock(&d->lock);
-        }
-        d->delivering = false;
+        if (level == d->line)
+            break;
+        d->line = level;
+        pthread_mutex_unlock(&d->lock);
+        if (d->irq)
+            d->irq(d->irq_opaque, level);
+        pthread_mutex_lock(&d->lock);
     }
+    d->delivering = false;
+    pthread_cond_broadcast(&d->delivered);
     pthread_mutex_unlock(&d->lock);
 }
 
@@ -211,6 +217,10 @@ struct virtio_device *virtio_create(const struct virtio_device_ops *ops, void *o
     d->queues = calloc(ops->num_queues, sizeof(*d->queues));
     if (!d->queues || pthread_mutex_init(&d->lock, NULL) != 0)
         goto fail;
+    if (pthread_cond_init(&d->delivered, NULL) != 0) {
+        pthread_mutex_destroy(&d->lock);
+        goto fail;
+    }
     for (i = 0; i < ops->num_queues; i++) {
         if (pthread_mutex_init(&d->queues[i].lock, NULL) != 0)
             goto fail_queues;
@@ -226,6 +236,7 @@ struct virtio_device *virtio_create(const struct virtio_device_ops *ops, void *o
 fail_queues:
     while (i-- > 0)
         pthread_mutex_destroy(&d->queues[i].lock);
+    pthread_cond_destroy(&d->delivered);
     pthread_mutex_destroy(&d->lock);
 fail:
     free(d->queues);
@@ -239,6 +250,7 @@ void virtio_destroy(struct virtio_device *d)
         return;
     for (unsigned i = 0; i < d->ops.num_queues; i++)
         pthread_mutex_destroy(&d->queues[i].lock);
+    pthread_cond_destroy(&d->delivered);
     pthread_mutex_destroy(&d->lock);
     free(d->queues);
     free(d);
