@@ -78,9 +78,8 @@ struct uart8250 {
     uint8_t rx[UART8250_FIFO_SIZE];
     unsigned rx_head, rx_count;
 
-    bool line;                /* last level reported through ops->irq */
-    bool delivering;          /* some thread is running the ops->irq loop */
-    pthread_cond_t delivered; /* ... and has left it */
+    bool line;       /* last level reported through ops->irq */
+    bool delivering; /* some thread is running the ops->irq loop */
 };
 
 static unsigned rx_capacity(const struct uart8250 *u)
@@ -189,28 +188,24 @@ static uint8_t interrupt_id(const struct uart8250 *u)
 
 /* Lock held on entry, released on return. Loops because the state may
    change again while the callback runs unlocked; `delivering` keeps one
-   thread at a time in here, so levels reach ops->irq in order, and the
-   others wait for it, so that when this returns the interrupt controller
-   has the level the registers now say (see virtio_mmio.c: otherwise a
-   guest could complete its claim with the line still high). */
+   thread at a time in here, so levels reach ops->irq in order. */
 static void unlock_and_notify(struct uart8250 *u)
 {
-    while (u->delivering)
-        pthread_cond_wait(&u->delivered, &u->lock);
-    u->delivering = true;
-    for (;;) {
-        bool level = interrupt_id(u) != IIR_NONE;
+    if (!u->delivering) {
+        u->delivering = true;
+        for (;;) {
+            bool level = interrupt_id(u) != IIR_NONE;
 
-        if (level == u->line)
-            break;
-        u->line = level;
-        pthread_mutex_unlock(&u->lock);
-        if (u->ops.irq)
-            u->ops.irq(u->opaque, level);
-        pthread_mutex_lock(&u->lock);
+            if (level == u->line)
+                break;
+            u->line = level;
+            pthread_mutex_unlock(&u->lock);
+            if (u->ops.irq)
+                u->ops.irq(u->opaque, level);
+            pthread_mutex_lock(&u->lock);
+        }
+        u->delivering = false;
     }
-    u->delivering = false;
-    pthread_cond_broadcast(&u->delivered);
     pthread_mutex_unlock(&u->lock);
 }
 
@@ -224,11 +219,6 @@ struct uart8250 *uart8250_create(const struct uart8250_ops *ops, void *opaque)
         free(u);
         return NULL;
     }
-    if (pthread_cond_init(&u->delivered, NULL) != 0) {
-        pthread_mutex_destroy(&u->lock);
-        free(u);
-        return NULL;
-    }
     if (ops)
         u->ops = *ops;
     u->opaque = opaque;
@@ -239,7 +229,6 @@ void uart8250_destroy(struct uart8250 *u)
 {
     if (!u)
         return;
-    pthread_cond_destroy(&u->delivered);
     pthread_mutex_destroy(&u->lock);
     free(u);
 }
