@@ -8,16 +8,19 @@
 
 #include "vmm/config.h"
 
+struct jail_config;
+
 /* Exit status for bad user input, as every subcommand reports it. */
 enum { EXIT_USAGE = 2 };
 
 /*
  * Parse `duvisor run` options (argv[0] is "run"). Returns 0 and fills *cfg,
+ * *api_sock and *jail (jail_config_init'd here),
  * 1 when --help was asked (usage already printed to stdout), or -1 with a
  * one-line reason in err.
  */
-int cli_parse_run(int argc, char **argv, struct vm_config *cfg, const char **api_sock, char *err,
-                  size_t err_len);
+int cli_parse_run(int argc, char **argv, struct vm_config *cfg, const char **api_sock,
+                  struct jail_config *jail, char *err, size_t err_len);
 
 /* "512", "512M", "2G", "1024K": a size in MiB unless suffixed. 0 on success. */
 int cli_parse_size(const char *text, uint64_t *bytes);
@@ -25,6 +28,13 @@ int cli_parse_size(const char *text, uint64_t *bytes);
 /* Match "--name VALUE" or "--name=VALUE" at argv[*i]; advances *i past what
    it used. *value is NULL when the value is missing. */
 bool cli_take_value(int argc, char **argv, int *i, const char *name, const char **value);
+
+/* The jail's options (src/cli/jail.c): one at argv[*i] (1 if it was one, 0
+   if not, -1 with a reason); then whether they fit together (0, or -1). */
+int cli_parse_jail_option(int argc, char **argv, int *i, struct jail_config *j, char *err,
+                          size_t err_len);
+int cli_check_jail(const struct jail_config *j, char *err, size_t err_len);
+extern const char cli_jail_usage[];
 
 int cmd_run(int argc, char **argv);
 /* duvisor snapshot / restore / upgrade (src/cli/snapshot.c). */

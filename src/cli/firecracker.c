@@ -13,8 +13,9 @@
 
 #include "cli/cli.h"
 #include "util/err.h"
-#include "vmm/vmm.h"
+#include "host/jail.h"
 #include "host/sandbox.h"
+#include "vmm/vmm.h"
 
 #define DEFAULT_API_SOCK "/run/firecracker.socket"
 
@@ -39,7 +40,10 @@ static const char fc_usage[] =
     "  --seccomp-filter FILE, --start-time-us N, --start-time-cpu-us N,\n"
     "  --parent-cpu-time-us N, --http-api-max-payload-size N, --mmds-size-limit N\n"
     "                         accepted for compatibility; they change nothing here\n"
-    "  -h, --help             show this help\n";
+    "  -h, --help             show this help\n"
+    "\n"
+    "Confinement (paths in the API, the config file, --log-path and --api-sock are then\n"
+    "inside DIR, as with Firecracker's jailer):\n";
 
 /* Flags that take a value and do not apply to duvisor. */
 static const char *const ignored_with_value[] = {
@@ -103,16 +107,21 @@ static const char *value_of(int argc, char **argv, int *i, const char *name, boo
 }
 
 static int parse(int argc, char **argv, struct vmm_options *opt, bool *no_api, int *seccomp,
-                 char *err, size_t err_len)
+                 struct jail_config *jail, char *err, size_t err_len)
 {
     opt->logger.level = API_LOG_INFO;
     bool level_given = false;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *v;
         bool missing = false;
+        int jail_rc;
         if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
             fputs(fc_usage, stdout);
+            fputs(cli_jail_usage, stdout);
             return 1;
+        } else if ((jail_rc = cli_parse_jail_option(argc, argv, &i, jail, err, err_len)) != 0) {
+            if (jail_rc < 0)
+                return -1;
         } else if (!strcmp(arg, "--no-api")) {
             *no_api = true;
         } else if (!strcmp(arg, "--boot-timer")) {
@@ -168,16 +177,19 @@ static int parse(int argc, char **argv, struct vmm_options *opt, bool *no_api, i
         return set_err(err, err_len, "--no-api needs --config-file");
     if (*no_api && opt->api_sock)
         return set_err(err, err_len, "--no-api and --api-sock exclude each other");
-    return 0;
+    return cli_check_jail(jail, err, err_len);
 }
 
 int cmd_firecracker(int argc, char **argv)
 {
-    struct vmm_options opt = {.firecracker = true, .vmm_version = DUVISOR_VERSION_STRING};
+    struct jail_config jail;
+    jail_config_init(&jail);
+    struct vmm_options opt = {
+        .firecracker = true, .vmm_version = DUVISOR_VERSION_STRING, .jail = &jail};
     bool no_api = false;
     char err[512];
     int seccomp = (int)sandbox_default_mode();
-    int rc = parse(argc, argv, &opt, &no_api, &seccomp, err, sizeof(err));
+    int rc = parse(argc, argv, &opt, &no_api, &seccomp, &jail, err, sizeof(err));
     if (rc == 1)
         return 0;
     if (rc) {

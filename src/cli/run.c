@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "host/jail.h"
 #include "host/sandbox.h"
 #include "vmm/vmm.h"
 
@@ -40,7 +41,9 @@ static const char run_usage[] =
     "                    a virtio-net NIC with user-mode networking (no root needed)\n"
     "  --net tap=NAME[,mac=MAC]\n"
     "                    a virtio-net NIC on the host TAP device NAME (repeatable, up to 4)\n"
-    "  -h, --help        show this help\n";
+    "  -h, --help        show this help\n"
+    "\n"
+    "Confinement:\n";
 
 int cli_parse_size(const char *text, uint64_t *bytes)
 {
@@ -203,16 +206,22 @@ static int parse_net(const char *text, struct vm_config *cfg, char *err, size_t 
     return 0;
 }
 
-int cli_parse_run(int argc, char **argv, struct vm_config *cfg, const char **api_sock, char *err,
-                  size_t err_len)
+int cli_parse_run(int argc, char **argv, struct vm_config *cfg, const char **api_sock,
+                  struct jail_config *jail, char *err, size_t err_len)
 {
     *api_sock = NULL;
     vm_config_init(cfg);
+    jail_config_init(jail);
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *value;
+        int jail_rc;
         if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
             fputs(run_usage, stdout);
+            fputs(cli_jail_usage, stdout);
             return 1;
+        } else if ((jail_rc = cli_parse_jail_option(argc, argv, &i, jail, err, err_len)) != 0) {
+            if (jail_rc < 0)
+                return -1;
         } else if (!strcmp(arg, "--no-reboot")) {
             cfg->no_reboot = true;
         } else if (!strcmp(arg, "--boot-timer")) {
@@ -286,15 +295,17 @@ int cli_parse_run(int argc, char **argv, struct vm_config *cfg, const char **api
     }
     if (!cfg->kernel_path[0])
         return set_err(err, err_len, "--kernel is required (see duvisor run --help)");
-    return 0;
+    return cli_check_jail(jail, err, err_len);
 }
 
 int cmd_run(int argc, char **argv)
 {
     struct vm_config cfg;
-    struct vmm_options opt = {.start_now = true, .vmm_version = DUVISOR_VERSION_STRING};
+    struct jail_config jail;
+    struct vmm_options opt = {
+        .start_now = true, .vmm_version = DUVISOR_VERSION_STRING, .jail = &jail};
     char err[512];
-    int rc = cli_parse_run(argc, argv, &cfg, &opt.api_sock, err, sizeof(err));
+    int rc = cli_parse_run(argc, argv, &cfg, &opt.api_sock, &jail, err, sizeof(err));
     if (rc == 1)
         return 0;
     if (rc) {

@@ -178,6 +178,23 @@ static int open_tap(const char *name, char resolved[IFNAMSIZ], char *err, size_t
     return fd;
 }
 
+static bool valid_name(const char *name, char *err, size_t err_len)
+{
+    if (name && *name && strlen(name) < IFNAMSIZ && !strchr(name, '/'))
+        return true;
+    fail(err, err_len, "tap '%s': not an interface name (1 to %d characters)", name ? name : "",
+         IFNAMSIZ - 1);
+    return false;
+}
+
+int net_tap_open(const char *name, char *err, size_t err_len)
+{
+    char resolved[IFNAMSIZ];
+    if (!valid_name(name, err, err_len))
+        return -1;
+    return open_tap(name, resolved, err, err_len);
+}
+
 /* A TAP fd handed over by the duvisor this process replaced: a duplicate
    (close-on-exec) if it is a TAP attached to `name`. */
 static int adopt_tap(int inherited, const char *name, char resolved[IFNAMSIZ], char *err,
@@ -246,11 +263,8 @@ static struct net_tap *start(int inherited, const char *name, bool socket, char 
     sigset_t all, old;
     int rc;
 
-    if (!socket && (!name || !*name || strlen(name) >= IFNAMSIZ || strchr(name, '/'))) {
-        fail(err, err_len, "tap '%s': not an interface name (1 to %d characters)", name ? name : "",
-             IFNAMSIZ - 1);
+    if (!socket && !valid_name(name, err, err_len))
         return NULL;
-    }
     t = calloc(1, sizeof(*t));
     if (!t) {
         fail(err, err_len, "tap %s: out of memory", name);

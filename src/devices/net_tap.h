@@ -33,6 +33,9 @@ struct net_tap;
 struct net_tap *net_tap_create(const char *name, char *err, size_t err_len);
 /* The interface's actual name (after the kernel expanded "%d"). */
 const char *net_tap_name(const struct net_tap *t);
+/* Only the TAP's fd (close-on-exec), for net_tap_adopt later: a jailed VMM
+   opens its TAPs before it enters the jail. -1 with a message in err. */
+int net_tap_open(const char *name, char *err, size_t err_len);
 /* Live upgrade: the same, on a TAP fd the previous binary had open for name
    (duplicated; the caller keeps its own). And the fd to hand over. */
 struct net_tap *net_tap_adopt(int fd, const char *name, char *err, size_t err_len);

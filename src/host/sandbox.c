@@ -85,6 +85,9 @@ static const char *const net_helper_calls[] = {
     "fstat", "newfstatat", "lseek", "uname", "clone", "clone3", "set_robust_list", "rseq",
     "rt_sigaction"};
 
+/* Outside the jail, waiting for the VMM in it (host/jail.c): signals, wait, exit. */
+static const char *const jail_waiter_calls[] = {COMMON, "wait4", "kill", "prlimit64"};
+
 struct kind {
     const char *name;
     const char *const *calls;
@@ -103,7 +106,16 @@ static const struct kind kinds[SANDBOX_KINDS] = {
     [SANDBOX_CONSOLE] = KIND("console", console_calls),
     [SANDBOX_API] = KIND("api", api_calls),
     [SANDBOX_NET_HELPER] = KIND("net-helper", net_helper_calls),
+    [SANDBOX_JAIL_WAITER] = KIND("jail-waiter", jail_waiter_calls),
 };
+
+/* Filters stack: a thread the VMM thread starts later (on a reboot, a
+   restore) has the VMM's filter too, and so does the helper it spawns. So
+   the VMM's allows what all of them do: kind k's calls are in filter's. */
+static bool filter_has_kind(unsigned filter, unsigned k)
+{
+    return k == filter || filter == SANDBOX_VMM;
+}
 
 /* --- the report of a forbidden call ------------------------------------------------- */
 
@@ -153,6 +165,10 @@ static void on_sigsys(int sig, siginfo_t *info, void *ctx)
     } else {
         sigsys_before.sa_handler(sig);
     }
+    /* PID 1 of a namespace (the jail's VMM) is spared its own default-action
+       signals: the raise above did nothing there. */
+    if (getpid() == 1)
+        _exit(128 + sig);
 }
 
 /* --- modes and filters ------------------------------------------------------------------ */
@@ -221,7 +237,7 @@ unsigned sandbox_allowed_count(enum sandbox_thread kind)
     bool seen[1024] = {false};
     unsigned n = 0;
     for (unsigned k = 0; kind < SANDBOX_KINDS && k < SANDBOX_KINDS; k++) {
-        if (k != kind && kind != SANDBOX_VMM)
+        if (!filter_has_kind(kind, k))
             continue;
         for (unsigned i = 0; i < kinds[k].ncalls; i++) {
             int nr = seccomp_syscall_resolve_name(kinds[k].calls[i]);
@@ -263,11 +279,8 @@ int sandbox_enter(enum sandbox_thread kind, char *err, size_t err_len)
     if (!ctx)
         return set_err(err, err_len, "seccomp: cannot make a filter");
     int rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1);
-    /* Filters stack: a thread the VMM thread starts later (on a reboot, a
-       restore) has the VMM's filter too, and so does the helper it spawns.
-       So the VMM's allows what all of them do. */
     for (unsigned k = 0; rc == 0 && k < SANDBOX_KINDS; k++)
-        if (k == kind || kind == SANDBOX_VMM)
+        if (filter_has_kind(kind, k))
             rc = add_rules(ctx, &kinds[k]);
     if (rc == 0)
         rc = seccomp_load(ctx);

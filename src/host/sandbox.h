@@ -21,13 +21,14 @@
 enum sandbox_mode { SANDBOX_OFF, SANDBOX_LOG, SANDBOX_ON };
 
 enum sandbox_thread {
-    SANDBOX_VMM,        /* the main thread: event loop, API actions, VM lifecycle */
-    SANDBOX_VCPU,       /* a vCPU: runs the guest and handles its exits */
-    SANDBOX_BLOCK,      /* a virtio-blk worker */
-    SANDBOX_NET_READER, /* a NIC backend's frame reader (TAP or user networking) */
-    SANDBOX_CONSOLE,    /* the console's stdin reader */
-    SANDBOX_API,        /* the HTTP server's thread */
-    SANDBOX_NET_HELPER, /* the user-networking helper process (libslirp) */
+    SANDBOX_VMM,         /* the main thread: event loop, API actions, VM lifecycle */
+    SANDBOX_VCPU,        /* a vCPU: runs the guest and handles its exits */
+    SANDBOX_BLOCK,       /* a virtio-blk worker */
+    SANDBOX_NET_READER,  /* a NIC backend's frame reader (TAP or user networking) */
+    SANDBOX_CONSOLE,     /* the console's stdin reader */
+    SANDBOX_API,         /* the HTTP server's thread */
+    SANDBOX_NET_HELPER,  /* the user-networking helper process (libslirp) */
+    SANDBOX_JAIL_WAITER, /* the process outside a jail that waits for the VMM in it */
     SANDBOX_KINDS
 };
 

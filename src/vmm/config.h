@@ -40,6 +40,16 @@ struct vm_nic {
     unsigned mtu; /* the API's, kept for GET /vm/config; 0: not given */
 };
 
+/* Files a jailed VMM opened by name before it entered the jail (host/jail.h),
+   so the VM's own files need not be inside it; -1: open by name. Owned by
+   the VMM for its whole life: a guest reboot reads the kernel again from
+   its fd, and the user-networking helper lives on across reboots. */
+struct vm_held_files {
+    int kernel, initrd, dtb_out;
+    int disks[VM_MAX_DISKS];
+    int nics[VM_MAX_NICS]; /* a TAP's fd, or the user-networking helper's socket */
+};
+
 /* A value: it owns its strings, so the VMM keeps one across guest reboots
    and the API edits it before the VM starts. */
 struct vm_config {
@@ -58,6 +68,7 @@ struct vm_config {
        refuses, instead of an access fault or an ignored access */
     bool strict_mmio;
     int seccomp; /* --seccomp: enum sandbox_mode (host/sandbox.h), for the whole process */
+    const struct vm_held_files *held; /* NULL: every file is opened by name */
     unsigned ndisks, nnics;
     struct vm_disk disks[VM_MAX_DISKS];
     struct vm_nic nics[VM_MAX_NICS];

@@ -238,11 +238,13 @@ static size_t vconsole_read(void *opaque, uint8_t *buf, size_t len)
 }
 
 /* A NIC's backend: a TAP device, or the user-networking helper's socket;
-   on a live upgrade, the fd the previous binary had open for it. */
+   on a live upgrade, the fd the previous binary had open for it; in a jail,
+   the one opened before it. */
 static int create_net(struct virtio_slot *slot, unsigned index, const struct vm_nic *nic, char *err,
                       size_t err_len)
 {
-    int fd = slot->vm->restore ? slot->vm->restore->tap_fds[index] : -1;
+    const struct vm_held_files *held = slot->vm->cfg->held;
+    int fd = slot->vm->restore ? slot->vm->restore->tap_fds[index] : held ? held->nics[index] : -1;
     if (nic->kind == VM_NET_USER) {
         int spawned = fd < 0 ? net_user_spawn("/proc/self/exe", nic->options, err, err_len) : -1;
         if (fd >= 0 || spawned >= 0)
@@ -272,7 +274,10 @@ static int create_model(struct virtio_slot *slot, unsigned index,
         const struct vm_disk *disk = &cfg->disks[index];
         snprintf(id, id_len, "%s", disk->id);
         *dops = &blk_device_ops;
-        int fd = slot->vm->restore ? slot->vm->restore->disk_fds[index] : -1;
+        const struct vm_held_files *held = cfg->held;
+        int fd = slot->vm->restore ? slot->vm->restore->disk_fds[index]
+                 : held            ? held->disks[index]
+                                   : -1;
         slot->device = virtio_blk_adopt(fd, disk->path, disk->readonly, err, err_len);
         if (!slot->device)
             return -1;

@@ -23,10 +23,11 @@
 
 /* The whole file, or NULL with a reason. The one place user-given input files
    are checked: it exists, is a regular file, is not empty, is readable. */
-static uint8_t *read_file(const char *what, const char *path, size_t *len, char *err,
+static uint8_t *read_file(const char *what, const char *path, int held, size_t *len, char *err,
                           size_t err_len)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* A held file (a jailed VMM's) is read again from its start; it stays open. */
+    int fd = held >= 0 ? held : open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         set_err(err, err_len, "cannot open %s '%s': %s", what, path, strerror(errno));
         return NULL;
@@ -43,7 +44,7 @@ static uint8_t *read_file(const char *what, const char *path, size_t *len, char 
         set_err(err, err_len, "out of memory reading %s '%s'", what, path);
     size_t done = 0;
     while (buf && done < (size_t)st.st_size) {
-        ssize_t n = read(fd, buf + done, (size_t)st.st_size - done);
+        ssize_t n = pread(fd, buf + done, (size_t)st.st_size - done, (off_t)done);
         if (n <= 0) {
             set_err(err, err_len, "cannot read %s '%s'", what, path);
             free(buf);
@@ -52,7 +53,8 @@ static uint8_t *read_file(const char *what, const char *path, size_t *len, char 
             done += (size_t)n;
         }
     }
-    close(fd);
+    if (held < 0)
+        close(fd);
     *len = done;
     return buf;
 }
@@ -146,16 +148,33 @@ static int create_memory(struct vm *vm, const struct vm_restore_source *src, cha
     return 0;
 }
 
+/* --dtb-out: by name, or on a held file's fd. 0, or -1 with errno. */
+static int write_dtb(const char *path, int held, const uint8_t *dtb, size_t size)
+{
+    int fd = held >= 0 ? held : open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -1;
+    int rc = ftruncate(fd, 0) == 0 && pwrite(fd, dtb, size, 0) == (ssize_t)size ? 0 : -1;
+    int saved = errno;
+    if (held < 0 && close(fd) != 0 && rc == 0)
+        return -1;
+    errno = saved;
+    return rc;
+}
+
 static int load_guest(struct vm *vm, char *err, size_t err_len)
 {
     const struct vm_config *cfg = vm->cfg;
     size_t kernel_len = 0, initrd_len = 0;
-    uint8_t *kernel = read_file("kernel", cfg->kernel_path, &kernel_len, err, err_len);
+    const struct vm_held_files *held = cfg->held;
+    uint8_t *kernel =
+        read_file("kernel", cfg->kernel_path, held ? held->kernel : -1, &kernel_len, err, err_len);
     if (!kernel)
         return -1;
     uint8_t *initrd = NULL;
     if (cfg->initrd_path[0]) {
-        initrd = read_file("initrd", cfg->initrd_path, &initrd_len, err, err_len);
+        initrd = read_file("initrd", cfg->initrd_path, held ? held->initrd : -1, &initrd_len, err,
+                           err_len);
         if (!initrd) {
             free(kernel);
             return -1;
@@ -202,15 +221,9 @@ static int load_guest(struct vm *vm, char *err, size_t err_len)
     int size = fdt_build(&fp, dtb, layout.dtb_max, err, err_len);
     if (size < 0)
         return -1;
-    if (cfg->dtb_out) {
-        FILE *f = fopen(cfg->dtb_out, "wb");
-        bool ok = f && fwrite(dtb, 1, (size_t)size, f) == (size_t)size;
-        if (f && fclose(f) != 0)
-            ok = false;
-        if (!ok)
-            return set_err(err, err_len, "cannot write --dtb-out '%s': %s", cfg->dtb_out,
-                           strerror(errno));
-    }
+    if (cfg->dtb_out && write_dtb(cfg->dtb_out, held ? held->dtb_out : -1, dtb, (size_t)size))
+        return set_err(err, err_len, "cannot write --dtb-out '%s': %s", cfg->dtb_out,
+                       strerror(errno));
     vm->entry = layout.entry;
     vm->dtb_addr = layout.dtb_addr;
     return 0;

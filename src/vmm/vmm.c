@@ -21,10 +21,12 @@
 #include "devices/boot_timer.h"
 #include "devices/virtio_blk.h"
 #include "devices/virtio_input.h"
+#include "host/jail.h"
 #include "host/sandbox.h"
 #include "util/err.h"
 #include "util/state.h"
 #include "vmm/console.h"
+#include "vmm/held_files.h"
 #include "vmm/log.h"
 #include "vmm/metrics.h"
 #include "vmm/snapshot.h"
@@ -71,6 +73,8 @@ struct vmm {
     /* the memory file of the last Full snapshot taken of this VM, or of the
        one it was restored from: what a Diff snapshot is relative to; "" if none */
     char last_mem_path[VM_PATH_MAX];
+    struct vm_held_files held; /* a jailed duvisor run's files (cfg.held points here) */
+    int self_fd;               /* in a jail, this binary: a live upgrade's way back */
 };
 
 static uint64_t ms_since(const struct timespec *t)
@@ -79,6 +83,13 @@ static uint64_t ms_since(const struct timespec *t)
     clock_gettime(CLOCK_MONOTONIC, &now);
     return (uint64_t)(now.tv_sec - t->tv_sec) * 1000u +
            (uint64_t)((now.tv_nsec - t->tv_nsec) / 1000000);
+}
+
+static void close_fd(int *fd)
+{
+    if (*fd >= 0)
+        close(*fd);
+    *fd = -1;
 }
 
 static void wake(int fd)
@@ -220,6 +231,9 @@ static int act_update_drive(void *opaque, const char *id, const char *path, char
     char why[512];
     if (virtio_blk_replace(disk, path, why, sizeof(why)))
         return set_err(err, err_len, "Unable to update the drive: %s", why);
+    for (unsigned i = 0; m->cfg.held && i < m->cfg.ndisks; i++)
+        if (!strcmp(m->cfg.disks[i].id, id))
+            close_fd(&m->held.disks[i]); /* a reboot opens the new file by name */
     vmm_log(&m->log, API_LOG_INFO, "Drive %s now backed by %s", id, path);
     return 0;
 }
@@ -450,7 +464,9 @@ static void fill_handover(struct vmm *m, struct upgrade_handover *h, bool runnin
     h->ram_fd = ram_for_handover(m->vm);
     h->api_fd = upgrade_keep_fd(api_server_listen_fd(m->server));
     h->conn_fd = upgrade_keep_fd(api_server_current_fd(m->server));
-    h->fallback_fd = open("/proc/self/exe", O_RDONLY); /* no CLOEXEC: the way back */
+    /* no CLOEXEC: the way back */
+    h->fallback_fd =
+        m->self_fd >= 0 ? upgrade_keep_fd(m->self_fd) : open("/proc/self/exe", O_RDONLY);
     int disks[VM_MAX_DISKS], taps[VM_MAX_NICS];
     vm_virtio_open_fds(m->vm, disks, taps);
     for (unsigned i = 0; i < VM_MAX_DISKS; i++)
@@ -769,13 +785,6 @@ static void run_loop(struct vmm *m)
     }
 }
 
-static void close_fd(int *fd)
-{
-    if (*fd >= 0)
-        close(*fd);
-    *fd = -1;
-}
-
 static void teardown(struct vmm *m)
 {
     stop_taking_calls(m);
@@ -794,6 +803,9 @@ static void teardown(struct vmm *m)
     close_fd(&m->call_fd);
     close_fd(&m->timer_fd);
     vmm_log_close(&m->log);
+    if (m->cfg.held)
+        held_files_close(&m->held);
+    close_fd(&m->self_fd);
     pthread_mutex_destroy(&m->call_lock);
     pthread_cond_destroy(&m->call_done);
     pthread_mutex_destroy(&m->vm_lock);
@@ -839,6 +851,25 @@ static int read_text(const char *path, char **text, size_t *len, char *err, size
     }
     fclose(f);
     return 0;
+}
+
+/* --jail: duvisor run's files (the command line's, host paths) are opened
+   first and held; every other path (the API's, the log, snapshots) is then
+   inside the jail, as with Firecracker's jailer. */
+static int enter_jail(struct vmm *m, char *err, size_t err_len)
+{
+    int keep[HELD_FILES_MAX + 1];
+    unsigned n = 0;
+    if (m->opt.start_now) {
+        if (held_files_open(&m->held, &m->cfg, err, err_len))
+            return -1;
+        m->cfg.held = &m->held;
+        n = held_files_list(&m->held, keep);
+    }
+    m->self_fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    if (m->self_fd >= 0)
+        keep[n++] = m->self_fd;
+    return jail_enter(m->opt.jail, keep, n, err, err_len);
 }
 
 /* Everything the user gave is applied and checked here, before the guest runs. */
@@ -905,6 +936,7 @@ int vmm_main(const struct vm_config *cfg, const struct vmm_options *opt)
     m->cfg = *cfg;
     m->opt = *opt;
     m->metrics_fd = m->epoll_fd = m->signal_fd = m->stop_fd = m->call_fd = m->timer_fd = -1;
+    m->self_fd = -1;
     m->vm->stop_fd = -1;
     clock_gettime(CLOCK_MONOTONIC, &m->started);
     pthread_mutex_init(&m->call_lock, NULL);
@@ -926,7 +958,9 @@ int vmm_main(const struct vm_config *cfg, const struct vmm_options *opt)
     tzset();
     json_object_seed(0);
     char err[1024];
-    int rc = open_loop(m, err, sizeof(err));
+    int rc = opt->jail && opt->jail->dir ? enter_jail(m, err, sizeof(err)) : 0;
+    if (rc == 0)
+        rc = open_loop(m, err, sizeof(err));
     if (rc == 0) {
         const struct console_config ccfg = {
             .in_fd = STDIN_FILENO,

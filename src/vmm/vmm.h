@@ -19,6 +19,7 @@
 #include "vmm/config.h"
 
 struct upgrade_handover;
+struct jail_config;
 
 struct vmm_options {
     const char *api_sock;    /* NULL: no API */
@@ -34,6 +35,9 @@ struct vmm_options {
     const uint8_t *handover_state;
     size_t handover_state_len;
     const char *vmm_version;
+    /* --jail: confine the process before any thread starts (host/jail.h);
+       NULL or no dir: none */
+    const struct jail_config *jail;
     struct api_logger logger;   /* --log-path / --level; .set: configured */
     struct api_metrics metrics; /* --metrics-path */
 };

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "host/jail.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -23,6 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define MAX_ARGS 64
 
 static struct vm_config cfg; /* large */
+static struct jail_config jail;
 
 static void fail(const char *what)
 {
@@ -69,7 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *api_sock = (const char *)1;
     char err[512];
     memset(err, 0x5a, sizeof(err));
-    int rc = cli_parse_run(argc, argv, &cfg, &api_sock, err, sizeof(err));
+    int rc = cli_parse_run(argc, argv, &cfg, &api_sock, &jail, err, sizeof(err));
     if (rc == -1) {
         if (!memchr(err, '\0', sizeof(err)) || !err[0])
             fail("failure without a reason");

@@ -8,12 +8,13 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "host/jail.h"
 
 #define ARGV(...) ((char *[]){"run", __VA_ARGS__, NULL})
 #define ARGC(...) ((int)(sizeof((char *[]){"run", __VA_ARGS__}) / sizeof(char *)))
 #define PARSE(cfg, err, ...)                                                                       \
-    cli_parse_run(ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), (cfg), &(const char *){NULL}, (err),       \
-                  sizeof(err))
+    cli_parse_run(ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), (cfg), &(const char *){NULL},              \
+                  &(struct jail_config){0}, (err), sizeof(err))
 
 static void test_defaults(void **state)
 {
@@ -134,12 +135,54 @@ static void test_disks_and_nics(void **state)
                  "too long");
 }
 
+static void test_jail_options(void **state)
+{
+    (void)state;
+    struct vm_config cfg;
+    struct jail_config j;
+    char err[256] = "";
+    const char *sock;
+#define PARSE_JAIL(...)                                                                            \
+    cli_parse_run(ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), &cfg, &sock, &j, err, sizeof(err))
+    assert_int_equal(PARSE_JAIL("--kernel", "K"), 0);
+    assert_null(j.dir);
+    assert_int_equal(j.uid, -1);
+    assert_int_equal(PARSE_JAIL("--kernel", "K", "--jail", "/srv/vm1", "--uid=1000", "--gid", "100",
+                                "--netns", "/run/netns/vm1", "--jail-tun", "--resource-limit",
+                                "no-file=512", "--resource-limit=as=1073741824", "--resource-limit",
+                                "fsize=4096"),
+                     0);
+    assert_string_equal(j.dir, "/srv/vm1");
+    assert_int_equal(j.uid, 1000);
+    assert_int_equal(j.gid, 100);
+    assert_string_equal(j.netns, "/run/netns/vm1");
+    assert_true(j.tun);
+    assert_int_equal(j.no_file, 512);
+    assert_int_equal(j.as, 1ull << 30);
+    assert_int_equal(j.fsize, 4096);
+
+    expect_error(PARSE_JAIL("--kernel", "K", "--uid", "5"), err, "need --jail");
+    expect_error(PARSE_JAIL("--kernel", "K", "--jail-tun"), err, "need --jail");
+    expect_error(PARSE_JAIL("--kernel", "K", "--jail"), err, "needs a directory");
+    expect_error(PARSE_JAIL("--kernel", "K", "--jail", "d", "--uid", "-1"), err, "a number");
+    expect_error(PARSE_JAIL("--kernel", "K", "--jail", "d", "--gid", "4294967295"), err,
+                 "a number");
+    expect_error(PARSE_JAIL("--kernel", "K", "--jail", "d", "--uid", "12x"), err, "a number");
+    expect_error(PARSE_JAIL("--kernel", "K", "--jail", "d", "--resource-limit", "cpu=1"), err,
+                 "no-file=N");
+    expect_error(PARSE_JAIL("--kernel", "K", "--jail", "d", "--resource-limit", "no-file=0"), err,
+                 "positive");
+    expect_error(PARSE_JAIL("--kernel", "K", "--jail", "d", "--resource-limit", "as=-5"), err,
+                 "positive");
+#undef PARSE_JAIL
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),       cmocka_unit_test(test_all_options_both_spellings),
         cmocka_unit_test(test_sizes),          cmocka_unit_test(test_bad_input),
-        cmocka_unit_test(test_disks_and_nics),
+        cmocka_unit_test(test_disks_and_nics), cmocka_unit_test(test_jail_options),
     };
     return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
 }
