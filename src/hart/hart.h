@@ -79,7 +79,9 @@ struct tlb_entry {
 /* Fills since the last flush, so a flush clears only those entries (a full
    clear once the log overflows): a big TLB stays cheap to flush. */
 #define TLB_LOG_SIZE 256
-#define TLB_INVALID  1ull /* never a page-aligned address */
+/* Never equal to the JIT probe's key, va & (PAGE_MASK | (size - 1)) with size <= 8, whose
+   bits 3..11 are always clear (1 was: a misaligned access to page 0 hit an empty entry). */
+#define TLB_INVALID  0x800ull
 #define GEN_MAX      0xfffu
 
 /* Cached G-stage leaves: guest-physical page -> host page, with the rights

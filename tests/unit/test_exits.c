@@ -657,6 +657,32 @@ static void test_mmio(void **state)
     check_hustatus(h, false);
 }
 
+/* Misaligned accesses in page 0, translated by the JIT (tests/guest/page0.S): each
+   one exits at its own address, whatever the state of the empty TLB entries. */
+static void test_page0_misaligned(void **state)
+{
+    static const struct {
+        bool store;
+        uint64_t gpa;
+    } want[] = {{false, 1}, {false, 9}, {false, 1}, {true, 1}, {true, 0x7f5}, {true, 9}};
+    const unsigned n = sizeof want / sizeof want[0];
+    struct vm *vm = vm_new(state, "page0", 1);
+    vm_map(vm, RAM_BASE, RAM_SIZE, GSTAGE_R | GSTAGE_W | GSTAGE_X);
+    struct dv_hart *h = vm_hart(vm, 0);
+
+    for (unsigned i = 0; i < 64 * n; i++) {
+        uint64_t cause = enter(vm, h);
+        uint64_t want_cause =
+            want[i % n].store ? DV_EXIT_STORE_GUEST_PAGE_FAULT : DV_EXIT_LOAD_GUEST_PAGE_FAULT;
+        uint64_t gpa = (csr(h, DV_CSR_HUTVAL) << 2) | (csr(h, DV_CSR_UTVAL) & 3);
+        if (cause != want_cause || gpa != want[i % n].gpa)
+            fail_msg("access %u: want exit %" PRIu64 " at %#" PRIx64 ", got %s", i, want_cause,
+                     want[i % n].gpa, describe(h));
+        step(h, 4);
+    }
+    expect_pass(vm, h, 7);
+}
+
 /* ---- 6. virtual timer ------------------------------------------------------------------ */
 
 static void test_vtimer(void **state)
@@ -1860,6 +1886,7 @@ int main(void)
         cmocka_unit_test_teardown(test_lazy_gstage, vm_teardown),
         cmocka_unit_test_teardown(test_gstage_perms, vm_teardown),
         cmocka_unit_test_teardown(test_mmio, vm_teardown),
+        cmocka_unit_test_teardown(test_page0_misaligned, vm_teardown),
         cmocka_unit_test_teardown(test_vtimer, vm_teardown),
         cmocka_unit_test_teardown(test_vtimer_wakes_wfi, vm_teardown),
         cmocka_unit_test_teardown(test_vipi_running, vm_teardown),
