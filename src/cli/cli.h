@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "api/api.h"
 #include "vmm/config.h"
 
 struct jail_config;
@@ -15,12 +16,15 @@ enum { EXIT_USAGE = 2 };
 
 /*
  * Parse `duvisor run` options (argv[0] is "run"). Returns 0 and fills *cfg,
- * *api_sock and *jail (jail_config_init'd here),
+ * opt's api_sock and logger, and *jail (jail_config_init'd here),
  * 1 when --help was asked (usage already printed to stdout), or -1 with a
  * one-line reason in err.
  */
-int cli_parse_run(int argc, char **argv, struct vm_config *cfg, const char **api_sock,
+struct vmm_options;
+int cli_parse_run(int argc, char **argv, struct vm_config *cfg, struct vmm_options *opt,
                   struct jail_config *jail, char *err, size_t err_len);
+/* "Off", "Error", "Warning", "Info", "Debug", "Trace" (any case). 0, or -1. */
+int cli_parse_log_level(const char *text, enum api_log_level *level);
 
 /* "512", "512M", "2G", "1024K": a size in MiB unless suffixed. 0 on success. */
 int cli_parse_size(const char *text, uint64_t *bytes);

@@ -77,17 +77,6 @@ static bool is_one_of(const char *arg, const char *const *names, size_t n, bool 
     return false;
 }
 
-static int set_level(const char *text, struct api_logger *l)
-{
-    static const char *const names[] = {"Off", "Error", "Warning", "Info", "Debug", "Trace"};
-    for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-        if (!strcasecmp(text, names[i])) {
-            l->level = (enum api_log_level)i;
-            return 0;
-        }
-    return -1;
-}
-
 /* The value of "--name VALUE" or "--name=VALUE", or NULL if arg is not --name. */
 static const char *value_of(int argc, char **argv, int *i, const char *name, bool *missing)
 {
@@ -143,7 +132,7 @@ static int parse(int argc, char **argv, struct vmm_options *opt, bool *no_api, i
             opt->logger.set = true;
             snprintf(opt->logger.log_path, sizeof(opt->logger.log_path), "%s", v);
         } else if ((v = value_of(argc, argv, &i, "--level", &missing))) {
-            if (set_level(v, &opt->logger))
+            if (cli_parse_log_level(v, &opt->logger.level))
                 return set_err(err, err_len,
                                "--level '%s': use Error, Warning, Info, Debug, "
                                "Trace or Off",

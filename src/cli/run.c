@@ -33,6 +33,8 @@ static const char run_usage[] =
     "  --api-sock PATH   also serve the control API (Firecracker's) on this Unix socket\n"
     "  --seccomp off|log|on  a seccomp filter per thread (default on): a forbidden system\n"
     "                    call ends duvisor with a line naming it (log: the kernel logs it)\n"
+    "  --level LEVEL     log level: Error, Warning, Info (default), Debug (also each ignored\n"
+    "                    device access, at most 10 lines a second), Trace or Off\n"
     "  --strict-mmio     stop the VM when the guest touches an address with no RAM or device,\n"
     "                    or a device register the device does not implement (default: an\n"
     "                    access fault, or an ignored write / zero read, as hardware does)\n"
@@ -82,6 +84,17 @@ int cli_parse_size(const char *text, uint64_t *bytes)
         return -1;
     *bytes = (uint64_t)value << shift;
     return 0;
+}
+
+int cli_parse_log_level(const char *text, enum api_log_level *level)
+{
+    static const char *const names[] = {"Off", "Error", "Warning", "Info", "Debug", "Trace"};
+    for (unsigned i = 0; text && i < sizeof(names) / sizeof(names[0]); i++)
+        if (!strcasecmp(text, names[i])) {
+            *level = (enum api_log_level)i;
+            return 0;
+        }
+    return -1;
 }
 
 static int parse_smp(const char *text, unsigned *smp)
@@ -206,10 +219,11 @@ static int parse_net(const char *text, struct vm_config *cfg, char *err, size_t 
     return 0;
 }
 
-int cli_parse_run(int argc, char **argv, struct vm_config *cfg, const char **api_sock,
+int cli_parse_run(int argc, char **argv, struct vm_config *cfg, struct vmm_options *opt,
                   struct jail_config *jail, char *err, size_t err_len)
 {
-    *api_sock = NULL;
+    opt->api_sock = NULL;
+    opt->logger = (struct api_logger){.level = API_LOG_INFO};
     vm_config_init(cfg);
     jail_config_init(jail);
     for (int i = 1; i < argc; i++) {
@@ -243,10 +257,16 @@ int cli_parse_run(int argc, char **argv, struct vm_config *cfg, const char **api
                 return set_err(err, err_len, "--seccomp takes off, log or on, not '%s'",
                                value ? value : "");
             cfg->seccomp = (int)mode;
+        } else if (cli_take_value(argc, argv, &i, "--level", &value)) {
+            if (cli_parse_log_level(value, &opt->logger.level))
+                return set_err(err, err_len,
+                               "--level takes Error, Warning, Info, Debug, Trace or Off, not '%s'",
+                               value ? value : "");
+            opt->logger.set = true;
         } else if (cli_take_value(argc, argv, &i, "--api-sock", &value)) {
             if (!value || !*value)
                 return set_err(err, err_len, "--api-sock needs a path");
-            *api_sock = value;
+            opt->api_sock = value;
         } else if (cli_take_value(argc, argv, &i, "--kernel", &value)) {
             if (!value || !*value)
                 return set_err(err, err_len, "--kernel needs a path");
@@ -305,7 +325,7 @@ int cmd_run(int argc, char **argv)
     struct vmm_options opt = {
         .start_now = true, .vmm_version = DUVISOR_VERSION_STRING, .jail = &jail};
     char err[512];
-    int rc = cli_parse_run(argc, argv, &cfg, &opt.api_sock, &jail, err, sizeof(err));
+    int rc = cli_parse_run(argc, argv, &cfg, &opt, &jail, err, sizeof(err));
     if (rc == 1)
         return 0;
     if (rc) {

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -47,6 +48,27 @@ void vmm_log_close(struct vmm_log *log)
         close(log->fd);
     log->fd = -1;
     pthread_mutex_destroy(&log->lock);
+}
+
+bool vmm_log_enabled(struct vmm_log *log, enum api_log_level level)
+{
+    enum api_log_level now = log->level;
+    return level != API_LOG_OFF && (level <= API_LOG_INFO || level <= now);
+}
+
+bool vmm_log_limit_take(struct vmm_log_limit *l, uint64_t *dropped)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &t);
+    uint64_t second = (uint64_t)t.tv_sec, seen = l->second;
+    if (seen != second && atomic_compare_exchange_strong(&l->second, &seen, second))
+        l->used = 0;
+    if (atomic_fetch_add(&l->used, 1) >= VMM_LOG_LIMIT_PER_SECOND) {
+        l->dropped++;
+        return false;
+    }
+    *dropped = atomic_exchange(&l->dropped, 0);
+    return true;
 }
 
 static const char *level_tag(enum api_log_level level)

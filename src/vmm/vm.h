@@ -16,6 +16,7 @@
 #include "sbi/sbi.h"
 #include "vmm/config.h"
 #include "vmm/device.h"
+#include "vmm/log.h"
 #include "vmm/mmio.h"
 #include "vmm/platform.h"
 
@@ -100,6 +101,10 @@ struct vm {
     _Atomic int stop; /* enum vm_stop */
     int stop_fd;      /* an eventfd written once a stop is requested; -1: none */
     struct vm_pause pause;
+    /* The VMM's log, for lines the guest causes (set after vm_create;
+       NULL: none), and their rate limit. */
+    struct vmm_log *log;
+    struct vmm_log_limit guest_log_limit;
     struct vcpu vcpus[VM_MAX_VCPUS];
 };
 

@@ -149,6 +149,7 @@ static int build_and_start(struct vmm *m, struct snapshot *snap,
         vm_destroy(m->vm);
     if (rc == 0) {
         m->vm->stop_fd = m->stop_fd;
+        m->vm->log = &m->log;
         m->vm_live = true;
     }
     pthread_mutex_unlock(&m->vm_lock);

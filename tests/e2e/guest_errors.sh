@@ -34,6 +34,16 @@ for smp in 1 2; do
   [ $status -eq 0 ] || sed 's/^/#   /' "$tmp/out" "$tmp/err" | head -20
 done
 
+# --level debug says what was ignored, at most 10 lines a second.
+timeout 60 "$duvisor" run --level debug --kernel "$tmp/stray.Image" </dev/null >"$tmp/out" 2>"$tmp/err"
+expect "stray accesses: --level debug names each ignored access" \
+  grep -q "vcpu 0: 8-byte write at 0x10000000 (uart+0x0) ignored" "$tmp/err"
+expect "stray accesses: at most 10 such lines in a second" \
+  sh -c "[ \$(grep -c 'ignored: the device has no such register' '$tmp/err') -le 10 ]"
+timeout 60 "$duvisor" run --kernel "$tmp/stray.Image" </dev/null >"$tmp/out" 2>"$tmp/err"
+expect "stray accesses: no such lines without --level debug" \
+  sh -c "! grep -q 'ignored: the device' '$tmp/err'"
+
 # Under Linux: root's devmem into a hole gets a signal, the rest of a virtio
 # page reads zero, a 64-bit UART write is ignored; the guest runs on.
 timeout 120 "$duvisor" run --kernel "$(guest_image)" --initrd "$(guest_initramfs)" \

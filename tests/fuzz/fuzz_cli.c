@@ -17,6 +17,7 @@
 
 #include "cli/cli.h"
 #include "host/jail.h"
+#include "vmm/vmm.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -68,10 +69,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         argv[argc++] = buf + i;
     argv[argc] = NULL;
 
-    const char *api_sock = (const char *)1;
+    struct vmm_options opt = {.api_sock = (const char *)1};
     char err[512];
     memset(err, 0x5a, sizeof(err));
-    int rc = cli_parse_run(argc, argv, &cfg, &api_sock, &jail, err, sizeof(err));
+    int rc = cli_parse_run(argc, argv, &cfg, &opt, &jail, err, sizeof(err));
     if (rc == -1) {
         if (!memchr(err, '\0', sizeof(err)) || !err[0])
             fail("failure without a reason");
@@ -91,7 +92,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_str(cfg.kernel_path, sizeof(cfg.kernel_path), "kernel path unterminated");
         check_str(cfg.initrd_path, sizeof(cfg.initrd_path), "initrd path unterminated");
         check_str(cfg.append, sizeof(cfg.append), "append unterminated");
-        if (!in_args(api_sock, buf, size + 1) || !in_args(cfg.dtb_out, buf, size + 1))
+        if (!in_args(opt.api_sock, buf, size + 1) || !in_args(cfg.dtb_out, buf, size + 1))
             fail("api_sock or dtb_out does not point into argv");
         for (unsigned i = 0; i < cfg.ndisks; i++) {
             const struct vm_disk *d = &cfg.disks[i];

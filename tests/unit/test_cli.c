@@ -9,11 +9,12 @@
 
 #include "cli/cli.h"
 #include "host/jail.h"
+#include "vmm/vmm.h"
 
 #define ARGV(...) ((char *[]){"run", __VA_ARGS__, NULL})
 #define ARGC(...) ((int)(sizeof((char *[]){"run", __VA_ARGS__}) / sizeof(char *)))
 #define PARSE(cfg, err, ...)                                                                       \
-    cli_parse_run(ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), (cfg), &(const char *){NULL},              \
+    cli_parse_run(ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), (cfg), &(struct vmm_options){0},           \
                   &(struct jail_config){0}, (err), sizeof(err))
 
 static void test_defaults(void **state)
@@ -135,15 +136,16 @@ static void test_disks_and_nics(void **state)
                  "too long");
 }
 
+/* The jail's options and --level (which share the options structure). */
 static void test_jail_options(void **state)
 {
     (void)state;
     struct vm_config cfg;
     struct jail_config j;
     char err[256] = "";
-    const char *sock;
+    struct vmm_options opt;
 #define PARSE_JAIL(...)                                                                            \
-    cli_parse_run(ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), &cfg, &sock, &j, err, sizeof(err))
+    cli_parse_run(ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), &cfg, &opt, &j, err, sizeof(err))
     assert_int_equal(PARSE_JAIL("--kernel", "K"), 0);
     assert_null(j.dir);
     assert_int_equal(j.uid, -1);
@@ -174,6 +176,10 @@ static void test_jail_options(void **state)
                  "positive");
     expect_error(PARSE_JAIL("--kernel", "K", "--jail", "d", "--resource-limit", "as=-5"), err,
                  "positive");
+    assert_int_equal(PARSE_JAIL("--kernel", "K", "--level", "debug"), 0);
+    assert_true(opt.logger.set);
+    assert_int_equal(opt.logger.level, API_LOG_DEBUG);
+    expect_error(PARSE_JAIL("--kernel", "K", "--level", "loud"), err, "--level takes");
 #undef PARSE_JAIL
 }
 
