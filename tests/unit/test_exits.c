@@ -1558,6 +1558,42 @@ static void test_tight_loop_guest_timer(void **state)
     assert_true(sepc == loop || sepc == loop + 4);
 }
 
+/* A trap loop that retires nothing: the guest's handler is a misaligned AMO that
+   traps into itself. The vtimer, 5 ms ahead, still ends it with a UTIP exit (the
+   JIT once polled its timers only as instructions retired, and spun here). */
+static void test_trap_loop_vtimer(void **state)
+{
+    const uint64_t code = RAM_BASE + 0xE00000; /* beyond the image, below the mailbox */
+    const uint32_t insns[] = {0x0000A02Fu /* amoadd.w zero,zero,(ra) */, 0x00000073u /* ecall */};
+    struct vm *vm = vm_new(state, "ecall", 1);
+    vm_map(vm, RAM_BASE, RAM_SIZE, GSTAGE_R | GSTAGE_W | GSTAGE_X);
+    struct dv_hart *h = vm_hart(vm, 0);
+    memcpy(ram_at(vm, code, sizeof insns), insns, sizeof insns);
+    dv_mem_written(vm->m, ram_at(vm, code, sizeof insns), sizeof insns);
+    dv_gpr_set(h, X_RA, code + 0x1001);
+    csr_set(h, DV_CSR_HUVSTVEC, code);
+    csr_set(h, DV_CSR_UEPC, code);
+    csr_set(h, DV_CSR_HUIE, DV_HUIP_USIP | DV_HUIP_UTIP);
+    uint64_t cmp = dv_host_time() + DV_TIMEBASE_HZ * 5 / 1000;
+    csr_set(h, DV_CSR_VTIMECMP, cmp);
+    csr_set(h, DV_CSR_VTIMECTL, DV_VTIMECTL_ENABLE | DV_VTIMECTL_UTIP);
+    uint64_t cause = enter(vm, h);
+    uint64_t now = dv_host_time();
+    if (cause != DV_EXIT_UTIP)
+        fail_msg("want UTIP exit, got %s", describe(h));
+    if (now < cmp)
+        fail_msg("UTIP exit %" PRIu64 " ticks before vtimecmp", cmp - now);
+    if (now - cmp > DV_TIMEBASE_HZ / 5)
+        fail_msg("UTIP exit %" PRIu64 " ms after vtimecmp",
+                 (uint64_t)((now - cmp) * 1000 / DV_TIMEBASE_HZ));
+    check_hustatus(h, false);
+    assert_int_equal(csr(h, DV_CSR_UEPC), code);
+    assert_int_equal(csr(h, DV_CSR_HUVSCAUSE), 6); /* store/AMO address misaligned */
+    assert_int_equal(csr(h, DV_CSR_HUVSEPC), code);
+    assert_int_equal(dv_instret(h), 0);
+    csr_set(h, DV_CSR_VTIMECTL, 0);
+}
+
 /* (f) a hot loop over 320 pages that all collide in a 256-entry TLB, with one page fault */
 
 #define TLB_N      320 /* data pages */
@@ -1908,6 +1944,7 @@ int main(void)
         cmocka_unit_test_teardown(test_tight_loop_vipi_jump, vm_teardown),
         cmocka_unit_test_teardown(test_tight_loop_vtimer, vm_teardown),
         cmocka_unit_test_teardown(test_tight_loop_guest_timer, vm_teardown),
+        cmocka_unit_test_teardown(test_trap_loop_vtimer, vm_teardown),
         cmocka_unit_test_teardown(test_tlb_miss_region, vm_teardown),
         cmocka_unit_test_teardown(test_mid_block_fault_gstage, vm_teardown),
         cmocka_unit_test_teardown(test_mid_block_fault_vs, vm_teardown),

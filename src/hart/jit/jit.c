@@ -517,6 +517,12 @@ uint64_t jit_run(struct dv_hart *h)
             j->stats.exits_trap++;
             if (trap_route(h))
                 return trap_take_exit(h);
+            /* A trap delivered to the guest is a step for the clock, as in the
+               interpreter: a trap that retires nothing (a handler whose first
+               instruction faults again) must still see its timers, which
+               neither jit_limit nor the budget would otherwise bring. */
+            __atomic_store_n(&h->budget, __atomic_load_n(&h->budget, __ATOMIC_RELAXED) - 1,
+                             __ATOMIC_RELAXED);
             break;
         case JIT_EXIT_STOP: j->stats.exits_lookup++; break;
         case JIT_EXIT_ASYNC:
