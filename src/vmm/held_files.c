@@ -44,8 +44,7 @@ static int open_all(struct vm_held_files *h, const struct vm_config *cfg, char *
     return 0;
 }
 
-/* Every fd field of h. */
-static unsigned fields(struct vm_held_files *h, int *out[HELD_FILES_MAX])
+unsigned held_files_fields(struct vm_held_files *h, int *out[HELD_FILES_MAX])
 {
     unsigned n = 0;
     out[n++] = &h->kernel;
@@ -61,7 +60,7 @@ static unsigned fields(struct vm_held_files *h, int *out[HELD_FILES_MAX])
 int held_files_open(struct vm_held_files *h, const struct vm_config *cfg, char *err, size_t err_len)
 {
     int *fd[HELD_FILES_MAX];
-    for (unsigned i = 0, n = fields(h, fd); i < n; i++)
+    for (unsigned i = 0, n = held_files_fields(h, fd); i < n; i++)
         *fd[i] = -1;
     if (open_all(h, cfg, err, err_len) == 0)
         return 0;
@@ -72,7 +71,7 @@ int held_files_open(struct vm_held_files *h, const struct vm_config *cfg, char *
 void held_files_close(struct vm_held_files *h)
 {
     int *fd[HELD_FILES_MAX];
-    for (unsigned i = 0, n = fields(h, fd); i < n; i++)
+    for (unsigned i = 0, n = held_files_fields(h, fd); i < n; i++)
         if (*fd[i] >= 0) {
             close(*fd[i]);
             *fd[i] = -1;
@@ -83,7 +82,7 @@ unsigned held_files_list(struct vm_held_files *h, int *fds)
 {
     int *fd[HELD_FILES_MAX];
     unsigned kept = 0;
-    for (unsigned i = 0, n = fields(h, fd); i < n; i++)
+    for (unsigned i = 0, n = held_files_fields(h, fd); i < n; i++)
         if (*fd[i] >= 0)
             fds[kept++] = *fd[i];
     return kept;

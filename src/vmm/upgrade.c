@@ -16,6 +16,7 @@
 #include "util/err.h"
 #include "util/fdio.h"
 #include "util/le.h"
+#include "vmm/held_files.h"
 #include "vmm/snapshot.h"
 #include "vmm/upgrade.h"
 
@@ -116,6 +117,15 @@ static json_t *record_json(const struct upgrade_handover *h)
         json_object_set_new(j, "disk_fds", fd_list(h->disk_fds, VM_MAX_DISKS));
         json_object_set_new(j, "tap_fds", fd_list(h->tap_fds, VM_MAX_NICS));
         json_object_set_new(j, "seccomp", json_integer(h->seccomp));
+        json_object_set_new(j, "self_fd", json_integer(h->self_fd));
+        if (h->has_held) {
+            struct vm_held_files copy = h->held;
+            int *held[HELD_FILES_MAX], fds[HELD_FILES_MAX];
+            unsigned n = held_files_fields(&copy, held);
+            for (unsigned i = 0; i < n; i++)
+                fds[i] = *held[i];
+            json_object_set_new(j, "held_fds", fd_list(fds, n));
+        }
     }
     return j;
 }
@@ -185,6 +195,19 @@ static int parse_record(const json_t *o, struct upgrade_handover *h)
     h->logger.show_level = json_is_true(json_object_get(log, "show_level"));
     h->logger.show_log_origin = json_is_true(json_object_get(log, "show_log_origin"));
     h->metrics.set = json_is_true(json_object_get(met, "set"));
+    /* Optional (older binaries do not send them). */
+    h->self_fd = -1;
+    if (json_object_get(o, "self_fd") && !fd_field(o, "self_fd", &h->self_fd))
+        ok = false;
+    const json_t *held = json_object_get(o, "held_fds");
+    if (held) {
+        int *field[HELD_FILES_MAX], fds[HELD_FILES_MAX];
+        unsigned n = held_files_fields(&h->held, field);
+        h->has_held = parse_fd_list(held, fds, n);
+        ok = ok && h->has_held;
+        for (unsigned i = 0; h->has_held && i < n; i++)
+            *field[i] = fds[i];
+    }
     if (h->logger.level > API_LOG_TRACE || h->jit < 0 || h->jit > 2 || h->seccomp < 0 ||
         h->seccomp > 2)
         ok = false;

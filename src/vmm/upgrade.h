@@ -12,7 +12,9 @@
  *     execs the old one back with the reason: an upgrade never kills the guest.
  *
  *   - the open disk images (with their locks) and TAP devices, so neither a
- *     renamed image nor a TAP that lives only while open is lost.
+ *     renamed image nor a TAP that lives only while open is lost;
+ *   - in a jail, the files opened before it (kernel, initrd, ...) and the
+ *     new binary itself, which the jail cannot open by name.
  *
  * The console and the log continue on the same fds.
  */
@@ -42,6 +44,14 @@ struct upgrade_handover {
     int seccomp; /* enum sandbox_mode */
     struct api_logger logger;
     struct api_metrics metrics;
+    /* A jailed VMM's files, opened before the jail (vmm/held_files.h): the
+       new binary holds them on (a guest reboot reads them), as it cannot
+       open them by name. has_held false: none. */
+    bool has_held;
+    struct vm_held_files held;
+    /* The binary exec'd, open, for its own way back at a later upgrade
+       (in a jail there is no /proc/self/exe); -1: none. */
+    int self_fd;
 };
 
 /* Ask binary which snapshot format it reads (`binary --snapshot-version`):

@@ -431,20 +431,41 @@ static void close_fds(int *fds, unsigned n)
 
 static void close_kept(struct upgrade_handover *h)
 {
-    int *fds[] = {&h->ram_fd, &h->api_fd, &h->conn_fd, &h->fallback_fd};
-    for (unsigned i = 0; i < 4; i++)
+    int *fds[] = {&h->ram_fd, &h->api_fd, &h->conn_fd, &h->fallback_fd, &h->self_fd};
+    for (unsigned i = 0; i < 5; i++)
         close_fds(fds[i], 1);
     close_fds(h->disk_fds, VM_MAX_DISKS);
     close_fds(h->tap_fds, VM_MAX_NICS);
+    if (h->has_held)
+        held_files_close(&h->held);
 }
 
 /* The handed-over fds a new binary has no more use for once the VM runs
-   (the devices hold duplicates). */
+   (the devices hold duplicates); it keeps the held files and itself. */
 static void close_inherited(const struct upgrade_handover *h)
 {
     struct upgrade_handover copy = *h;
     copy.api_fd = copy.conn_fd = -1; /* the server's, and answered already */
+    copy.has_held = false;
+    copy.self_fd = -1;
     close_kept(&copy);
+}
+
+/* In the binary that takes the VM: hold what the last one held (a jail's
+   files, its own binary), close-on-exec again. */
+static void adopt_held(struct vmm *m, const struct upgrade_handover *h)
+{
+    m->self_fd = h->self_fd;
+    if (m->self_fd >= 0)
+        fcntl(m->self_fd, F_SETFD, FD_CLOEXEC);
+    if (!h->has_held)
+        return;
+    m->held = h->held;
+    int *fd[HELD_FILES_MAX];
+    for (unsigned i = 0, n = held_files_fields(&m->held, fd); i < n; i++)
+        if (*fd[i] >= 0)
+            fcntl(*fd[i], F_SETFD, FD_CLOEXEC);
+    m->cfg.held = &m->held;
 }
 
 static void fill_handover(struct vmm *m, struct upgrade_handover *h, bool running)
@@ -468,6 +489,15 @@ static void fill_handover(struct vmm *m, struct upgrade_handover *h, bool runnin
     /* no CLOEXEC: the way back */
     h->fallback_fd =
         m->self_fd >= 0 ? upgrade_keep_fd(m->self_fd) : open("/proc/self/exe", O_RDONLY);
+    h->self_fd = -1; /* the new binary's: act_upgrade opens it */
+    if (m->cfg.held) {
+        h->has_held = true;
+        h->held = m->held;
+        int *fd[HELD_FILES_MAX];
+        for (unsigned i = 0, n = held_files_fields(&h->held, fd); i < n; i++)
+            if (*fd[i] >= 0)
+                *fd[i] = upgrade_keep_fd(*fd[i]);
+    }
     int disks[VM_MAX_DISKS], taps[VM_MAX_NICS];
     vm_virtio_open_fds(m->vm, disks, taps);
     for (unsigned i = 0; i < VM_MAX_DISKS; i++)
@@ -494,6 +524,7 @@ static int act_upgrade(void *opaque, const char *binary, char *err, size_t err_l
                        VM_PAUSE_TIMEOUT_MS);
     struct upgrade_handover h;
     fill_handover(m, &h, running);
+    h.self_fd = open(path, O_RDONLY); /* no CLOEXEC: the new binary's own way back */
     struct state_writer w;
     state_writer_init(&w);
     int rc = snapshot_encode(m->vm, m->opt.vmm_version, &w, why, sizeof(why));
@@ -546,6 +577,7 @@ static int take_over(struct vmm *m, char *err, size_t err_len)
     free(snap);
     free(cfg);
     if (rc == 0) {
+        adopt_held(m, h); /* only now: a VM given back needs them without CLOEXEC */
         m->api.state = h->running ? API_RUNNING : API_PAUSED;
         m->upgrades = h->upgrades + (h->failed[0] ? 0 : 1);
         uint64_t down_us = (now_ns() - h->paused_ns) / 1000;
@@ -569,6 +601,9 @@ static int take_over(struct vmm *m, char *err, size_t err_len)
     /* Give the VM back to the binary that had it. */
     struct upgrade_handover back = *h;
     snprintf(back.failed, sizeof(back.failed), "%.500s", why);
+    if (back.self_fd >= 0)
+        close(back.self_fd);
+    back.self_fd = upgrade_keep_fd(h->fallback_fd); /* the old binary's, for its next upgrade */
     fcntl(back.api_fd, F_SETFD, 0);
     console_release_tty();
     char again[600];

@@ -146,6 +146,30 @@ expect "jail: the VMM dies with its waiter" sh -c "! kill -0 $vmm 2>/dev/null"
 exec {vm_fd}>&-
 vm_pid='' vm_fd=''
 
+# --- live upgrade inside the jail: the new binary (and its libraries) in DIR ---------------
+mkdir -p "$tmp/ujail"
+cp "$duvisor" "$tmp/ujail/duvisor"
+for lib in $(ldd "$duvisor" | grep -o '/[^ ]*'); do
+  mkdir -p "$tmp/ujail$(dirname "$lib")" && cp "$lib" "$tmp/ujail$lib"
+done
+chmod -R a+rX "$tmp/ujail" && chmod 777 "$tmp/ujail"
+boot -- run --jail "$tmp/ujail" --kernel "$tmp/Image" --initrd "$tmp/initramfs" --api-sock /api.sock
+wait_for '^/ # ' 120
+for n in 1 2; do
+  api "$tmp/ujail/api.sock" PUT /upgrade '{"binary":"/duvisor"}'
+  expect "jail: live upgrade $n to a binary inside DIR (HTTP $code)" [ "$code" = 204 ]
+done
+send 'reboot -f'
+expect "jail: after the upgrades, a guest reboot reads the kernel again (held, not by name)" \
+  wait_for 'reboot: Restarting system' 30
+sleep 3
+send 'echo "rebooted $((6 * 7))"'
+expect "jail: the rebooted guest runs" wait_for 'rebooted 42' 120
+send 'poweroff -f'
+wait_vm
+expect "jail: and powers off (status $status)" [ "$status" = 0 ]
+grep -q "cannot open" "$tmp/err" && sed 's/^/#   /' "$tmp/err" | tail -3
+
 # --- a forbidden system call in the jail still ends duvisor with the line -----------------
 DUVISOR_SECCOMP_SELFTEST=vcpu timeout 60 "$duvisor" run --jail "$tmp/jail" --kernel "$tmp/Image" \
   </dev/null >"$tmp/out" 2>"$tmp/err"
