@@ -265,40 +265,40 @@ static int diff_range(int out, int base, const uint8_t *ram, uint64_t start, uin
     return 0;
 }
 
+/* The first extent of fd's data (what SEEK_DATA finds) or holes (SEEK_HOLE)
+   at or after off, cut at end: [*start, *stop). false when there is none. */
+static bool next_extent(int fd, off_t off, off_t end, int what, off_t *start, off_t *stop)
+{
+    off_t s = lseek(fd, off, what);
+    if (s < 0 || s >= end)
+        return false;
+    off_t e = lseek(fd, s, what == SEEK_DATA ? SEEK_HOLE : SEEK_DATA);
+    *start = s;
+    *stop = e < 0 || e > end ? end : e; /* no data after a hole: ENXIO */
+    return true;
+}
+
 static int write_diff(struct vm *vm, int out, int base)
 {
     uint8_t *buf = malloc(DIFF_CHUNK);
     if (!buf)
         return -1;
     int rc = 0;
+    off_t size = (off_t)vm->ram_size, s, e, hs, he;
+    uint64_t page_mask = ~(uint64_t)(PAGE - 1);
     if (vm->memfd < 0) {
         rc = diff_range(out, base, vm->ram, 0, vm->ram_size, buf);
     } else {
-        /* Pages the memfd never had are zero in RAM; the base has them as holes
-           or zeros too, unless it came from elsewhere: compare those as well
-           only where the base holds data. */
-        for (off_t off = 0; rc == 0 && (uint64_t)off < vm->ram_size;) {
-            off_t data = lseek(base, off, SEEK_DATA);
-            if (data < 0 || (uint64_t)data >= vm->ram_size)
-                break;
-            off_t hole = lseek(base, data, SEEK_HOLE);
-            if (hole < 0 || (uint64_t)hole > vm->ram_size)
-                hole = (off_t)vm->ram_size;
-            rc = diff_range(out, base, vm->ram, (uint64_t)data & ~(uint64_t)(PAGE - 1),
-                            (uint64_t)hole, buf);
-            off = hole;
-        }
-        for (off_t off = 0; rc == 0 && (uint64_t)off < vm->ram_size;) {
-            off_t data = lseek(vm->memfd, off, SEEK_DATA);
-            if (data < 0)
-                break;
-            off_t hole = lseek(vm->memfd, data, SEEK_HOLE);
-            if (hole < 0 || (uint64_t)hole > vm->ram_size)
-                hole = (off_t)vm->ram_size;
-            rc = diff_range(out, base, vm->ram, (uint64_t)data & ~(uint64_t)(PAGE - 1),
-                            (uint64_t)hole, buf);
-            off = hole;
-        }
+        /* Every page the memfd holds; */
+        for (off_t off = 0; rc == 0 && next_extent(vm->memfd, off, size, SEEK_DATA, &s, &e);
+             off = e)
+            rc = diff_range(out, base, vm->ram, (uint64_t)s & page_mask, (uint64_t)e, buf);
+        /* the pages it never had read zero, and differ only where the base
+           holds data (a base from elsewhere): compare those once too. */
+        for (off_t off = 0; rc == 0 && next_extent(base, off, size, SEEK_DATA, &s, &e); off = e)
+            for (off_t at = s; rc == 0 && next_extent(vm->memfd, at, e, SEEK_HOLE, &hs, &he);
+                 at = he)
+                rc = diff_range(out, base, vm->ram, (uint64_t)hs & page_mask, (uint64_t)he, buf);
     }
     free(buf);
     return rc;
