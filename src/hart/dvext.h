@@ -108,8 +108,12 @@ enum dv_exit_cause {
 #define DV_EXIT_UTIP (DV_CAUSE_INTERRUPT | 4) /* vtimer: time + hutimedelta >= vtimecmp */
 
 /* Pseudo-instructions in hutinst for faults on the guest's own page-table walk. */
-#define DV_HUTINST_PTE_READ  0x00003000u
-#define DV_HUTINST_PTE_WRITE 0x00003020u
+#define DV_HUTINST_PTE_READ       0x00003000u
+#define DV_HUTINST_PTE_WRITE      0x00003020u
+/* A transformed load/store/AMO in hutinst has rs1 replaced by the Addr. Offset
+   (bits 19:15): utval minus the access's own address, nonzero only for the
+   second part of a misaligned access that crosses a page (H extension). */
+#define DV_HUTINST_ADDR_OFFSET(t) (((t) >> 15) & 31u)
 
 /* Errors from the calls below. */
 enum dv_error {

@@ -199,8 +199,14 @@ page_fault:
     return false;
 }
 
+/*
+ * va through both stages for an access by in (NULL: none, e.g. a fetch).
+ * part is the offset of va in the access in, nonzero for the second part of
+ * a page-crossing one: a guest-page fault's transformed instruction carries
+ * it in its Addr. Offset field (bits 19:15), as the H extension's htinst does.
+ */
 static enum xlate translate(struct dv_hart *h, uint64_t va, enum access acc, const struct insn *in,
-                            uintptr_t *host, uint64_t *gpa_out)
+                            unsigned part, uintptr_t *host, uint64_t *gpa_out)
 {
     uint64_t gpa;
     if (!vs_stage(h, va, acc, &gpa))
@@ -210,7 +216,8 @@ static enum xlate translate(struct dv_hart *h, uint64_t va, enum access acc, con
         *gpa_out = gpa;
         return XLATE_PLIC;
     }
-    if (!gstage(h, gpa, acc, va, (acc == ACC_FETCH || !in) ? 0 : mmu_transform_insn(in), host))
+    uint32_t tinst = (acc == ACC_FETCH || !in) ? 0 : mmu_transform_insn(in) | part << 15;
+    if (!gstage(h, gpa, acc, va, tinst, host))
         return XLATE_FAULT;
     return XLATE_HOST;
 }
@@ -238,7 +245,7 @@ void *mmu_host_ptr(struct dv_hart *h, uint64_t va, enum access acc, const struct
 {
     uintptr_t host;
     uint64_t gpa;
-    switch (translate(h, va, acc, in, &host, &gpa)) {
+    switch (translate(h, va, acc, in, 0, &host, &gpa)) {
     case XLATE_HOST:
         tlb_fill(h, acc, va, host);
         if (acc == ACC_STORE && h->m->code_pages)
@@ -272,23 +279,6 @@ static bool plic_access(struct dv_hart *h, uint64_t va, uint64_t gpa, unsigned s
     return true;
 }
 
-/* Misaligned accesses that cross a page are done a byte at a time. */
-static bool split_access(struct dv_hart *h, uint64_t va, unsigned size, uint64_t *value, bool store,
-                         const struct insn *in)
-{
-    uint64_t result = 0;
-    for (unsigned i = 0; i < size; i++) {
-        uint64_t byte = (*value >> (8 * i)) & 0xff;
-        bool ok = store ? mem_store(h, va + i, 1, byte, in) : mem_load(h, va + i, 1, &byte, in);
-        if (!ok)
-            return false;
-        result |= byte << (8 * i);
-    }
-    if (!store)
-        *value = result;
-    return true;
-}
-
 /* Copies of the access size, each a single host move. */
 static inline uint64_t host_load(uintptr_t host, unsigned size)
 {
@@ -317,6 +307,53 @@ static inline void host_store(uintptr_t host, unsigned size, uint64_t value)
     }
 }
 
+/*
+ * A misaligned access that crosses into the next page: two parts, one per
+ * page, each translated with its own checks, both before either is
+ * performed, so a fault on the second leaves memory untouched. A trap
+ * reports the part that faulted: its virtual address in stval, its
+ * guest-physical one in htval, its offset in htinst's Addr. Offset. Only
+ * RAM on both sides makes the access happen: a part in the vPLIC window is
+ * an access fault (a misaligned access to an I/O region, as the spec
+ * permits); a part in a G-stage hole exits, and the hypervisor maps RAM
+ * there or refuses it as a device access that is not naturally aligned.
+ */
+static bool split_access(struct dv_hart *h, uint64_t va, unsigned size, uint64_t *value, bool store,
+                         const struct insn *in)
+{
+    enum access acc = store ? ACC_STORE : ACC_LOAD;
+    unsigned first = PAGE_SIZE - (unsigned)(va & (PAGE_SIZE - 1)); /* 1 .. size-1 bytes */
+    uint64_t part_va[2] = {va, va + first};
+    uintptr_t host[2];
+    for (unsigned p = 0; p < 2; p++) {
+        uint64_t gpa;
+        switch (translate(h, part_va[p], acc, in, p ? first : 0, &host[p], &gpa)) {
+        case XLATE_HOST: break;
+        case XLATE_PLIC: raise_trap(h, access_fault[acc], part_va[p]); return false;
+        case XLATE_FAULT: return false;
+        }
+        tlb_fill(h, acc, part_va[p], host[p]);
+    }
+    if (!store) {
+        uint64_t v = 0;
+        for (unsigned i = 0; i < size; i++)
+            v |= host_load(i < first ? host[0] + i : host[1] + (i - first), 1) << (8 * i);
+        *value = v;
+        return true;
+    }
+    if (unlikely(h->verify)) {
+        verify_log_store(h, host[0], first);
+        verify_log_store(h, host[1], size - first);
+    }
+    for (unsigned i = 0; i < size; i++)
+        host_store(i < first ? host[0] + i : host[1] + (i - first), 1, *value >> (8 * i));
+    if (h->m->code_pages) {
+        jit_code_stored(h, host[0]);
+        jit_code_stored(h, host[1]);
+    }
+    return true;
+}
+
 bool mmu_load_slow(struct dv_hart *h, uint64_t va, unsigned size, uint64_t *value,
                    const struct insn *in)
 {
@@ -324,7 +361,7 @@ bool mmu_load_slow(struct dv_hart *h, uint64_t va, unsigned size, uint64_t *valu
         return split_access(h, va, size, value, false, in);
     uintptr_t host;
     uint64_t gpa;
-    switch (translate(h, va, ACC_LOAD, in, &host, &gpa)) {
+    switch (translate(h, va, ACC_LOAD, in, 0, &host, &gpa)) {
     case XLATE_HOST:
         tlb_fill(h, ACC_LOAD, va, host);
         *value = host_load(host, size);
@@ -342,7 +379,7 @@ bool mmu_store_slow(struct dv_hart *h, uint64_t va, unsigned size, uint64_t valu
         return split_access(h, va, size, &value, true, in);
     uintptr_t host;
     uint64_t gpa;
-    switch (translate(h, va, ACC_STORE, in, &host, &gpa)) {
+    switch (translate(h, va, ACC_STORE, in, 0, &host, &gpa)) {
     case XLATE_HOST:
         tlb_fill(h, ACC_STORE, va, host);
         if (unlikely(h->verify))
@@ -370,7 +407,7 @@ int dv_guest_read(struct dv_hart *h, uint64_t gva, void *buf, size_t len)
             chunk = len;
         uintptr_t host;
         uint64_t gpa;
-        if (translate(h, gva, ACC_LOAD, NULL, &host, &gpa) != XLATE_HOST) {
+        if (translate(h, gva, ACC_LOAD, NULL, 0, &host, &gpa) != XLATE_HOST) {
             rc = -1;
             break;
         }

@@ -1,6 +1,8 @@
 /* The MMIO bus and the decoding of hutinst for emulated loads and stores. */
 #include "vmm/mmio.h"
 
+#include "hart/dvext.h"
+
 #include <stddef.h>
 
 int mmio_add(struct mmio_bus *bus, const struct mmio_region *region)
@@ -55,4 +57,14 @@ bool mmio_decode(uint32_t hutinst, struct mmio_access *out)
         return true;
     }
     return false;
+}
+
+const struct mmio_region *mmio_route(const struct mmio_bus *bus, uint64_t gpa, uint32_t hutinst,
+                                     struct mmio_access *out)
+{
+    const struct mmio_region *r = mmio_find(bus, gpa);
+    if (!r || !mmio_decode(hutinst, out) || DV_HUTINST_ADDR_OFFSET(hutinst) != 0 ||
+        (gpa & (out->size - 1)) != 0 || out->size > r->size || gpa - r->base > r->size - out->size)
+        return NULL;
+    return r;
 }

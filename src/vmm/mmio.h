@@ -44,4 +44,15 @@ struct mmio_access {
 /* Decode a transformed instruction; false if it is not an integer load/store. */
 bool mmio_decode(uint32_t hutinst, struct mmio_access *out);
 
+/*
+ * The region that takes the access hutinst describes at gpa, decoded into
+ * out; NULL if none does: no region there, not an integer load/store, or not
+ * naturally aligned (gpa not a multiple of the width, or hutinst's Addr.
+ * Offset nonzero: the second part of an access the hart split at a page
+ * boundary), or running past the region's end. The caller makes the access
+ * an access fault, as hardware does for a misaligned access to an I/O region.
+ */
+const struct mmio_region *mmio_route(const struct mmio_bus *bus, uint64_t gpa, uint32_t hutinst,
+                                     struct mmio_access *out);
+
 #endif

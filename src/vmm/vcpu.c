@@ -103,7 +103,7 @@ static void fatal(struct vcpu *v, const char *what, uint64_t cause)
 
 enum access_result {
     ACCESS_DONE,   /* RAM mapped, or the device answered (or ignored it) */
-    ACCESS_STRAY,  /* no RAM and no device there, or not a plain load/store */
+    ACCESS_STRAY,  /* no RAM and no device there, or not a plain, aligned load/store */
     ACCESS_FAILED, /* the host could not map RAM: the VM cannot go on */
 };
 
@@ -121,10 +121,11 @@ static bool ignore_access(struct vcpu *v, const struct mmio_region *region)
 static enum access_result emulate_mmio(struct vcpu *v, uint64_t gpa)
 {
     struct vm *vm = v->vm;
-    const struct mmio_region *region = mmio_find(&vm->bus, gpa);
     struct mmio_access acc;
-    if (!region || !mmio_decode((uint32_t)csr(v, DV_CSR_HUTINST), &acc))
-        return ACCESS_STRAY;
+    const struct mmio_region *region =
+        mmio_route(&vm->bus, gpa, (uint32_t)csr(v, DV_CSR_HUTINST), &acc);
+    if (!region)
+        return ACCESS_STRAY; /* no device, or one no device takes (misaligned, say) */
     uint64_t offset = gpa - region->base;
     count(&v->exits.mmio);
     if (acc.is_store) {
@@ -155,8 +156,11 @@ static enum access_result guest_page_fault(struct vcpu *v, uint64_t cause)
 {
     struct vm *vm = v->vm;
     /* hutval drops the low two bits; the page offset is the same in the
-       guest virtual address, so utval supplies them. */
-    uint64_t gpa = csr(v, DV_CSR_HUTVAL) << 2 | (csr(v, DV_CSR_UTVAL) & 3);
+       guest virtual address, so utval supplies them, except for a fault on
+       the guest's page-table walk (a PTE's address, whose low bits are 0). */
+    uint64_t hutinst = csr(v, DV_CSR_HUTINST);
+    bool walk = hutinst == DV_HUTINST_PTE_READ || hutinst == DV_HUTINST_PTE_WRITE;
+    uint64_t gpa = csr(v, DV_CSR_HUTVAL) << 2 | (walk ? 0 : csr(v, DV_CSR_UTVAL) & 3);
     if (gpa - PLATFORM_RAM_BASE < vm->ram_size) {
         uint64_t block = (gpa - PLATFORM_RAM_BASE) & ~(LAZY_BLOCK - 1);
         uint64_t len = vm->ram_size - block < LAZY_BLOCK ? vm->ram_size - block : LAZY_BLOCK;

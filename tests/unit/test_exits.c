@@ -38,6 +38,7 @@
 
 #include "hart/dvext.h"
 #include "vmm/gstage.h"
+#include "vmm/mmio.h"
 
 #ifndef GUEST_IMAGES_DIR
 #define GUEST_IMAGES_DIR "build/guest-images"
@@ -74,9 +75,17 @@ enum { X_GP = 3, X_S0 = 8, X_S3 = 19 };
  * address offset, 0 here) zeroed. A compressed instruction is expanded first
  * and then has bit 1 cleared.
  */
-#define TI_LOAD(f3, rd)   (((uint32_t)(f3) << 12) | ((uint32_t)(rd) << 7) | 0x03u)
-#define TI_STORE(f3, rs2) (((uint32_t)(rs2) << 20) | ((uint32_t)(f3) << 12) | 0x23u)
-#define TI_C(ti)          ((ti) & ~2u)
+#define TI_LOAD(f3, rd)    (((uint32_t)(f3) << 12) | ((uint32_t)(rd) << 7) | 0x03u)
+#define TI_STORE(f3, rs2)  (((uint32_t)(rs2) << 20) | ((uint32_t)(f3) << 12) | 0x23u)
+#define TI_C(ti)           ((ti) & ~2u)
+#define TI_FLOAD(f3, rd)   (((uint32_t)(f3) << 12) | ((uint32_t)(rd) << 7) | 0x07u)
+#define TI_FSTORE(f3, rs2) (((uint32_t)(rs2) << 20) | ((uint32_t)(f3) << 12) | 0x27u)
+/* the second part of a misaligned access, off bytes into it: rs1 = the address offset */
+#define TI_OFF(ti, off)    ((ti) | ((uint32_t)(off) << 15))
+/* an AMO (funct5, aq = rl = 0) with rs1 = 0 */
+#define TI_AMO(f5, f3, rd, rs2)                                                                    \
+    (((uint32_t)(f5) << 27) | ((uint32_t)(rs2) << 20) | ((uint32_t)(f3) << 12) |                   \
+     ((uint32_t)(rd) << 7) | 0x2Fu)
 enum { F3_B = 0, F3_H = 1, F3_W = 2, F3_D = 3, F3_BU = 4, F3_HU = 5, F3_WU = 6 };
 
 /* ---- one VM: a machine, guest RAM, G-stage tables, harts ---------------------------- */
@@ -681,6 +690,253 @@ static void test_page0_misaligned(void **state)
         step(h, 4);
     }
     expect_pass(vm, h, 7);
+}
+
+/* ---- 5b. misaligned and page-crossing accesses that reach MMIO -------------------------- *
+ *
+ * tests/guest/misaligned_mmio.S. The harness is the hypervisor: RAM is mapped
+ * in G-stage but for LAZY and LAZY2 (mapped at their first fault) and ROPG
+ * (read-only until its first store fault); two devices sit right after RAM,
+ * then a hole. A guest-page fault outside RAM goes through the VMM's own
+ * mmio_route(), as in src/vmm/vcpu.c: emulated if a device takes it, else an
+ * access fault injected into the guest with stval = utval. Every exit is
+ * checked against the list below, in order: cause, utval, the guest-physical
+ * address (hutval << 2 plus utval's low bits), hutinst, and what the
+ * hypervisor made of it. */
+
+#define MM_RAM_END 0x81000000ull
+#define MM_DEV_A   MM_RAM_END
+#define MM_DEV_B   (MM_RAM_END + 0x1000)
+#define MM_HOLE    (MM_RAM_END + 0x2000)
+#define MM_PLIC    0x0C000000ull
+#define MM_LAZY    0x80C01000ull
+#define MM_ROPG    0x80C03000ull
+#define MM_LAZY2   0x80C05000ull
+#define MM_V(i)    (0x40000000ull + (uint64_t)(i)*0x1000)
+#define MM_PAT     0x0123456789ABCDEFull
+#define MM_NDEV    2
+
+enum { X_F10 = 10, X_F11 = 11 }; /* fa0, fa1 */
+enum mm_act { MM_EMULATE, MM_FAULT, MM_MAP };
+
+struct mm_exit {
+    uint64_t cause, utval, gpa;
+    uint32_t hutinst;
+    enum mm_act act;
+    uint64_t keep; /* MM_MAP: the 8 bytes here must still hold MM_PAT at the exit */
+};
+
+struct mm_dev {
+    uint8_t bytes[PAGE_SIZE];
+    unsigned reads, writes;
+};
+
+static bool mm_read(void *opaque, uint64_t offset, unsigned size, uint64_t *value)
+{
+    struct mm_dev *d = opaque;
+    uint64_t v = 0;
+    memcpy(&v, &d->bytes[offset], size);
+    *value = v;
+    d->reads++;
+    return true;
+}
+
+static bool mm_write(void *opaque, uint64_t offset, unsigned size, uint64_t value)
+{
+    struct mm_dev *d = opaque;
+    memcpy(&d->bytes[offset], &value, size);
+    d->writes++;
+    return true;
+}
+
+static uint8_t mm_pattern(unsigned dev, unsigned k)
+{
+    return (uint8_t)((dev ? 0x80 : 0xE0) + (k & 31));
+}
+
+/* What src/vmm/vcpu.c's inject_exception does: the guest takes cause at uepc. */
+static void mm_inject(struct dv_hart *h, uint64_t cause, uint64_t tval)
+{
+    const uint64_t SIE = 1u << 1, SPIE = 1u << 5, SPP = 1u << 8;
+    uint64_t status = csr(h, DV_CSR_HUVSSTATUS);
+    status = (status & ~(SPP | SPIE | SIE)) | SPP | ((status & SIE) ? SPIE : 0);
+    csr_set(h, DV_CSR_HUVSCAUSE, cause);
+    csr_set(h, DV_CSR_HUVSEPC, csr(h, DV_CSR_UEPC));
+    csr_set(h, DV_CSR_HUVSTVAL, tval);
+    csr_set(h, DV_CSR_HUVSSTATUS, status);
+    csr_set(h, DV_CSR_UEPC, csr(h, DV_CSR_HUVSTVEC) & ~3ull);
+}
+
+/* What src/vmm/vcpu.c's emulate_mmio does once mmio_route took the access. */
+static void mm_emulate(struct dv_hart *h, const struct mmio_region *r, uint64_t gpa,
+                       const struct mmio_access *acc)
+{
+    uint64_t offset = gpa - r->base;
+    if (acc->is_store) {
+        uint64_t value = dv_gpr_get(h, acc->reg);
+        if (acc->size < 8)
+            value &= (1ull << (8 * acc->size)) - 1;
+        assert_true(r->write(r->opaque, offset, acc->size, value));
+    } else {
+        uint64_t value = 0;
+        assert_true(r->read(r->opaque, offset, acc->size, &value));
+        if (acc->sign_extend && acc->size < 8) {
+            unsigned shift = 64 - 8 * acc->size;
+            value = (uint64_t)((int64_t)(value << shift) >> shift);
+        }
+        dv_gpr_set(h, acc->reg, value);
+    }
+    step(h, acc->insn_len);
+}
+
+static void test_misaligned_mmio(void **state)
+{
+    const uint64_t L = DV_EXIT_LOAD_GUEST_PAGE_FAULT, S = DV_EXIT_STORE_GUEST_PAGE_FAULT;
+    const uint64_t A = MM_DEV_A, B = MM_DEV_B;
+    static const char *const act_name[] = {"emulate", "fault", "map"};
+    const struct mm_exit want[] = {
+        /* part 1, no paging: misaligned inside a device page */
+        {L, A + 1, A + 1, TI_LOAD(F3_W, X_A0), MM_FAULT, 0},
+        {S, B + 4, B + 4, TI_STORE(F3_D, X_T1), MM_FAULT, 0},
+        {L, A + 0x11, A + 0x11, TI_LOAD(F3_H, X_A0), MM_FAULT, 0},
+        {S, A + 3, A + 3, TI_STORE(F3_H, X_T1), MM_FAULT, 0},
+        {L, A + 2, A + 2, TI_C(TI_LOAD(F3_W, X_A0)), MM_FAULT, 0},    /* c.lw */
+        {S, A + 10, A + 10, TI_C(TI_STORE(F3_D, X_A3)), MM_FAULT, 0}, /* c.sd */
+        {L, B + 9, B + 9, TI_C(TI_LOAD(F3_D, X_S5)), MM_FAULT, 0},    /* c.ldsp */
+        {S, B + 5, B + 5, TI_C(TI_STORE(F3_W, X_S10)), MM_FAULT, 0},  /* c.swsp */
+        /* naturally aligned */
+        {L, A + 4, A + 4, TI_LOAD(F3_W, X_A0), MM_EMULATE, 0},
+        {S, B + 8, B + 8, TI_STORE(F3_D, X_T1), MM_EMULATE, 0},
+        /* FP */
+        {L, A + 2, A + 2, TI_FLOAD(F3_W, X_F10), MM_FAULT, 0},
+        {L, A + 4, A + 4, TI_FLOAD(F3_W, X_F10), MM_FAULT, 0},
+        {L, A + 4, A + 4, TI_FLOAD(F3_D, X_F11), MM_FAULT, 0},
+        {S, A + 8, A + 8, TI_FSTORE(F3_D, X_F11), MM_FAULT, 0},
+        {S, B + 3, B + 3, TI_FSTORE(F3_W, X_F10), MM_FAULT, 0},
+        {L, A + 2, A + 2, TI_C(TI_FLOAD(F3_D, X_F10)), MM_FAULT, 0},    /* c.fld */
+        {S, A + 10, A + 10, TI_C(TI_FSTORE(F3_D, X_F10)), MM_FAULT, 0}, /* c.fsd */
+        /* AMOs, LR/SC (the misaligned ones trap in the hart) */
+        {S, A + 8, A + 8, TI_AMO(0x00, F3_W, X_A2, X_T1), MM_FAULT, 0},   /* amoadd.w */
+        {L, A + 16, A + 16, TI_AMO(0x02, F3_W, X_A2, 0), MM_FAULT, 0},    /* lr.w */
+        {S, A + 16, A + 16, TI_AMO(0x03, F3_W, X_A2, X_T1), MM_FAULT, 0}, /* sc.w */
+        /* RAM -> device in guest-physical space: the device part, offset 2 and 3 */
+        {L, A, A, TI_OFF(TI_LOAD(F3_W, X_A0), 2), MM_FAULT, 0},
+        {S, A, A, TI_OFF(TI_STORE(F3_D, X_T1), 3), MM_FAULT, 0},
+        /* device -> device, device -> hole: the first part */
+        {L, B - 2, B - 2, TI_LOAD(F3_W, X_A0), MM_FAULT, 0},
+        {S, B - 4, B - 4, TI_STORE(F3_D, X_T1), MM_FAULT, 0},
+        {S, MM_HOLE - 1, MM_HOLE - 1, TI_STORE(F3_W, X_T1), MM_FAULT, 0},
+        {L, MM_HOLE - 3, MM_HOLE - 3, TI_LOAD(F3_D, X_A0), MM_FAULT, 0},
+        /* RAM -> RAM not mapped yet / read-only in G-stage: map and retry */
+        {S, MM_LAZY, MM_LAZY, TI_OFF(TI_STORE(F3_D, X_T1), 4), MM_MAP, MM_LAZY - 8},
+        {S, MM_ROPG, MM_ROPG, TI_OFF(TI_STORE(F3_W, X_T1), 3), MM_MAP, MM_ROPG - 8},
+        /* part 2, Sv39: a device page through a virtual address */
+        {L, MM_V(1) + 4, A + 4, TI_LOAD(F3_W, X_A0), MM_EMULATE, 0},
+        {L, MM_V(1) + 1, A + 1, TI_LOAD(F3_W, X_A0), MM_FAULT, 0},
+        /* RAM -> device */
+        {L, MM_V(1), A, TI_OFF(TI_LOAD(F3_W, X_A0), 2), MM_FAULT, 0},
+        {S, MM_V(1), A, TI_OFF(TI_STORE(F3_D, X_T1), 5), MM_FAULT, 0},
+        /* RAM -> a guest-physical hole */
+        {S, MM_V(5), MM_HOLE, TI_OFF(TI_STORE(F3_D, X_T1), 6), MM_FAULT, 0},
+        {L, MM_V(5), MM_HOLE, TI_OFF(TI_LOAD(F3_H, X_A0), 1), MM_FAULT, 0},
+        /* device -> device */
+        {L, MM_V(11) - 2, B + 0xFFE, TI_LOAD(F3_W, X_A0), MM_FAULT, 0},
+        /* RAM -> RAM not mapped yet */
+        {S, MM_V(15), MM_LAZY2, TI_OFF(TI_STORE(F3_D, X_T1), 4), MM_MAP, MM_LAZY2 - 8},
+        /* device -> RAM */
+        {L, MM_V(17) - 2, A + 0xFFE, TI_LOAD(F3_W, X_A0), MM_FAULT, 0},
+    };
+    const size_t nwant = sizeof want / sizeof want[0];
+    static struct mm_dev dev[MM_NDEV];
+    memset(dev, 0, sizeof dev);
+    for (unsigned d = 0; d < MM_NDEV; d++)
+        for (unsigned k = 0; k < PAGE_SIZE; k++)
+            dev[d].bytes[k] = mm_pattern(d, k);
+    struct mmio_bus bus = {0};
+    for (unsigned d = 0; d < MM_NDEV; d++) {
+        struct mmio_region r = {.base = MM_DEV_A + d * PAGE_SIZE,
+                                .size = PAGE_SIZE,
+                                .name = d ? "B" : "A",
+                                .read = mm_read,
+                                .write = mm_write,
+                                .opaque = &dev[d]};
+        assert_int_equal(mmio_add(&bus, &r), 0);
+    }
+
+    struct vm *vm = vm_new(state, "misaligned_mmio", 1);
+    const unsigned RWX = GSTAGE_R | GSTAGE_W | GSTAGE_X;
+    vm_map(vm, RAM_BASE, MM_LAZY - RAM_BASE, RWX);
+    vm_map(vm, MM_LAZY + PAGE_SIZE, MM_ROPG - MM_LAZY - PAGE_SIZE, RWX);
+    vm_map(vm, MM_ROPG, PAGE_SIZE, GSTAGE_R);
+    vm_map(vm, MM_ROPG + PAGE_SIZE, MM_LAZY2 - MM_ROPG - PAGE_SIZE, RWX);
+    vm_map(vm, MM_LAZY2 + PAGE_SIZE, RAM_BASE + RAM_SIZE - MM_LAZY2 - PAGE_SIZE, RWX);
+    assert_int_equal(dv_machine_set_plic(vm->m, MM_PLIC, 32), DV_OK);
+    struct dv_hart *h = vm_hart(vm, 0);
+
+    size_t next = 0;
+    for (;;) {
+        uint64_t cause = enter(vm, h);
+        if (cause == DV_EXIT_ECALL_VS) {
+            if (dv_gpr_get(h, X_A7) != HC_EXT || dv_gpr_get(h, X_A6) != HC_PASS)
+                fail_msg("exit %zu: guest FAIL code %" PRIu64 " (value %#" PRIx64 "): %s", next,
+                         dv_gpr_get(h, X_A0), dv_gpr_get(h, X_A1), describe(h));
+            if (next != nwant || dv_gpr_get(h, X_A0) != 0x4D)
+                fail_msg("the guest finished after %zu of %zu exits: %s", next, nwant, describe(h));
+            break;
+        }
+        if (next == nwant)
+            fail_msg("exit %zu: more exits than expected: %s", next, describe(h));
+        const struct mm_exit *w = &want[next];
+        uint64_t tval = csr(h, DV_CSR_UTVAL), hutinst = csr(h, DV_CSR_HUTINST);
+        bool walk = hutinst == DV_HUTINST_PTE_READ || hutinst == DV_HUTINST_PTE_WRITE;
+        uint64_t gpa = csr(h, DV_CSR_HUTVAL) << 2 | (walk ? 0 : tval & 3);
+        if (cause != w->cause || tval != w->utval || gpa != w->gpa || hutinst != w->hutinst ||
+            csr(h, DV_CSR_UEPC) != dv_gpr_get(h, X_T6))
+            fail_msg("exit %zu: want cause %" PRIu64 " utval=%#" PRIx64 " gpa=%#" PRIx64
+                     " hutinst=%#x uepc=%#" PRIx64 ", got %s",
+                     next, w->cause, w->utval, w->gpa, w->hutinst, dv_gpr_get(h, X_T6),
+                     describe(h));
+        check_hustatus(h, true);
+
+        /* the hypervisor's part, as src/vmm/vcpu.c does it */
+        enum mm_act act;
+        struct mmio_access acc;
+        const struct mmio_region *r;
+        if (gpa - RAM_BASE < RAM_SIZE) {
+            act = MM_MAP;
+            if (w->keep && ram64(vm, w->keep) != MM_PAT)
+                fail_msg("exit %zu: the first part of the store was written before the "
+                         "second faulted: %#" PRIx64 " holds %#" PRIx64,
+                         next, w->keep, ram64(vm, w->keep));
+            vm_map(vm, gpa & ~(PAGE_SIZE - 1), PAGE_SIZE, RWX);
+            dv_hufence_gvma(h);
+        } else if ((r = mmio_route(&bus, gpa, (uint32_t)hutinst, &acc)) != NULL) {
+            act = MM_EMULATE;
+            mm_emulate(h, r, gpa, &acc);
+        } else {
+            act = MM_FAULT;
+            mm_inject(h, cause == S ? 7 : 5, tval);
+        }
+        if (act != w->act)
+            fail_msg("exit %zu: the hypervisor would %s it, want %s (%s)", next, act_name[act],
+                     act_name[w->act], describe(h));
+        next++;
+    }
+
+    /* only the two aligned loads from A and the aligned store to B reached a device */
+    assert_int_equal(dev[0].reads, 2);
+    assert_int_equal(dev[0].writes, 0);
+    assert_int_equal(dev[1].reads, 0);
+    assert_int_equal(dev[1].writes, 1);
+    for (unsigned d = 0; d < MM_NDEV; d++)
+        for (unsigned k = 0; k < PAGE_SIZE; k++) {
+            uint8_t v = dev[d].bytes[k];
+            uint8_t expect = d == 1 && k >= 8 && k < 16
+                                 ? (uint8_t)(0x0123456789ABCDEFull >> (8 * (k - 8)))
+                                 : mm_pattern(d, k);
+            if (v != expect)
+                fail_msg("device %u byte %#x is %#x, want %#x", d, k, v, expect);
+        }
 }
 
 /* ---- 6. virtual timer ------------------------------------------------------------------ */
@@ -1922,6 +2178,7 @@ int main(void)
         cmocka_unit_test_teardown(test_lazy_gstage, vm_teardown),
         cmocka_unit_test_teardown(test_gstage_perms, vm_teardown),
         cmocka_unit_test_teardown(test_mmio, vm_teardown),
+        cmocka_unit_test_teardown(test_misaligned_mmio, vm_teardown),
         cmocka_unit_test_teardown(test_page0_misaligned, vm_teardown),
         cmocka_unit_test_teardown(test_vtimer, vm_teardown),
         cmocka_unit_test_teardown(test_vtimer_wakes_wfi, vm_teardown),
