@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -108,6 +110,45 @@ static const struct kind kinds[SANDBOX_KINDS] = {
     [SANDBOX_NET_HELPER] = KIND("net-helper", net_helper_calls),
     [SANDBOX_JAIL_WAITER] = KIND("jail-waiter", jail_waiter_calls),
 };
+
+/* Calls a kind's own filter allows only with some arguments: (arg & mask)
+   equal to one of values. (The VMM's union allows them plainly; filters
+   stack, so the narrower one decides.) No thread but the VMM's and the
+   vCPUs' (the JIT's code) maps executable memory, and the console thread's
+   only ioctls are the terminal's. */
+struct condition {
+    enum sandbox_thread kind;
+    const char *call;
+    unsigned arg;
+    uint64_t mask;
+    uint64_t values[4];
+    unsigned nvalues;
+};
+#define NO_EXEC(k, c)                                                                              \
+    {                                                                                              \
+        k, c, 2, PROT_EXEC, {0}, 1                                                                 \
+    }
+static const struct condition conditions[] = {
+    NO_EXEC(SANDBOX_BLOCK, "mmap"),
+    NO_EXEC(SANDBOX_BLOCK, "mprotect"),
+    NO_EXEC(SANDBOX_NET_READER, "mmap"),
+    NO_EXEC(SANDBOX_NET_READER, "mprotect"),
+    NO_EXEC(SANDBOX_CONSOLE, "mmap"),
+    NO_EXEC(SANDBOX_CONSOLE, "mprotect"),
+    NO_EXEC(SANDBOX_API, "mmap"),
+    NO_EXEC(SANDBOX_API, "mprotect"),
+    NO_EXEC(SANDBOX_JAIL_WAITER, "mmap"),
+    NO_EXEC(SANDBOX_JAIL_WAITER, "mprotect"),
+    {SANDBOX_CONSOLE, "ioctl", 1, 0xffffffffu, {TCGETS, TCSETS, TCSETSW, TCSETSF}, 4},
+};
+
+static const struct condition *condition_for(unsigned kind, const char *call)
+{
+    for (unsigned i = 0; i < sizeof(conditions) / sizeof(conditions[0]); i++)
+        if (conditions[i].kind == kind && !strcmp(conditions[i].call, call))
+            return &conditions[i];
+    return NULL;
+}
 
 /* Filters stack: a thread the VMM thread starts later (on a reboot, a
    restore) has the VMM's filter too, and so does the helper it spawns. So
@@ -250,14 +291,37 @@ unsigned sandbox_allowed_count(enum sandbox_thread kind)
     return n;
 }
 
-static int add_rules(scmp_filter_ctx ctx, const struct kind *k)
+/* One allow rule per permitted value of a conditioned call. */
+static int add_conditioned(scmp_filter_ctx ctx, int nr, const struct condition *c)
 {
-    for (unsigned i = 0; i < k->ncalls; i++) {
-        int nr = seccomp_syscall_resolve_name(k->calls[i]);
+    for (unsigned v = 0; v < c->nvalues; v++) {
+        struct scmp_arg_cmp cmp = {
+            .arg = c->arg, .op = SCMP_CMP_MASKED_EQ, .datum_a = c->mask, .datum_b = c->values[v]};
+        int rc = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, nr, 1, &cmp);
+        if (rc && rc != -EEXIST)
+            return rc;
+    }
+    return 0;
+}
+
+/* Kind k's calls into ctx; with its conditions when ctx is k's own filter. */
+static int add_rules(scmp_filter_ctx ctx, unsigned k, bool own)
+{
+    const struct kind *kind = &kinds[k];
+    for (unsigned i = 0; i < kind->ncalls; i++) {
+        const char *const *calls = kind->calls;
+        int nr = seccomp_syscall_resolve_name(calls[i]);
         if (nr == __NR_SCMP_ERROR)
             continue; /* not a call of this architecture */
+        const struct condition *c = own ? condition_for(k, calls[i]) : NULL;
+        if (c) {
+            int rc = add_conditioned(ctx, nr, c);
+            if (rc)
+                return rc;
+            continue;
+        }
         /* glibc tries clone3 first and falls back to clone on ENOSYS. */
-        uint32_t action = !strcmp(k->calls[i], "clone3") ? SCMP_ACT_ERRNO(ENOSYS) : SCMP_ACT_ALLOW;
+        uint32_t action = !strcmp(calls[i], "clone3") ? SCMP_ACT_ERRNO(ENOSYS) : SCMP_ACT_ALLOW;
         int rc = seccomp_rule_add(ctx, action, nr, 0);
         if (rc && rc != -EEXIST)
             return rc;
@@ -281,7 +345,7 @@ int sandbox_enter(enum sandbox_thread kind, char *err, size_t err_len)
     int rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1);
     for (unsigned k = 0; rc == 0 && k < SANDBOX_KINDS; k++)
         if (filter_has_kind(kind, k))
-            rc = add_rules(ctx, &kinds[k]);
+            rc = add_rules(ctx, k, k == kind && kind != SANDBOX_VMM);
     if (rc == 0)
         rc = seccomp_load(ctx);
     seccomp_release(ctx);
@@ -297,8 +361,13 @@ int sandbox_enter(enum sandbox_thread kind, char *err, size_t err_len)
     pthread_sigmask(SIG_UNBLOCK, &sys, NULL);
     /* For tests that the filter bites: this kind makes a call no list allows. */
     const char *selftest = getenv("DUVISOR_SECCOMP_SELFTEST");
+    size_t name_len = strlen(kinds[kind].name);
     if (selftest && !strcmp(selftest, kinds[kind].name))
         syscall(SYS_getpriority, 0, 0);
+    /* KIND:exec: an allowed call with a forbidden argument (executable memory). */
+    if (selftest && !strncmp(selftest, kinds[kind].name, name_len) &&
+        !strcmp(selftest + name_len, ":exec"))
+        mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     return 0;
 }
 

@@ -113,6 +113,25 @@ for kind in vmm vcpu block net-reader console api; do
     grep -q "seccomp: the $kind thread made system call [0-9]*, which its filter forbids" "$tmp/err"
 done
 
+# Argument conditions: a block worker or the console reader mapping executable
+# memory (KIND:exec: an mmap with PROT_EXEC, a call its list has) is killed too.
+for kind in block console; do
+  export DUVISOR_SECCOMP_SELFTEST=$kind:exec
+  boot
+  unset DUVISOR_SECCOMP_SELFTEST
+  for _ in $(seq 300); do kill -0 "$vm_pid" 2>/dev/null || break; sleep 0.1; done
+  status=running
+  if ! kill -0 "$vm_pid" 2>/dev/null; then
+    wait "$vm_pid"
+    status=$?
+  fi
+  stop_vm
+  expect "sandbox: executable memory on a $kind thread kills duvisor (status $status)" \
+    [ "$status" = 159 ]
+  expect "sandbox: ... naming mmap (call 9) on the $kind thread" \
+    grep -q "seccomp: the $kind thread made system call 9," "$tmp/err"
+done
+
 # The helper's own filter: it dies, and the VMM says the NIC could not start (status 2).
 export DUVISOR_SECCOMP_SELFTEST=net-helper
 timeout 60 "$duvisor" run --kernel "$kernel" --initrd "$initramfs" --net user </dev/null \
