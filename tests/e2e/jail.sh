@@ -20,7 +20,7 @@ cleanup() {
 trap cleanup EXIT
 trap '' PIPE
 if [ "$(id -u)" != 0 ]; then
-  skip "jail: these checks run as root (and as nobody through setpriv)"
+  skip "jail" "these checks run as root (and as nobody through setpriv)"
   exit 0
 fi
 # The guest's files where nobody can read them too (the cache may be under /root).
@@ -130,6 +130,24 @@ gone() { ! pgrep -f -- "__net-user.*hostfwd=tcp:127.0.0.1:$port-" >/dev/null; }
 for i in $(seq 50); do gone && break; sleep 0.1; done
 expect "jail: no helper is left behind" gone
 
+# --- a TAP named on the command line is opened before the jail ---------------------------
+tap=dvj$$
+if ip tuntap add dev "$tap" mode tap 2>/dev/null; then
+  ip link set "$tap" up
+  boot -- run --jail "$tmp/jail" --kernel "$tmp/Image" --initrd "$tmp/initramfs" --net tap=$tap
+  wait_for '^/ # ' 120
+  send 'ip link set eth0 up; ip addr add 10.99.0.2/24 dev eth0; ping -c 3 -W 1 10.99.0.1 >/dev/null; echo pinged'
+  wait_for '^pinged' 30
+  rx=$(cat /sys/class/net/$tap/statistics/rx_packets)
+  expect "jail: the guest's frames reach the host TAP $tap ($rx packets)" [ "$rx" -gt 0 ]
+  send 'poweroff -f'
+  wait_vm
+  expect "jail: with a TAP, powers off (status $status)" [ "$status" = 0 ]
+  ip tuntap del dev "$tap" mode tap
+else
+  skip "jail: TAP" "cannot create a TAP here"
+fi
+
 # --- the waiter: SIGTERM is forwarded; killing it takes the VMM along ---------------------
 boot -- run --jail "$tmp/jail" --kernel "$tmp/Image" --initrd "$tmp/initramfs"
 wait_for '^/ # ' 120
@@ -210,7 +228,7 @@ if command -v setpriv >/dev/null && setpriv --reuid=65534 --regid=65534 --clear-
   wait_vm
   expect "jail (unprivileged): exits 0 (status $status)" [ "$status" = 0 ]
 else
-  skip "jail (unprivileged): user namespaces are not available to nobody here"
+  skip "jail (unprivileged)" "user namespaces are not available to nobody here"
 fi
 
 # --- bad input: one line, exit status 2 ---------------------------------------------------
