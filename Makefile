@@ -87,10 +87,10 @@ test: setup
 	@bash tests/run
 
 format:
-	clang-format -i $(SRCS) $(wildcard src/*/*.h src/*/*/*.h tests/unit/*.c tests/unit/support/*.[ch])
+	clang-format -i $(SRCS) $(wildcard src/*/*.h src/*/*/*.h tests/unit/*.c tests/unit/support/*.[ch] tests/e2e/payloads/*.c)
 
 format-check:
-	@clang-format --dry-run --Werror $(SRCS) $(wildcard src/*/*.h src/*/*/*.h tests/unit/*.c tests/unit/support/*.[ch])
+	@clang-format --dry-run --Werror $(SRCS) $(wildcard src/*/*.h src/*/*/*.h tests/unit/*.c tests/unit/support/*.[ch] tests/e2e/payloads/*.c)
 
 clean:
 	rm -rf build
