@@ -7,7 +7,8 @@
 # the refusals the specs define, then uses every device properly and reports
 # "hostile: alive". The VM must survive it and power off with status 0,
 # under build/duvisor and the ASan+UBSan build, and the disk image may change
-# only where the guest was allowed to write: sectors from 2048 up.
+# only where the guest was allowed to write: sectors from 2048 up (a read-only
+# disk, not at all).
 #
 # Seeds: HOSTILE_SEEDS (default "1" and one that changes every day); a
 # failure names its seed and smp: rerun with HOSTILE_SEEDS=N (and
@@ -49,15 +50,16 @@ input() {
   LC_ALL=C awk -v s="$1" 'BEGIN { srand(s); for (i = 0; i < 49152; i++) printf "%c", int(rand() * 256) }'
 }
 
-# hostile NAME BINARY SMP SEED ROUNDS [STRIDE]: one run and its checks.
+# hostile NAME BINARY SMP SEED ROUNDS [STRIDE [ro]]: one run and its checks.
 hostile() {
-  local name=$1 bin=$2 smp=$3 seed=$4 rounds=$5 stride=${6:-1} status t0 t1 fails
+  local name=$1 bin=$2 smp=$3 seed=$4 rounds=$5 stride=${6:-1} ro=${7:-} status t0 t1 fails
   cp "$tmp/disk.orig" "$tmp/disk.img"
   input "$seed" >"$tmp/in"
   t0=$(date +%s.%N)
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 timeout 120 "$bin" run \
-    --smp "$smp" --kernel "$tmp/hostile.Image" --disk "$tmp/disk.img" --net user \
-    --append "hostile.seed=$seed hostile.rounds=$rounds hostile.stride=$stride" <"$tmp/in" >"$tmp/out" 2>"$tmp/err"
+    --smp "$smp" --kernel "$tmp/hostile.Image" --disk "$tmp/disk.img${ro:+,ro}" --net user \
+    --append "hostile.seed=$seed hostile.rounds=$rounds hostile.stride=$stride hostile.ro=${ro:+1}" \
+    <"$tmp/in" >"$tmp/out" 2>"$tmp/err"
   status=$?
   t1=$(date +%s.%N)
   name="hostile guest ($name, smp $smp, seed $seed)"
@@ -73,13 +75,16 @@ hostile() {
   expect "$name: every device works after the abuse" [ $ok -eq 1 ]
   expect "$name: no sanitizer report" \
     sh -c "! grep -aqE 'AddressSanitizer|LeakSanitizer|runtime error:' '$tmp/err'"
-  expect "$name: the disk keeps its size" \
-    [ "$(stat -c %s "$tmp/disk.img")" = "$(stat -c %s "$tmp/disk.orig")" ]
-  expect "$name: sectors 0..$((zone - 1)), which the guest may not write, are unchanged" \
-    cmp -s -n $((zone * 512)) "$tmp/disk.img" "$tmp/disk.orig"
-  expect "$name: the guest's last write is on the disk" \
-    sh -c "dd if='$tmp/disk.img' bs=512 skip=$((sectors - 1)) count=1 2>/dev/null |
-           grep -aq 'hostile wrote this, seed $seed'"
+  if [ -n "$ro" ]; then
+    expect "$name: the read-only disk is unchanged" cmp -s "$tmp/disk.img" "$tmp/disk.orig"
+  else
+    expect "$name: the disk keeps its size, and sectors 0..$((zone - 1)) (not the guest's) their bytes" \
+      sh -c "[ $(stat -c %s "$tmp/disk.img") = $(stat -c %s "$tmp/disk.orig") ] &&
+             cmp -s -n $((zone * 512)) '$tmp/disk.img' '$tmp/disk.orig'"
+    expect "$name: the guest's last write is on the disk" \
+      sh -c "dd if='$tmp/disk.img' bs=512 skip=$((sectors - 1)) count=1 2>/dev/null |
+             grep -aq 'hostile wrote this, seed $seed'"
+  fi
   if [ "$status" -ne 0 ] || [ "$fails" -ne 0 ] || ! grep -aq "^hostile: alive" "$tmp/out"; then
     grep -a 'hostile: ' "$tmp/out" | grep -av 'dbcn write$' | tail -n 25 | sed 's/^/#   /'
     grep -av '^$' "$tmp/err" | tail -n 25 | sed 's/^/#   /'
@@ -93,6 +98,7 @@ for seed in $seeds; do
     hostile "$(basename "$duvisor")" "$duvisor" $smp "$seed" "$rounds"
   done
 done
+hostile "$(basename "$duvisor"), read-only disk" "$duvisor" 2 "${seeds%% *}" "$rounds" 1 ro
 # Under the sanitizers, 10 times slower: each seed once (smp 2, 1, 2, ...), the
 # sweep past each window's registers thinned to one offset in 4.
 if [ -x "$asan" ]; then

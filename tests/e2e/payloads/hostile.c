@@ -21,8 +21,8 @@
  * "hostile: alive (seed N, traps T)", then SRST shutdown. The seed comes
  * from the kernel command line (hostile.seed=N); hostile.rounds=N sets the
  * device rounds, hostile.stride=N thins the sweep past each window's first
- * 512 bytes to one offset in N. Only the scratch RAM from 0x81000000 up is ever handed to
- * a device: the image, stacks and hart state below it stay intact.
+ * 512 bytes to one offset in N, hostile.ro=1 says the disk is read-only. Only the scratch RAM from
+ * 0x81000000 up is ever handed to a device: the image, stacks and hart state below it stay intact.
  */
 typedef unsigned char u8;
 typedef unsigned short u16;
@@ -281,6 +281,7 @@ static void interrupts_off(void)
 
 static u64 seed = 1, rounds = 8;
 static u64 stride = 1; /* hostile.stride: every offset of a window's first 512 bytes, then 1 in N */
+static u64 readonly;   /* hostile.ro: the disk is read-only */
 static u64 ram_end = RAM_BASE + (256ul << 20);
 static u64 nharts = 1;
 static char bootargs[512];
@@ -1814,8 +1815,9 @@ static i64 drv_wait(struct drv *v, u32 q, u64 secs)
     return elem[1];
 }
 
-/* One request: header, then (unless data is 0) 512 bytes, then the status byte. */
-static int blk_req(struct drv *v, u32 type, u64 sector, u64 data)
+/* One request: header, then (unless data is 0) 512 bytes, then the status
+   byte, which must come back as want. */
+static int blk_req(struct drv *v, u32 type, u64 sector, u64 data, u8 want)
 {
     u64 hdr = v->mem + 0x4000, status = hdr + 0x20;
     u16 n = 0;
@@ -1835,7 +1837,8 @@ static int blk_req(struct drv *v, u32 type, u64 sector, u64 data)
     i64 len = drv_wait(v, 0, 20);
     u8 st = *(volatile u8 *)status;
     check(len >= 1, "blk request type %u sector %u: no completion\n", (u64)type, sector);
-    check(st == 0, "blk request type %u sector %u: status %u\n", (u64)type, sector, (u64)st);
+    check(st == want, "blk request type %u sector %u: status %u, want %u\n", (u64)type, sector,
+          (u64)st, (u64)want);
     return len >= 1 && st == 0;
 }
 
@@ -1844,7 +1847,7 @@ static void valid_blk(struct drv *v)
     u64 data = v->mem + 0x5000;
     u64 cap = blk_capacity(v->d);
     check(cap > ZONE_LO, "disk of %u sectors: hostile.sh makes bigger ones\n", cap);
-    if (blk_req(v, 0, 0, data))
+    if (blk_req(v, 0, 0, data, 0))
         check(!memcmp((void *)data, DISK_MAGIC, sizeof(DISK_MAGIC) - 1),
               "sector 0 does not start with \"" DISK_MAGIC "\"\n");
     /* hostile.sh finds this sector on the host */
@@ -1857,10 +1860,13 @@ static void valid_blk(struct drv *v)
     memset((void *)(data + 0x400), 0, 512);
     memcpy((void *)(data + 0x400), b.b, b.n);
     u64 sector = cap - 1;
-    blk_req(v, 1, sector, data + 0x400);
-    blk_req(v, 4, 0, 0); /* flush */
+    /* a read-only disk (hostile.ro=1) refuses the write with IOERR */
+    check(!!(v->d->offered & (1ul << 5)) == !!readonly, "disk read-only feature: %x\n",
+          v->d->offered);
+    blk_req(v, 1, sector, data + 0x400, readonly ? 1 : 0);
+    blk_req(v, 4, 0, 0, 0); /* flush */
     memset((void *)(data + 0x800), 0, 512);
-    if (blk_req(v, 0, sector, data + 0x800))
+    if (blk_req(v, 0, sector, data + 0x800, 0) && !readonly)
         check(!memcmp((void *)(data + 0x800), b.b, b.n), "sector %u read back differs\n", sector);
     pr("hostile: virtio-blk ok\n");
 }
@@ -1980,6 +1986,7 @@ void hostile_main(u64 hartid, u64 dtb)
     seed = arg_value("hostile.seed", 1);
     rounds = arg_value("hostile.rounds", 8);
     stride = arg_value("hostile.stride", 1);
+    readonly = arg_value("hostile.ro", 0);
     if (stride == 0)
         stride = 1;
     h->rng = mix(seed);
