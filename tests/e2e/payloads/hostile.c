@@ -465,6 +465,35 @@ static void poweroff(void)
         asm volatile("wfi");
 }
 
+/* The same through hostile_sbi_regs: also checks that the call changed no
+   register but a0 and a1 (the SBI's calling convention). */
+void hostile_sbi_regs(u64 *io);
+#define PAT(n) (0x5aa5000000000000ul + (u64)(n)*0x0101010101ul)
+
+static struct sbiret sbi_checked(u64 ext, u64 fid, const u64 *a)
+{
+    u64 io[40];
+    for (int i = 0; i < 6; i++)
+        io[i] = a[i];
+    io[6] = fid;
+    io[7] = ext;
+    hostile_sbi_regs(io);
+    const u64 *x = io + 8;
+    u64 tp;
+    asm volatile("mv %0, tp" : "=r"(tp));
+    u64 bad = 0;
+    for (unsigned n = 1; n < 32; n++) {
+        u64 want = n >= 12 && n <= 17 ? io[n - 10] /* a2..a7: the arguments */
+                   : n == 2           ? x[2]       /* sp: checked by surviving */
+                   : n == 4           ? tp
+                                      : PAT(n);
+        if (n != 10 && n != 11 && x[n] != want)
+            bad |= 1ul << n;
+    }
+    check(!bad, "SBI call %x fid %x changed registers %x (bit n: xn)\n", ext, fid, bad);
+    return (struct sbiret){(i64)x[10], x[11]};
+}
+
 /* ---- the device tree: bootargs and the memory size ----------------------------------- */
 
 static u32 be32(const u8 *p)
@@ -898,7 +927,7 @@ static void sbi_garbage(unsigned n)
         }
         if (ext == 1)
             a[0] = ' ' + below(95); /* legacy putchar: printable */
-        struct sbiret r = sbi(ext, fid, a[0], a[1], a[2], a[3], a[4], a[5]);
+        struct sbiret r = sbi_checked(ext, fid, a);
         if (ext <= 8)
             continue; /* legacy: a0 alone, anything */
         int supported = ext == EXT_BASE || ext == EXT_TIME || ext == EXT_IPI || ext == EXT_RFENCE ||

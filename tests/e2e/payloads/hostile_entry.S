@@ -256,3 +256,122 @@ hostile_resume:                     /* a0 = hartid, a1 = opaque; nothing else is
     .balign 8
 saved_sp:        .dword 0
 hostile_resumed: .dword 0, 0
+
+/* hostile_sbi_regs(io): an SBI call with every register but a0 and a1 known:
+   io[0..5] = a0..a5, io[6] = a6 (FID), io[7] = a7 (EID) in; ra, gp, t0-t6
+   and s0-s11 hold PAT(n) (hostile.c), sp and tp theirs. Afterwards
+   io[8 + n] = xn, for hostile.c to check that only a0 and a1 changed. */
+#define PAT(n) (0x5aa5000000000000 + (n) * 0x0101010101)
+    .globl  hostile_sbi_regs
+    .balign 4
+hostile_sbi_regs:
+    addi    sp, sp, -128
+    sd      ra, 0(sp)
+    sd      gp, 8(sp)
+    sd      tp, 16(sp)
+    sd      s0, 24(sp)
+    sd      s1, 32(sp)
+    sd      s2, 40(sp)
+    sd      s3, 48(sp)
+    sd      s4, 56(sp)
+    sd      s5, 64(sp)
+    sd      s6, 72(sp)
+    sd      s7, 80(sp)
+    sd      s8, 88(sp)
+    sd      s9, 96(sp)
+    sd      s10, 104(sp)
+    sd      s11, 112(sp)
+    sd      a0, 120(sp)
+    mv      t6, a0
+    ld      a0, 0(t6)
+    ld      a1, 8(t6)
+    ld      a2, 16(t6)
+    ld      a3, 24(t6)
+    ld      a4, 32(t6)
+    ld      a5, 40(t6)
+    ld      a6, 48(t6)
+    ld      a7, 56(t6)
+    li      ra, PAT(1)
+    li      gp, PAT(3)
+    li      t0, PAT(5)
+    li      t1, PAT(6)
+    li      t2, PAT(7)
+    li      s0, PAT(8)
+    li      s1, PAT(9)
+    li      s2, PAT(18)
+    li      s3, PAT(19)
+    li      s4, PAT(20)
+    li      s5, PAT(21)
+    li      s6, PAT(22)
+    li      s7, PAT(23)
+    li      s8, PAT(24)
+    li      s9, PAT(25)
+    li      s10, PAT(26)
+    li      s11, PAT(27)
+    li      t3, PAT(28)
+    li      t4, PAT(29)
+    li      t5, PAT(30)
+    li      t6, PAT(31)
+    ecall
+    addi    sp, sp, -256            /* the registers as the call left them */
+    sd      x1, 8(sp)
+    sd      x3, 24(sp)
+    sd      x4, 32(sp)
+    sd      x5, 40(sp)
+    sd      x6, 48(sp)
+    sd      x7, 56(sp)
+    sd      x8, 64(sp)
+    sd      x9, 72(sp)
+    sd      x10, 80(sp)
+    sd      x11, 88(sp)
+    sd      x12, 96(sp)
+    sd      x13, 104(sp)
+    sd      x14, 112(sp)
+    sd      x15, 120(sp)
+    sd      x16, 128(sp)
+    sd      x17, 136(sp)
+    sd      x18, 144(sp)
+    sd      x19, 152(sp)
+    sd      x20, 160(sp)
+    sd      x21, 168(sp)
+    sd      x22, 176(sp)
+    sd      x23, 184(sp)
+    sd      x24, 192(sp)
+    sd      x25, 200(sp)
+    sd      x26, 208(sp)
+    sd      x27, 216(sp)
+    sd      x28, 224(sp)
+    sd      x29, 232(sp)
+    sd      x30, 240(sp)
+    sd      x31, 248(sp)
+    addi    t0, sp, 256
+    sd      t0, 16(sp)              /* x2: sp as the call left it */
+    sd      zero, 0(sp)
+    ld      t6, 376(sp)             /* io */
+    addi    t6, t6, 64
+    mv      t0, sp
+    li      t2, 32
+1:  ld      t1, 0(t0)
+    sd      t1, 0(t6)
+    addi    t0, t0, 8
+    addi    t6, t6, 8
+    addi    t2, t2, -1
+    bnez    t2, 1b
+    addi    sp, sp, 256
+    ld      ra, 0(sp)
+    ld      gp, 8(sp)
+    ld      tp, 16(sp)
+    ld      s0, 24(sp)
+    ld      s1, 32(sp)
+    ld      s2, 40(sp)
+    ld      s3, 48(sp)
+    ld      s4, 56(sp)
+    ld      s5, 64(sp)
+    ld      s6, 72(sp)
+    ld      s7, 80(sp)
+    ld      s8, 88(sp)
+    ld      s9, 96(sp)
+    ld      s10, 104(sp)
+    ld      s11, 112(sp)
+    addi    sp, sp, 128
+    ret
