@@ -5,8 +5,8 @@
 #  - a second Linux VM (a disk under writes, two user-mode NICs, one with a
 #    port forward, an API socket) is killed with SIGSEGV: it exits with the
 #    signal's status, its user-networking helpers go with it, its forwarded
-#    port is released and its API socket, left stale, is taken over by the
-#    next VMM;
+#    port is released, its disk is not left locked and its API socket, left
+#    stale, is taken over by the next VMM;
 #  - a third one's guest does something fatal (root's devmem into a hole
 #    under --strict-mmio): that VM stops with status 1, leaving nothing behind;
 #  - a bare guest hits the same in its first instruction (fatal.S).
@@ -140,6 +140,11 @@ survivor_ok() {
     sh -c "[ \$(echo '$(procs survivor)' | wc -w) -eq 2 ] && ss -Hltn 'sport = :$sport' | grep -q ."
 }
 
+# fatal.S: a bare guest whose first store goes to nothing.
+riscv64-linux-gnu-gcc -nostdlib -static -march=rv64gc -mabi=lp64d -Wl,-Ttext=0x80200000 \
+  -Wl,--build-id=none -o "$tmp/fatal.elf" "$repo_root/tests/e2e/payloads/fatal.S" &&
+  riscv64-linux-gnu-objcopy -O binary -j .text "$tmp/fatal.elf" "$tmp/fatal.Image"
+
 sport=$(free_port)
 linux survivor --net "user,hostfwd=tcp:127.0.0.1:$sport-:80"
 vport=$(free_port)
@@ -167,6 +172,11 @@ sleep 1
 expect "victim: SIGSEGV ends it with status 139 (status $status)" [ "$status" -eq 139 ]
 expect "victim: no process of it is left (its helpers end with it)" gone victim
 expect "victim: its forwarded port is released" released "$vport"
+timeout 30 "$duvisor" run --strict-mmio --kernel "$tmp/fatal.Image" --disk "$tmp/victim.img" \
+  </dev/null >/dev/null 2>"$tmp/relock.err"
+status=$?
+expect "victim: its disk is not left locked (a new VM opens it: status $status, not 2)" \
+  [ "$status" -eq 1 ]
 expect "victim: its API socket is stale (connection refused)" \
   sh -c "! curl -s -m 5 --unix-socket '$tmp/victim.sock' http://localhost/ >/dev/null"
 start next --api-sock "$tmp/victim.sock"
@@ -195,9 +205,6 @@ expect "fatal: its forwarded port is released" released "$fport"
 survivor_ok "after the fatal guest error"
 
 # The same from a bare guest's first instructions, with a helper just started.
-riscv64-linux-gnu-gcc -nostdlib -static -march=rv64gc -mabi=lp64d -Wl,-Ttext=0x80200000 \
-  -Wl,--build-id=none -o "$tmp/fatal.elf" "$repo_root/tests/e2e/payloads/fatal.S" &&
-  riscv64-linux-gnu-objcopy -O binary -j .text "$tmp/fatal.elf" "$tmp/fatal.Image"
 bport=$(free_port)
 start bare run --strict-mmio --kernel "$tmp/fatal.Image" --net "user,hostfwd=tcp:127.0.0.1:$bport-:80"
 wait_exit bare 30
