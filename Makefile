@@ -107,6 +107,13 @@ clean:
 #   decode       the instruction decoder and the hutinst transform (src/hart/decode.c)
 #   mmio_decode  hutinst -> MMIO access (src/vmm/mmio.c)
 #   virtqueue    split virtqueues through the virtio-mmio transport (src/devices/)
+#   virtio_devices  each virtio device's requests through the transport, as a driver makes
+#                them (src/devices/: blk on a memfd image, net on a frame socket, console,
+#                rng, input): what each writes into guest RAM, used lengths, answers, the
+#                image; then a clean reset and well-formed requests must still work
+#   hart         the JIT against the interpreter (src/hart/) on short programs made from
+#                instruction templates: registers, CSRs, exits and RAM compared at every
+#                exit; the interpreter alone where there is no JIT
 #   snapshot     snapshot state files: framing, every section's parser, restore onto a VM
 #                (src/vmm/snapshot.c); seeds written by tests/unit/test_snapshot.c
 #   boot         kernel and initrd loading (src/vmm/boot.c)
@@ -121,16 +128,18 @@ FUZZ_B       := build/fuzz
 FUZZ_CORPUS  ?= $(FUZZ_B)/corpus
 FUZZ_OPT     := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
                 -fno-omit-frame-pointer
-FUZZ_TARGETS := api decode mmio_decode virtqueue boot cli snapshot
+FUZZ_TARGETS := api decode mmio_decode virtqueue virtio_devices hart boot cli snapshot
 FUZZ_TARGET  ?= $(FUZZ_TARGETS)
 # Longest input per target (libFuzzer's -max_len).
-FUZZ_MAXLEN_api         := 60000
-FUZZ_MAXLEN_decode      := 4096
-FUZZ_MAXLEN_mmio_decode := 4096
-FUZZ_MAXLEN_virtqueue   := 16384
-FUZZ_MAXLEN_boot        := 65536
-FUZZ_MAXLEN_cli         := 4096
-FUZZ_MAXLEN_snapshot    := 16384
+FUZZ_MAXLEN_api            := 60000
+FUZZ_MAXLEN_decode         := 4096
+FUZZ_MAXLEN_mmio_decode    := 4096
+FUZZ_MAXLEN_virtqueue      := 16384
+FUZZ_MAXLEN_virtio_devices := 8192
+FUZZ_MAXLEN_hart           := 1500
+FUZZ_MAXLEN_boot           := 65536
+FUZZ_MAXLEN_cli            := 4096
+FUZZ_MAXLEN_snapshot       := 16384
 .PHONY: fuzz fuzz-build $(addprefix fuzz-run-,$(FUZZ_TARGETS))
 fuzz:
 	$(if $(filter-out $(FUZZ_TARGETS),$(FUZZ_TARGET)),\
