@@ -523,10 +523,6 @@ void virtio_queue_unpop(struct virtio_device *d, unsigned q)
 
 /* --- snapshots ------------------------------------------------------------------------ */
 
-#define STATUS_BITS                                                                                \
-    (VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_DRIVER_OK |                  \
-     VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_NEEDS_RESET | VIRTIO_STATUS_FAILED)
-
 void virtio_save(struct virtio_device *d, struct state_writer *w)
 {
     pthread_mutex_lock(&d->lock);
@@ -591,9 +587,16 @@ bool virtio_restore(struct virtio_device *d, struct state_reader *r)
     d->queue_sel = state_get_u32(r);
     d->driver_features = state_get_u64(r);
     bool broken = state_get_bool(r);
-    if (state_reader_ok(r) && (status & ~STATUS_BITS))
+    /* The states the registers let a driver reach (a live VM's snapshot must
+       restore, whatever its driver wrote): Status keeps the 8 bits written,
+       reserved ones too, but DRIVER_OK only with FEATURES_OK; DriverFeatures
+       holds whatever the driver proposed until FEATURES_OK accepts it, which
+       takes only features the device offers. */
+    if (state_reader_ok(r) && ((status & ~0xffu) || ((status & VIRTIO_STATUS_DRIVER_OK) &&
+                                                     !(status & VIRTIO_STATUS_FEATURES_OK))))
         state_fail(r, "device status %#x", status);
-    if (state_reader_ok(r) && (d->driver_features & ~offered_features(d)))
+    if (state_reader_ok(r) && (status & VIRTIO_STATUS_FEATURES_OK) &&
+        (d->driver_features & ~offered_features(d)))
         state_fail(r, "features %#llx the device does not offer",
                    (unsigned long long)d->driver_features);
     for (unsigned i = 0; i < d->ops.num_queues && state_reader_ok(r); i++)

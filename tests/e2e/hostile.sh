@@ -8,7 +8,8 @@
 # "hostile: alive". The VM must survive it and power off with status 0,
 # under build/duvisor and the ASan+UBSan build, and the disk image may change
 # only where the guest was allowed to write: sectors from 2048 up (a read-only
-# disk, not at all).
+# disk, not at all). A snapshot taken in the middle of the abuse restores and
+# runs to the end.
 #
 # Seeds: HOSTILE_SEEDS (default "1" and one that changes every day); a
 # failure names its seed and smp: rerun with HOSTILE_SEEDS=N (and
@@ -99,6 +100,42 @@ for seed in $seeds; do
   done
 done
 hostile "$(basename "$duvisor"), read-only disk" "$duvisor" 2 "${seeds%% *}" "$rounds" 1 ro
+# A snapshot in the middle of the device abuse (queues in every state the
+# hostile driver left them in) restores in a new process, which goes on to
+# the end: alive, status 0.
+snapshot_run() {
+  local seed=$1 i p st name="hostile guest (snapshot mid-abuse and restore, smp 2, seed $1)"
+  cp "$tmp/disk.orig" "$tmp/disk.img"
+  input "$seed" >"$tmp/in"
+  rm -f "$tmp/h.sock" "$tmp/h.state" "$tmp/h.mem"
+  "$duvisor" run --smp 2 --kernel "$tmp/hostile.Image" --disk "$tmp/disk.img" --net user \
+    --api-sock "$tmp/h.sock" --append "hostile.seed=$seed hostile.rounds=600" \
+    <"$tmp/in" >"$tmp/out" 2>"$tmp/err" &
+  p=$!
+  for i in $(seq 600); do
+    [ -S "$tmp/h.sock" ] && grep -aq 'hostile: windows done' "$tmp/out" && break
+    kill -0 $p 2>/dev/null || break
+    sleep 0.1
+  done
+  sleep 0.3
+  "$duvisor" snapshot --api-sock "$tmp/h.sock" --snapshot "$tmp/h.state" --mem "$tmp/h.mem" \
+    >"$tmp/snap.err" 2>&1
+  st=$?
+  kill -9 $p 2>/dev/null
+  wait $p 2>/dev/null
+  expect "$name: the snapshot is taken (status $st)" [ $st -eq 0 ]
+  [ $st -eq 0 ] || { sed 's/^/#   /' "$tmp/snap.err" "$tmp/err" | tail -n 10; return; }
+  ASAN_OPTIONS=detect_leaks=1 timeout 120 "$duvisor" restore --snapshot "$tmp/h.state" \
+    --mem "$tmp/h.mem" <"$tmp/in" >"$tmp/out" 2>"$tmp/err"
+  st=$?
+  expect "$name: the restored VM goes on to the end (status $st)" \
+    sh -c "[ $st -eq 0 ] && grep -aq '^hostile: alive (seed $seed,' '$tmp/out' &&
+           ! grep -aq 'hostile: FAIL' '$tmp/out'"
+  [ $st -eq 0 ] || grep -av '^$' "$tmp/err" | tail -n 10 | sed 's/^/#   /'
+  grep -a 'hostile: FAIL' "$tmp/out" | head -n 10 | sed 's/^/#   /'
+}
+snapshot_run "${seeds%% *}"
+
 # Under the sanitizers, 10 times slower: each seed once (smp 2, 1, 2, ...), the
 # sweep past each window's registers thinned to one offset in 4.
 if [ -x "$asan" ]; then

@@ -1561,9 +1561,20 @@ static void test_virtio_section(void **state)
         memcpy(s->data, orig, s->len);
         put_le32(s->data + 8, 0x100); /* status */
         expect_layout("virtio: a status bit that does not exist", m, APPLY_FAILED, "device status");
+        put_le32(s->data + 8, 1 | 2 | 4); /* DRIVER_OK without FEATURES_OK */
+        expect_layout("virtio: DRIVER_OK without FEATURES_OK", m, APPLY_FAILED, "device status");
+        /* Status keeps the reserved bits a driver writes (bits 4 and 5): taken. */
+        put_le32(s->data + 8, 1 | 2 | 0x30);
+        expect_layout("virtio: reserved status bits a driver wrote", m, APPLIED, NULL);
         memcpy(s->data, orig, s->len);
         put_le64(s->data + 32, 1ull << 60); /* driver features */
-        expect_layout("virtio: features not offered", m, APPLY_FAILED, "does not offer");
+        put_le32(s->data + 8, 1 | 2 | 8);
+        expect_layout("virtio: features not offered, FEATURES_OK", m, APPLY_FAILED,
+                      "does not offer");
+        /* Before FEATURES_OK they are only what the driver proposed: taken. */
+        put_le64(s->data + 32, 1ull << 60);
+        put_le32(s->data + 8, 1 | 2);
+        expect_layout("virtio: features proposed, not accepted", m, APPLIED, NULL);
         memcpy(s->data, orig, s->len);
         s->data[40] = 2; /* broken */
         expect_layout("virtio: broken flag 2", m, APPLY_FAILED, "a flag is 2");
