@@ -9,7 +9,7 @@
 # under build/duvisor and the ASan+UBSan build, and the disk image may change
 # only where the guest was allowed to write: sectors from 2048 up (a read-only
 # disk, not at all). A snapshot taken in the middle of the abuse restores and
-# runs to the end.
+# runs to the end, and so does the VM through live upgrades.
 #
 # Seeds: HOSTILE_SEEDS (default "1" and one that changes every day); a
 # failure names its seed and smp: rerun with HOSTILE_SEEDS=N (and
@@ -109,7 +109,7 @@ snapshot_run() {
   input "$seed" >"$tmp/in"
   rm -f "$tmp/h.sock" "$tmp/h.state" "$tmp/h.mem"
   "$duvisor" run --smp 2 --kernel "$tmp/hostile.Image" --disk "$tmp/disk.img" --net user \
-    --api-sock "$tmp/h.sock" --append "hostile.seed=$seed hostile.rounds=600" \
+    --api-sock "$tmp/h.sock" --append "hostile.seed=$seed hostile.rounds=300" \
     <"$tmp/in" >"$tmp/out" 2>"$tmp/err" &
   p=$!
   for i in $(seq 600); do
@@ -135,6 +135,37 @@ snapshot_run() {
   grep -a 'hostile: FAIL' "$tmp/out" | head -n 10 | sed 's/^/#   /'
 }
 snapshot_run "${seeds%% *}"
+
+# Live upgrades in the middle of the abuse: each one takes, and the guest goes on.
+upgrade_run() {
+  local seed=$1 i p st ups=0 name="hostile guest (3 live upgrades mid-abuse, smp 2, seed $1)"
+  cp "$tmp/disk.orig" "$tmp/disk.img"
+  input "$seed" >"$tmp/in"
+  rm -f "$tmp/h.sock"
+  "$duvisor" run --smp 2 --kernel "$tmp/hostile.Image" --disk "$tmp/disk.img" --net user \
+    --api-sock "$tmp/h.sock" --append "hostile.seed=$seed hostile.rounds=300" \
+    <"$tmp/in" >"$tmp/out" 2>"$tmp/err" &
+  p=$!
+  for i in $(seq 600); do
+    [ -S "$tmp/h.sock" ] && grep -aq 'hostile: windows done' "$tmp/out" && break
+    kill -0 $p 2>/dev/null || break
+    sleep 0.1
+  done
+  for i in 1 2 3; do
+    sleep 0.1
+    "$duvisor" upgrade --api-sock "$tmp/h.sock" >>"$tmp/up.err" 2>&1 && ups=$((ups + 1))
+  done
+  for i in $(seq 1200); do kill -0 $p 2>/dev/null || break; sleep 0.1; done
+  kill -9 $p 2>/dev/null
+  wait $p
+  st=$?
+  expect "$name: every upgrade takes ($ups of 3)" [ $ups -eq 3 ]
+  expect "$name: the guest goes on to the end (status $st)" \
+    sh -c "[ $st -eq 0 ] && grep -aq '^hostile: alive (seed $seed,' '$tmp/out' &&
+           ! grep -aq 'hostile: FAIL' '$tmp/out'"
+  [ $ups -eq 3 ] || sed 's/^/#   /' "$tmp/up.err" | tail -n 5
+}
+upgrade_run "${seeds%% *}"
 
 # Under the sanitizers, 10 times slower: each seed once (smp 2, 1, 2, ...), the
 # sweep past each window's registers thinned to one offset in 4.
