@@ -31,7 +31,7 @@ static inline void *amo_address(struct dv_hart *h, const struct insn *in, enum o
     }
     enum access acc = is_lr ? ACC_LOAD : ACC_STORE;
     struct tlb_entry *e = tlb_slot(h, acc, va);
-    if (likely(e->tag == tlb_tag(h, va)))
+    if (likely(__atomic_load_n(&e->tag, __ATOMIC_RELAXED) == tlb_tag(h, va))) /* see mem_store */
         return (void *)(uintptr_t)(va + e->addend);
     return mmu_host_ptr(h, va, acc, in);
 }
@@ -65,7 +65,7 @@ EXEC_INLINE uint64_t amo_combine(enum op op, uint64_t old, uint64_t b)
     }
 }
 
-static inline uint64_t amo_lr(struct dv_hart *h, void *p, unsigned size)
+static inline GUEST_RAM uint64_t amo_lr(struct dv_hart *h, void *p, unsigned size)
 {
     uint64_t v = size == 4 ? (uint64_t)sx32(__atomic_load_n((uint32_t *)p, __ATOMIC_ACQUIRE))
                            : __atomic_load_n((uint64_t *)p, __ATOMIC_ACQUIRE);
@@ -75,7 +75,7 @@ static inline uint64_t amo_lr(struct dv_hart *h, void *p, unsigned size)
     return v;
 }
 
-static inline uint64_t amo_sc(struct dv_hart *h, void *p, unsigned size, uint64_t value)
+static inline GUEST_RAM uint64_t amo_sc(struct dv_hart *h, void *p, unsigned size, uint64_t value)
 {
     bool ok = false;
     /* The reservation holds while memory still has the value LR saw: a
@@ -95,7 +95,7 @@ static inline uint64_t amo_sc(struct dv_hart *h, void *p, unsigned size, uint64_
     return ok ? 0 : 1;
 }
 
-EXEC_INLINE uint64_t amo_rmw(enum op op, void *p, unsigned size, uint64_t b)
+GUEST_RAM_INLINE uint64_t amo_rmw(enum op op, void *p, unsigned size, uint64_t b)
 {
     if (size == 4) {
         uint32_t *a = p, old = __atomic_load_n(a, __ATOMIC_RELAXED);

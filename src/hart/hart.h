@@ -17,6 +17,33 @@
 #define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
+/*
+ * GUEST_RAM marks the few functions that load, store or fetch guest RAM for
+ * the guest (the TLB fast paths, the slow paths' copies, AMOs, LR/SC,
+ * instruction fetch): the vCPU threads share guest RAM the way harts share
+ * memory on hardware, so the guest's own races there are not the VMM's, and
+ * a ThreadSanitizer build (tests/e2e/tsan.sh) leaves these accesses out.
+ * Guest AMOs are left out too, so a guest lock does not order the VMM's own
+ * accesses for TSan. Such a function copies with constant sizes (a memcpy
+ * call would still be checked by TSan's interceptor) and is never
+ * always_inline (clang would inline and instrument it): GUEST_RAM_INLINE is
+ * always_inline except in TSan builds. Everything else stays checked.
+ */
+#if defined(__SANITIZE_THREAD__)
+#define DV_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define DV_TSAN 1
+#endif
+#endif
+#ifdef DV_TSAN
+#define GUEST_RAM        __attribute__((no_sanitize("thread")))
+#define GUEST_RAM_INLINE static inline GUEST_RAM
+#else
+#define GUEST_RAM
+#define GUEST_RAM_INLINE static inline __attribute__((always_inline))
+#endif
+
 #define PAGE_SHIFT 12
 #define PAGE_SIZE  (1ull << PAGE_SHIFT)
 #define PAGE_MASK  (~(PAGE_SIZE - 1))
@@ -149,7 +176,7 @@ struct dv_hart {
     uint64_t x[32];
     uint64_t pc;
     unsigned priv;
-    int budget; /* instructions until the next look at timers and wake-ups */
+    int budget; /* instructions until the next look at timers: this hart's thread only */
     uint64_t instret;
     /* translated code runs while instret < jit_limit; 0 forces it out */
     uint64_t jit_limit;
@@ -182,7 +209,8 @@ struct dv_hart {
 
     struct trap trap;
 
-    /* set by other threads: look at vipi / vPLIC soon */
+    /* set by other threads (hart_wake): look at vipi / vPLIC before the next
+       instruction; cleared by timer_poll */
     atomic_bool attention;
     atomic_bool plic_line; /* vPLIC context line for this hart (VSEIP) */
     pthread_mutex_t wait_lock;
@@ -217,11 +245,12 @@ struct dv_hart {
 /* Another thread wants h to look at its pending events soon; wakes a WFI (machine.c). */
 void hart_wake(struct dv_hart *h);
 
-/* Ask the hart to look at timers, interrupts and wake-ups before its next
-   instruction (budget for the interpreter, jit_limit for translated code). */
+/* On h's own thread: look at timers, interrupts and wake-ups before the next
+   instruction (budget for the interpreter, jit_limit for translated code).
+   Other threads call hart_wake, which never touches the budget. */
 static inline void hart_request_check(struct dv_hart *h)
 {
-    __atomic_store_n(&h->budget, 0, __ATOMIC_RELAXED);
+    h->budget = 0;
     __atomic_store_n(&h->jit_limit, 0, __ATOMIC_SEQ_CST);
 }
 

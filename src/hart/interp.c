@@ -77,12 +77,13 @@ EXEC_INLINE enum exec_status interp_step(struct dv_hart *h, const struct insn **
 EXEC_INLINE bool interp_loop(struct dv_hart *h, bool one_block)
 {
     for (;;) {
-        if (unlikely(__atomic_load_n(&h->budget, __ATOMIC_RELAXED) <= 0)) {
+        /* The budget is this thread's; another thread's request is attention
+           (a plain load on x86), seen before the next instruction. */
+        if (unlikely(h->budget <= 0 || atomic_load_explicit(&h->attention, memory_order_relaxed))) {
             if (timer_poll(h))
                 return true;
         }
-        __atomic_store_n(&h->budget, __atomic_load_n(&h->budget, __ATOMIC_RELAXED) - 1,
-                         __ATOMIC_RELAXED);
+        h->budget--;
 
         const struct insn *in = NULL;
         enum exec_status st = interp_step(h, &in);

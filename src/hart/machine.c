@@ -105,11 +105,11 @@ int dv_plic_set_state(struct dv_machine *m, const struct dv_plic_state *in)
 
 void hart_wake(struct dv_hart *h)
 {
+    /* attention for the interpreter's and the dispatcher's check, jit_limit
+       to stop translated code. Not the budget: it is the hart thread's own,
+       and a store here could be lost under its decrement. */
     atomic_store(&h->attention, true);
-    /* Publish to the run loop's budget check and to translated code's limit;
-       a racing interpreter decrement only delays the check to the next
-       budget expiry. */
-    hart_request_check(h);
+    __atomic_store_n(&h->jit_limit, 0, __ATOMIC_SEQ_CST);
     pthread_mutex_lock(&h->wait_lock);
     pthread_cond_signal(&h->wait_cond);
     pthread_mutex_unlock(&h->wait_lock);

@@ -23,13 +23,14 @@
 
 void mmu_flush(struct dv_hart *h)
 {
+    /* Atomic stores (plain moves): another hart's shoot-down reads the tags (jit.c). */
     struct tlb_entry *all = &h->tlb[0][0][0];
     if (h->tlb_logged > TLB_LOG_SIZE) {
         for (unsigned i = 0; i < 2 * 3 * TLB_SIZE; i++)
-            all[i].tag = TLB_INVALID;
+            __atomic_store_n(&all[i].tag, TLB_INVALID, __ATOMIC_RELAXED);
     } else {
         for (unsigned i = 0; i < h->tlb_logged; i++)
-            all[h->tlb_log[i]].tag = TLB_INVALID;
+            __atomic_store_n(&all[h->tlb_log[i]].tag, TLB_INVALID, __ATOMIC_RELAXED);
     }
     h->tlb_logged = 0;
     h->fetch_vpage = TLB_INVALID;
@@ -229,7 +230,9 @@ static void tlb_fill(struct dv_hart *h, enum access acc, uint64_t va, uintptr_t 
         return;
     struct tlb_entry *e = tlb_slot(h, acc, va);
     tlb_log_fill(h, acc, va);
-    e->addend = (host & PAGE_MASK) - (uintptr_t)(va & PAGE_MASK);
+    /* Atomic (relaxed) because another hart's shoot-down reads the entry. */
+    __atomic_store_n(&e->addend, (host & PAGE_MASK) - (uintptr_t)(va & PAGE_MASK),
+                     __ATOMIC_RELAXED);
     __atomic_store_n(&e->tag, tlb_tag(h, va), __ATOMIC_RELAXED);
     /* A hart that made the page a code page meanwhile may have scanned this
        TLB before the entry was in it: look again (the fence pairs with the
@@ -277,34 +280,6 @@ static bool plic_access(struct dv_hart *h, uint64_t va, uint64_t gpa, unsigned s
     if (!store)
         *value = v32;
     return true;
-}
-
-/* Copies of the access size, each a single host move. */
-static inline uint64_t host_load(uintptr_t host, unsigned size)
-{
-    uint8_t b;
-    uint16_t hw;
-    uint32_t w;
-    uint64_t d;
-    switch (size) {
-    case 1: memcpy(&b, (void *)host, 1); return b;
-    case 2: memcpy(&hw, (void *)host, 2); return hw;
-    case 4: memcpy(&w, (void *)host, 4); return w;
-    default: memcpy(&d, (void *)host, 8); return d;
-    }
-}
-
-static inline void host_store(uintptr_t host, unsigned size, uint64_t value)
-{
-    uint8_t b = (uint8_t)value;
-    uint16_t hw = (uint16_t)value;
-    uint32_t w = (uint32_t)value;
-    switch (size) {
-    case 1: memcpy((void *)host, &b, 1); break;
-    case 2: memcpy((void *)host, &hw, 2); break;
-    case 4: memcpy((void *)host, &w, 4); break;
-    default: memcpy((void *)host, &value, 8); break;
-    }
 }
 
 /*
@@ -435,22 +410,21 @@ bool mmu_fetch_slow(struct dv_hart *h, uint64_t pc, uint32_t *raw)
         return false;
     h->fetch_vpage = pc & PAGE_MASK;
     h->fetch_addend = (uintptr_t)p - pc;
-    uint16_t lo;
-    memcpy(&lo, p, 2);
+    uint16_t lo = (uint16_t)host_load((uintptr_t)p, 2);
     if ((lo & 3) != 3) {
         *raw = lo;
         return true;
     }
     uint16_t hi;
     if ((pc & (PAGE_SIZE - 1)) <= PAGE_SIZE - 4) {
-        memcpy(&hi, p + 2, 2);
+        hi = (uint16_t)host_load((uintptr_t)p + 2, 2);
     } else {
         uint8_t *q = mmu_host_ptr(h, pc + 2, ACC_FETCH, NULL);
         if (!q) {
             h->fetch_vpage = TLB_INVALID;
             return false;
         }
-        memcpy(&hi, q, 2);
+        hi = (uint16_t)host_load((uintptr_t)q, 2);
         h->fetch_vpage = TLB_INVALID;
     }
     *raw = (uint32_t)hi << 16 | lo;

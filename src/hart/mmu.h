@@ -28,14 +28,41 @@ static inline uint64_t tlb_tag(const struct dv_hart *h, uint64_t va)
     return va & PAGE_MASK;
 }
 
+/* Guest RAM at a host address, a copy of the access size each: a single host
+   move (and, being GUEST_RAM, unseen by TSan: see hart.h). */
+static inline GUEST_RAM uint64_t host_load(uintptr_t host, unsigned size)
+{
+    uint8_t b;
+    uint16_t hw;
+    uint32_t w;
+    uint64_t d;
+    switch (size) {
+    case 1: memcpy(&b, (void *)host, 1); return b;
+    case 2: memcpy(&hw, (void *)host, 2); return hw;
+    case 4: memcpy(&w, (void *)host, 4); return w;
+    default: memcpy(&d, (void *)host, 8); return d;
+    }
+}
+
+static inline GUEST_RAM void host_store(uintptr_t host, unsigned size, uint64_t value)
+{
+    uint8_t b = (uint8_t)value;
+    uint16_t hw = (uint16_t)value;
+    uint32_t w = (uint32_t)value;
+    switch (size) {
+    case 1: memcpy((void *)host, &b, 1); break;
+    case 2: memcpy((void *)host, &hw, 2); break;
+    case 4: memcpy((void *)host, &w, 4); break;
+    default: memcpy((void *)host, &value, 8); break;
+    }
+}
+
 static inline bool mem_load(struct dv_hart *h, uint64_t va, unsigned size, uint64_t *value,
                             const struct insn *in)
 {
     struct tlb_entry *e = tlb_slot(h, ACC_LOAD, va);
     if (likely(e->tag == tlb_tag(h, va) && (va & (PAGE_SIZE - 1)) <= PAGE_SIZE - size)) {
-        uint64_t v = 0;
-        memcpy(&v, (void *)(uintptr_t)(va + e->addend), size);
-        *value = v;
+        *value = host_load((uintptr_t)(va + e->addend), size);
         return true;
     }
     return mmu_load_slow(h, va, size, value, in);
@@ -45,8 +72,10 @@ static inline bool mem_store(struct dv_hart *h, uint64_t va, unsigned size, uint
                              const struct insn *in)
 {
     struct tlb_entry *e = tlb_slot(h, ACC_STORE, va);
-    if (likely(e->tag == tlb_tag(h, va) && (va & (PAGE_SIZE - 1)) <= PAGE_SIZE - size)) {
-        memcpy((void *)(uintptr_t)(va + e->addend), &value, size);
+    /* another hart's shoot-down may clear it (jit.c): an atomic read, a plain move */
+    if (likely(__atomic_load_n(&e->tag, __ATOMIC_RELAXED) == tlb_tag(h, va) &&
+               (va & (PAGE_SIZE - 1)) <= PAGE_SIZE - size)) {
+        host_store((uintptr_t)(va + e->addend), size, value);
         return true;
     }
     return mmu_store_slow(h, va, size, value, in);
@@ -58,7 +87,7 @@ bool mmu_fetch_slow(struct dv_hart *h, uint64_t pc, uint32_t *raw);
 static inline bool mmu_fetch(struct dv_hart *h, uint64_t pc, uint32_t *raw)
 {
     if (likely((pc & PAGE_MASK) == h->fetch_vpage && (pc & (PAGE_SIZE - 1)) <= PAGE_SIZE - 4)) {
-        memcpy(raw, (void *)(uintptr_t)(pc + h->fetch_addend), 4);
+        *raw = (uint32_t)host_load((uintptr_t)(pc + h->fetch_addend), 4);
         if ((*raw & 3) != 3)
             *raw &= 0xffff;
         return true;

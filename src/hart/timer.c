@@ -25,8 +25,14 @@ static uint64_t guest_interrupt(struct dv_hart *h, uint64_t now)
 
 bool timer_poll(struct dv_hart *h)
 {
-    __atomic_store_n(&h->budget, ASYNC_BUDGET, __ATOMIC_RELAXED); /* races hart_request_check */
-    atomic_store_explicit(&h->attention, false, memory_order_relaxed);
+    h->budget = ASYNC_BUDGET;
+    /* Clear attention with a read-modify-write before reading what it
+       announces (vipi, the vPLIC line): a waker's attention = true either
+       lands after it (and the hart looks again) or is read here, which makes
+       the waker's doorbell visible below. A plain store could take effect
+       after those loads and erase a wake-up whose doorbell they missed, and
+       a WFI would then sleep through it. */
+    atomic_exchange(&h->attention, false);
     uint64_t now = hart_time(h);
 
     uint64_t bit = 1ull << (h->vcpuid % 64);

@@ -210,7 +210,8 @@ static void shoot_down_stores(struct dv_machine *m, const struct jit_window *w, 
             for (unsigned e = 0; e < TLB_SIZE; e++) {
                 struct tlb_entry *t = &o->tlb[p][ACC_STORE][e];
                 uint64_t tag = __atomic_load_n(&t->tag, __ATOMIC_RELAXED);
-                if (tag != TLB_INVALID && (uintptr_t)(tag + t->addend) == page)
+                uintptr_t addend = __atomic_load_n(&t->addend, __ATOMIC_RELAXED);
+                if (tag != TLB_INVALID && (uintptr_t)(tag + addend) == page)
                     __atomic_store_n(&t->tag, TLB_INVALID, __ATOMIC_RELAXED);
             }
     }
@@ -473,8 +474,7 @@ uint64_t jit_run(struct dv_hart *h)
     uint8_t *patch = NULL; /* the exit that led here, if it can be chained */
     bool fill_jc = false;  /* ...or if its target goes into the jump cache */
     for (;;) {
-        if (__atomic_load_n(&h->budget, __ATOMIC_RELAXED) <= 0 ||
-            atomic_load_explicit(&h->attention, memory_order_relaxed)) {
+        if (h->budget <= 0 || atomic_load_explicit(&h->attention, memory_order_relaxed)) {
             patch = NULL;
             if (timer_poll(h))
                 return trap_take_exit(h);
@@ -521,13 +521,12 @@ uint64_t jit_run(struct dv_hart *h)
                interpreter: a trap that retires nothing (a handler whose first
                instruction faults again) must still see its timers, which
                neither jit_limit nor the budget would otherwise bring. */
-            __atomic_store_n(&h->budget, __atomic_load_n(&h->budget, __ATOMIC_RELAXED) - 1,
-                             __ATOMIC_RELAXED);
+            h->budget--;
             break;
         case JIT_EXIT_STOP: j->stats.exits_lookup++; break;
         case JIT_EXIT_ASYNC:
             j->stats.exits_async++;
-            __atomic_store_n(&h->budget, 0, __ATOMIC_RELAXED);
+            h->budget = 0;
             break;
         }
     }

@@ -183,15 +183,12 @@ static bool form_region(struct tx *t, uintptr_t host0, unsigned max)
     t->n = 0;
     while (t->n < max && pc + 2 <= page_end) {
         const uint8_t *p = (const uint8_t *)(host0 + (pc - t->pc0));
-        uint16_t lo;
-        memcpy(&lo, p, 2);
+        uint16_t lo = (uint16_t)host_load((uintptr_t)p, 2);
         uint32_t raw = lo;
         if ((lo & 3) == 3) {
             if (pc + 4 > page_end)
                 break; /* straddles the page */
-            uint16_t hi;
-            memcpy(&hi, p + 2, 2);
-            raw |= (uint32_t)hi << 16;
+            raw |= (uint32_t)host_load((uintptr_t)p + 2, 2) << 16;
         }
         struct insn *in = &t->in[t->n];
         decode(raw, in);
