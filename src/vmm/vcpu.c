@@ -52,6 +52,15 @@ void vcpu_request(struct vcpu *v, unsigned requests)
     vcpu_kick(v);
 }
 
+/* Another vCPU asked something of v that v has not served yet. By sequence,
+   not by the request bits: a serve that read req_seq just before a request
+   bumped it took that request's bits but published the older done_seq, so
+   its requester still waits with no bit left to show for it. */
+static bool requests_pending(struct vcpu *v)
+{
+    return atomic_load(&v->done_seq) < atomic_load(&v->req_seq);
+}
+
 /* Serve what other vCPUs asked of this one (on its own thread). */
 static void serve_requests(struct vcpu *v)
 {
@@ -448,7 +457,7 @@ static void host_remote_fence(void *opaque, unsigned caller, const bool *targets
             enum sbi_hsm_state st = sbi_hsm_state_of(&vm->sbi, i);
             if (st != SBI_HSM_STARTED && st != SBI_HSM_SUSPENDED)
                 break;
-            if (atomic_load(&self->requests))
+            if (requests_pending(self))
                 serve_requests(self);
             /* A pause parks the targets: park here too (nothing of the guest
                is half written), or the pause would wait for this loop. */

@@ -262,14 +262,14 @@ static void stop_and_join(struct fixture *f, enum vm_stop why)
 
 static int vm_teardown(void **state);
 
-static int vm_setup(void **state)
+/* A VM whose kernel is the guest image tests/guest/IMAGE.S. */
+static int setup_image(void **state, const char *image)
 {
     struct fixture *f = calloc(1, sizeof(*f));
     if (!f)
         return -1;
     vm_config_init(&f->cfg);
-    snprintf(f->cfg.kernel_path, sizeof(f->cfg.kernel_path), "%s/pause_count.elf",
-             GUEST_IMAGES_DIR);
+    snprintf(f->cfg.kernel_path, sizeof(f->cfg.kernel_path), "%s/%s.elf", GUEST_IMAGES_DIR, image);
     f->cfg.append[0] = 0;
     f->cfg.smp = NHARTS;
     f->cfg.memory_bytes = 64ull << 20;
@@ -292,6 +292,16 @@ static int vm_setup(void **state)
     }
     *state = f;
     return 0;
+}
+
+static int vm_setup(void **state)
+{
+    return setup_image(state, "pause_count");
+}
+
+static int fence_setup(void **state)
+{
+    return setup_image(state, "fence_stop");
 }
 
 static int vm_teardown(void **state)
@@ -553,6 +563,49 @@ static void test_stop_while_running(void **state)
         assert_int_equal(count_of(f, h), from[h]);
 }
 
+/* tests/guest/fence_stop.S */
+#define FENCES0 0x80100000ull
+#define FENCES1 0x80100008ull
+#define STOPS   0x80100010ull
+#define STARTS  0x80100018ull
+#define ERROR   0x80100020ull
+
+#define FENCE_RUN_MS   3000
+#define FENCE_STALL_MS 2000 /* hart 0 completing no fence for this long: one never returned */
+#define FENCE_CYCLES   20   /* hart 1 stops and is started again at least this often */
+
+/*
+ * Remote fences meet a target that stops through HSM after the caller saw it
+ * running, and two vCPUs fencing each other: every fence returns. (A caller
+ * that waited for a stopped target to serve its request would spin until the
+ * target started again, which here only the caller does.)
+ */
+static void test_fence_target_stops(void **state)
+{
+    struct fixture *f = *state;
+    start(f);
+    uint64_t t0 = now_ns(), moved = t0, last = 0;
+    while (now_ns() - t0 < FENCE_RUN_MS * 1000000ull) {
+        uint64_t c = peek(f, FENCES0);
+        if (c != last) {
+            last = c;
+            moved = now_ns();
+        } else if (now_ns() - moved > FENCE_STALL_MS * 1000000ull) {
+            fail_msg("hart 0's remote fences stopped returning after %" PRIu64 " (hart 1: %" PRIu64
+                     " fences, %" PRIu64 " stops, %" PRIu64 " starts)",
+                     c, peek(f, FENCES1), peek(f, STOPS), peek(f, STARTS));
+        }
+        sleep_ms(10);
+    }
+    if (peek(f, ERROR))
+        fail_msg("SBI call %" PRIu64 " failed with %" PRId64, peek(f, ERROR + 8),
+                 (int64_t)peek(f, ERROR));
+    if (peek(f, STOPS) < FENCE_CYCLES || peek(f, STARTS) < FENCE_CYCLES)
+        fail_msg("hart 1 stopped %" PRIu64 " and started %" PRIu64 " times in %d ms, want %d",
+                 peek(f, STOPS), peek(f, STARTS), FENCE_RUN_MS, FENCE_CYCLES);
+    stop_and_join(f, VM_STOP_SIGNAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -564,6 +617,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pause_at_start, vm_setup, vm_teardown),
         cmocka_unit_test_setup_teardown(test_stop_while_paused, vm_setup, vm_teardown),
         cmocka_unit_test_setup_teardown(test_stop_while_running, vm_setup, vm_teardown),
+        cmocka_unit_test_setup_teardown(test_fence_target_stops, fence_setup, vm_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
