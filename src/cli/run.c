@@ -38,14 +38,19 @@ static const char run_usage[] =
     "  --strict-mmio     stop the VM when the guest touches an address with no RAM or device,\n"
     "                    or a device register the device does not implement (default: an\n"
     "                    access fault, or an ignored write / zero read, as hardware does)\n"
-    "  --disk PATH[,ro]  a raw disk image as virtio-blk (repeatable, up to 8)\n"
+    "  --disk PATH[,ro]  a raw disk image as virtio-blk (repeatable)\n"
     "  --net user[,hostfwd=tcp::HOSTPORT-:GUESTPORT...][,mac=MAC]\n"
     "                    a virtio-net NIC with user-mode networking (no root needed)\n"
     "  --net tap=NAME[,mac=MAC]\n"
-    "                    a virtio-net NIC on the host TAP device NAME (repeatable, up to 4)\n"
+    "                    a virtio-net NIC on the host TAP device NAME (repeatable)\n"
+    "                    --disk and --net: up to 5 together (the virtio slots beside the\n"
+    "                    entropy, console and keyboard devices), of them up to 4 NICs\n"
     "  -h, --help        show this help\n"
     "\n"
     "Confinement:\n";
+
+/* The numbers run_usage states. */
+_Static_assert(VM_MAX_DISKS == 5 && VM_MAX_NICS == 4, "update run_usage's device limits");
 
 int cli_parse_size(const char *text, uint64_t *bytes)
 {

@@ -12,7 +12,9 @@
 #define VM_DEFAULT_MEMORY (256ull << 20)
 #define VM_DEFAULT_APPEND "console=ttyS0 earlycon=sbi"
 
-#define VM_MAX_DISKS 5u /* with the NICs, at most 5 of the 8 virtio slots */
+/* Disks and NICs together: the virtio slots of the platform map (8, as QEMU
+   virt's) less the entropy, console and keyboard devices. */
+#define VM_MAX_DISKS 5u
 #define VM_MAX_NICS  4u
 
 #define VM_PATH_MAX   4096u

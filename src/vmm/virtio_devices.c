@@ -34,6 +34,9 @@ struct virtio_slot {
 
 /* Devices besides disks and NICs: entropy, console, keyboard. */
 #define FIXED_DEVICES 3u
+/* The configuration's limits (one for disks and NICs together) fit the platform map. */
+_Static_assert(VM_MAX_DISKS + FIXED_DEVICES <= PLATFORM_VIRTIO_SLOTS && VM_MAX_NICS <= VM_MAX_DISKS,
+               "more disks and NICs than the platform map has virtio slots for");
 
 static unsigned vm_virtio_count(const struct vm *vm)
 {

@@ -40,3 +40,15 @@ bad_input "not a kernel image" "not a RISC-V kernel" run --kernel "$tmp/kernel"
 head -c $((40 << 20)) /dev/zero >"$tmp/big-initrd"
 bad_input "initrd larger than memory" "does not fit" run --kernel "$(guest_image)" \
   --initrd "$tmp/big-initrd" --memory 32M
+# Disks and NICs share the virtio slots left beside the entropy, console and
+# keyboard devices: 5 together, 4 of them NICs at most, as run --help says.
+five=()
+for i in 1 2 3 4 5; do five+=(--disk "$tmp/kernel"); done
+bad_input "a sixth disk" "at most 5 --disk and --net options together" run --kernel "$tmp/kernel" \
+  "${five[@]}" --disk "$tmp/kernel"
+bad_input "a NIC beside five disks" "at most 5 --disk and --net options together" run \
+  --kernel "$tmp/kernel" "${five[@]}" --net user
+bad_input "a fifth NIC" "at most 4 --net options" run --kernel "$tmp/kernel" --net user \
+  --net user --net user --net user --net user
+expect "cli: run --help states the device limits" \
+  sh -c "'$duvisor' run --help | grep -q -- '--disk and --net: up to 5 together'"
