@@ -117,13 +117,30 @@ enum access_result {
 };
 
 /* A device access the device does not implement (width, offset, a read-only
-   register): hardware ignores the write and reads zero. Counted per window. */
-static bool ignore_access(struct vcpu *v, const struct mmio_region *region)
+   register): hardware ignores the write and reads zero. Counted per window,
+   and said at --level debug (rate-limited: the guest decides how often). */
+static bool ignore_access(struct vcpu *v, const struct mmio_region *region,
+                          const struct mmio_access *acc, uint64_t offset)
 {
-    struct mmio_bus *bus = &v->vm->bus;
-    if (v->vm->cfg->strict_mmio)
+    struct vm *vm = v->vm;
+    struct mmio_bus *bus = &vm->bus;
+    if (vm->cfg->strict_mmio)
         return false;
     atomic_fetch_add_explicit(&bus->ignored[region - bus->regions], 1, memory_order_relaxed);
+    uint64_t dropped;
+    char more[64] = "";
+    if (vm->log && vmm_log_enabled(vm->log, API_LOG_DEBUG) &&
+        vmm_log_limit_take(&vm->guest_log_limit, &dropped)) {
+        if (dropped)
+            snprintf(more, sizeof(more), " (%llu more before this, not logged)",
+                     (unsigned long long)dropped);
+        vmm_log_at(vm->log, API_LOG_DEBUG, "vcpu", __FILE__, __LINE__,
+                   "vcpu %u: %u-byte %s at 0x%llx (%s+0x%llx) ignored: the device has no such "
+                   "register (pc %016llx)%s",
+                   v->id, acc->size, acc->is_store ? "write" : "read",
+                   (unsigned long long)(region->base + offset), region->name,
+                   (unsigned long long)offset, (unsigned long long)csr(v, DV_CSR_UEPC), more);
+    }
     return true;
 }
 
@@ -141,12 +158,13 @@ static enum access_result emulate_mmio(struct vcpu *v, uint64_t gpa)
         uint64_t value = dv_gpr_get(v->hart, acc.reg);
         if (acc.size < 8)
             value &= (1ull << (8 * acc.size)) - 1;
-        if (!region->write(region->opaque, offset, acc.size, value) && !ignore_access(v, region))
+        if (!region->write(region->opaque, offset, acc.size, value) &&
+            !ignore_access(v, region, &acc, offset))
             return ACCESS_STRAY;
     } else {
         uint64_t value = 0;
         if (!region->read(region->opaque, offset, acc.size, &value)) {
-            if (!ignore_access(v, region))
+            if (!ignore_access(v, region, &acc, offset))
                 return ACCESS_STRAY;
             value = 0;
         }
