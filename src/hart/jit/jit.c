@@ -582,6 +582,11 @@ uint64_t jit_helper_csr(struct dv_hart *h, const struct insn *in, uint64_t pc, u
     uint64_t r = jit_helper_exec(h, in, pc);
     if (r == HELPER_OK && region_mode(h) != mode)
         return HELPER_STOP; /* FS or privilege changed: the region's code assumes the old */
+    /* A write that may have made an interrupt takeable (sstatus.SIE, sie, sip,
+       stimecmp: hart_request_check) is looked at before the next instruction,
+       as the privileged spec asks and the interpreter does: leave the region. */
+    if (r == HELPER_OK && h->budget <= 0)
+        return HELPER_STOP;
     return r;
 }
 
