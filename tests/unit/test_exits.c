@@ -1873,7 +1873,7 @@ static void test_csr_write_interrupts_at_once(void **state)
     memcpy(ram_at(vm, handler, 4), &ecall, 4);
     dv_mem_written(vm->m, ram_at(vm, code, 0x104), 0x104);
     csr_set(h, DV_CSR_HUVSTVEC, handler);
-    dv_gpr_set(h, X_T1, 2); /* sie.SSIE */
+    dv_gpr_set(h, X_T1, 2);             /* sie.SSIE */
     for (unsigned i = 0; i < 64; i++) { /* hot under any translation threshold */
         csr_set(h, DV_CSR_UEPC, code);
         assert_int_equal(enter(vm, h), DV_EXIT_ECALL_VS);
