@@ -14,11 +14,11 @@
 # environment, which its helpers inherit: that is how a VM's processes are found.
 set -u
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../lib_vm.sh"
 duvisor=${DUVISOR:-$repo_root/build/duvisor}
 tmp=$(mktemp -d)
 tag=containment-$$-$RANDOM
-declare -A pid fd
-trap '' PIPE # a write to the console of a VM that has gone must not end the script
+vm_env=DUVISOR_CONTAINMENT=$tag. # start NAME: DUVISOR_CONTAINMENT=<tag>.NAME in its environment
 
 # procs NAME: the pids of every live process of VM NAME (the VMM and its helpers).
 procs() {
@@ -30,9 +30,8 @@ procs() {
   done
 }
 cleanup() {
-  local name p f
-  for name in "${!pid[@]}"; do kill -9 "${pid[$name]}" 2>/dev/null; done
-  for f in "${fd[@]}"; do exec {f}>&-; done
+  local p
+  vm_cleanup
   for p in /proc/[0-9]*; do
     grep -qz "^DUVISOR_CONTAINMENT=$tag\." "$p/environ" 2>/dev/null && kill -9 "${p#/proc/}" 2>/dev/null
   done
@@ -46,66 +45,9 @@ done
 kernel=$(guest_image)
 initramfs=$(guest_initramfs)
 
-# start NAME ARGS...: duvisor run ARGS in the background, its console a FIFO this
-# script holds open; output in $tmp/NAME.out and .err.
-start() {
-  local name=$1 f; shift
-  mkfifo "$tmp/$name.in"
-  DUVISOR_CONTAINMENT=$tag.$name "$duvisor" "$@" <"$tmp/$name.in" >"$tmp/$name.out" \
-    2>"$tmp/$name.err" &
-  pid[$name]=$!
-  exec {f}>"$tmp/$name.in"
-  fd[$name]=$f
-}
 linux() { # linux NAME ARGS...: the reference guest to a shell
   local name=$1; shift
   start "$name" run --kernel "$kernel" --initrd "$initramfs" --memory 128M "$@"
-}
-shows() { tr -d '\r' <"$tmp/$1.out" | grep -aqE -- "$2"; }
-# wait_for NAME PATTERN SECONDS: until PATTERN shows in NAME's output (false if it ends first).
-wait_for() {
-  local i
-  for i in $(seq $(($3 * 10))); do
-    shows "$1" "$2" && return 0
-    kill -0 "${pid[$1]}" 2>/dev/null || break
-    sleep 0.1
-  done
-  shows "$1" "$2"
-}
-# wait_exit NAME SECONDS: its exit status in $status (124 if it had to be killed).
-wait_exit() {
-  local p=${pid[$1]} f=${fd[$1]} i e
-  exec {e}>&2 2>/dev/null # not bash's own note of a job that died of a signal
-  for i in $(seq $(($2 * 10))); do
-    kill -0 "$p" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$p" 2>/dev/null; then
-    kill -9 "$p"; wait "$p" 2>/dev/null; status=124
-  else
-    wait "$p" 2>/dev/null; status=$?
-  fi
-  exec 2>&$e {e}>&- {f}>&-
-  unset "pid[$1]" "fd[$1]"
-}
-# gsh NAME COMMAND: COMMAND's output in the guest shell, in $reply. The tag as
-# typed ("Rn"":) differs from the tag printed (Rn:), so the echo never matches.
-gsh_n=0
-gsh() {
-  local i t
-  gsh_n=$((gsh_n + 1))
-  t="R${gsh_n}x$RANDOM"
-  reply=
-  printf 'echo "%s"":$(%s)"\n' "$t" "$2" 2>/dev/null >&"${fd[$1]}" || return 1
-  for i in $(seq 300); do
-    if shows "$1" "^$t:"; then
-      reply=$(tr -d '\r' <"$tmp/$1.out" | sed -n "s/^$t://p" | head -n1)
-      return 0
-    fi
-    kill -0 "${pid[$1]}" 2>/dev/null || return 1
-    sleep 0.1
-  done
-  return 1
 }
 listening() { ss -Hltn "sport = :$1" | grep -q .; } # listening PORT
 free_port() {
@@ -195,7 +137,7 @@ survivor_ok "after the SIGSEGV"
 
 # --- a fatal guest error --------------------------------------------------------------------
 expect "fatal: forwards its port" listening "$fport"
-printf 'devmem 0x20000000 32\n' >&"${fd[fatal]}"
+type_in fatal 'devmem 0x20000000 32'
 wait_exit fatal 60
 expect "fatal: a guest access to nothing under --strict-mmio stops the VM, status 1 ($status)" \
   [ "$status" -eq 1 ]
@@ -214,7 +156,7 @@ expect "bare fatal guest: its forwarded port is released" released "$bport"
 
 # --- the survivor powers off ---------------------------------------------------------------
 survivor_ok "at the end"
-printf 'poweroff -f\n' >&"${fd[survivor]}"
+type_in survivor 'poweroff -f'
 wait_exit survivor 60
 expect "survivor: powers off with status 0 (status $status)" [ "$status" -eq 0 ]
 expect "survivor: no process of it is left" gone survivor

@@ -11,17 +11,11 @@
 # snapshot files refused with one line and status 2, before any guest runs.
 set -u
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../lib_vm.sh"
 duvisor=${DUVISOR:-$repo_root/build/duvisor}
 tmp=$(mktemp -d)
-declare -A pid fd hung # hung[NAME]: its guest stopped answering; later waits on it give up at once
-cleanup() {
-  local p f
-  for p in "${pid[@]}"; do kill -9 "$p" 2>/dev/null; done
-  for f in "${fd[@]}"; do exec {f}>&-; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap '' PIPE # a write to the console of a VM that has gone must not end the script
+trap 'vm_cleanup; rm -rf "$tmp"' EXIT
+give_up_on_hung=1 # a guest that stopped answering: later waits on it give up at once
 
 for tool in curl python3 mke2fs e2fsck debugfs; do
   command -v $tool >/dev/null || { skip "snapshot: every check" "no $tool on this host"; exit 0; }
@@ -30,111 +24,10 @@ kernel=$(guest_image)
 initramfs=$(guest_initramfs)
 started=$(date +%s)
 
-# --- helpers (as in api.sh) -----------------------------------------------------------------
+# --- helpers (beside tests/lib_vm.sh's) ------------------------------------------------------
 
-# api SOCK METHOD PATH [BODY]: one request; the status in $code, the body in $body.
-api() {
-  local args=(-s -m 30 --unix-socket "$1" -o "$tmp/body" -w '%{http_code}' -X "$2"
-    -H 'Accept: application/json')
-  [ $# -ge 4 ] && args+=(-H 'Content-Type: application/json' -d "$4")
-  rm -f "$tmp/body"
-  code=$(curl "${args[@]}" "http://localhost$3")
-  body=$(cat "$tmp/body" 2>/dev/null)
-}
-# expect_api NAME STATUS SOCK METHOD PATH [BODY]: a check that the request gets STATUS.
-expect_api() {
-  local name=$1 want=$2; shift 2
-  api "$@"
-  expect "$name (status $code)" [ "$code" = "$want" ]
-  [ "$code" = "$want" ] || echo "#   $2 $3: $body"
-}
-# json_ok JSON PYTHON-EXPR: the expression, over the JSON as d, is true.
-json_ok() {
-  python3 -c 'import json, sys
-d = json.loads(sys.argv[1])
-sys.exit(0 if eval(sys.argv[2]) else 1)' "$1" "$2" 2>/dev/null
-}
-vm_state() { api "$1" GET /; json_ok "$body" "d['state'] == '$2'"; } # vm_state SOCK STATE
-
-# start NAME ARGS...: duvisor ARGS in the background, its stdin a FIFO this script
-# keeps open (the guest shell's input), stdout and stderr in $tmp/NAME.out, .err.
-start() {
-  local name=$1 f; shift
-  mkfifo "$tmp/$name.in"
-  "$duvisor" "$@" <"$tmp/$name.in" >"$tmp/$name.out" 2>"$tmp/$name.err" &
-  pid[$name]=$!
-  exec {f}>"$tmp/$name.in"
-  fd[$name]=$f
-}
-# wait_for NAME PATTERN [SECONDS]: until PATTERN (grep -E) shows in NAME's output.
-wait_for() {
-  local i
-  for i in $(seq $((${3:-60} * 10))); do
-    tr -d '\r' <"$tmp/$1.out" | grep -aqE -- "$2" && return 0
-    kill -0 "${pid[$1]}" 2>/dev/null || break
-    sleep 0.1
-  done
-  tr -d '\r' <"$tmp/$1.out" | grep -aqE -- "$2"
-}
-wait_sock() { # wait_sock NAME SOCK: until the API socket exists (20 s)
-  local i
-  for i in $(seq 200); do
-    [ -S "$2" ] && return 0
-    kill -0 "${pid[$1]}" 2>/dev/null || return 1
-    sleep 0.1
-  done
-  return 1
-}
-# wait_exit NAME SECONDS: the exit status in $status (124: still running, killed).
-wait_exit() {
-  local p=${pid[$1]} f=${fd[$1]} i secs=$2
-  [ -z "${hung[$1]:-}" ] || secs=3
-  for i in $(seq $((secs * 10))); do
-    kill -0 "$p" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$p" 2>/dev/null; then
-    kill -9 "$p"; wait "$p" 2>/dev/null; status=124
-  else
-    wait "$p"; status=$?
-  fi
-  exec {f}>&-
-  unset "pid[$1]" "fd[$1]"
-}
-kill9() { # kill9 NAME: SIGKILL, as a crash or a host reboot would end the process
-  kill -9 "${pid[$1]}" 2>/dev/null
-  wait "${pid[$1]}" 2>/dev/null
-  local f=${fd[$1]}
-  exec {f}>&-
-  unset "pid[$1]" "fd[$1]"
-}
-# gsh NAME COMMAND: run COMMAND in the shell on NAME's console; its output in $reply.
-# The reply line is tagged, and the tag as typed ("Rn"":...) differs from the tag
-# as printed (Rn:...), so the terminal's echo of the command never matches.
-gsh_n=0
-gsh() {
-  local i tag
-  gsh_n=$((gsh_n + 1))
-  tag="R${gsh_n}x$RANDOM"
-  reply=
-  [ -z "${hung[$1]:-}" ] || return 1
-  printf 'echo "%s"":$(%s)"\n' "$tag" "$2" 2>/dev/null >&"${fd[$1]}" || return 1
-  for i in $(seq 300); do
-    if tr -d '\r' <"$tmp/$1.out" | grep -aq "^$tag:"; then
-      reply=$(tr -d '\r' <"$tmp/$1.out" | sed -n "s/^$tag://p" | head -n1)
-      return 0
-    fi
-    kill -0 "${pid[$1]}" 2>/dev/null || return 1
-    sleep 0.1
-  done
-  hung[$1]=1
-  echo "#   $1: no answer from the guest shell in 30 s; later waits on it give up at once"
-  return 1
-}
-type_in() { printf '%s\n' "$2" 2>/dev/null >&"${fd[$1]}"; } # type_in NAME LINE: to the console
 now() { date +%s.%N; }
 calc() { python3 -c "print($1)"; }
-shows() { tr -d '\r' <"$tmp/$1.out" | grep -aqE -- "$2"; }
 # The guest's ticker prints <tN> once per N: each number once, in order. The
 # form survives the terminal's echo of typed commands landing in the same line.
 ticks() { # ticks NAME...: the tick numbers in the consoles of NAME..., one a line
