@@ -77,12 +77,15 @@ static const uint64_t page_fault[3] = {EXC_LOAD_PAGE, EXC_STORE_PAGE, EXC_FETCH_
 static const uint64_t access_fault[3] = {EXC_LOAD_ACCESS, EXC_STORE_ACCESS, EXC_FETCH_ACCESS};
 
 /*
- * G-stage: guest physical -> host address. On failure fills h->trap with a
- * guest-page fault (or an access fault for a leaf outside the windows) for
- * the access `acc`; va and tinst are what the exit reports.
+ * G-stage: guest physical -> host address, checked as access `acc`. On
+ * failure fills h->trap with a guest-page fault (or an access fault for a
+ * leaf outside the windows) of type `report`: the guest's original access,
+ * which for the walk's own PTE reads and A/D writes is not `acc` (the
+ * H extension reports those as faults of the original access type); va and
+ * tinst are what the exit reports.
  */
-static bool gstage(struct dv_hart *h, uint64_t gpa, enum access acc, uint64_t va, uint32_t tinst,
-                   uintptr_t *host)
+static bool gstage(struct dv_hart *h, uint64_t gpa, enum access acc, enum access report,
+                   uint64_t va, uint32_t tinst, uintptr_t *host)
 {
     uint64_t need = acc == ACC_LOAD ? PTE_R : acc == ACC_STORE ? PTE_W : PTE_X;
     struct gcache_entry *cached = &h->gcache[(gpa >> PAGE_SHIFT) & (GCACHE_SIZE - 1)];
@@ -111,7 +114,7 @@ static bool gstage(struct dv_hart *h, uint64_t gpa, enum access acc, uint64_t va
             break;
         uintptr_t addr = (uintptr_t)((PTE_PPN(pte) << PAGE_SHIFT) + (gpa & ((1ull << shift) - 1)));
         if (!mmu_window_contains(h->m, addr & PAGE_MASK, PAGE_SIZE)) {
-            h->trap = (struct trap){.cause = access_fault[acc],
+            h->trap = (struct trap){.cause = access_fault[report],
                                     .tval = va,
                                     .gpa = gpa,
                                     .tinst = tinst,
@@ -128,7 +131,7 @@ static bool gstage(struct dv_hart *h, uint64_t gpa, enum access acc, uint64_t va
         return true;
     }
     h->trap = (struct trap){
-        .cause = guest_page_fault[acc], .tval = va, .gpa = gpa, .tinst = tinst, .gva = true};
+        .cause = guest_page_fault[report], .tval = va, .gpa = gpa, .tinst = tinst, .gva = true};
     return false;
 }
 
@@ -156,7 +159,7 @@ retry:;
         unsigned shift = PAGE_SHIFT + 9 * (unsigned)level;
         uint64_t pte_gpa = table + ((va >> shift) & 0x1ff) * 8;
         uintptr_t pte_host;
-        if (!gstage(h, pte_gpa, ACC_LOAD, va, DV_HUTINST_PTE_READ, &pte_host))
+        if (!gstage(h, pte_gpa, ACC_LOAD, acc, va, DV_HUTINST_PTE_READ, &pte_host))
             return false;
         uint64_t *ptep = (uint64_t *)pte_host;
         uint64_t pte = __atomic_load_n(ptep, __ATOMIC_ACQUIRE);
@@ -185,7 +188,7 @@ retry:;
             /* Hardware A/D update: an atomic write of the PTE, itself a
                G-stage store that may fault. */
             uintptr_t wr;
-            if (!gstage(h, pte_gpa, ACC_STORE, va, DV_HUTINST_PTE_WRITE, &wr))
+            if (!gstage(h, pte_gpa, ACC_STORE, acc, va, DV_HUTINST_PTE_WRITE, &wr))
                 return false;
             uint64_t expected = pte;
             if (!__atomic_compare_exchange_n((uint64_t *)wr, &expected, pte | want, false,
@@ -218,7 +221,7 @@ static enum xlate translate(struct dv_hart *h, uint64_t va, enum access acc, con
         return XLATE_PLIC;
     }
     uint32_t tinst = (acc == ACC_FETCH || !in) ? 0 : mmu_transform_insn(in) | part << 15;
-    if (!gstage(h, gpa, acc, va, tinst, host))
+    if (!gstage(h, gpa, acc, acc, va, tinst, host))
         return XLATE_FAULT;
     return XLATE_HOST;
 }

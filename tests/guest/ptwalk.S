@@ -4,7 +4,8 @@
  * G-stage) -> L0 at 0x80300000 (mapped read-only) -> DATA, leaf A = 0. The
  * load through VA first exits 21 on reading the L1 PTE (hutinst = the
  * pseudoinstruction 0x3000, hutval = that PTE's GPA >> 2, utval = the VA),
- * then 23 on the hart's A-bit write to the leaf (hutinst 0x3020); after the
+ * then 21 again on the hart's A-bit write to the leaf (hutinst 0x3020: a
+ * fault of the walk reports the original access's type); after the
  * harness maps both, the same load completes.
  */
 #include "common.S"

@@ -1325,12 +1325,14 @@ static void test_gstage_fault_in_vs_walk(void **state)
     vm_map(vm, l1, PAGE_SIZE, GSTAGE_R | GSTAGE_W);
     dv_hufence_gvma(h);
 
-    /* the hart's A-bit update of the leaf, a write to a read-only page */
+    /* the hart's A-bit update of the leaf, a write to a read-only page: a
+       guest-page fault of the original access's type (a load: 21), with the
+       write's pseudo-instruction */
     cause = enter(vm, h);
-    if (cause != DV_EXIT_STORE_GUEST_PAGE_FAULT || csr(h, DV_CSR_UTVAL) != va + 8 ||
+    if (cause != DV_EXIT_LOAD_GUEST_PAGE_FAULT || csr(h, DV_CSR_UTVAL) != va + 8 ||
         csr(h, DV_CSR_HUTVAL) != l0 >> 2 || csr(h, DV_CSR_HUTINST) != DV_HUTINST_PTE_WRITE ||
         csr(h, DV_CSR_UEPC) != dv_gpr_get(h, X_T6))
-        fail_msg("PTE write: want exit 23 utval=%#" PRIx64 " hutval=%#" PRIx64
+        fail_msg("PTE write: want exit 21 utval=%#" PRIx64 " hutval=%#" PRIx64
                  " hutinst=%#x, got %s",
                  va + 8, l0 >> 2, DV_HUTINST_PTE_WRITE, describe(h));
     check_hustatus(h, true);
