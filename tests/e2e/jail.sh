@@ -8,17 +8,11 @@
 # an unprivileged user gets the same jail through a user namespace.
 set -u
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../lib_vm.sh"
 duvisor=${DUVISOR:-$repo_root/build/duvisor}
 tmp=$(mktemp -d)
 chmod 755 "$tmp"
-vm_pid='' vm_fd=''
-cleanup() {
-  [ -n "$vm_pid" ] && kill -9 "$vm_pid" 2>/dev/null
-  [ -n "$vm_fd" ] && exec {vm_fd}>&-
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap '' PIPE
+trap 'vm_cleanup; rm -rf "$tmp"' EXIT
 if [ "$(id -u)" != 0 ]; then
   skip "jail" "these checks run as root (and as nobody through setpriv)"
   exit 0
@@ -34,37 +28,6 @@ chmod 777 "$tmp/jail"
 echo "inside the jail" >"$tmp/jail/visible.txt"
 touch "$tmp/jail/other.img" && truncate -s 1M "$tmp/jail/other.img" && chmod 666 "$tmp/jail/other.img"
 
-# boot [RUNNER...] -- ARGS...: a VM on a FIFO console; its waiter's pid in vm_pid.
-boot() {
-  local runner=()
-  while [ "$1" != -- ]; do runner+=("$1"); shift; done
-  shift
-  rm -f "$tmp/in"
-  mkfifo "$tmp/in"
-  chmod 666 "$tmp/in"
-  "${runner[@]}" "$duvisor" "$@" <"$tmp/in" >"$tmp/out" 2>"$tmp/err" &
-  vm_pid=$!
-  exec {vm_fd}>"$tmp/in"
-}
-wait_vm() {
-  local i
-  for i in $(seq 600); do kill -0 "$vm_pid" 2>/dev/null || break; sleep 0.1; done
-  kill -9 "$vm_pid" 2>/dev/null
-  wait "$vm_pid" 2>/dev/null
-  status=$?
-  exec {vm_fd}>&-
-  vm_pid='' vm_fd=''
-}
-wait_for() { # wait_for REGEX SECONDS
-  local i
-  for i in $(seq $(($2 * 10))); do
-    tr -d '\r' <"$tmp/out" | grep -aqE -- "$1" && return 0
-    kill -0 "$vm_pid" 2>/dev/null || return 1
-    sleep 0.1
-  done
-  return 1
-}
-send() { printf '%s\n' "$1" >&"$vm_fd"; }
 # jailed WAITER: the VMM in the jail (the waiter's child; setpriv execs in place)
 jailed() { pgrep -P "$1" | head -1; }
 field() { awk -v f="$2:" '$1 == f {print $2}' /proc/"$1"/status; }
@@ -75,23 +38,17 @@ threads_filtered() {
   done
 }
 ns_differs() { [ "$(readlink /proc/"$1"/ns/"$2")" != "$(readlink /proc/self/ns/"$2")" ]; }
-api() { # api SOCK METHOD PATH [BODY]
-  local args=(-s -m 10 --unix-socket "$1" -o "$tmp/body" -w '%{http_code}' -X "$2")
-  [ $# -ge 4 ] && args+=(-H 'Content-Type: application/json' -d "$4")
-  code=$(curl "${args[@]}" "http://localhost$3")
-  body=$(cat "$tmp/body" 2>/dev/null)
-}
 
 # --- duvisor run, as root ----------------------------------------------------------------
 # fd 7 is a directory the launcher leaked: a way out of any chroot if kept.
 exec 7<"$repo_root"
 # A hostfwd port of its own tells this VM's helper from other tests'.
 port=$((20000 + RANDOM % 20000))
-boot -- run --jail "$tmp/jail" --kernel "$tmp/Image" --initrd "$tmp/initramfs" \
+start root run --jail "$tmp/jail" --kernel "$tmp/Image" --initrd "$tmp/initramfs" \
   --disk "$tmp/disk.img" --net user,hostfwd=tcp:127.0.0.1:$port-:22 --api-sock /api.sock --smp 2
 exec 7<&-
-if wait_for '^/ # ' 120; then ok "jail: a jailed VM boots to its shell"; else not_ok "jail: a jailed VM boots to its shell"; sed 's/^/#   /' "$tmp/err" | tail -5; fi
-vmm=$(jailed "$vm_pid")
+if wait_for root '^/ # ' 120; then ok "jail: a jailed VM boots to its shell"; else not_ok "jail: a jailed VM boots to its shell"; sed 's/^/#   /' "$tmp/root.err" | tail -5; fi
+vmm=$(jailed "${pid[root]}")
 expect "jail: the VMM runs as nobody (uid $(field "$vmm" Uid))" \
   sh -c "[ '$(field "$vmm" Uid)' = 65534 ] && [ '$(field "$vmm" Gid)' = 65534 ]"
 expect "jail: the VMM has no capabilities, not even in its bounding set" \
@@ -105,8 +62,8 @@ expect "jail: its root holds only DIR's files" \
   sh -c "[ \"\$(ls /proc/$vmm/root/ | sort | tr '\n' ' ')\" = 'api.sock other.img visible.txt ' ]"
 expect "jail: the leaked directory fd is closed" \
   sh -c "! ls -l /proc/$vmm/fd/ | grep -q -- '-> $repo_root\$'"
-expect "jail: the waiter outside is filtered too" threads_filtered "$vm_pid"
-expect "jail: the waiter keeps only CAP_KILL" [ "$(field "$vm_pid" CapEff)" = 0000000000000020 ]
+expect "jail: the waiter outside is filtered too" threads_filtered "${pid[root]}"
+expect "jail: the waiter keeps only CAP_KILL" [ "$(field "${pid[root]}" CapEff)" = 0000000000000020 ]
 expect "jail: the open-file limit is 2048" sh -c "grep -qE '^Max open files +2048 +2048' /proc/$vmm/limits"
 expect "jail: no core files" sh -c "grep -qE '^Max core file size +0 +0' /proc/$vmm/limits"
 # The API socket is inside the jail; paths the API names are too.
@@ -120,11 +77,11 @@ expect "jail: a host path outside DIR cannot be opened (HTTP $code)" \
   sh -c "[ '$code' = 400 ] && echo '$body' | grep -q 'No such file'"
 api "$sock" PATCH /drives/disk0 '{"drive_id":"disk0","path_on_host":"/other.img"}'
 expect "jail: a file inside DIR can (HTTP $code)" [ "$code" = 204 ]
-send 'ping -c 1 -W 5 10.0.2.2 >/dev/null 2>&1; echo "net status $?"; cat /sys/block/vda/size'
-expect "jail: user networking works from the jail (its helper is outside)" wait_for 'net status 0' 30
-expect "jail: the guest sees the replaced disk (2048 sectors)" wait_for '^2048$' 10
-send 'poweroff -f'
-wait_vm
+type_in root 'ping -c 1 -W 5 10.0.2.2 >/dev/null 2>&1; echo "net status $?"; cat /sys/block/vda/size'
+expect "jail: user networking works from the jail (its helper is outside)" wait_for root 'net status 0' 30
+expect "jail: the guest sees the replaced disk (2048 sectors)" wait_for root '^2048$' 10
+type_in root 'poweroff -f'
+wait_exit root 60
 expect "jail: the guest powers off and duvisor exits 0 (status $status)" [ "$status" = 0 ]
 gone() { ! pgrep -f -- "__net-user.*hostfwd=tcp:127.0.0.1:$port-" >/dev/null; }
 for i in $(seq 50); do gone && break; sleep 0.1; done
@@ -134,14 +91,14 @@ expect "jail: no helper is left behind" gone
 tap=dvj$$
 if ip tuntap add dev "$tap" mode tap 2>/dev/null; then
   ip link set "$tap" up
-  boot -- run --jail "$tmp/jail" --kernel "$tmp/Image" --initrd "$tmp/initramfs" --net tap=$tap
-  wait_for '^/ # ' 120
-  send 'ip link set eth0 up; ip addr add 10.99.0.2/24 dev eth0; ping -c 3 -W 1 10.99.0.1 >/dev/null; echo pinged'
-  wait_for '^pinged' 30
+  start tap run --jail "$tmp/jail" --kernel "$tmp/Image" --initrd "$tmp/initramfs" --net tap=$tap
+  wait_for tap '^/ # ' 120
+  type_in tap 'ip link set eth0 up; ip addr add 10.99.0.2/24 dev eth0; ping -c 3 -W 1 10.99.0.1 >/dev/null; echo pinged'
+  wait_for tap '^pinged' 30
   rx=$(cat /sys/class/net/$tap/statistics/rx_packets)
   expect "jail: the guest's frames reach the host TAP $tap ($rx packets)" [ "$rx" -gt 0 ]
-  send 'poweroff -f'
-  wait_vm
+  type_in tap 'poweroff -f'
+  wait_exit tap 60
   expect "jail: with a TAP, powers off (status $status)" [ "$status" = 0 ]
   ip tuntap del dev "$tap" mode tap
 else
@@ -149,20 +106,17 @@ else
 fi
 
 # --- the waiter: SIGTERM is forwarded; killing it takes the VMM along ---------------------
-boot -- run --jail "$tmp/jail" --kernel "$tmp/Image" --initrd "$tmp/initramfs"
-wait_for '^/ # ' 120
-kill -TERM "$vm_pid"
-wait_vm
+start term run --jail "$tmp/jail" --kernel "$tmp/Image" --initrd "$tmp/initramfs"
+wait_for term '^/ # ' 120
+kill -TERM "${pid[term]}"
+wait_exit term 60
 expect "jail: SIGTERM to duvisor stops the jailed VM (status $status)" [ "$status" = 0 ]
-boot -- run --jail "$tmp/jail" --kernel "$tmp/Image" --initrd "$tmp/initramfs"
-wait_for '^/ # ' 120
-vmm=$(jailed "$vm_pid")
-kill -KILL "$vm_pid"
-wait "$vm_pid" 2>/dev/null
+start kill run --jail "$tmp/jail" --kernel "$tmp/Image" --initrd "$tmp/initramfs"
+wait_for kill '^/ # ' 120
+vmm=$(jailed "${pid[kill]}")
+kill9 kill
 for i in $(seq 50); do kill -0 "$vmm" 2>/dev/null || break; sleep 0.1; done
 expect "jail: the VMM dies with its waiter" sh -c "! kill -0 $vmm 2>/dev/null"
-exec {vm_fd}>&-
-vm_pid='' vm_fd=''
 
 # --- live upgrade inside the jail: the new binary (and its libraries) in DIR ---------------
 mkdir -p "$tmp/ujail"
@@ -171,22 +125,22 @@ for lib in $(ldd "$duvisor" | grep -o '/[^ ]*'); do
   mkdir -p "$tmp/ujail$(dirname "$lib")" && cp "$lib" "$tmp/ujail$lib"
 done
 chmod -R a+rX "$tmp/ujail" && chmod 777 "$tmp/ujail"
-boot -- run --jail "$tmp/ujail" --kernel "$tmp/Image" --initrd "$tmp/initramfs" --api-sock /api.sock
-wait_for '^/ # ' 120
+start upgrade run --jail "$tmp/ujail" --kernel "$tmp/Image" --initrd "$tmp/initramfs" --api-sock /api.sock
+wait_for upgrade '^/ # ' 120
 for n in 1 2; do
   api "$tmp/ujail/api.sock" PUT /upgrade '{"binary":"/duvisor"}'
   expect "jail: live upgrade $n to a binary inside DIR (HTTP $code)" [ "$code" = 204 ]
 done
-send 'reboot -f'
+type_in upgrade 'reboot -f'
 expect "jail: after the upgrades, a guest reboot reads the kernel again (held, not by name)" \
-  wait_for 'reboot: Restarting system' 30
+  wait_for upgrade 'reboot: Restarting system' 30
 sleep 3
-send 'echo "rebooted $((6 * 7))"'
-expect "jail: the rebooted guest runs" wait_for 'rebooted 42' 120
-send 'poweroff -f'
-wait_vm
+type_in upgrade 'echo "rebooted $((6 * 7))"'
+expect "jail: the rebooted guest runs" wait_for upgrade 'rebooted 42' 120
+type_in upgrade 'poweroff -f'
+wait_exit upgrade 60
 expect "jail: and powers off (status $status)" [ "$status" = 0 ]
-grep -q "cannot open" "$tmp/err" && sed 's/^/#   /' "$tmp/err" | tail -3
+grep -q "cannot open" "$tmp/upgrade.err" && sed 's/^/#   /' "$tmp/upgrade.err" | tail -3
 
 # --- a forbidden system call in the jail still ends duvisor with the line -----------------
 DUVISOR_SECCOMP_SELFTEST=vcpu timeout 60 "$duvisor" run --jail "$tmp/jail" --kernel "$tmp/Image" \
@@ -199,8 +153,8 @@ expect "jail: with the line naming it" grep -q "seccomp: the vcpu thread made sy
 mkdir -p "$tmp/fc/run"
 cp "$tmp/Image" "$tmp/initramfs" "$tmp/fc/"
 chmod -R a+rwX "$tmp/fc"
-boot -- --jail "$tmp/fc" --api-sock /run/fc.sock --id jailed
-for i in $(seq 50); do [ -S "$tmp/fc/run/fc.sock" ] && break; sleep 0.1; done
+start fc --jail "$tmp/fc" --api-sock /run/fc.sock --id jailed
+wait_sock fc "$tmp/fc/run/fc.sock"
 api "$tmp/fc/run/fc.sock" PUT /boot-source '{"kernel_image_path":"/Image","initrd_path":"/initramfs"}'
 expect "jail (firecracker): boot-source from inside DIR (HTTP $code)" [ "$code" = 204 ]
 api "$tmp/fc/run/fc.sock" PUT /drives/rootfs "{\"drive_id\":\"rootfs\",\"path_on_host\":\"$tmp/disk.img\",\"is_root_device\":false,\"is_read_only\":false}"
@@ -209,23 +163,25 @@ expect "jail (firecracker): a host path is not reachable from inside (HTTP $code
 api "$tmp/fc/run/fc.sock" PUT /drives/rootfs '{"drive_id":"rootfs","path_on_host":"/Image","is_root_device":false,"is_read_only":true}'
 api "$tmp/fc/run/fc.sock" PUT /actions '{"action_type":"InstanceStart"}'
 expect "jail (firecracker): InstanceStart (HTTP $code)" [ "$code" = 204 ]
-expect "jail (firecracker): the guest boots" wait_for '^/ # ' 120
-send 'poweroff -f'
-wait_vm
+expect "jail (firecracker): the guest boots" wait_for fc '^/ # ' 120
+type_in fc 'poweroff -f'
+wait_exit fc 60
 expect "jail (firecracker): exits 0 after the power-off (status $status)" [ "$status" = 0 ]
 
 # --- unprivileged: the same jail through a user namespace ---------------------------------
 if command -v setpriv >/dev/null && setpriv --reuid=65534 --regid=65534 --clear-groups \
   unshare -U true 2>/dev/null; then
-  boot setpriv --reuid=65534 --regid=65534 --clear-groups -- run --jail "$tmp/jail" \
-    --kernel "$tmp/Image" --initrd "$tmp/initramfs" --disk "$tmp/disk.img"
-  if wait_for '^/ # ' 120; then ok "jail (unprivileged): a VM boots"; else not_ok "jail (unprivileged): a VM boots"; sed 's/^/#   /' "$tmp/err" | tail -5; fi
-  vmm=$(jailed "$vm_pid")
+  vm_runner=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+  start unpriv run --jail "$tmp/jail" --kernel "$tmp/Image" --initrd "$tmp/initramfs" \
+    --disk "$tmp/disk.img"
+  vm_runner=()
+  if wait_for unpriv '^/ # ' 120; then ok "jail (unprivileged): a VM boots"; else not_ok "jail (unprivileged): a VM boots"; sed 's/^/#   /' "$tmp/unpriv.err" | tail -5; fi
+  vmm=$(jailed "${pid[unpriv]}")
   expect "jail (unprivileged): a user namespace of its own" ns_differs "$vmm" user
   expect "jail (unprivileged): no capabilities" [ "$(field "$vmm" CapEff)" = 0000000000000000 ]
   expect "jail (unprivileged): its root is DIR" sh -c "ls /proc/$vmm/root/ | grep -qx visible.txt"
-  send 'poweroff -f'
-  wait_vm
+  type_in unpriv 'poweroff -f'
+  wait_exit unpriv 60
   expect "jail (unprivileged): exits 0 (status $status)" [ "$status" = 0 ]
 else
   skip "jail (unprivileged)" "user namespaces are not available to nobody here"

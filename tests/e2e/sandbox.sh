@@ -7,43 +7,19 @@
 # lets it through; `off` installs nothing.
 set -u
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../lib_vm.sh"
 duvisor=${DUVISOR:-$repo_root/build/duvisor}
 tmp=$(mktemp -d)
-vm_pid='' vm_fd=''
-cleanup() {
-  [ -n "$vm_pid" ] && kill -9 "$vm_pid" 2>/dev/null
-  [ -n "$vm_fd" ] && exec {vm_fd}>&-
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap '' PIPE
+trap 'vm_cleanup; rm -rf "$tmp"' EXIT
 kernel=$(guest_image)
 initramfs=$(guest_initramfs)
 truncate -s 32M "$tmp/disk.img"
 
-# boot ARGS...: a VM with a disk, a user NIC and the API, its console on a FIFO.
+# boot NAME ARGS...: VM NAME with a disk, a user NIC and the API on $tmp/NAME.sock.
 boot() {
-  rm -f "$tmp/in" "$tmp/sock"
-  mkfifo "$tmp/in"
-  "$duvisor" run --kernel "$kernel" --initrd "$initramfs" --disk "$tmp/disk.img" --net user \
-    --api-sock "$tmp/sock" "$@" <"$tmp/in" >"$tmp/out" 2>"$tmp/err" &
-  vm_pid=$!
-  exec {vm_fd}>"$tmp/in"
-}
-stop_vm() {
-  kill -9 "$vm_pid" 2>/dev/null
-  wait "$vm_pid" 2>/dev/null
-  exec {vm_fd}>&-
-  vm_pid='' vm_fd=''
-}
-wait_for() { # wait_for REGEX SECONDS
-  local i
-  for i in $(seq $(($2 * 10))); do
-    tr -d '\r' <"$tmp/out" | grep -aqE -- "$1" && return 0
-    kill -0 "$vm_pid" 2>/dev/null || return 1
-    sleep 0.1
-  done
-  return 1
+  local name=$1; shift
+  start "$name" run --kernel "$kernel" --initrd "$initramfs" --disk "$tmp/disk.img" --net user \
+    --api-sock "$tmp/$name.sock" "$@"
 }
 # threads PID: "name seccomp filters" per thread
 threads() {
@@ -57,79 +33,67 @@ all_filtered() { ! threads "$1" | awk '$2 != 2' | grep -q .; }
 max_filters() { threads "$1" | awk 'BEGIN {m = 0} $3 > m {m = $3} END {print m}'; }
 
 # --- on by default -----------------------------------------------------------------------
-boot --smp 2
-wait_for '^/ # ' 120
-curl -s -m 5 --unix-socket "$tmp/sock" http://localhost/ >/dev/null # the HTTP thread filters itself
+boot vm --smp 2
+wait_for vm '^/ # ' 120
+api "$tmp/vm.sock" GET / # the HTTP thread filters itself
 sleep 0.5
-n=$(threads "$vm_pid" | wc -l)
-expect "sandbox: every one of the VM's $n threads runs filtered" all_filtered "$vm_pid"
-all_filtered "$vm_pid" || threads "$vm_pid" | sed 's/^/#   /'
-expect "sandbox: NoNewPrivs is set" grep -q '^NoNewPrivs:[[:space:]]*1' /proc/"$vm_pid"/status
+n=$(threads "${pid[vm]}" | wc -l)
+expect "sandbox: every one of the VM's $n threads runs filtered" all_filtered "${pid[vm]}"
+all_filtered "${pid[vm]}" || threads "${pid[vm]}" | sed 's/^/#   /'
+expect "sandbox: NoNewPrivs is set" grep -q '^NoNewPrivs:[[:space:]]*1' /proc/"${pid[vm]}"/status
 helpers=$(pgrep -f -- "__net-user" | tr '\n' ' ')
 filtered_helper=0
 for h in $helpers; do all_filtered "$h" && filtered_helper=1; done
 expect "sandbox: the user-networking helper runs filtered" [ $filtered_helper = 1 ]
 
 # A guest reboot makes new vCPU threads: filtered too (the VMM's filter and their own).
-printf 'reboot -f\n' >&$vm_fd
-for _ in $(seq 600); do [ "$(tr -d '\r' <"$tmp/out" | grep -ac 'duvisor-guest: ready')" -ge 2 ] && break; sleep 0.1; done
+type_in vm 'reboot -f'
+for _ in $(seq 600); do [ "$(tr -d '\r' <"$tmp/vm.out" | grep -ac 'duvisor-guest: ready')" -ge 2 ] && break; sleep 0.1; done
 expect "sandbox: after a guest reboot the guest runs again" \
-  [ "$(tr -d '\r' <"$tmp/out" | grep -ac 'duvisor-guest: ready')" -ge 2 ]
-expect "sandbox: after a guest reboot every thread runs filtered" all_filtered "$vm_pid"
+  [ "$(tr -d '\r' <"$tmp/vm.out" | grep -ac 'duvisor-guest: ready')" -ge 2 ]
+expect "sandbox: after a guest reboot every thread runs filtered" all_filtered "${pid[vm]}"
 
 # A live upgrade keeps the sandbox, without stacking filters on each exec.
-for i in 1 2 3; do "$duvisor" upgrade --api-sock "$tmp/sock" 2>>"$tmp/up" || break; done
+for i in 1 2 3; do "$duvisor" upgrade --api-sock "$tmp/vm.sock" 2>>"$tmp/up" || break; done
 sleep 0.5
-expect "sandbox: three live upgrades under the sandbox" [ "$(grep -c 'Live upgrade [0-9]* done' "$tmp/err")" -eq 3 ]
-[ "$(grep -c 'Live upgrade [0-9]* done' "$tmp/err")" -eq 3 ] || sed 's/^/#   /' "$tmp/up" "$tmp/err" | tail -5
-expect "sandbox: after the upgrades every thread runs filtered" all_filtered "$vm_pid"
-filters=$(max_filters "$vm_pid")
+expect "sandbox: three live upgrades under the sandbox" [ "$(grep -c 'Live upgrade [0-9]* done' "$tmp/vm.err")" -eq 3 ]
+[ "$(grep -c 'Live upgrade [0-9]* done' "$tmp/vm.err")" -eq 3 ] || sed 's/^/#   /' "$tmp/up" "$tmp/vm.err" | tail -5
+expect "sandbox: after the upgrades every thread runs filtered" all_filtered "${pid[vm]}"
+filters=$(max_filters "${pid[vm]}")
 expect "sandbox: no thread has more than 3 filters after 3 upgrades (has $filters)" [ "$filters" -le 3 ]
-printf 'echo still-$((6*7))\n' >&$vm_fd
-expect "sandbox: the guest's shell answers after the upgrades" wait_for 'still-42' 20
-stop_vm
+type_in vm 'echo still-$((6*7))'
+expect "sandbox: the guest's shell answers after the upgrades" wait_for vm 'still-42' 20
+kill9 vm
 
 # --- a forbidden call ends the process, naming the thread kind ------------------------------
 # DUVISOR_SECCOMP_SELFTEST=KIND: that kind of thread makes getpriority(2), which no
 # list allows, right after its filter goes in.
 for kind in vmm vcpu block net-reader console api; do
   export DUVISOR_SECCOMP_SELFTEST=$kind
-  boot
+  boot "$kind"
   unset DUVISOR_SECCOMP_SELFTEST
   if [ $kind = api ]; then # the HTTP thread filters itself at its first request
-    for _ in $(seq 100); do [ -S "$tmp/sock" ] && break; sleep 0.1; done
-    curl -s -m 5 --unix-socket "$tmp/sock" http://localhost/ >/dev/null
+    wait_sock "$kind" "$tmp/$kind.sock" 10
+    api "$tmp/$kind.sock" GET /
   fi
-  for _ in $(seq 300); do kill -0 "$vm_pid" 2>/dev/null || break; sleep 0.1; done
-  status=running
-  if ! kill -0 "$vm_pid" 2>/dev/null; then
-    wait "$vm_pid"
-    status=$?
-  fi
-  stop_vm
+  wait_exit "$kind" 30
   expect "sandbox: a forbidden call on a $kind thread kills duvisor with SIGSYS (status $status)" \
     [ "$status" = 159 ]
   expect "sandbox: ... and the line names the $kind thread and the call" \
-    grep -q "seccomp: the $kind thread made system call [0-9]*, which its filter forbids" "$tmp/err"
+    grep -q "seccomp: the $kind thread made system call [0-9]*, which its filter forbids" "$tmp/$kind.err"
 done
 
 # Argument conditions: a block worker or the console reader mapping executable
 # memory (KIND:exec: an mmap with PROT_EXEC, a call its list has) is killed too.
 for kind in block console; do
   export DUVISOR_SECCOMP_SELFTEST=$kind:exec
-  boot
+  boot "$kind-exec"
   unset DUVISOR_SECCOMP_SELFTEST
-  for _ in $(seq 300); do kill -0 "$vm_pid" 2>/dev/null || break; sleep 0.1; done
-  status=running
-  if ! kill -0 "$vm_pid" 2>/dev/null; then
-    wait "$vm_pid"
-    status=$?
-  fi
-  stop_vm
+  wait_exit "$kind-exec" 30
   expect "sandbox: executable memory on a $kind thread kills duvisor (status $status)" \
     [ "$status" = 159 ]
   expect "sandbox: ... naming mmap (call 9) on the $kind thread" \
-    grep -q "seccomp: the $kind thread made system call 9," "$tmp/err"
+    grep -q "seccomp: the $kind thread made system call 9," "$tmp/$kind-exec.err"
 done
 
 # The helper's own filter: it dies, and the VMM says the NIC could not start (status 2).
@@ -144,14 +108,14 @@ expect "sandbox: ... with one line saying so" [ "$(grep -c . "$tmp/err")" -ge 1 
 
 # log: the kernel logs the call and it goes ahead; the guest boots.
 export DUVISOR_SECCOMP_SELFTEST=vcpu
-boot --seccomp log
+boot log --seccomp log
 unset DUVISOR_SECCOMP_SELFTEST
-expect "sandbox: --seccomp log lets a forbidden call through: the guest boots" wait_for '^/ # ' 120
-stop_vm
+expect "sandbox: --seccomp log lets a forbidden call through: the guest boots" wait_for log '^/ # ' 120
+kill9 log
 
 # off: no filter at all.
-boot --seccomp off
-wait_for '^/ # ' 120
+boot off --seccomp off
+wait_for off '^/ # ' 120
 expect "sandbox: --seccomp off installs no filter" \
-  [ "$(threads "$vm_pid" | awk '$2 != 0' | wc -l)" -eq 0 ]
-stop_vm
+  [ "$(threads "${pid[off]}" | awk '$2 != 0' | wc -l)" -eq 0 ]
+kill9 off

@@ -6,17 +6,16 @@
 # none repeated, none out of order; the helper process ends with the VM.
 set -u
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../lib_vm.sh"
 duvisor=${DUVISOR:-$repo_root/build/duvisor}
 tmp=$(mktemp -d)
-vm_pid='' vm_fd='' helpers_pid=''
+helpers_pid=''
 cleanup() {
-  [ -n "$vm_pid" ] && kill -9 "$vm_pid" 2>/dev/null
+  vm_cleanup
   [ -n "$helpers_pid" ] && kill -9 $helpers_pid 2>/dev/null
-  [ -n "$vm_fd" ] && exec {vm_fd}>&-
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-trap '' PIPE
 
 command -v python3 >/dev/null || { skip "upgrade_net: every check" "no python3"; exit 0; }
 
@@ -26,24 +25,11 @@ a = [socket.socket() for _ in range(2)]
 for s in a: s.bind(("127.0.0.1", 0))
 print(*(s.getsockname()[1] for s in a))')
 
-mkfifo "$tmp/in"
-"$duvisor" run --kernel "$(guest_image)" --initrd "$(guest_initramfs)" --api-sock "$tmp/sock" \
-  --net "user,hostfwd=tcp::$fwd_port-:7000" <"$tmp/in" >"$tmp/out" 2>"$tmp/err" &
-vm_pid=$!
-exec {vm_fd}>"$tmp/in"
-send() { printf '%s\n' "$1" >&$vm_fd; }
-wait_for() { # wait_for REGEX SECONDS
-  local i
-  for i in $(seq $(($2 * 10))); do
-    tr -d '\r' <"$tmp/out" | grep -aqE -- "$1" && return 0
-    kill -0 "$vm_pid" 2>/dev/null || return 1
-    sleep 0.1
-  done
-  return 1
-}
+start vm run --kernel "$(guest_image)" --initrd "$(guest_initramfs)" --api-sock "$tmp/sock" \
+  --net "user,hostfwd=tcp::$fwd_port-:7000"
 
-wait_for '^/ # ' 120 && wait_for 'inet 10\.0\.2\.15|ready' 30
-expect "upgrade_net: the guest boots with user networking" wait_for '^/ # ' 1
+wait_for vm '^/ # ' 120 && wait_for vm 'inet 10\.0\.2\.15|ready' 30
+expect "upgrade_net: the guest boots with user networking" wait_for vm '^/ # ' 1
 helpers_pid=$(pgrep -f -- "__net-user .*hostfwd=tcp::$fwd_port-" | tr "\n" " ")
 expect "upgrade_net: user networking runs in a helper process" [ -n "$helpers_pid" ]
 
@@ -63,8 +49,8 @@ PY
 listener=$!
 sleep 0.5
 # Guest side: one listener fed by the host (hostfwd), one sender to the host.
-send "nc -l -p 7000 > /tmp/from_host &"
-send "( i=0; while [ \$i -lt 60 ]; do i=\$((i+1)); echo \$i; sleep 0.1; done ) | nc 10.0.2.2 $listen_port &"
+type_in vm "nc -l -p 7000 > /tmp/from_host &"
+type_in vm "( i=0; while [ \$i -lt 60 ]; do i=\$((i+1)); echo \$i; sleep 0.1; done ) | nc 10.0.2.2 $listen_port &"
 sleep 1
 python3 - "$fwd_port" >"$tmp/sender" 2>&1 <<'PY' &
 import socket, sys, time
@@ -90,25 +76,19 @@ got=$(cat "$tmp/listener")
 expect "upgrade_net: guest -> host connection: every line, in order, once" [ "$got" = "$want" ]
 [ "$got" = "$want" ] && : || echo "#   got: $got"
 sleep 0.5
-send 'echo from-host $(tr "\n" " " < /tmp/from_host) end'
-wait_for '^from-host [0-9]' 20
-got=$(tr -d '\r' <"$tmp/out" | grep -a '^from-host ' | tail -1 | sed 's/^from-host //; s/ *end$//')
+type_in vm 'echo from-host $(tr "\n" " " < /tmp/from_host) end'
+wait_for vm '^from-host [0-9]' 20
+got=$(tr -d '\r' <"$tmp/vm.out" | grep -a '^from-host ' | tail -1 | sed 's/^from-host //; s/ *end$//')
 expect "upgrade_net: host -> guest connection (hostfwd): every line, in order, once" [ "$got" = "$want" ]
 [ "$got" = "$want" ] && : || echo "#   got: $got"
-expect "upgrade_net: the VMM is the same process" kill -0 "$vm_pid"
-expect "upgrade_net: two upgrades logged" [ "$(grep -c 'Live upgrade [0-9]* done' "$tmp/err")" -eq 2 ]
+expect "upgrade_net: the VMM is the same process" kill -0 "${pid[vm]}"
+expect "upgrade_net: two upgrades logged" [ "$(grep -c 'Live upgrade [0-9]* done' "$tmp/vm.err")" -eq 2 ]
 
 # The helper belongs to the VM: it ends when the VMM does.
-send "poweroff -f"
-status=timeout
-for _ in $(seq 300); do kill -0 "$vm_pid" 2>/dev/null || break; sleep 0.1; done
-if ! kill -0 "$vm_pid" 2>/dev/null; then
-  wait "$vm_pid"
-  status=$?
-  vm_pid=''
-fi
+type_in vm "poweroff -f"
+wait_exit vm 30
 expect "upgrade_net: poweroff ends the VMM with status 0 (got $status)" [ "$status" = 0 ]
-[ "$status" = 0 ] || tr -d '\r' <"$tmp/out" | tail -5 | sed 's/^/#   /' 
+[ "$status" = 0 ] || tr -d '\r' <"$tmp/vm.out" | tail -5 | sed 's/^/#   /' 
 gone=1
 for _ in $(seq 50); do
   gone=1

@@ -4,10 +4,11 @@
 # networking both ways, a TAP NIC where one can be made, entropy and hvc.
 set -u
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../lib_vm.sh"
 duvisor=${DUVISOR:-$repo_root/build/duvisor}
 tmp=$(mktemp -d)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$tmp"; }
+cleanup() { vm_cleanup; for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$tmp"; }
 trap cleanup EXIT
 
 boot() { # boot APPEND ARGS...: run to power-off, output in $tmp/out, status in $status
@@ -15,15 +16,6 @@ boot() { # boot APPEND ARGS...: run to power-off, output in $tmp/out, status in 
   timeout 300 "$duvisor" run --kernel "$(guest_image)" --initrd "$(guest_initramfs)" \
     --append "console=ttyS0 $append" "$@" </dev/null >"$tmp/out" 2>"$tmp/err"
   status=$?
-}
-wait_for() { # wait_for TEXT FILE PID: until TEXT shows in FILE (120 s) or PID dies
-  local i
-  for i in $(seq 600); do
-    grep -q "$1" "$2" && return 0
-    kill -0 "$3" 2>/dev/null || return 1
-    sleep 0.2
-  done
-  return 1
 }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
@@ -44,12 +36,11 @@ before=$(sha256sum <"$img")
 expect "blk ro: the image is unchanged" [ "$before" = "$(sha256sum <"$img")" ]
 
 # Durability: fsync in the guest, SIGKILL right after, the data is in the file.
-"$duvisor" run --kernel "$(guest_image)" --initrd "$(guest_initramfs)" --disk "$img" \
-  --append "console=ttyS0 duvisor.test=blk-durable" </dev/null >"$tmp/out" 2>&1 &
-pid=$!; pids+=($pid)
-wait_for "blk-durable: fsync done" "$tmp/out" $pid
-kill -9 $pid; wait $pid 2>/dev/null
-line=$(grep -a -m1 '^durable data ' "$tmp/out" | tr -d '\r')
+start durable run --kernel "$(guest_image)" --initrd "$(guest_initramfs)" --disk "$img" \
+  --append "console=ttyS0 duvisor.test=blk-durable"
+wait_for durable "blk-durable: fsync done" 120
+kill9 durable
+line=$(grep -a -m1 '^durable data ' "$tmp/durable.out" | tr -d '\r')
 expect "blk durability: data fsynced before SIGKILL is in the image" \
   sh -c "[ -n '$line' ] && debugfs -R 'cat /durable.txt' '$img' 2>/dev/null | grep -qx '$line'"
 
@@ -64,14 +55,12 @@ expect "net user: the guest gets 10.0.2.15 by DHCP" grep -q "net-fetch: address 
 expect "net user: the guest fetches a page from the host" grep -q "^page from the host" <(tr -d '\r' <"$tmp/out")
 
 hp=$(free_port)
-"$duvisor" run --kernel "$(guest_image)" --initrd "$(guest_initramfs)" \
-  --net "user,hostfwd=tcp::$hp-:80" --append "console=ttyS0 duvisor.test=net-httpd" \
-  </dev/null >"$tmp/out" 2>&1 &
-pid=$!; pids+=($pid)
-wait_for "net-httpd: ready" "$tmp/out" $pid
+start httpd run --kernel "$(guest_image)" --initrd "$(guest_initramfs)" \
+  --net "user,hostfwd=tcp::$hp-:80" --append "console=ttyS0 duvisor.test=net-httpd"
+wait_for httpd "net-httpd: ready" 120
 page=$(python3 -c "import urllib.request,sys; print(urllib.request.urlopen('http://127.0.0.1:$hp/', timeout=10).read().decode().strip())" 2>/dev/null)
 expect "net hostfwd: the host fetches a page from the guest's httpd" [ "$page" = "served by the guest" ]
-kill -TERM $pid; wait $pid 2>/dev/null
+kill -TERM "${pid[httpd]}"; wait_exit httpd 60
 
 # --- network (tap) -----------------------------------------------------------------------
 if ip tuntap add dev dvtap0 mode tap 2>/dev/null; then
