@@ -8,15 +8,10 @@
 # SIGTERM) must hold. Needs curl and python3; no guest kernel.
 set -u
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../lib_vm.sh"
 duvisor=${DUVISOR:-$repo_root/build/duvisor}
 tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  local p
-  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+trap 'vm_cleanup; rm -rf "$tmp"' EXIT
 failures=0
 pass() { ok "hostile: $*"; }
 fail() { not_ok "hostile: $*"; failures=$((failures + 1)); }
@@ -30,11 +25,10 @@ for tool in curl python3; do
 done
 
 sock=$tmp/api.sock
-# start_vmm LOG: duvisor on $sock in the background; its pid in $vmm.
+# start_vmm NAME: VMM NAME (duvisor with no VM yet) on $sock; its pid in $vmm too.
 start_vmm() {
-  "$duvisor" --api-sock "$sock" --id hostile </dev/null >"$1.out" 2>"$1.err" &
-  vmm=$!
-  pids+=("$vmm")
+  start "$1" --api-sock "$sock" --id hostile
+  vmm=${pid[$1]}
 }
 # wait_serving: until GET / answers (5 s at most).
 wait_serving() {
@@ -55,15 +49,6 @@ get_root() {
 }
 fds() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
-# wait_exit PID SECONDS: its exit status in $status, 1 if it outlived SECONDS.
-wait_exit() {
-  local i
-  for i in $(seq $(($2 * 20))); do
-    kill -0 "$1" 2>/dev/null || { wait "$1"; status=$?; return 0; }
-    sleep 0.05
-  done
-  return 1
-}
 
 # --- the clients ---------------------------------------------------------------------------
 # hostile.py SOCKET MODE N: raw bytes over AF_UNIX. Modes:
@@ -384,7 +369,7 @@ curl_reopen() {
 }
 
 # --- one VMM under attack ---------------------------------------------------------------------
-start_vmm "$tmp/vmm1"
+start_vmm vmm1
 if ! wait_serving; then
   fail "duvisor serves $sock (stderr: $(head -c 300 "$tmp/vmm1.err"))"
   exit 1
@@ -452,24 +437,24 @@ vmm=$first
 check "the first one still serves on it" get_root
 
 kill -TERM "$first"
-if wait_exit "$first" 10; then
+wait_exit vmm1 10
+if [ "$status" != 124 ]; then
   check "SIGTERM: the VMM exits 0 (status $status)" [ $status -eq 0 ]
 else
   fail "SIGTERM: the VMM exits within 10 s"
 fi
 check "SIGTERM: the socket is removed" [ ! -e "$sock" ]
 
-start_vmm "$tmp/vmm2"
+start_vmm vmm2
 wait_serving
-{ kill -9 "$vmm" && wait "$vmm"; } 2>/dev/null
+kill9 vmm2
 check "kill -9 leaves a stale socket file" [ -S "$sock" ]
-start_vmm "$tmp/vmm3"
+start_vmm vmm3
 check "a new duvisor replaces the stale socket and serves" wait_serving
 check "the replaced socket is mode 0600" [ "$(stat -c %a "$sock")" = 600 ]
 check "it answers GET / with 200, Not started" get_root
 kill -TERM "$vmm"
-status=timeout
-wait_exit "$vmm" 10
+wait_exit vmm3 10
 check "the replacing VMM exits 0 on SIGTERM (status $status)" [ "$status" = 0 ]
 
 echo "precious" >"$sock"
