@@ -68,7 +68,7 @@ sleep 1.5
 "$duvisor" upgrade --api-sock "$tmp/sock" 2>"$tmp/up2"
 up2=$?
 expect "upgrade_net: two live upgrades while both connections carry data (status $up1, $up2)" \
-  [ $up1 -eq 0 ] && [ $up2 -eq 0 ]
+  sh -c "[ $up1 -eq 0 ] && [ $up2 -eq 0 ]"
 wait $sender
 wait $listener
 want=$(seq 1 60 | tr '\n' ' ' | sed 's/ $//')
