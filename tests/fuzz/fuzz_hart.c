@@ -2,37 +2,48 @@
  * libFuzzer harness for the hart's two engines (src/hart/): the interpreter
  * against the JIT, built and run by `make fuzz`.
  *
- * Each input becomes a short guest program placed in a guest RAM page, with
- * registers, FP state and a few CSRs from the input. It runs twice, in two
- * fresh machines with identical RAM: A with the interpreter alone, B with the
- * JIT (threshold and region size from the input, so most of the code is
- * translated at once). After both, everything the architecture shows is
+ * Each input becomes a short guest program in a guest code page, with
+ * registers, FP state and a few CSRs from the input. It runs in two machines
+ * with identical RAM: A with the interpreter alone, B with the JIT (threshold
+ * and region size from the input, so most of the code is translated at
+ * once), exit by exit. At every exit everything the architecture shows is
  * compared: the exit (dv_enter()'s result, ucause, uepc, utval, hutval,
  * hutinst, hustatus), x1..x31, f0..f31, fcsr, instret, the guest's own CSRs
  * (vsstatus, vsie, vstvec, vsscratch, vsepc, vscause, vstval, vsatp,
- * stimecmp, scounteren, senvcfg, huvip: the trap it took, if any) and every
- * byte of guest RAM. Any difference aborts with both states printed. ASan
+ * stimecmp, scounteren, senvcfg, huvip: the last trap it took) and every
+ * byte of guest RAM; any difference aborts with both states and the code
+ * printed. Then the harness does what a hypervisor would, identically in
+ * both: a virtual instruction (wfi: VTW is set; time: hucounteren has CY and
+ * IR only; the H-extension instructions) and a load or store outside RAM (an
+ * "MMIO" access; a load gets a value made from the exit's number) are
+ * stepped over; an ecall, any other exit or the 32nd ends the program. ASan
  * and UBSan catch either engine touching host memory it should not; guest
- * RAM is mapped between PROT_NONE guard pages, so the JIT's own uninstrumented
+ * RAM lies between PROT_NONE guard pages, so the JIT's own (uninstrumented)
  * loads and stores past it fault too. Without a JIT for this host only A
  * runs, and only its invariants are checked (x0 is 0, no crash).
  *
  * Guest traps go to a handler at vstvec (see `handler`) that steps over the
  * trapping instruction and returns, so a program runs through its faults;
- * it ends at its first exit: an ecall (cause 10; the handler makes one on
- * the 64th trap, and the code pages are padded with them), a guest-page
- * fault (RAM beyond the eight pages is unmapped, one data page is read-only
- * in the G-stage), a virtual instruction (wfi: VTW is set; time:
- * hucounteren has CY and IR only). The instruction budget: the vtimer makes
- * a UTIP exit every TICK; the harness resumes the hart (an exit is invisible
+ * it ends the run with an ecall on the 64th trap, and the code pages are
+ * padded with ecalls. RAM beyond the eight pages is unmapped, one data page
+ * is read-only in the G-stage, and a vPLIC (no source ever raised, so no
+ * interrupt) sits at PLIC_GPA. The instruction budget: the vtimer makes a
+ * UTIP exit every TICK, which the harness resumes from (an exit is invisible
  * to the guest) unless the interpreter has retired INSN_BUDGET instructions
- * or run MAX_TICKS ticks, which makes the input a runaway: then B runs a
- * tick for crashes only and nothing is compared. The JIT, resumed the same
- * way, must reach the interpreter's exit: past its instret, that is a
+ * or run MAX_TICKS ticks in all, which makes the input a runaway: then B runs
+ * a tick for crashes only and nothing more is compared. The JIT, resumed the
+ * same way, must reach the interpreter's exit: past its instret, that is a
  * difference too. Guest time (for stimecmp and sip) starts at the same value
- * T0 in both runs, derived from the input; a final stimecmp within the first
- * seconds after T0 could have fired at different instructions, so such a
- * run is not compared.
+ * T0 in both machines, derived from the input; a stimecmp within the first
+ * seconds after T0 could have fired at different instructions, so from such
+ * an exit on nothing is compared.
+ *
+ * The machines (one interpreter, one JIT per threshold and region size) are
+ * kept for MACHINE_LIFE inputs, each input rewriting their RAM as a
+ * hypervisor's DMA would, so translated code of earlier inputs must never run
+ * again; a difference is tried on new machines before it is reported and,
+ * when only the used ones show it, the inputs they ran are printed too.
+ * DUVISOR_FUZZ_FRESH=1 uses new machines for every input (slower).
  *
  * Input:
  *   [0]  bit 0 run in VU (else VS), 1 Sv39 (vsatp: an identity gigapage for
@@ -40,8 +51,8 @@
  *        alias (with bits 0 and 1), 3 the alias's A and D bits (else the walk
  *        sets them), 4 hustatus.VTSR, 5 VTVM, 6 vsstatus.SUM, 7 MXR
  *   [1]  bits 0-1 vsstatus.FS, 2 G-stage Sv48x4 (else Sv39x4), 3 huvip.VSSIP,
- *        4-5 JIT threshold - 1, 6 vsstatus.SIE, 7 stimecmp 0 (else ~0)
- *   [2]  fcsr    [3] max_region: 1 + b (b < 128), else one of a few
+ *        4 JIT threshold 2 (else 1), 5 unused, 6 vsstatus.SIE, 7 stimecmp 0 (else ~0)
+ *   [2]  fcsr    [3] max_region: 1, 2, 3, 7, 16, 64 or 128 (b % 7)
  *   [4]  scounteren   [5] vsie (bits 1, 5, 9 from bits 0-2), senvcfg bit 7
  *   [6]  vsepc: code + 4 * b; bit 0 vsstatus.SPP, bit 1 SPIE
  *   [7]  where the code starts: code + 32 * (b % 128)
@@ -54,7 +65,7 @@
  *   store offsets mostly small, CSR numbers mostly ones that exist), else r
  *   is the raw word. The rest of the two code pages is ecalls.
  *
- * DUVISOR_FUZZ_VERBOSE=1 prints each run's outcome.
+ * DUVISOR_FUZZ_VERBOSE=1 prints each exit.
  */
 #include <inttypes.h>
 #include <stdbool.h>
@@ -84,6 +95,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define PT_GPA      (GUEST_BASE + 6 * PAGE) /* the Sv39 root table */
 #define HDATA_GPA   (GUEST_BASE + 7 * PAGE) /* the handler's: saved t5, trap count */
 #define NPAGES      8u
+#define PLIC_GPA    UINT64_C(0x0c000000) /* the vPLIC, served inside the hart; no source raised */
+#define PLIC_SRCS   32u
 #define RAM_SIZE    (NPAGES * PAGE)
 #define CODE_BYTES  (2u * PAGE)
 #define ECALL       0x00000073u
@@ -547,7 +560,11 @@ static uint64_t reg_value(uint8_t s, const uint64_t pool[8])
     case 2: return DATA_GPA + (s & 31) * 64u;                         /* into the data pages */
     case 3: return DATA_GPA + 2 * PAGE - 16 + (s & 31);               /* near the read-only page */
     case 4: return (uint64_t)(int64_t)(int8_t)(uint8_t)(s << 3) >> 3; /* -16..15 */
-    case 5: return pool[s & 7] ^ (uint64_t)(s >> 3 & 3) << 62;
+    case 5: { /* into the vPLIC: priorities, pending, enables, threshold, claim */
+        static const uint32_t regs[8] = {0x4,    0x8,    0x7c,     0x1000,
+                                         0x2000, 0x2004, 0x200000, 0x200004};
+        return PLIC_GPA + regs[s & 7] + (s >> 3 & 3);
+    }
     case 6: return CODE_GPA + (s & 31) * 4u; /* for jalr */
     default: return special[s & 7];
     }
@@ -719,7 +736,8 @@ static struct vm *vm_new(const struct dv_engine_config *engine)
     vm->ram = xmalloc_guarded(RAM_SIZE);
     vm->m = dv_machine_create(1);
     if (!vm->m || dv_machine_set_engine(vm->m, engine) != DV_OK ||
-        dv_machine_add_window(vm->m, vm->ram, RAM_SIZE) != DV_OK)
+        dv_machine_add_window(vm->m, vm->ram, RAM_SIZE) != DV_OK ||
+        dv_machine_set_plic(vm->m, PLIC_GPA, PLIC_SRCS) != DV_OK)
         abort();
     const unsigned rwx = GSTAGE_R | GSTAGE_W | GSTAGE_X;
     for (unsigned k = 0; k < 2; k++) {
@@ -762,6 +780,11 @@ static void vm_prepare(struct vm *vm, const struct program *p)
     struct dv_hart *h = vm->h;
     fill_ram(vm->ram, p);
     dv_mem_written(vm->m, vm->ram, RAM_SIZE);
+    static struct dv_plic_state plic; /* all zero: what a new vPLIC holds */
+    plic.nsources = PLIC_SRCS;
+    plic.ncontexts = 1;
+    if (dv_plic_set_state(vm->m, &plic) != DV_OK)
+        abort();
     csr_set(h, DV_CSR_HUGATP, gstage_hugatp(vm->g[(hd[1] & 4) ? 1 : 0], 1));
     dv_hufence_gvma(h);
     dv_hufence_vvma(h);
