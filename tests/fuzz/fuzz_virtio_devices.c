@@ -676,7 +676,6 @@ static void allow_chain(const struct chain *c)
 }
 
 /* Everything writable of chains in flight now: what a report of "written" may name. */
-#define MAX_INFLIGHT_W (MAXQ * MAXNUM * 4)
 static struct range inflight_w[MAXQ * MAXNUM * VIRTQ_MAX_SEGS / 8];
 static unsigned ninflight_w;
 static bool inflight_w_overflow;
@@ -704,9 +703,27 @@ static void note_inflight(void)
 static struct chain *done[MAXQ * MAXNUM];
 static unsigned ndone;
 
+/* Writable buffers of chains the driver dropped with QueueReady 0 but no reset:
+   a device may still hold one it popped (a receive buffer waiting for input)
+   and fill it, its completion going nowhere. Allowed until the next reset. */
+static struct range orphans[1024];
+static unsigned norphans;
+static bool orphans_overflow, orphans_drop;
+
+static void orphan_all(const struct queue *q)
+{
+    for (unsigned i = 0; i < MAXNUM; i++)
+        for (unsigned k = 0; q->chains[i].in_flight && k < q->chains[i].nw; k++) {
+            if (norphans < COUNT(orphans))
+                orphans[norphans++] = q->chains[i].w[k];
+            else
+                orphans_overflow = true;
+        }
+}
+
 static bool undisturbed(const struct chain *c)
 {
-    if (self_overlap(c))
+    if (self_overlap(c) || norphans || orphans_overflow)
         return false;
     for (unsigned k = 0; k < ndone; k++) {
         const struct chain *o = done[k];
@@ -1091,6 +1108,8 @@ static void console_check_step(const uint8_t *before)
         }
         H.con_in_checked += c->used_len;
     }
+    if (norphans || orphans_overflow)
+        H.con_in_checked = H.con_in_read; /* input may have gone into a dropped buffer */
     if (H.con_in_checked != H.con_in_read)
         fail("virtio-console: %u bytes were read from the backend, %u reached the guest",
              H.con_in_read, H.con_in_checked);
@@ -1215,7 +1234,9 @@ static void step_end(const char *what)
         }
     }
     /* guest RAM: only the allowed ranges changed */
-    for (uint32_t block = 0; block < RAM_SIZE; block += 256) {
+    for (unsigned i = 0; i < norphans; i++)
+        allow(orphans[i]);
+    for (uint32_t block = 0; block < RAM_SIZE && !orphans_overflow; block += 256) {
         if (memcmp(H.ram + block, H.shadow + block, 256) == 0)
             continue;
         for (uint32_t off = block; off < block + 256; off++) {
@@ -1232,10 +1253,12 @@ static void step_end(const char *what)
         fail("%s: the transport reported a write outside guest RAM", what);
     for (unsigned i = 0; i < H.nreported; i++) {
         struct range r = H.reported[i];
-        bool ok = inflight_w_overflow;
+        bool ok = inflight_w_overflow || orphans_overflow;
         for (unsigned k = 0; k < ninflight_w && !ok; k++)
             ok = r.off >= inflight_w[k].off &&
                  r.off + r.len <= inflight_w[k].off + inflight_w[k].len;
+        for (unsigned k = 0; k < norphans && !ok; k++)
+            ok = r.off >= orphans[k].off && r.off + r.len <= orphans[k].off + orphans[k].len;
         if (!ok)
             fail("%s: the transport reported writing [%#x, +%u), no writable buffer in flight",
                  what, r.off, r.len);
@@ -1269,6 +1292,10 @@ static void step_end(const char *what)
         fail("%s: the interrupt line is %s with InterruptStatus %#x", what, line ? "high" : "low",
              isr);
     memcpy(H.shadow, H.ram, RAM_SIZE);
+    if (orphans_drop) {
+        norphans = 0;
+        orphans_overflow = orphans_drop = false;
+    }
 }
 
 /* --- driver actions --------------------------------------------------------------------------- */
@@ -1346,6 +1373,7 @@ static void set_queue(unsigned qi, uint16_t num)
 static void reset_and_setup(uint8_t fbyte, uint8_t qbyte, bool final)
 {
     wr(MMIO_STATUS, 0);
+    orphans_drop = true; /* the device drops what it held: none is written after this step */
     if (rd(MMIO_STATUS) != 0)
         fail("status %#x after a reset", rd(MMIO_STATUS));
     if (rd(MMIO_INTERRUPT_STATUS) != 0)
@@ -1715,6 +1743,7 @@ static void op_reg(struct input *in)
         if (v == 0) {
             say("reset by a status write");
             wr(MMIO_STATUS, 0);
+            orphans_drop = true;
             for (unsigned qi = 0; qi < H.nq; qi++) {
                 allow_abandoned(&H.q[qi]);
                 abandon_all(&H.q[qi]);
@@ -1736,6 +1765,7 @@ static void op_reg(struct input *in)
         say("queue %u turned off", qi);
         wr(MMIO_QUEUE_READY, 0);
         allow_abandoned(&H.q[qi]);
+        orphan_all(&H.q[qi]);
         step_end("queue ready 0");
         abandon_all(&H.q[qi]);
         return;
