@@ -1903,11 +1903,15 @@ static void test_csr_write_interrupts_at_once(void **state)
  * travels, but not hundreds: that would be a lost request. The interpreter's
  * budget once took other threads' stores, and its own decrement (a load and a
  * store) could overwrite a raise's, so the raise waited for the budget to run
- * out; a round in a few hit that window.
+ * out; a round in a few hit that window. A raiser preempted between its two
+ * stores (the request bit, then attention) makes one round late the same way,
+ * so a few late rounds on a loaded host are scheduling, not a lost raise:
+ * more than LATENCY_LATE_MAX of them is (the bug made one in ten late).
  */
-#define LATENCY_COUNTER (MAILBOX + 0x200)
-#define LATENCY_ROUNDS  3000
-#define LATENCY_MAX     100 /* iterations (300 instructions): well below the 512 a lost raise costs */
+#define LATENCY_COUNTER  (MAILBOX + 0x200)
+#define LATENCY_ROUNDS   3000
+#define LATENCY_MAX      100 /* iterations (300 instructions): well below the 512 a lost raise costs */
+#define LATENCY_LATE_MAX (LATENCY_ROUNDS / 100)
 
 struct latency {
     struct vm *vm;
@@ -1967,7 +1971,7 @@ static void test_vipi_latency(void **state)
     }
     pthread_join(l->thread, NULL);
     free(l);
-    if (late)
+    if (late > LATENCY_LATE_MAX)
         fail_msg("%" PRIu64 " of %u vipis were seen more than %u iterations late (worst %" PRIu64
                  ")",
                  late, LATENCY_ROUNDS, LATENCY_MAX, worst);
