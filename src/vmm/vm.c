@@ -91,7 +91,12 @@ static bool uart_mmio_write(void *opaque, uint64_t offset, unsigned size, uint64
     struct vm *vm = opaque;
     if (offset >= UART8250_MMIO_SIZE)
         return true;
-    return uart8250_write(vm->uart, offset, size, value);
+    bool ok = uart8250_write(vm->uart, offset, size, value);
+    /* FCR: a cleared or newly enabled FIFO has room, and no more input may
+       come to say so (Linux clears it when it opens the port). */
+    if (ok && offset == 2)
+        vm_console_pump(vm);
+    return ok;
 }
 
 void vm_console_pump(struct vm *vm)

@@ -151,6 +151,11 @@ static int build_and_start(struct vmm *m, struct snapshot *snap,
         m->vm->stop_fd = m->stop_fd;
         m->vm->log = &m->log;
         m->vm_live = true;
+        /* Input that came while no VM was whole (a reboot, a restore, before
+           InstanceStart) waits in the console's ring: the reader called for
+           it then and will not again until more comes. */
+        if (m->vm->uart)
+            vm_console_pump(m->vm);
     }
     pthread_mutex_unlock(&m->vm_lock);
     if (rc)
