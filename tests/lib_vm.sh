@@ -137,7 +137,8 @@ type_in() { printf '%s\n' "$2" 2>/dev/null >&"${fd[$1]}"; }
 # line of its output in $reply. False if NAME ends, or if no answer comes in SECONDS
 # (30 by default): then hung[NAME] is set. The reply line is tagged, and the tag as
 # typed ("Rn"":...) differs from the tag as printed (Rn:...), so the terminal's echo
-# of the command never matches.
+# of the command never matches. A second line (Rn-end) follows it: the reply is
+# read once that shows, not while the guest is still writing the reply's line.
 gsh_n=0
 gsh() {
   local i tag secs=${3:-30}
@@ -145,9 +146,9 @@ gsh() {
   tag="R${gsh_n}x$RANDOM"
   reply=
   gave_up "$1" && return 1
-  type_in "$1" "echo \"$tag\"\":\$($2)\"" || return 1
+  type_in "$1" "echo \"$tag\"\":\$($2)\"; echo \"$tag\"\"-end\"" || return 1
   for i in $(seq $((secs * 10))); do
-    if shows "$1" "^$tag:"; then
+    if shows "$1" "^$tag-end"; then
       reply=$(tr -d '\r' <"$tmp/$1.out" | sed -n "s/^$tag://p" | head -n1)
       return 0
     fi
