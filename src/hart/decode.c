@@ -32,6 +32,24 @@ static const enum op store_ops[8] = {OP_SB,      OP_SH,      OP_SW,      OP_SD,
 static const enum op branch_ops[8] = {OP_BEQ, OP_BNE, OP_ILLEGAL, OP_ILLEGAL,
                                       OP_BLT, OP_BGE, OP_BLTU,    OP_BGEU};
 
+/* OP-IMM funct3 1 of Zknh, Zksh and Zknd/Zkne: unary on rs1 (aes64ks1i's rnum in imm). */
+static enum op decode_op_imm_crypto(uint32_t raw, int32_t *imm)
+{
+    static const enum op hash_ops[10] = {OP_SHA256SUM0, OP_SHA256SUM1, OP_SHA256SIG0, OP_SHA256SIG1,
+                                         OP_SHA512SUM0, OP_SHA512SUM1, OP_SHA512SIG0, OP_SHA512SIG1,
+                                         OP_SM3P0,      OP_SM3P1};
+    unsigned imm12 = bits(raw, 31, 20);
+    if (imm12 >= 0x100 && imm12 <= 0x109)
+        return hash_ops[imm12 - 0x100];
+    if (imm12 == 0x300)
+        return OP_AES64IM;
+    if (bits(raw, 31, 24) == 0x31 && bits(raw, 23, 20) <= 10) {
+        *imm = (int32_t)bits(raw, 23, 20);
+        return OP_AES64KS1I;
+    }
+    return OP_ILLEGAL;
+}
+
 static enum op decode_op_imm(uint32_t raw, int32_t *imm)
 {
     unsigned f3 = bits(raw, 14, 12), f6 = bits(raw, 31, 26), sh = bits(raw, 25, 20);
@@ -62,7 +80,7 @@ static enum op decode_op_imm(uint32_t raw, int32_t *imm)
             return OP_SEXT_B;
         if (bits(raw, 31, 20) == 0x605)
             return OP_SEXT_H;
-        return OP_ILLEGAL;
+        return decode_op_imm_crypto(raw, imm);
     case 5:
         *imm = (int32_t)sh;
         if (f6 == 0x00)
@@ -77,6 +95,8 @@ static enum op decode_op_imm(uint32_t raw, int32_t *imm)
             return OP_ORC_B;
         if (bits(raw, 31, 20) == 0x6b8)
             return OP_REV8;
+        if (bits(raw, 31, 20) == 0x687)
+            return OP_BREV8;
         return OP_ILLEGAL;
     }
     return OP_ILLEGAL;
@@ -140,15 +160,30 @@ static enum op decode_op(uint32_t raw)
         return ops[f3];
     }
     case 0x05: {
-        static const enum op ops[8] = {OP_ILLEGAL, OP_ILLEGAL, OP_ILLEGAL, OP_ILLEGAL,
-                                       OP_MIN,     OP_MINU,    OP_MAX,     OP_MAXU};
+        static const enum op ops[8] = {OP_ILLEGAL, OP_CLMUL, OP_CLMULR, OP_CLMULH,
+                                       OP_MIN,     OP_MINU,  OP_MAX,    OP_MAXU};
         return ops[f3];
     }
     case 0x30: return f3 == 1 ? OP_ROL : f3 == 5 ? OP_ROR : OP_ILLEGAL;
     case 0x24: return f3 == 1 ? OP_BCLR : f3 == 5 ? OP_BEXT : OP_ILLEGAL;
     case 0x34: return f3 == 1 ? OP_BINV : OP_ILLEGAL;
-    case 0x14: return f3 == 1 ? OP_BSET : OP_ILLEGAL;
+    case 0x14: return f3 == 1 ? OP_BSET : f3 == 2 ? OP_XPERM4 : f3 == 4 ? OP_XPERM8 : OP_ILLEGAL;
+    case 0x07: return f3 == 5 ? OP_CZERO_EQZ : f3 == 7 ? OP_CZERO_NEZ : OP_ILLEGAL;
+    case 0x04: return f3 == 4 ? OP_PACK : f3 == 7 ? OP_PACKH : OP_ILLEGAL;
     }
+    if (f3 != 0)
+        return OP_ILLEGAL;
+    switch (f7) { /* Zkne/Zknd; funct7 0x18 and 0x1a name sm4ed/sm4ks for any bs (bits 31:30) */
+    case 0x19: return OP_AES64ES;
+    case 0x1b: return OP_AES64ESM;
+    case 0x1d: return OP_AES64DS;
+    case 0x1f: return OP_AES64DSM;
+    case 0x3f: return OP_AES64KS2;
+    }
+    if ((f7 & 0x1f) == 0x18)
+        return OP_SM4ED;
+    if ((f7 & 0x1f) == 0x1a)
+        return OP_SM4KS;
     return OP_ILLEGAL;
 }
 
@@ -166,8 +201,8 @@ static enum op decode_op32(uint32_t raw)
     case 0x04:
         if (f3 == 0)
             return OP_ADD_UW;
-        if (f3 == 4 && bits(raw, 24, 20) == 0)
-            return OP_ZEXT_H;
+        if (f3 == 4)
+            return bits(raw, 24, 20) == 0 ? OP_ZEXT_H : OP_PACKW; /* zext.h is packw rd, rs1, x0 */
         return OP_ILLEGAL;
     case 0x10: {
         static const enum op ops[8] = {OP_ILLEGAL,   OP_ILLEGAL, OP_SH1ADD_UW, OP_ILLEGAL,
@@ -284,6 +319,13 @@ static enum op decode_fp(uint32_t raw)
     return OP_ILLEGAL;
 }
 
+/* Zimop: SYSTEM funct3 100 with bit 31 set (hlv/hsv have it clear); mop.r.N has bits 25:22
+   0111 and bits 29:28 00, mop.rr.N bit 25 set and bits 29:28 00. */
+static bool is_mop(uint32_t raw)
+{
+    return (raw & 0xb3c0707fu) == 0x81c04073u || (raw & 0xb200707fu) == 0x82004073u;
+}
+
 static void decode32(uint32_t raw, struct insn *d)
 {
     unsigned rd = bits(raw, 11, 7), rs1 = bits(raw, 19, 15), rs2 = bits(raw, 24, 20),
@@ -319,7 +361,12 @@ static void decode32(uint32_t raw, struct insn *d)
         set(d, op, rd, rs1, 0, imm);
         break;
     }
-    case 0x33: set(d, decode_op(raw), rd, rs1, rs2, 0); break;
+    case 0x33: {
+        enum op op = decode_op(raw);
+        bool sm4 = op == OP_SM4ED || op == OP_SM4KS;
+        set(d, op, rd, rs1, rs2, sm4 ? (int32_t)bits(raw, 31, 30) : 0); /* sm4's byte select */
+        break;
+    }
     case 0x3b: set(d, decode_op32(raw), rd, rs1, rs2, 0); break;
     case 0x0f:
         if (f3 == 0)
@@ -330,7 +377,12 @@ static void decode32(uint32_t raw, struct insn *d)
             set(d, OP_ILLEGAL, 0, 0, 0, 0);
         break;
     case 0x2f: set(d, decode_amo(raw), rd, rs1, rs2, 0); break;
-    case 0x73: set(d, decode_system(raw), rd, rs1, rs2, (int32_t)bits(raw, 31, 20)); break;
+    case 0x73:
+        if (is_mop(raw))
+            set(d, OP_ADDI, rd, 0, 0, 0); /* Zimop mop.r.N, mop.rr.N: rd = 0 */
+        else
+            set(d, decode_system(raw), rd, rs1, rs2, (int32_t)bits(raw, 31, 20));
+        break;
     case 0x07: set(d, f3 == 2 ? OP_FLW : f3 == 3 ? OP_FLD : OP_ILLEGAL, rd, rs1, 0, imm_i); break;
     case 0x27: set(d, f3 == 2 ? OP_FSW : f3 == 3 ? OP_FSD : OP_ILLEGAL, 0, rs1, rs2, imm_s); break;
     case 0x43:
@@ -356,6 +408,35 @@ static inline unsigned creg(uint32_t v)
     return 8 + v;
 }
 
+/* Zcb's byte and halfword loads and stores (quadrant 0, funct3 100). */
+static void decode_zcb_mem(uint32_t raw, struct insn *d, unsigned rdp, unsigned rs1p)
+{
+    int32_t off_b = (int32_t)(bits(raw, 5, 5) << 1 | bits(raw, 6, 6)), off_h = off_b & 2;
+    bool bit6 = bits(raw, 6, 6);
+    switch (bits(raw, 12, 10)) {
+    case 0: set(d, OP_LBU, rdp, rs1p, 0, off_b); break;
+    case 1: set(d, bit6 ? OP_LH : OP_LHU, rdp, rs1p, 0, off_h); break;
+    case 2: set(d, OP_SB, 0, rs1p, rdp, off_b); break;
+    case 3:
+        if (!bit6)
+            set(d, OP_SH, 0, rs1p, rdp, off_h);
+        break;
+    }
+}
+
+/* Zcb's unary forms on rd' (c.zext.b .. c.not), as the 32-bit instructions they expand to. */
+static void decode_zcb_unary(uint32_t raw, struct insn *d, unsigned r)
+{
+    switch (bits(raw, 4, 2)) {
+    case 0: set(d, OP_ANDI, r, r, 0, 0xff); break; /* c.zext.b */
+    case 1: set(d, OP_SEXT_B, r, r, 0, 0); break;  /* c.sext.b */
+    case 2: set(d, OP_ZEXT_H, r, r, 0, 0); break;  /* c.zext.h */
+    case 3: set(d, OP_SEXT_H, r, r, 0, 0); break;  /* c.sext.h */
+    case 4: set(d, OP_ADD_UW, r, r, 0, 0); break;  /* c.zext.w */
+    case 5: set(d, OP_XORI, r, r, 0, -1); break;   /* c.not */
+    }
+}
+
 static void decode16(uint32_t raw, struct insn *d)
 {
     unsigned op = bits(raw, 1, 0), f3 = bits(raw, 15, 13);
@@ -378,6 +459,7 @@ static void decode16(uint32_t raw, struct insn *d)
     case 001: set(d, OP_FLD, rdp, rs1p, 0, (int32_t)ld_off); break;
     case 002: set(d, OP_LW, rdp, rs1p, 0, (int32_t)lw_off); break;
     case 003: set(d, OP_LD, rdp, rs1p, 0, (int32_t)ld_off); break;
+    case 004: decode_zcb_mem(raw, d, rdp, rs1p); break;
     case 005: set(d, OP_FSD, 0, rs1p, rdp, (int32_t)ld_off); break;
     case 006: set(d, OP_SW, 0, rs1p, rdp, (int32_t)lw_off); break;
     case 007: set(d, OP_SD, 0, rs1p, rdp, (int32_t)ld_off); break;
@@ -397,6 +479,8 @@ static void decode16(uint32_t raw, struct insn *d)
                 set(d, OP_ADDI, 2, 2, 0, imm);
         } else if (ci_imm) { /* c.lui */
             set(d, OP_LUI, rd, 0, 0, (int32_t)((uint32_t)ci_imm << 12));
+        } else if ((rd & 1) && rd < 16) {
+            set(d, OP_ADDI, 0, 0, 0, 0); /* Zcmop c.mop.N: writes no register */
         }
         break;
     case 014: {
@@ -408,9 +492,11 @@ static void decode16(uint32_t raw, struct insn *d)
             set(d, OP_SRAI, rs1p, rs1p, 0, (int32_t)shamt);
         else if (f2 == 2)
             set(d, OP_ANDI, rs1p, rs1p, 0, ci_imm);
+        else if (bits(raw, 12, 12) && bits(raw, 6, 5) == 3)
+            decode_zcb_unary(raw, d, rs1p);
         else {
-            static const enum op ops[8] = {OP_SUB,  OP_XOR,  OP_OR,      OP_AND,
-                                           OP_SUBW, OP_ADDW, OP_ILLEGAL, OP_ILLEGAL};
+            static const enum op ops[8] = {OP_SUB,  OP_XOR,  OP_OR,  OP_AND,
+                                           OP_SUBW, OP_ADDW, OP_MUL, OP_ILLEGAL}; /* c.mul: Zcb */
             set(d, ops[bits(raw, 12, 12) << 2 | bits(raw, 6, 5)], rs1p, rs1p, rdp, 0);
         }
         break;

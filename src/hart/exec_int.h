@@ -1,4 +1,4 @@
-/* Integer computation: RV64I register and immediate forms, M, Zba, Zbb, Zbs. */
+/* Integer computation: RV64I register and immediate forms, M, Zba, Zbb, Zbs, Zicond. */
 #ifndef DUVISOR_HART_EXEC_INT_H
 #define DUVISOR_HART_EXEC_INT_H
 
@@ -164,6 +164,8 @@ EXEC_INLINE uint64_t int_value(enum op op, uint64_t rs1, uint64_t rs2, int64_t i
     case OP_BINVI: return rs1 ^ (1ull << (imm & 63));
     case OP_BSET: return rs1 | (1ull << (rs2 & 63));
     case OP_BSETI: return rs1 | (1ull << (imm & 63));
+    case OP_CZERO_EQZ: return rs2 ? rs1 : 0;
+    case OP_CZERO_NEZ: return rs2 ? 0 : rs1;
     default: __builtin_unreachable();
     }
 }

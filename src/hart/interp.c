@@ -7,6 +7,7 @@
 #include "hart/decode.h"
 #include "hart/exec_amo.h"
 #include "hart/exec_branch.h"
+#include "hart/exec_crypto.h"
 #include "hart/exec_fp.h"
 #include "hart/exec_int.h"
 #include "hart/exec_mem.h"

@@ -10,6 +10,8 @@
 
 #include <stdint.h>
 
+#include "hart/ops_scalar.h"
+
 /* What a translator needs to know about an operation. */
 enum op_flags {
     OPF_WRITES_RD = 1u << 0, /* writes integer register rd */
@@ -24,6 +26,7 @@ enum op_flags {
 /* X(name, family, kind, major opcode, funct3, flags) */
 #define HART_OPS(X)                                                                                \
     X(ILLEGAL, SYS, OTHER, 0, 0, OPF_TRAPS | OPF_INTERP)                                           \
+    HART_OPS_SCALAR(X)                                                                             \
     X(LUI, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                        \
     X(AUIPC, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                      \
     X(JAL, BRANCH, OTHER, 0, 0, OPF_JUMP | OPF_WRITES_RD)                                          \

@@ -61,7 +61,7 @@ static void test_reserved_encodings_are_illegal(void **state)
     const uint32_t illegal[] = {
         0x0000,     /* c.illegal (also c.addi4spn with a zero immediate) */
         0x6101,     /* c.addi16sp with zero immediate */
-        0x6081,     /* c.lui with zero immediate */
+        0x6201,     /* c.lui with zero immediate (x4; odd x1..x15 are c.mop.N) */
         0xffffffff, /* no such major opcode */
         0x00002067, /* jalr with funct3 != 0 */
         0x7e00d0b3, /* OP with a reserved funct7 */

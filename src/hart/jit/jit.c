@@ -22,6 +22,7 @@
 #include <sys/mman.h>
 #include <time.h>
 
+#include "hart/exec_crypto.h"
 #include "hart/exec_int.h"
 #include "hart/fpu.h"
 #include "hart/exec_mem.h"
@@ -541,6 +542,7 @@ uint64_t jit_helper_int(uint64_t rs1, uint64_t rs2, const struct insn *in)
     case OP_##name:                                                                                \
         return JIT_INT_##family(OP_##name, rs1, rs2, in->imm);
 #define JIT_INT_INT(op, a, b, imm)    int_value(op, a, b, imm, 0)
+#define JIT_INT_CRYPTO(op, a, b, imm) crypto_value(op, a, b, imm)
 #define JIT_INT_BRANCH(op, a, b, imm) 0
 #define JIT_INT_MEM(op, a, b, imm)    0
 #define JIT_INT_AMO(op, a, b, imm)    0

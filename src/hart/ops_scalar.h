@@ -1,0 +1,42 @@
+/*
+ * Operations of the scalar extensions beyond RV64GC + Zba/Zbb/Zbs, in the
+ * HART_OPS format (ops.h): Zicond, Zbc/Zbkb/Zbkc/Zbkx, Zkn*, Zks*, Zicbom,
+ * Zicboz, Zacas, Zabha, Zawrs. Zcb, Zimop, Zcmop and the hints decode to
+ * existing operations (decode.c).
+ */
+#ifndef DUVISOR_HART_OPS_SCALAR_H
+#define DUVISOR_HART_OPS_SCALAR_H
+
+/* X(name, family, kind, major opcode, funct3, flags), expanded inside HART_OPS */
+#define HART_OPS_SCALAR(X)                                                                         \
+    X(CZERO_EQZ, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                  \
+    X(CZERO_NEZ, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                  \
+    X(CLMUL, CRYPTO, OTHER, 0, 0, OPF_WRITES_RD)                                                   \
+    X(CLMULH, CRYPTO, OTHER, 0, 0, OPF_WRITES_RD)                                                  \
+    X(CLMULR, CRYPTO, OTHER, 0, 0, OPF_WRITES_RD)                                                  \
+    X(PACK, CRYPTO, OTHER, 0, 0, OPF_WRITES_RD)                                                    \
+    X(PACKH, CRYPTO, OTHER, 0, 0, OPF_WRITES_RD)                                                   \
+    X(PACKW, CRYPTO, OTHER, 0, 0, OPF_WRITES_RD)                                                   \
+    X(BREV8, CRYPTO, OTHER, 0, 0, OPF_WRITES_RD)                                                   \
+    X(XPERM4, CRYPTO, OTHER, 0, 0, OPF_WRITES_RD)                                                  \
+    X(XPERM8, CRYPTO, OTHER, 0, 0, OPF_WRITES_RD)                                                  \
+    X(AES64ES, CRYPTO, OTHER, 0, 0, OPF_WRITES_RD)                                                 \
+    X(AES64ESM, CRYPTO, OTHER, 0, 0, OPF_WRITES_RD)                                                \
+    X(AES64DS, CRYPTO, OTHER, 0, 0, OPF_WRITES_RD)                                                 \
+    X(AES64DSM, CRYPTO, OTHER, 0, 0, OPF_WRITES_RD)                                                \
+    X(AES64IM, CRYPTO, OTHER, 0, 0, OPF_WRITES_RD)                                                 \
+    X(AES64KS1I, CRYPTO, OTHER, 0, 0, OPF_WRITES_RD)                                               \
+    X(AES64KS2, CRYPTO, OTHER, 0, 0, OPF_WRITES_RD)                                                \
+    X(SHA256SIG0, CRYPTO, OTHER, 0, 0, OPF_WRITES_RD)                                              \
+    X(SHA256SIG1, CRYPTO, OTHER, 0, 0, OPF_WRITES_RD)                                              \
+    X(SHA256SUM0, CRYPTO, OTHER, 0, 0, OPF_WRITES_RD)                                              \
+    X(SHA256SUM1, CRYPTO, OTHER, 0, 0, OPF_WRITES_RD)                                              \
+    X(SHA512SIG0, CRYPTO, OTHER, 0, 0, OPF_WRITES_RD)                                              \
+    X(SHA512SIG1, CRYPTO, OTHER, 0, 0, OPF_WRITES_RD)                                              \
+    X(SHA512SUM0, CRYPTO, OTHER, 0, 0, OPF_WRITES_RD)                                              \
+    X(SHA512SUM1, CRYPTO, OTHER, 0, 0, OPF_WRITES_RD)                                              \
+    X(SM3P0, CRYPTO, OTHER, 0, 0, OPF_WRITES_RD)                                                   \
+    X(SM3P1, CRYPTO, OTHER, 0, 0, OPF_WRITES_RD)                                                   \
+    X(SM4ED, CRYPTO, OTHER, 0, 0, OPF_WRITES_RD)                                                   \
+    X(SM4KS, CRYPTO, OTHER, 0, 0, OPF_WRITES_RD)
+#endif
