@@ -68,6 +68,7 @@ $(B)/tests/test_jit_x86: LDLIBS += -lcapstone
 
 # Guest test images (riscv64 assembly run by the hart) have their own rules.
 -include tests/guest/guest.mk
+-include tests/vector/vector.mk
 # Benchmarks (never part of `make test`).
 -include bench/bench.mk
 

@@ -30,6 +30,8 @@ static const char run_usage[] =
     "  --jit on|off      translate guest code to host code (default: on for x86-64 hosts),\n"
     "                    or interpret every instruction (the reference engine)\n"
     "  --jit-stats       print the JIT's figures per vCPU when the VM stops\n"
+    "  --vlen N          the V extension's vector length in bits: 128, 256 (default),\n"
+    "                    512 or 1024\n"
     "  --api-sock PATH   also serve the control API (Firecracker's) on this Unix socket\n"
     "  --seccomp off|log|on  a seccomp filter per thread (default on): a forbidden system\n"
     "                    call ends duvisor with a line naming it (log: the kernel logs it)\n"
@@ -256,6 +258,14 @@ int cli_parse_run(int argc, char **argv, struct vm_config *cfg, struct vmm_optio
                 cfg->jit = VM_JIT_OFF;
             else
                 return set_err(err, err_len, "--jit takes on or off, not '%s'", value ? value : "");
+        } else if (cli_take_value(argc, argv, &i, "--vlen", &value)) {
+            char *end = NULL;
+            unsigned long n = value ? strtoul(value, &end, 10) : 0;
+            if (!value || !*value || *end || n < 128 || n > 1024 || (n & (n - 1)))
+                return set_err(err, err_len,
+                               "--vlen takes a power of two from 128 to 1024, not '%s'",
+                               value ? value : "");
+            cfg->vlen = (unsigned)n;
         } else if (cli_take_value(argc, argv, &i, "--seccomp", &value)) {
             enum sandbox_mode mode;
             if (!sandbox_parse_mode(value, &mode))

@@ -5,6 +5,7 @@
  */
 #include "hart/csr.h"
 #include "hart/mmu.h"
+#include "hart/vector.h"
 
 uint64_t hart_time(const struct dv_hart *h)
 {
@@ -30,7 +31,7 @@ static void set_ssip(struct dv_hart *h, uint64_t sip)
 static uint64_t sstatus_read(const struct dv_hart *h)
 {
     uint64_t s = h->vsstatus & ~SSTATUS_SD;
-    if ((s & SSTATUS_FS) == SSTATUS_FS_DIRTY)
+    if ((s & SSTATUS_FS) == SSTATUS_FS_DIRTY || (s & SSTATUS_VS) == SSTATUS_VS_DIRTY)
         s |= SSTATUS_SD;
     return s;
 }
@@ -99,7 +100,7 @@ static int guest_read(struct dv_hart *h, unsigned csr, uint64_t *value)
         *value = csr == 0xc01 ? hart_time(h) : (csr == 0xc00 || csr == 0xc02) ? h->instret : 0;
         return 0;
     }
-    return 1;
+    return vec_csr_read(h, csr, value) ? 0 : 1;
 }
 
 static void guest_write(struct dv_hart *h, unsigned csr, uint64_t value)
@@ -139,6 +140,7 @@ static void guest_write(struct dv_hart *h, unsigned csr, uint64_t value)
         hart_request_check(h);
         break;
     case 0x180: satp_write(h, value); break;
+    default: vec_csr_write(h, csr, value); break;
     }
 }
 
@@ -155,6 +157,8 @@ bool csr_guest_access(struct dv_hart *h, const struct insn *in, unsigned csr, en
     else if (level == 1 && h->priv == PRV_VU)
         fault = 2;
     else if (csr <= 3 && !(h->vsstatus & SSTATUS_FS))
+        fault = 1;
+    else if (vec_is_csr(csr) && !(h->vsstatus & SSTATUS_VS))
         fault = 1;
     uint64_t value = 0;
     if (!fault)
@@ -217,6 +221,8 @@ int dv_csr_read(struct dv_hart *h, unsigned csr, uint64_t *value)
             *value = atomic_load(&h->m->vipi[csr - DV_CSR_VIPI0]);
             break;
         }
+        if (vec_is_csr(csr) && vec_csr_read(h, csr, value))
+            break;
         return DV_ERR_NO_CSR;
     }
     return DV_OK;
@@ -279,6 +285,8 @@ int dv_csr_write(struct dv_hart *h, unsigned csr, uint64_t value)
                     dv_vipi_raise(h->m, (csr - DV_CSR_VIPI0) * 64 + bit);
             break;
         }
+        if (vec_is_csr(csr))
+            return vec_csr_restore(h, csr, value);
         return DV_ERR_NO_CSR;
     }
     switch (csr) {

@@ -6,6 +6,7 @@
 #include "hart/decode.h"
 #include "hart/mmu.h"
 #include "hart/ops.h"
+#include "hart/vector.h"
 
 static inline uint32_t bits(uint32_t v, unsigned hi, unsigned lo)
 {
@@ -341,6 +342,8 @@ static void decode32(uint32_t raw, struct insn *d)
                          21);
     int32_t imm_u = (int32_t)(raw & 0xfffff000u);
     d->rm = (uint8_t)f3;
+    if (vec_decode(raw, d))
+        return;
     switch (bits(raw, 6, 0)) {
     case 0x37: set(d, OP_LUI, rd, 0, 0, imm_u); break;
     case 0x17: set(d, OP_AUIPC, rd, 0, 0, imm_u); break;

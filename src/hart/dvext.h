@@ -61,6 +61,15 @@ enum dv_csr {
     /* the guest's instret (and cycle, which counts the same): writable by
        the hypervisor only, to restore a saved hart */
     DV_CSR_GUEST_INSTRET = 0xc02,
+    /* V extension state, the guest's own numbers; vl and vtype are writable
+       here (checked: a restore), vlenb accepts only its own value */
+    DV_CSR_GUEST_VSTART = 0x008,
+    DV_CSR_GUEST_VXSAT = 0x009,
+    DV_CSR_GUEST_VXRM = 0x00a,
+    DV_CSR_GUEST_VCSR = 0x00f,
+    DV_CSR_GUEST_VL = 0xc20,
+    DV_CSR_GUEST_VTYPE = 0xc21,
+    DV_CSR_GUEST_VLENB = 0xc22,
 };
 
 /* hustatus bits */
@@ -190,6 +199,10 @@ uint64_t dv_gpr_get(const struct dv_hart *h, unsigned reg); /* x0..x31; x0 reads
 void dv_gpr_set(struct dv_hart *h, unsigned reg, uint64_t value);
 uint64_t dv_fpr_get(const struct dv_hart *h, unsigned reg);
 void dv_fpr_set(struct dv_hart *h, unsigned reg, uint64_t value);
+/* Vector register v<reg> (0..31) as vlenb bytes (DV_CSR_GUEST_VLENB), element 0
+   first: len must be vlenb. DV_OK, or DV_ERR_INVALID. */
+int dv_vreg_get(const struct dv_hart *h, unsigned reg, void *buf, size_t len);
+int dv_vreg_set(struct dv_hart *h, unsigned reg, const void *buf, size_t len);
 
 int dv_csr_read(struct dv_hart *h, unsigned csr, uint64_t *value);
 int dv_csr_write(struct dv_hart *h, unsigned csr, uint64_t value);

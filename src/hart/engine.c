@@ -34,15 +34,19 @@ void dv_engine_default(struct dv_engine_config *c)
         .threshold = env_unsigned("DUVISOR_JIT_THRESHOLD", 16),
         .max_region = JIT_MAX_REGION,
         .verify = verify && strcmp(verify, "1") == 0,
+        .vlen = DV_VLEN_DEFAULT,
     };
 }
 
 int dv_machine_set_engine(struct dv_machine *m, const struct dv_engine_config *c)
 {
     if (c->threshold == 0 || c->max_region == 0 || c->max_region > JIT_MAX_REGION ||
-        (c->jit && !dv_jit_supported()))
+        (c->jit && !dv_jit_supported()) ||
+        (c->vlen && (c->vlen < 128 || c->vlen > VLEN_MAX || (c->vlen & (c->vlen - 1)))))
         return DV_ERR_INVALID;
     m->engine = *c;
+    if (!m->engine.vlen)
+        m->engine.vlen = DV_VLEN_DEFAULT;
     return DV_OK;
 }
 

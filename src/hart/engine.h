@@ -19,7 +19,10 @@ struct dv_engine_config {
     unsigned threshold;  /* executions of a block start before it is translated; >= 1 */
     unsigned max_region; /* guest instructions per translated region, 1..JIT_MAX_REGION */
     bool verify;         /* run every region in both engines; stop at the first difference */
+    unsigned vlen;       /* V extension VLEN in bits: a power of two, 128..1024 (0: 256) */
 };
+
+#define DV_VLEN_DEFAULT 256
 
 #define JIT_MAX_REGION 128
 

@@ -76,6 +76,8 @@ enum {
 #define SSTATUS_SPIE     (1ull << 5)
 #define SSTATUS_UBE      (1ull << 6)
 #define SSTATUS_SPP      (1ull << 8)
+#define SSTATUS_VS       (3ull << 9)
+#define SSTATUS_VS_DIRTY (3ull << 9)
 #define SSTATUS_FS       (3ull << 13)
 #define SSTATUS_FS_DIRTY (3ull << 13)
 #define SSTATUS_SUM      (1ull << 18)
@@ -83,7 +85,7 @@ enum {
 #define SSTATUS_UXL      (3ull << 32)
 #define SSTATUS_SD       (1ull << 63)
 #define SSTATUS_WRITABLE                                                                           \
-    (SSTATUS_SIE | SSTATUS_SPIE | SSTATUS_SPP | SSTATUS_FS | SSTATUS_SUM | SSTATUS_MXR)
+    (SSTATUS_SIE | SSTATUS_SPIE | SSTATUS_SPP | SSTATUS_VS | SSTATUS_FS | SSTATUS_SUM | SSTATUS_MXR)
 
 /* Guest-view interrupt bits (sip/sie as VS-mode reads them). */
 #define SIP_SSIP (1ull << 1)
@@ -171,6 +173,16 @@ struct dv_machine {
     struct dv_hart *harts[MAX_HARTS];
 };
 
+/* The V extension's state (vector.c): v0..v31 packed at a stride of vlenb
+   (the machine's VLEN / 8), so a register group is contiguous. */
+#define VLEN_MAX  1024
+#define VLENB_MAX (VLEN_MAX / 8)
+struct hart_vector {
+    uint64_t vl, vtype, vstart;
+    uint8_t vxrm, vxsat;
+    _Alignas(16) uint8_t reg[32 * VLENB_MAX];
+};
+
 struct dv_hart {
     /* hot state first */
     uint64_t x[32];
@@ -240,6 +252,7 @@ struct dv_hart {
     uint32_t jit_mxcsr;              /* scratch for translated code's host FP status */
     struct verify_log *verify;       /* verify mode: log stores here (jit/verify.c) */
     uint8_t jit_fflags_of_mxcsr[64]; /* host exception flags -> fflags (jit.c) */
+    struct hart_vector vec;          /* cold: only vector instructions touch it */
 };
 
 /* Another thread wants h to look at its pending events soon; wakes a WFI (machine.c). */

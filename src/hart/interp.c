@@ -12,6 +12,7 @@
 #include "hart/exec_int.h"
 #include "hart/exec_mem.h"
 #include "hart/exec_sys.h"
+#include "hart/exec_vec.h"
 #include "hart/interp.h"
 #include "hart/mmu.h"
 #include "hart/timer.h"

@@ -27,6 +27,12 @@ enum op_flags {
 #define HART_OPS(X)                                                                                \
     X(ILLEGAL, SYS, OTHER, 0, 0, OPF_TRAPS | OPF_INTERP)                                           \
     HART_OPS_SCALAR(X)                                                                             \
+    /* V: one op per encoding class; exec_vec.h / vector*.c decode the rest of the bits */         \
+    X(VSETVL, VEC, OTHER, 0x57, 7, OPF_TRAPS | OPF_WRITES_RD)                                      \
+    X(VTOX, VEC, OTHER, 0x57, 2, OPF_TRAPS | OPF_WRITES_RD)                                        \
+    X(VARITH, VEC, OTHER, 0x57, 0, OPF_TRAPS)                                                      \
+    X(VLOAD, VEC, OTHER, 0x07, 0, OPF_TRAPS)                                                       \
+    X(VSTORE, VEC, OTHER, 0x27, 0, OPF_TRAPS)                                                      \
     X(LUI, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                        \
     X(AUIPC, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                      \
     X(JAL, BRANCH, OTHER, 0, 0, OPF_JUMP | OPF_WRITES_RD)                                          \

@@ -66,6 +66,7 @@ struct vm_config {
     bool boot_timer; /* --boot-timer: print the guest boot time */
     enum vm_jit { VM_JIT_DEFAULT, VM_JIT_ON, VM_JIT_OFF } jit; /* --jit */
     bool jit_stats; /* --jit-stats: print what the JIT did at exit */
+    unsigned vlen;  /* --vlen: the V extension's VLEN in bits (0: the hart's default) */
     /* --strict-mmio: stop the VM on an access to nothing or one a device
        refuses, instead of an access fault or an ignored access */
     bool strict_mmio;

@@ -31,6 +31,6 @@
 #define PLATFORM_BOOT_TIMER_BASE 0x10200000ull
 
 /* What the harts implement, as the device tree reports it. */
-#define PLATFORM_ISA "rv64imafdc_zicsr_zifencei_zihintpause_zba_zbb_zbs_sstc"
+#define PLATFORM_ISA "rv64imafdcv_zicsr_zifencei_zihintpause_zba_zbb_zbs_sstc"
 
 #endif

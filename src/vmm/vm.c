@@ -310,13 +310,17 @@ static int create_harts(struct vm *vm, char *err, size_t err_len)
     const struct vm_config *cfg = vm->cfg;
     vm->machine = dv_machine_create(cfg->smp);
     vm->gstage = gstage_create(DV_HUGATP_MODE_SV48X4);
-    if (vm->machine && cfg->jit != VM_JIT_DEFAULT) {
+    if (vm->machine && (cfg->jit != VM_JIT_DEFAULT || cfg->vlen)) {
         struct dv_engine_config engine;
         dv_engine_default(&engine);
-        engine.jit = cfg->jit == VM_JIT_ON;
+        if (cfg->jit != VM_JIT_DEFAULT)
+            engine.jit = cfg->jit == VM_JIT_ON;
         if (engine.jit && !dv_jit_supported())
             return set_err(err, err_len, "--jit on: this host has no JIT backend (x86-64 only)");
-        dv_machine_set_engine(vm->machine, &engine);
+        if (cfg->vlen)
+            engine.vlen = cfg->vlen;
+        if (dv_machine_set_engine(vm->machine, &engine) != DV_OK)
+            return set_err(err, err_len, "--vlen %u: the hart supports 128..1024", cfg->vlen);
     }
     if (!vm->machine || !vm->gstage ||
         dv_machine_add_window(vm->machine, vm->ram, vm->ram_size) != DV_OK ||

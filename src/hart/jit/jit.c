@@ -548,6 +548,7 @@ uint64_t jit_helper_int(uint64_t rs1, uint64_t rs2, const struct insn *in)
 #define JIT_INT_AMO(op, a, b, imm)    0
 #define JIT_INT_FP(op, a, b, imm)     0
 #define JIT_INT_SYS(op, a, b, imm)    0
+#define JIT_INT_VEC(op, a, b, imm)    0
         HART_OPS(X)
 #undef X
     default: return 0;
