@@ -321,6 +321,12 @@ static void test_integer_stream(void **state)
     differential("vint", NULL);
 }
 
+static void test_floating_point(void **state)
+{
+    (void)state;
+    differential("vfp", NULL);
+}
+
 static void test_loads_stores(void **state)
 {
     (void)state;
@@ -413,7 +419,20 @@ static const char vsys_expected[] = "off.sstatus.vs 0000000000000000\n"
                                     "widen.ok.high 0 0\n"
                                     "slideup.overlap 1 2\n"
                                     "gather.overlap 1 2\n"
-                                    "compress.masked 1 2\n";
+                                    "compress.masked 1 2\n"
+                                    "rtz.x.f 1 11\n"
+                                    "rtz.xu.f 1 11\n"
+                                    "rtz.wx.f 1 01\n"
+                                    "rtz.wxu.f 1 11\n"
+                                    "rtz.nx.f 1 11\n"
+                                    "rtz.nxu.f 1 11\n"
+                                    "rtz.n16.f 1 11\n"
+                                    "fs.off.vfadd 1 2\n"
+                                    "fs.off.vfmv.f.s 1 2\n"
+                                    "fs.off.vadd 0 0\n"
+                                    "e16.vfadd 1 2\n"
+                                    "e8.vfwcvt 1 2\n"
+                                    "e16.vfwcvt.f.x 0 0\n";
 
 static void test_vs_state_and_vtype(void **state)
 {
@@ -430,11 +449,9 @@ static void test_vs_state_and_vtype(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_memcpy),
-        cmocka_unit_test(test_integer_stream),
-        cmocka_unit_test(test_loads_stores),
-        cmocka_unit_test(test_fault_resume),
-        cmocka_unit_test(test_vs_state_and_vtype),
+        cmocka_unit_test(test_memcpy),       cmocka_unit_test(test_integer_stream),
+        cmocka_unit_test(test_loads_stores), cmocka_unit_test(test_floating_point),
+        cmocka_unit_test(test_fault_resume), cmocka_unit_test(test_vs_state_and_vtype),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
