@@ -10,8 +10,27 @@ expect() { local name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; 
 skip() { tap_n=$((tap_n + 1)); echo "ok $tap_n - $1 # SKIP $2"; }
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-guest_image() { bash "$repo_root/scripts/build-guest" --print | sed -n 's/^Image: *//p'; }
+# The guest's kernel for the helpers below: 6.1, the reference, unless a test sets
+# guest_kernel=6.12 (the modern guest of scripts/build-guest --kernel 6.12), for the
+# whole script or for one call (guest_kernel=6.12 duvisor_guest 2 "").
+guest_image() {
+  bash "$repo_root/scripts/build-guest" --kernel "${guest_kernel:-6.1}" --print | sed -n 's/^Image: *//p'
+}
 guest_initramfs() { bash "$repo_root/scripts/build-guest" --print | sed -n 's/^initramfs: *//p'; }
+# The modern guest's Image path (empty if linux-source-6.12 is not installed), built or not.
+guest_image_612() { guest_kernel=6.12 guest_image 2>/dev/null; }
+# guest_612_ready: the 6.12 Image and the initramfs are cached, building them if need
+# be (tens of minutes); false, with the reason in $guest_612_why, if they cannot be.
+guest_612_ready() {
+  local image
+  image=$(guest_image_612)
+  [ -n "$image" ] && [ -f "$image" ] && [ -f "$(guest_initramfs)" ] && return 0
+  guest_612_why=$(bash "$repo_root/scripts/build-guest" --kernel 6.12 2>&1 >/dev/null | tail -1)
+  image=$(guest_image_612)
+  [ -n "$image" ] && [ -f "$image" ] && [ -f "$(guest_initramfs)" ] && return 0
+  guest_612_why=${guest_612_why:-no 6.12 Image after scripts/build-guest --kernel 6.12}
+  return 1
+}
 
 # qemu_guest SMP APPEND: boot the reference guest under QEMU, console on stdio.
 qemu_guest() {
