@@ -40,6 +40,9 @@ static const char run_usage[] =
     "  --strict-mmio     stop the VM when the guest touches an address with no RAM or device,\n"
     "                    or a device register the device does not implement (default: an\n"
     "                    access fault, or an ignored write / zero read, as hardware does)\n"
+    "  --irqchip plic|aia  the guest's interrupt controller (default plic): a PLIC, or AIA\n"
+    "                    as QEMU virt,aia=aplic-imsic (an IMSIC per vCPU, an APLIC in MSI\n"
+    "                    mode; needs a kernel with the AIA drivers, Linux 6.10 or later)\n"
     "  --disk PATH[,ro]  a raw disk image as virtio-blk (repeatable)\n"
     "  --net user[,hostfwd=tcp::HOSTPORT-:GUESTPORT...][,mac=MAC]\n"
     "                    a virtio-net NIC with user-mode networking (no root needed)\n"
@@ -251,6 +254,14 @@ int cli_parse_run(int argc, char **argv, struct vm_config *cfg, struct vmm_optio
             cfg->jit_stats = true;
         } else if (!strcmp(arg, "--strict-mmio")) {
             cfg->strict_mmio = true;
+        } else if (cli_take_value(argc, argv, &i, "--irqchip", &value)) {
+            if (value && !strcmp(value, "plic"))
+                cfg->irqchip = VM_IRQCHIP_PLIC;
+            else if (value && !strcmp(value, "aia"))
+                cfg->irqchip = VM_IRQCHIP_AIA;
+            else
+                return set_err(err, err_len, "--irqchip takes plic or aia, not '%s'",
+                               value ? value : "");
         } else if (cli_take_value(argc, argv, &i, "--jit", &value)) {
             if (value && !strcmp(value, "on"))
                 cfg->jit = VM_JIT_ON;

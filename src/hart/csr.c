@@ -4,6 +4,7 @@
  * through dv_csr_read/dv_csr_write (the DV-Ext numbers of dvext.md).
  */
 #include "hart/csr.h"
+#include "hart/aia.h"
 #include "hart/mmu.h"
 #include "hart/vector.h"
 
@@ -17,7 +18,8 @@ uint64_t csr_guest_sip(struct dv_hart *h, uint64_t now)
     uint64_t sip = (h->huvip & DV_HUVIP_VSSIP) ? SIP_SSIP : 0;
     if ((h->huvip & DV_HUVIP_VSTIP) || now >= h->vstimecmp)
         sip |= SIP_STIP;
-    if ((h->huvip & DV_HUVIP_VSEIP) || atomic_load_explicit(&h->plic_line, memory_order_relaxed))
+    if ((h->huvip & DV_HUVIP_VSEIP) || atomic_load_explicit(&h->plic_line, memory_order_relaxed) ||
+        atomic_load_explicit(&h->aia_lines, memory_order_relaxed))
         sip |= SIP_SEIP;
     return sip;
 }
@@ -161,8 +163,16 @@ bool csr_guest_access(struct dv_hart *h, const struct insn *in, unsigned csr, en
     else if (vec_is_csr(csr) && !(h->vsstatus & SSTATUS_VS))
         fault = 1;
     uint64_t value = 0;
-    if (!fault)
+    if (!fault && h->m->aia && aia_guest_csr_is(csr)) {
+        /* read and write in one step: a claim, or an eip update racing MSIs */
+        fault = aia_guest_csr(h, csr, op, operand, writes, &value);
+        if (!fault) {
+            *old = value;
+            return true;
+        }
+    } else if (!fault) {
         fault = guest_read(h, csr, &value);
+    }
     if (!fault && writes && read_only)
         fault = 1;
     if (fault) {
@@ -200,6 +210,11 @@ int dv_csr_read(struct dv_hart *h, unsigned csr, uint64_t *value)
     case DV_CSR_HUVSIP: *value = csr_guest_sip(h, hart_time(h)); break;
     case DV_CSR_HUVSTIMECMP: *value = h->vstimecmp; break;
     case DV_CSR_HUVSATP: *value = h->vsatp; break;
+    case DV_CSR_HUVSISELECT:
+        if (!h->m->aia)
+            return DV_ERR_NO_CSR;
+        *value = h->vsiselect;
+        break;
     case DV_CSR_VTIMECMP: *value = h->vtimecmp; break;
     case DV_CSR_VTIMECTL: *value = h->vtimectl; break;
     case DV_CSR_VCPUID: *value = h->vcpuid; break;
@@ -246,6 +261,13 @@ int dv_csr_write(struct dv_hart *h, unsigned csr, uint64_t value)
     case DV_CSR_HUVSIP: set_ssip(h, value); break;
     case DV_CSR_HUVSTIMECMP: h->vstimecmp = value; break;
     case DV_CSR_HUVSATP: satp_write(h, value); break;
+    case DV_CSR_HUVSISELECT:
+        if (!h->m->aia)
+            return DV_ERR_NO_CSR;
+        if (value > 0x1ff)
+            return DV_ERR_INVALID;
+        h->vsiselect = value;
+        break;
     case DV_CSR_VTIMECMP: h->vtimecmp = value; break;
     case DV_CSR_VTIMECTL: h->vtimectl = value & 0x7f; break;
     case DV_CSR_VCPUID: return DV_ERR_INVALID; /* fixed at dv_hart_create */

@@ -37,6 +37,7 @@ enum dv_csr {
     DV_CSR_HUVSIP = 0x444,
     DV_CSR_HUVSTIMECMP = 0x44d, /* the guest's Sstc stimecmp */
     DV_CSR_HUVSATP = 0x480,
+    DV_CSR_HUVSISELECT = 0x450, /* AIA vsiselect (0x250); with dv_machine_set_aia only */
     /* timer and IPI */
     DV_CSR_VTIMECMP = 0x401,
     DV_CSR_VTIMECTL = 0x402,
@@ -158,8 +159,49 @@ int dv_machine_add_window(struct dv_machine *m, void *host, size_t len);
  */
 #define DV_PLIC_SIZE 0x400000ull
 int dv_machine_set_plic(struct dv_machine *m, uint64_t gpa_base, unsigned nsources);
-/* Raise (level=true) or lower a level-triggered vPLIC source. Any thread. */
+/* Raise (level=true) or lower a vPLIC source, or the APLIC's wire of that
+   number when the machine has AIA instead (dv_machine_set_aia). Any thread. */
 void dv_plic_set_irq(struct dv_machine *m, unsigned source, bool level);
+
+/*
+ * AIA instead of the vPLIC (ratified RISC-V AIA 1.0): one S-level IMSIC
+ * interrupt file per hart (the H extension's guest interrupt file, always
+ * connected, as if hstatus.VGEIN named it) at imsic_base + hart * 4 KiB, with
+ * identities 1..255, which the guest reaches through siselect/sireg/stopei/
+ * stopi (its vsiselect/vsireg/vstopei/vstopi) and by MSI writes to the
+ * pages; and an APLIC supervisor domain (DV_APLIC_SIZE at aplic_base, wires
+ * 1..nsources-1, one IDC per hart) that turns the wires of dv_plic_set_irq
+ * into MSIs (domaincfg.DM = 1) or drives SEIP itself (DM = 0). The guest's
+ * accesses to both windows, its claims and its MSIs never exit. Only before
+ * any hart runs, and not together with dv_machine_set_plic.
+ */
+#define DV_IMSIC_PAGE    0x1000ull
+#define DV_IMSIC_IDS     255u
+#define DV_APLIC_SIZE    0x8000ull
+#define DV_AIA_MAX_SRCS  1024u /* including the non-existent source 0 */
+#define DV_AIA_MAX_HARTS 256u
+int dv_machine_set_aia(struct dv_machine *m, uint64_t imsic_base, uint64_t aplic_base,
+                       unsigned nsources);
+
+/* The AIA state a hypervisor saves and restores: the APLIC domain's registers
+   and wires (so a device that drives its wire again makes no edge), and each
+   hart's interrupt file. eip/eie: bit i%64 of word i/64. */
+struct dv_aia_state {
+    unsigned nsources, nharts; /* must match the machine's on restore */
+    uint32_t domaincfg, genmsi;
+    uint32_t sourcecfg[DV_AIA_MAX_SRCS], target[DV_AIA_MAX_SRCS];
+    uint32_t pending[DV_AIA_MAX_SRCS / 32], enable[DV_AIA_MAX_SRCS / 32],
+        input[DV_AIA_MAX_SRCS / 32];
+    struct {
+        uint32_t idelivery, iforce, ithreshold;
+        uint32_t eidelivery, eithreshold;
+        uint64_t eip[4], eie[4];
+    } hart[DV_AIA_MAX_HARTS];
+};
+/* Only while no hart runs. 0, or DV_ERR_INVALID (no AIA; a shape or a value
+   the controllers cannot hold) and nothing changed. */
+int dv_aia_get_state(struct dv_machine *m, struct dv_aia_state *out);
+int dv_aia_set_state(struct dv_machine *m, const struct dv_aia_state *in);
 
 /*
  * The vPLIC's state, as its registers show it plus the gateways' claimed

@@ -158,6 +158,7 @@ struct window {
 #define MAX_HARTS   256
 
 struct vplic;
+struct aia;
 
 struct dv_machine {
     unsigned nharts;
@@ -166,6 +167,7 @@ struct dv_machine {
     _Atomic uint64_t vipi[4]; /* bit n: vcpu n owes a USIP exit */
     struct vplic *plic;
     uint64_t plic_base;
+    struct aia *aia; /* or AIA (aia.c) */
     struct dv_engine_config engine;
     struct jit_pages *code_pages;     /* which RAM pages hold translated code (jit.c) */
     _Atomic uint64_t code_generation; /* moves whenever any translated code goes stale */
@@ -225,6 +227,8 @@ struct dv_hart {
        instruction; cleared by timer_poll */
     atomic_bool attention;
     atomic_bool plic_line; /* vPLIC context line for this hart (VSEIP) */
+    atomic_uint aia_lines; /* AIA_LINE_*: the IMSIC file's and the APLIC IDC's SEIP */
+    uint64_t vsiselect;    /* AIA: the guest's siselect */
     pthread_mutex_t wait_lock;
     pthread_cond_t wait_cond;
 

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "hart/aia.h"
 #include "hart/hart.h"
 #include "hart/jit/jit.h"
 #include "hart/mmu.h"
@@ -34,6 +35,7 @@ void dv_machine_destroy(struct dv_machine *m)
         return;
     if (m->plic)
         vplic_destroy(m->plic);
+    aia_destroy(m->aia);
     jit_pages_destroy(m);
     pthread_mutex_destroy(&m->lock);
     free(m);
@@ -75,7 +77,7 @@ static void plic_notify(void *opaque, unsigned context, bool pending)
 
 int dv_machine_set_plic(struct dv_machine *m, uint64_t gpa_base, unsigned nsources)
 {
-    if (m->plic || (gpa_base & (PAGE_SIZE - 1)))
+    if (m->plic || m->aia || (gpa_base & (PAGE_SIZE - 1)))
         return DV_ERR_INVALID;
     m->plic = vplic_create(nsources, m->nharts, plic_notify, m);
     if (!m->plic)
@@ -88,6 +90,8 @@ void dv_plic_set_irq(struct dv_machine *m, unsigned source, bool level)
 {
     if (m->plic)
         vplic_set_irq(m->plic, source, level);
+    else if (m->aia)
+        aia_set_irq(m->aia, source, level);
 }
 
 int dv_plic_get_state(struct dv_machine *m, struct dv_plic_state *out)

@@ -9,6 +9,7 @@
 #include "hart/jit/jit.h"
 #include "hart/jit/verify.h"
 #include "hart/mmu.h"
+#include "hart/aia.h"
 #include "hart/vplic.h"
 
 #define PTE_V        (1ull << 0)
@@ -220,6 +221,10 @@ static enum xlate translate(struct dv_hart *h, uint64_t va, enum access acc, con
         *gpa_out = gpa;
         return XLATE_PLIC;
     }
+    if (m->aia && acc != ACC_FETCH && aia_window(m->aia, gpa)) {
+        *gpa_out = gpa; /* the AIA windows are the hart's too, like the vPLIC's */
+        return XLATE_PLIC;
+    }
     uint32_t tinst = (acc == ACC_FETCH || !in) ? 0 : mmu_transform_insn(in) | part << 15;
     if (!gstage(h, gpa, acc, acc, va, tinst, host))
         return XLATE_FAULT;
@@ -271,8 +276,11 @@ static bool plic_access(struct dv_hart *h, uint64_t va, uint64_t gpa, unsigned s
     uint32_t v32 = (uint32_t)*value;
     bool ok = true;
     if (likely(!h->verify) || !verify_plic(h, store, &v32)) {
-        ok = store ? vplic_write(h->m->plic, gpa - h->m->plic_base, size, v32)
-                   : vplic_read(h->m->plic, gpa - h->m->plic_base, size, &v32);
+        if (h->m->aia)
+            ok = aia_mmio(h->m->aia, gpa, size, &v32, store);
+        else
+            ok = store ? vplic_write(h->m->plic, gpa - h->m->plic_base, size, v32)
+                       : vplic_read(h->m->plic, gpa - h->m->plic_base, size, &v32);
         if (unlikely(h->verify) && !store)
             verify_plic_result(h, v32);
     }

@@ -70,6 +70,8 @@ struct vm_config {
     /* --strict-mmio: stop the VM on an access to nothing or one a device
        refuses, instead of an access fault or an ignored access */
     bool strict_mmio;
+    /* --irqchip: the guest's interrupt controller (PLIC, or AIA's IMSIC + APLIC) */
+    enum vm_irqchip { VM_IRQCHIP_PLIC, VM_IRQCHIP_AIA } irqchip;
     int seccomp; /* --seccomp: enum sandbox_mode (host/sandbox.h), for the whole process */
     const struct vm_held_files *held; /* NULL: every file is opened by name */
     unsigned ndisks, nnics;

@@ -17,11 +17,14 @@
 #include "vmm/config.h"
 
 /* The PLIC has 1023 interrupt sources at most; source 0 means "none". */
-#define PLIC_MAX_NDEV 1023u
+#define PLIC_MAX_NDEV    1023u
 /* The hart's S-mode external interrupt: the cause the PLIC's S-mode context raises. */
-#define IRQ_S_EXT     9u
+#define IRQ_S_EXT        9u
+/* An IMSIC interrupt file's page, and the identities each file has. */
+#define IMSIC_PAGE_BYTES 0x1000u
+#define IMSIC_NUM_IDS    255u
 /* Room for the extension stringlist derived from the ISA string. */
-#define ISA_MAX       512u
+#define ISA_MAX          512u
 
 /* ---- riscv,isa-extensions from the ISA string ---------------------------------- */
 
@@ -143,14 +146,42 @@ static int build_cpus(void *fdt, const struct fdt_params *p, const struct strlis
     return fdt_end_node(fdt);
 }
 
-static int build_soc(void *fdt, const struct fdt_params *p)
+/* QEMU virt,aia=aplic-imsic's S-level nodes (Linux's riscv,imsics and
+   riscv,aplic bindings): the IMSIC files signal each cpu's S external
+   interrupt; the APLIC forwards its wires to them as MSIs. */
+static int build_aia(void *fdt, const struct fdt_params *p)
 {
-    TRY(fdt_begin_node(fdt, "soc"));
-    TRY(fdt_property_u32(fdt, "#address-cells", 2));
-    TRY(fdt_property_u32(fdt, "#size-cells", 2));
-    TRY(fdt_property_string(fdt, "compatible", "simple-bus"));
-    TRY(fdt_property(fdt, "ranges", NULL, 0));
+    fdt32_t ext[2 * VM_MAX_VCPUS];
+    for (unsigned cpu = 0; cpu < p->ncpus; cpu++) {
+        ext[2 * cpu] = cpu_to_fdt32(FDT_PHANDLE_CPU_INTC(cpu));
+        ext[2 * cpu + 1] = cpu_to_fdt32(IRQ_S_EXT);
+    }
+    TRY(begin_node_at(fdt, "imsics", p->imsic_base));
+    TRY(fdt_property_string(fdt, "compatible", "riscv,imsics"));
+    TRY(prop_reg(fdt, p->imsic_base, (uint64_t)IMSIC_PAGE_BYTES * p->ncpus));
+    TRY(fdt_property_u32(fdt, "#interrupt-cells", 0));
+    TRY(fdt_property(fdt, "interrupt-controller", NULL, 0));
+    TRY(fdt_property(fdt, "msi-controller", NULL, 0));
+    TRY(fdt_property_u32(fdt, "#msi-cells", 0));
+    TRY(fdt_property(fdt, "interrupts-extended", ext, (int)(2 * p->ncpus * sizeof(ext[0]))));
+    TRY(fdt_property_u32(fdt, "riscv,num-ids", IMSIC_NUM_IDS));
+    TRY(fdt_property_u32(fdt, "phandle", FDT_PHANDLE_IMSIC));
+    TRY(fdt_end_node(fdt));
 
+    TRY(begin_node_at(fdt, "aplic", p->aplic_base));
+    TRY(fdt_property_string(fdt, "compatible", "riscv,aplic"));
+    TRY(prop_reg(fdt, p->aplic_base, p->plic_size));
+    TRY(fdt_property_u32(fdt, "#address-cells", 0));
+    TRY(fdt_property_u32(fdt, "#interrupt-cells", 2));
+    TRY(fdt_property(fdt, "interrupt-controller", NULL, 0));
+    TRY(fdt_property_u32(fdt, "msi-parent", FDT_PHANDLE_IMSIC));
+    TRY(fdt_property_u32(fdt, "riscv,num-sources", p->plic_ndev));
+    TRY(fdt_property_u32(fdt, "phandle", FDT_PHANDLE_APLIC));
+    return fdt_end_node(fdt);
+}
+
+static int build_plic(void *fdt, const struct fdt_params *p)
+{
     static const char plic_compat[] = "sifive,plic-1.0.0\0riscv,plic0";
     /* Context N is hart N's S-mode: one <intc 9> pair per hart, in hart order. */
     fdt32_t ext[2 * VM_MAX_VCPUS];
@@ -167,7 +198,21 @@ static int build_soc(void *fdt, const struct fdt_params *p)
     TRY(fdt_property_u32(fdt, "riscv,ndev", p->plic_ndev));
     TRY(fdt_property(fdt, "interrupts-extended", ext, (int)(2 * p->ncpus * sizeof(ext[0]))));
     TRY(fdt_property_u32(fdt, "phandle", FDT_PHANDLE_PLIC));
-    TRY(fdt_end_node(fdt));
+    return fdt_end_node(fdt);
+}
+
+static int build_soc(void *fdt, const struct fdt_params *p)
+{
+    TRY(fdt_begin_node(fdt, "soc"));
+    TRY(fdt_property_u32(fdt, "#address-cells", 2));
+    TRY(fdt_property_u32(fdt, "#size-cells", 2));
+    TRY(fdt_property_string(fdt, "compatible", "simple-bus"));
+    TRY(fdt_property(fdt, "ranges", NULL, 0));
+
+    if (p->aia)
+        TRY(build_aia(fdt, p));
+    else
+        TRY(build_plic(fdt, p));
 
     for (unsigned i = 0; i < p->ndevices; i++) {
         const struct fdt_device *d = &p->devices[i];
@@ -176,7 +221,12 @@ static int build_soc(void *fdt, const struct fdt_params *p)
         TRY(prop_reg(fdt, d->base, d->size));
         if (d->clock_hz)
             TRY(fdt_property_u32(fdt, "clock-frequency", d->clock_hz));
-        if (d->irq) {
+        if (d->irq && p->aia) {
+            /* the APLIC's two cells: the wire, IRQ_TYPE_LEVEL_HIGH */
+            fdt32_t cells[2] = {cpu_to_fdt32(d->irq), cpu_to_fdt32(4)};
+            TRY(fdt_property(fdt, "interrupts", cells, sizeof(cells)));
+            TRY(fdt_property_u32(fdt, "interrupt-parent", FDT_PHANDLE_APLIC));
+        } else if (d->irq) {
             TRY(fdt_property_u32(fdt, "interrupts", d->irq));
             TRY(fdt_property_u32(fdt, "interrupt-parent", FDT_PHANDLE_PLIC));
         }

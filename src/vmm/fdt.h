@@ -13,11 +13,15 @@
 #ifndef DUVISOR_VMM_FDT_H
 #define DUVISOR_VMM_FDT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define FDT_PHANDLE_PLIC          1u
 #define FDT_PHANDLE_CPU_INTC(cpu) (2u + (cpu))
+/* With AIA the APLIC takes the PLIC's phandle: every device's parent. */
+#define FDT_PHANDLE_APLIC         FDT_PHANDLE_PLIC
+#define FDT_PHANDLE_IMSIC         0x100u
 
 /* One device node under /soc: NAME@BASE with compatible, reg, and (when
    irq is not 0) interrupts routed to the PLIC. */
@@ -37,6 +41,11 @@ struct fdt_params {
     const char *isa;                   /* "rv64imafdc_zicsr_..." */
     uint64_t plic_base, plic_size;
     unsigned plic_ndev; /* sources 1 .. plic_ndev */
+    /* aia: instead of the PLIC, an S-level IMSIC (riscv,imsics, 255 ids, one
+       page per cpu at imsic_base) and an APLIC in MSI mode (riscv,aplic,
+       plic_ndev sources, plic_size bytes at aplic_base), as QEMU virt,aia=aplic-imsic */
+    bool aia;
+    uint64_t imsic_base, aplic_base;
     /* the devices, in order; the first "serial" is /chosen's stdout-path */
     const struct fdt_device *devices;
     unsigned ndevices;

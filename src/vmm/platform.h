@@ -14,6 +14,14 @@
 #define PLATFORM_PLIC_BASE 0x0c000000ull
 #define PLATFORM_PLIC_NDEV 95u
 
+/* --irqchip aia: QEMU virt's (aia=aplic-imsic) S-level IMSIC files, one
+   4 KiB page per hart, and its APLIC-S domain with wires 1..96. */
+#define PLATFORM_IMSIC_S_BASE   0x28000000ull
+#define PLATFORM_APLIC_S_BASE   0x0d000000ull
+#define PLATFORM_APLIC_NSOURCES 96u
+/* The harts also have Ssaia then (the AIA CSRs). */
+#define PLATFORM_ISA_AIA_SUFFIX "_ssaia"
+
 /* The 16550 console UART. */
 #define PLATFORM_UART_BASE  0x10000000ull
 #define PLATFORM_UART_SIZE  0x100ull

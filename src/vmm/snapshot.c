@@ -78,6 +78,41 @@ static void save_plic(struct vm *vm, struct state_writer *w, struct dv_plic_stat
     }
 }
 
+/* --irqchip aia: the APLIC domain, then per hart its IDC, its IMSIC file and
+   the guest's siselect (dvext.h's dv_aia_state, plus vsiselect). */
+static void save_aia(struct vm *vm, struct state_writer *w, struct dv_aia_state *st)
+{
+    dv_aia_get_state(vm->machine, st);
+    unsigned words = (st->nsources + 31) / 32;
+    state_put_u32(w, st->nsources);
+    state_put_u32(w, st->nharts);
+    state_put_u32(w, st->domaincfg);
+    state_put_u32(w, st->genmsi);
+    for (unsigned i = 1; i < st->nsources; i++) {
+        state_put_u32(w, st->sourcecfg[i]);
+        state_put_u32(w, st->target[i]);
+    }
+    for (unsigned i = 0; i < words; i++) {
+        state_put_u32(w, st->pending[i]);
+        state_put_u32(w, st->enable[i]);
+        state_put_u32(w, st->input[i]);
+    }
+    for (unsigned n = 0; n < st->nharts; n++) {
+        state_put_u32(w, st->hart[n].idelivery);
+        state_put_u32(w, st->hart[n].iforce);
+        state_put_u32(w, st->hart[n].ithreshold);
+        state_put_u32(w, st->hart[n].eidelivery);
+        state_put_u32(w, st->hart[n].eithreshold);
+        for (unsigned i = 0; i < 4; i++) {
+            state_put_u64(w, st->hart[n].eip[i]);
+            state_put_u64(w, st->hart[n].eie[i]);
+        }
+        uint64_t sel = 0;
+        dv_csr_read(vm->vcpus[n].hart, DV_CSR_HUVSISELECT, &sel);
+        state_put_u64(w, sel);
+    }
+}
+
 /* Guest time on v when the VM paused: what it reads again after a restore. */
 static uint64_t paused_guest_time(struct vm *vm, struct vcpu *v)
 {
@@ -119,8 +154,9 @@ int snapshot_encode(struct vm *vm, const char *version, struct state_writer *w, 
 {
     if (!vm_paused(vm))
         return set_err(err, err_len, "the VM must be paused");
-    struct dv_plic_state *plic = malloc(sizeof(*plic));
-    if (!plic)
+    bool aia = vm->cfg->irqchip == VM_IRQCHIP_AIA;
+    void *intc = malloc(aia ? sizeof(struct dv_aia_state) : sizeof(struct dv_plic_state));
+    if (!intc)
         return set_err(err, err_len, "out of memory");
     state_put_bytes(w, MAGIC, sizeof(MAGIC));
     state_put_u32(w, SNAPSHOT_FORMAT_MAJOR);
@@ -135,10 +171,13 @@ int snapshot_encode(struct vm *vm, const char *version, struct state_writer *w, 
     begin_section(w, "config", &at);
     vm_config_save(vm->cfg, w);
     end_section(w, at);
-    begin_section(w, "plic", &at);
-    save_plic(vm, w, plic);
+    begin_section(w, aia ? "aia" : "plic", &at);
+    if (aia)
+        save_aia(vm, w, intc);
+    else
+        save_plic(vm, w, intc);
     end_section(w, at);
-    free(plic);
+    free(intc);
     for (unsigned i = 0; i < vm->cfg->smp; i++) {
         char name[16];
         snprintf(name, sizeof(name), "vcpu%u", i);
@@ -590,6 +629,55 @@ static int apply_plic(struct vm *vm, struct snapshot *s, char *err, size_t err_l
     return close_section(&r, "plic", err, err_len);
 }
 
+static int apply_aia(struct vm *vm, struct snapshot *s, char *err, size_t err_len)
+{
+    struct state_reader r;
+    if (!open_section(s, "aia", &r, err, err_len))
+        return -1;
+    struct dv_aia_state *st = calloc(1, sizeof(*st));
+    uint64_t *sel = calloc(DV_AIA_MAX_HARTS, sizeof(*sel));
+    if (!st || !sel) {
+        free(st);
+        free(sel);
+        return set_err(err, err_len, "out of memory");
+    }
+    st->nsources = state_get_count(&r, DV_AIA_MAX_SRCS, "interrupt sources");
+    st->nharts = state_get_count(&r, DV_AIA_MAX_HARTS, "interrupt files");
+    st->domaincfg = state_get_u32(&r);
+    st->genmsi = state_get_u32(&r);
+    for (unsigned i = 1; i < st->nsources; i++) {
+        st->sourcecfg[i] = state_get_u32(&r);
+        st->target[i] = state_get_u32(&r);
+    }
+    for (unsigned i = 0; i < (st->nsources + 31) / 32; i++) {
+        st->pending[i] = state_get_u32(&r);
+        st->enable[i] = state_get_u32(&r);
+        st->input[i] = state_get_u32(&r);
+    }
+    for (unsigned n = 0; n < st->nharts; n++) {
+        st->hart[n].idelivery = state_get_u32(&r);
+        st->hart[n].iforce = state_get_u32(&r);
+        st->hart[n].ithreshold = state_get_u32(&r);
+        st->hart[n].eidelivery = state_get_u32(&r);
+        st->hart[n].eithreshold = state_get_u32(&r);
+        for (unsigned i = 0; i < 4; i++) {
+            st->hart[n].eip[i] = state_get_u64(&r);
+            st->hart[n].eie[i] = state_get_u64(&r);
+        }
+        sel[n] = state_get_u64(&r);
+    }
+    if (state_reader_ok(&r) && st->nharts != vm->cfg->smp)
+        state_fail(&r, "%u interrupt files for %u vCPUs", st->nharts, vm->cfg->smp);
+    if (state_reader_ok(&r) && dv_aia_set_state(vm->machine, st) != DV_OK)
+        state_fail(&r, "the interrupt controller refuses this state");
+    for (unsigned n = 0; n < st->nharts && state_reader_ok(&r); n++)
+        if (dv_csr_write(vm->vcpus[n].hart, DV_CSR_HUVSISELECT, sel[n]) != DV_OK)
+            state_fail(&r, "the hart refuses siselect %#llx", (unsigned long long)sel[n]);
+    free(st);
+    free(sel);
+    return close_section(&r, "aia", err, err_len);
+}
+
 static void apply_vcpu_regs(struct vcpu *v, struct state_reader *r)
 {
     enum sbi_hsm_state hsm = (enum sbi_hsm_state)state_get_u32(r);
@@ -663,7 +751,9 @@ int snapshot_apply(struct vm *vm, struct snapshot *s, char *err, size_t err_len)
     for (unsigned i = 0; i < s->nsections; i++)
         s->sections[i].used = !strcmp(s->sections[i].name, "config");
     /* The interrupt controller before the devices: they drive its lines again. */
-    if (apply_machine(vm, s, err, err_len) || apply_plic(vm, s, err, err_len) ||
+    bool aia = vm->cfg->irqchip == VM_IRQCHIP_AIA;
+    if (apply_machine(vm, s, err, err_len) ||
+        (aia ? apply_aia(vm, s, err, err_len) : apply_plic(vm, s, err, err_len)) ||
         apply_vcpus(vm, s, err, err_len) || apply_devices(vm, s, err, err_len))
         return -1;
     for (unsigned i = 0; i < s->nsections; i++)

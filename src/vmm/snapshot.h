@@ -29,7 +29,7 @@
 #include "vmm/config.h"
 
 #define SNAPSHOT_FORMAT_MAJOR 1u
-#define SNAPSHOT_FORMAT_MINOR 0u
+#define SNAPSHOT_FORMAT_MINOR 1u          /* 1: --irqchip (config) and the 'aia' section */
 #define SNAPSHOT_MAX_BYTES    (80u << 20) /* KiB, but NICs may hold frames back */
 #define SNAPSHOT_MAX_SECTIONS 64u
 

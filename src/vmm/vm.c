@@ -206,6 +206,7 @@ static int load_guest(struct vm *vm, char *err, size_t err_len)
             nodes[nnodes++] = (struct fdt_device){d->dt_name, d->dt_compatible, d->mmio_base,
                                                   d->dt_size, d->irq,           d->dt_clock_hz};
     }
+    bool aia = cfg->irqchip == VM_IRQCHIP_AIA;
     struct fdt_params fp = {
         .ncpus = cfg->smp,
         .ram_base = PLATFORM_RAM_BASE,
@@ -213,10 +214,13 @@ static int load_guest(struct vm *vm, char *err, size_t err_len)
         .bootargs = bootargs,
         .initrd_start = layout.initrd_start,
         .initrd_end = layout.initrd_end,
-        .isa = PLATFORM_ISA,
-        .plic_base = PLATFORM_PLIC_BASE,
-        .plic_size = DV_PLIC_SIZE,
-        .plic_ndev = PLATFORM_PLIC_NDEV,
+        .isa = aia ? PLATFORM_ISA PLATFORM_ISA_AIA_SUFFIX : PLATFORM_ISA,
+        .plic_base = aia ? PLATFORM_APLIC_S_BASE : PLATFORM_PLIC_BASE,
+        .plic_size = aia ? DV_APLIC_SIZE : DV_PLIC_SIZE,
+        .plic_ndev = aia ? PLATFORM_APLIC_NSOURCES : PLATFORM_PLIC_NDEV,
+        .aia = aia,
+        .imsic_base = PLATFORM_IMSIC_S_BASE,
+        .aplic_base = PLATFORM_APLIC_S_BASE,
         .devices = nodes,
         .ndevices = nnodes,
         .timebase_hz = DV_TIMEBASE_HZ,
@@ -324,7 +328,11 @@ static int create_harts(struct vm *vm, char *err, size_t err_len)
     }
     if (!vm->machine || !vm->gstage ||
         dv_machine_add_window(vm->machine, vm->ram, vm->ram_size) != DV_OK ||
-        dv_machine_set_plic(vm->machine, PLATFORM_PLIC_BASE, PLATFORM_PLIC_NDEV + 1) != DV_OK)
+        (cfg->irqchip == VM_IRQCHIP_AIA
+             ? dv_machine_set_aia(vm->machine, PLATFORM_IMSIC_S_BASE, PLATFORM_APLIC_S_BASE,
+                                  PLATFORM_APLIC_NSOURCES + 1)
+             : dv_machine_set_plic(vm->machine, PLATFORM_PLIC_BASE, PLATFORM_PLIC_NDEV + 1)) !=
+            DV_OK)
         return set_err(err, err_len, "cannot set up the hart machine");
     vm_sbi_host_init(vm);
     if (sbi_init(&vm->sbi, &vm->sbi_host, 0))
