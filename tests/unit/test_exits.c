@@ -1173,6 +1173,53 @@ static void test_vipi_cross_hart(void **state)
     run_workers(vm, vipi2_main, w, &hart1_usip);
 }
 
+/* AIA (tests/guest/aia.S): IPIs by MSI between two harts, eithreshold, and an
+   APLIC wire forwarded as an MSI, all claimed through stopei. Every exit but
+   the image's hypercalls fails the test: MSIs and claims never exit. */
+#define AIA_HC_IRQ 8
+
+static void *aia_main(void *arg)
+{
+    struct worker *w = arg;
+    struct dv_hart *h = w->vm->h[w->id];
+    pthread_barrier_wait(w->start);
+    for (unsigned n = 0; n < 16; n++) {
+        uint64_t cause = wenter(w);
+        if (w->err[0])
+            return NULL;
+        if (cause == DV_EXIT_ECALL_VS && dv_gpr_get(h, X_A7) == HC_EXT &&
+            dv_gpr_get(h, X_A6) == AIA_HC_IRQ) {
+            dv_plic_set_irq(w->vm->m, (unsigned)dv_gpr_get(h, X_A0), dv_gpr_get(h, X_A1) != 0);
+            wstep(h);
+            continue;
+        }
+        if (!is_hcall(h, cause, HC_PASS, 0xa0 + w->id))
+            snprintf(w->err, sizeof w->err, "hart %u: want PASS %#x, got %s", w->id, 0xa0 + w->id,
+                     describe(h));
+        return NULL;
+    }
+    snprintf(w->err, sizeof w->err, "hart %u: too many hypercalls", w->id);
+    return NULL;
+}
+
+static void test_aia_msi(void **state)
+{
+    struct vm *vm = vm_new(state, "aia", 2);
+    vm_map(vm, RAM_BASE, RAM_SIZE, GSTAGE_R | GSTAGE_W | GSTAGE_X);
+    assert_int_equal(dv_machine_set_aia(vm->m, 0x28000000, 0x0d000000, 97), DV_OK);
+    /* the AIA and the vPLIC are exclusive */
+    assert_int_equal(dv_machine_set_plic(vm->m, 0x0c000000, 32), DV_ERR_INVALID);
+    vm_hart(vm, 0);
+    vm_hart(vm, 1);
+    struct worker w[2];
+    atomic_bool unused = false;
+    run_workers(vm, aia_main, w, &unused);
+    /* the guest's siselect is the hypervisor's vsiselect */
+    uint64_t sel = 0;
+    assert_int_equal(dv_csr_read(vm->h[0], DV_CSR_HUVSISELECT, &sel), DV_OK);
+    assert_int_equal(sel, 0x72);
+}
+
 /* (d) a hart blocked in WFI (VTW = 0) is woken by a vipi from another thread, promptly */
 static void test_vipi_wakes_wfi(void **state)
 {
@@ -2331,6 +2378,7 @@ int main(void)
         cmocka_unit_test_teardown(test_trap_loop_vtimer, vm_teardown),
         cmocka_unit_test_teardown(test_csr_write_interrupts_at_once, vm_teardown),
         cmocka_unit_test_teardown(test_vipi_latency, vm_teardown),
+        cmocka_unit_test_teardown(test_aia_msi, vm_teardown),
         cmocka_unit_test_teardown(test_tlb_miss_region, vm_teardown),
         cmocka_unit_test_teardown(test_mid_block_fault_gstage, vm_teardown),
         cmocka_unit_test_teardown(test_mid_block_fault_vs, vm_teardown),
