@@ -134,7 +134,7 @@ void vm_config_save(const struct vm_config *cfg, struct state_writer *w)
         state_put_bool(w, n->mac_set);
         state_put_u32(w, n->mtu);
     }
-    state_put_u8(w, (uint8_t)cfg->irqchip); /* last: format 1.0 had no irqchip (PLIC) */
+    state_put_u8(w, (uint8_t)cfg->irqchip); /* last: snapshot format 1.0 had none */
 }
 
 bool vm_config_restore(struct vm_config *cfg, struct state_reader *r)
@@ -177,12 +177,9 @@ bool vm_config_restore(struct vm_config *cfg, struct state_reader *r)
             return state_fail(r, "network interface %u: kind %u or no id", i, kind);
         n->kind = (enum vm_net_kind)kind;
     }
-    cfg->irqchip = VM_IRQCHIP_PLIC;
-    if (state_reader_ok(r) && state_remaining(r)) {
-        uint8_t chip = state_get_u8(r);
-        if (state_reader_ok(r) && chip > VM_IRQCHIP_AIA)
-            return state_fail(r, "interrupt controller %u", chip);
-        cfg->irqchip = (enum vm_irqchip)chip;
-    }
+    uint8_t chip = state_get_u8(r);
+    if (state_reader_ok(r) && chip > VM_IRQCHIP_AIA)
+        return state_fail(r, "interrupt controller %u", chip);
+    cfg->irqchip = (enum vm_irqchip)chip;
     return state_reader_ok(r);
 }

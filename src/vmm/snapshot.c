@@ -515,9 +515,20 @@ static int read_machine_and_config(struct snapshot *s, char *err, size_t err_len
         return set_err(err, err_len, "snapshot section 'machine': %s", r.why);
     if (!open_section(s, "config", &r, err, err_len))
         return -1;
+    /* Format 1.0's config ended before the interrupt controller: a PLIC. */
+    uint8_t *v10 = NULL;
+    if (s->minor == 0) {
+        const struct snapshot_section *sec = find_section(s, "config");
+        if (!(v10 = calloc(1, sec->len + 1)))
+            return set_err(err, err_len, "out of memory");
+        memcpy(v10, sec->data, sec->len);
+        state_reader_init(&r, v10, sec->len + 1);
+    }
     vm_config_init(&s->cfg);
     vm_config_restore(&s->cfg, &r);
-    return close_section(&r, "config", err, err_len);
+    int rc = close_section(&r, "config", err, err_len);
+    free(v10);
+    return rc;
 }
 
 int snapshot_decode(struct snapshot *s, const void *data, size_t len, char *err, size_t err_len)

@@ -1236,7 +1236,11 @@ static void test_config_section(void **state)
     assert_true(get_le64(s->data + smp_at + 4) == RAM_BYTES);
     assert_int_equal(get_le32(s->data + disks_at), 0);
     assert_int_equal(get_le32(s->data + disks_at + 4), 0); /* NICs */
-    assert_int_equal(disks_at + 8, s->len);
+    assert_int_equal(s->data[disks_at + 8], 0);            /* irqchip: the PLIC */
+    assert_int_equal(disks_at + 9, s->len);
+    s->data[disks_at + 8] = 2;
+    expect_layout("config: interrupt controller 2", m, DECODE_FAILED, "interrupt controller 2");
+    s->data[disks_at + 8] = 0;
 
     static const uint32_t smps[] = {0, 33, 1000, 0xffffffffu};
     for (unsigned i = 0; i < 4; i++) {
