@@ -128,7 +128,7 @@ static void guest_write(struct dv_hart *h, unsigned csr, uint64_t value)
         break;
     case 0x105: h->vstvec = value & ~2ull; break;
     case 0x106: h->scounteren = value & 0xffffffffu; break;
-    case 0x10a: h->senvcfg = value & 1; break;
+    case 0x10a: h->senvcfg = senvcfg_legal(value); break;
     case 0x140: h->vsscratch = value; break;
     case 0x141: h->vsepc = value & ~1ull; break;
     case 0x142: h->vscause = value; break;
@@ -297,7 +297,7 @@ int dv_csr_write(struct dv_hart *h, unsigned csr, uint64_t value)
         h->frm = (value >> 5) & 7;
         break;
     case DV_CSR_GUEST_SCOUNTEREN: h->scounteren = value & 0xffffffffu; break;
-    case DV_CSR_GUEST_SENVCFG: h->senvcfg = value & 1; break;
+    case DV_CSR_GUEST_SENVCFG: h->senvcfg = senvcfg_legal(value); break;
     case DV_CSR_GUEST_INSTRET: h->instret = value; break;
     default:
         if (csr >= DV_CSR_VIPI0 && csr <= DV_CSR_VIPI3) {

@@ -215,9 +215,41 @@ static enum op decode_op32(uint32_t raw)
     return OP_ILLEGAL;
 }
 
+/* Zacas (funct5 00101) at any width; amocas.q names even register pairs. */
+static enum op decode_amocas(uint32_t raw)
+{
+    static const enum op ops[8] = {OP_AMOCAS_B, OP_AMOCAS_H, OP_AMOCAS_W, OP_AMOCAS_D,
+                                   OP_AMOCAS_Q, OP_ILLEGAL,  OP_ILLEGAL,  OP_ILLEGAL};
+    enum op op = ops[bits(raw, 14, 12)];
+    if (op == OP_AMOCAS_Q && ((bits(raw, 11, 7) | bits(raw, 24, 20)) & 1))
+        return OP_ILLEGAL;
+    return op;
+}
+
+/* Zabha: the read-modify-write AMOs on bytes and halfwords (no LR/SC). */
+static enum op decode_amo_bh(unsigned f5, bool h)
+{
+    switch (f5) {
+    case 0x01: return h ? OP_AMOSWAP_H : OP_AMOSWAP_B;
+    case 0x00: return h ? OP_AMOADD_H : OP_AMOADD_B;
+    case 0x04: return h ? OP_AMOXOR_H : OP_AMOXOR_B;
+    case 0x0c: return h ? OP_AMOAND_H : OP_AMOAND_B;
+    case 0x08: return h ? OP_AMOOR_H : OP_AMOOR_B;
+    case 0x10: return h ? OP_AMOMIN_H : OP_AMOMIN_B;
+    case 0x14: return h ? OP_AMOMAX_H : OP_AMOMAX_B;
+    case 0x18: return h ? OP_AMOMINU_H : OP_AMOMINU_B;
+    case 0x1c: return h ? OP_AMOMAXU_H : OP_AMOMAXU_B;
+    }
+    return OP_ILLEGAL;
+}
+
 static enum op decode_amo(uint32_t raw)
 {
     unsigned f3 = bits(raw, 14, 12), f5 = bits(raw, 31, 27);
+    if (f5 == 0x05)
+        return decode_amocas(raw);
+    if (f3 == 0 || f3 == 1)
+        return decode_amo_bh(f5, f3 == 1);
     if (f3 != 2 && f3 != 3)
         return OP_ILLEGAL;
     bool d = f3 == 3;
@@ -260,6 +292,8 @@ static enum op decode_system(uint32_t raw)
     case 0x001: return OP_EBREAK;
     case 0x102: return OP_SRET;
     case 0x105: return OP_WFI;
+    case 0x00d: return OP_WRS_NTO;
+    case 0x01d: return OP_WRS_STO;
     case 0x302: return OP_MRET;
     }
     return OP_ILLEGAL;
@@ -320,6 +354,18 @@ static enum op decode_fp(uint32_t raw)
     return OP_ILLEGAL;
 }
 
+/* Zicbom, Zicboz: MISC-MEM funct3 010 with rd = 0, the operation in imm[11:0]. */
+static enum op decode_cbo(uint32_t raw)
+{
+    switch (bits(raw, 31, 20)) {
+    case 0: return OP_CBO_INVAL;
+    case 1: return OP_CBO_CLEAN;
+    case 2: return OP_CBO_FLUSH;
+    case 4: return OP_CBO_ZERO;
+    }
+    return OP_ILLEGAL;
+}
+
 /* Zimop: SYSTEM funct3 100 with bit 31 set (hlv/hsv have it clear); mop.r.N has bits 25:22
    0111 and bits 29:28 00, mop.rr.N bit 25 set and bits 29:28 00. */
 static bool is_mop(uint32_t raw)
@@ -376,6 +422,8 @@ static void decode32(uint32_t raw, struct insn *d)
             set(d, OP_FENCE, 0, 0, 0, (int32_t)bits(raw, 27, 20)); /* pred:succ */
         else if (f3 == 1)
             set(d, OP_FENCE_I, 0, 0, 0, 0);
+        else if (f3 == 2 && rd == 0)
+            set(d, decode_cbo(raw), 0, rs1, 0, 0);
         else
             set(d, OP_ILLEGAL, 0, 0, 0, 0);
         break;

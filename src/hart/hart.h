@@ -72,18 +72,32 @@ enum {
 };
 
 /* sstatus (vsstatus) bits the guest can see. */
-#define SSTATUS_SIE      (1ull << 1)
-#define SSTATUS_SPIE     (1ull << 5)
-#define SSTATUS_UBE      (1ull << 6)
-#define SSTATUS_SPP      (1ull << 8)
-#define SSTATUS_VS       (3ull << 9)
-#define SSTATUS_VS_DIRTY (3ull << 9)
-#define SSTATUS_FS       (3ull << 13)
-#define SSTATUS_FS_DIRTY (3ull << 13)
-#define SSTATUS_SUM      (1ull << 18)
-#define SSTATUS_MXR      (1ull << 19)
-#define SSTATUS_UXL      (3ull << 32)
-#define SSTATUS_SD       (1ull << 63)
+#define SSTATUS_SIE           (1ull << 1)
+#define SSTATUS_SPIE          (1ull << 5)
+#define SSTATUS_UBE           (1ull << 6)
+#define SSTATUS_SPP           (1ull << 8)
+#define SSTATUS_VS            (3ull << 9)
+#define SSTATUS_VS_DIRTY      (3ull << 9)
+#define SSTATUS_FS            (3ull << 13)
+#define SSTATUS_FS_DIRTY      (3ull << 13)
+#define SSTATUS_SUM           (1ull << 18)
+#define SSTATUS_MXR           (1ull << 19)
+#define SSTATUS_UXL           (3ull << 32)
+#define SSTATUS_SD            (1ull << 63)
+/* senvcfg: FIOM and the Zicbom/Zicboz enables for VU-mode (henvcfg enables all for VS) */
+#define SENVCFG_FIOM          (1ull << 0)
+#define SENVCFG_CBIE          (3ull << 4) /* 00 off, 01 cbo.inval flushes, 11 invalidates */
+#define SENVCFG_CBIE_RESERVED (2ull << 4)
+#define SENVCFG_CBCFE         (1ull << 6)
+#define SENVCFG_CBZE          (1ull << 7)
+
+/* A senvcfg write made legal (WARL): CBIE's reserved 10 reads as 00. */
+static inline uint64_t senvcfg_legal(uint64_t v)
+{
+    v &= SENVCFG_FIOM | SENVCFG_CBIE | SENVCFG_CBCFE | SENVCFG_CBZE;
+    return (v & SENVCFG_CBIE) == SENVCFG_CBIE_RESERVED ? v & ~SENVCFG_CBIE : v;
+}
+
 #define SSTATUS_WRITABLE                                                                           \
     (SSTATUS_SIE | SSTATUS_SPIE | SSTATUS_SPP | SSTATUS_VS | SSTATUS_FS | SSTATUS_SUM | SSTATUS_MXR)
 
@@ -216,9 +230,10 @@ struct dv_hart {
     const uint64_t *groot;
     unsigned glevels;
 
-    /* LR/SC: host address and the value LR saw */
+    /* LR/SC: host address, size and the value LR saw */
     uintptr_t resv_addr;
     uint64_t resv_value;
+    uint8_t resv_size;
     bool resv_valid;
 
     struct trap trap;

@@ -38,5 +38,34 @@
     X(SM3P0, CRYPTO, OTHER, 0, 0, OPF_WRITES_RD)                                                   \
     X(SM3P1, CRYPTO, OTHER, 0, 0, OPF_WRITES_RD)                                                   \
     X(SM4ED, CRYPTO, OTHER, 0, 0, OPF_WRITES_RD)                                                   \
-    X(SM4KS, CRYPTO, OTHER, 0, 0, OPF_WRITES_RD)
+    X(SM4KS, CRYPTO, OTHER, 0, 0, OPF_WRITES_RD)                                                   \
+    X(CBO_INVAL, CMO, OTHER, 0, 0, OPF_TRAPS)                                                      \
+    X(CBO_CLEAN, CMO, OTHER, 0, 0, OPF_TRAPS)                                                      \
+    X(CBO_FLUSH, CMO, OTHER, 0, 0, OPF_TRAPS)                                                      \
+    X(CBO_ZERO, CMO, OTHER, 0, 0, OPF_TRAPS)                                                       \
+    X(WRS_NTO, WRS, OTHER, 0, 0, OPF_TRAPS | OPF_INTERP)                                           \
+    X(WRS_STO, WRS, OTHER, 0, 0, OPF_TRAPS | OPF_INTERP)                                           \
+    ZABHA_OPS(X, B)                                                                                \
+    ZABHA_OPS(X, H)                                                                                \
+    X(AMOCAS_B, AMO, AMO, 0x2f, 0, OPF_TRAPS | OPF_WRITES_RD)                                      \
+    X(AMOCAS_H, AMO, AMO, 0x2f, 0, OPF_TRAPS | OPF_WRITES_RD)                                      \
+    X(AMOCAS_W, AMO, AMO, 0x2f, 0, OPF_TRAPS | OPF_WRITES_RD)                                      \
+    X(AMOCAS_D, AMO, AMO, 0x2f, 0, OPF_TRAPS | OPF_WRITES_RD)                                      \
+    /* reads and writes register pairs, which the JIT's helper call does not keep current */       \
+    X(AMOCAS_Q, AMO, AMO, 0x2f, 0, OPF_TRAPS | OPF_WRITES_RD | OPF_INTERP)
+
+/* Zabha: the read-modify-write AMOs on bytes (B) and halfwords (H) */
+#define ZABHA_OPS(X, W)                                                                            \
+    X(AMOSWAP_##W, AMO, AMO, 0x2f, 0, OPF_TRAPS | OPF_WRITES_RD)                                   \
+    X(AMOADD_##W, AMO, AMO, 0x2f, 0, OPF_TRAPS | OPF_WRITES_RD)                                    \
+    X(AMOXOR_##W, AMO, AMO, 0x2f, 0, OPF_TRAPS | OPF_WRITES_RD)                                    \
+    X(AMOAND_##W, AMO, AMO, 0x2f, 0, OPF_TRAPS | OPF_WRITES_RD)                                    \
+    X(AMOOR_##W, AMO, AMO, 0x2f, 0, OPF_TRAPS | OPF_WRITES_RD)                                     \
+    X(AMOMIN_##W, AMO, AMO, 0x2f, 0, OPF_TRAPS | OPF_WRITES_RD)                                    \
+    X(AMOMAX_##W, AMO, AMO, 0x2f, 0, OPF_TRAPS | OPF_WRITES_RD)                                    \
+    X(AMOMINU_##W, AMO, AMO, 0x2f, 0, OPF_TRAPS | OPF_WRITES_RD)                                   \
+    X(AMOMAXU_##W, AMO, AMO, 0x2f, 0, OPF_TRAPS | OPF_WRITES_RD)
+
+/* The cache-block size of Zicbom and Zicboz (riscv,cbom-block-size and riscv,cboz-block-size) */
+#define CBO_BLOCK_SIZE 64
 #endif

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "hart/csr.h"
+#include "hart/mmu.h"
 #include "hart/timer.h"
 #include "hart/trap.h"
 
@@ -89,4 +90,47 @@ void timer_wait_for_interrupt(struct dv_hart *h)
     }
     pthread_mutex_unlock(&h->wait_lock);
     hart_request_check(h);
+}
+
+/* Whether memory at the reservation still holds what LR saw. */
+static bool reservation_holds(const struct dv_hart *h)
+{
+    uint64_t v = host_load(h->resv_addr, h->resv_size);
+    return (h->resv_size == 4 ? (uint64_t)(int64_t)(int32_t)v : v) == h->resv_value;
+}
+
+bool timer_wait_reservation(struct dv_hart *h, uint64_t limit_ns)
+{
+    if (!h->resv_valid)
+        return true;
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    uint64_t end_ns =
+        (uint64_t)deadline.tv_sec * 1000000000ull + (uint64_t)deadline.tv_nsec + limit_ns;
+    bool ended = false;
+    uint64_t poll_ns = WRS_POLL_MIN_NS;
+    pthread_mutex_lock(&h->wait_lock);
+    for (;;) {
+        if (atomic_load(&h->attention) || !reservation_holds(h) ||
+            (csr_guest_sip(h, hart_time(h)) & h->vsie)) {
+            ended = true;
+            break;
+        }
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        uint64_t now_ns = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
+        if (now_ns >= end_ns)
+            break;
+        /* No store by another hart wakes us: look again soon, then less often
+           (a value that changes quickly is seen quickly, a long wait costs little). */
+        uint64_t wake = now_ns + poll_ns < end_ns ? now_ns + poll_ns : end_ns;
+        if (poll_ns < WRS_POLL_MAX_NS)
+            poll_ns *= 2;
+        struct timespec ts = {.tv_sec = (time_t)(wake / 1000000000ull),
+                              .tv_nsec = (long)(wake % 1000000000ull)};
+        pthread_cond_timedwait(&h->wait_cond, &h->wait_lock, &ts);
+    }
+    pthread_mutex_unlock(&h->wait_lock);
+    hart_request_check(h);
+    return ended;
 }

@@ -16,4 +16,12 @@ bool timer_poll(struct dv_hart *h);
    or another thread asks for attention. */
 void timer_wait_for_interrupt(struct dv_hart *h);
 
+/* Zawrs: sleep while the LR reservation holds, no guest interrupt is pending and
+   no other thread asks for attention, at most limit_ns; memory is looked at after
+   WRS_POLL_MIN_NS, then at doubling intervals up to WRS_POLL_MAX_NS. False when the
+   time ran out. */
+#define WRS_POLL_MIN_NS 4000ull
+#define WRS_POLL_MAX_NS 500000ull
+bool timer_wait_reservation(struct dv_hart *h, uint64_t limit_ns);
+
 #endif

@@ -11,11 +11,14 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <time.h>
 
 #include "hart/decode.h"
 #include "hart/exec_crypto.h"
+#include "hart/exec_wrs.h"
 #include "hart/hart.h"
 #include "hart/ops.h"
 #include "vmm/gstage.h"
@@ -75,7 +78,7 @@ static uint64_t reg(struct vm *vm, unsigned r)
     return dv_gpr_get(vm->h, r);
 }
 
-__attribute__((unused)) static uint64_t csr(struct vm *vm, unsigned c)
+static uint64_t csr(struct vm *vm, unsigned c)
 {
     uint64_t v = 0;
     dv_csr_read(vm->h, c, &v);
@@ -575,15 +578,414 @@ static void test_mops_and_hints(void **state)
     assert_int_equal(d.op, OP_HYPERVISOR);
 }
 
+/* --- Zicbom, Zicboz -------------------------------------------------------------------------- */
+
+#define CBO(imm, rs1) ((uint32_t)(imm) << 20 | (uint32_t)(rs1) << 15 | 2u << 12 | 0x0f)
+#define CBO_ZERO_A0   CBO(4, 10)
+#define JAL(rd, off)                                                                               \
+    ((uint32_t)((off) >> 20 & 1) << 31 | (uint32_t)((off) >> 1 & 0x3ff) << 21 |                    \
+     (uint32_t)((off) >> 11 & 1) << 20 | (uint32_t)((off) >> 12 & 0xff) << 12 | (rd) << 7 | 0x6f)
+#define HANDLER_OFF 0x100u /* guest trap handler: li a3,9; ecall */
+
+static void set_handler(struct vm *vm)
+{
+    const uint32_t handler[] = {0x00900693 /* li a3,9 */, 0x00000073};
+    memcpy(vm->ram + HANDLER_OFF, handler, sizeof(handler));
+    dv_csr_write(vm->h, DV_CSR_HUVSTVEC, RAM_GPA + HANDLER_OFF);
+}
+
+static void test_cbo_zero(void **state)
+{
+    (void)state;
+    for (int jit = 0; jit < 2; jit++) {
+        struct vm vm;
+        vm_open(&vm, jit);
+        memset(vm.ram + DATA_OFF, 0xa5, 256);
+        dv_gpr_set(vm.h, 10, RAM_GPA + DATA_OFF + 64 + 13); /* inside the second block */
+        const uint32_t code[] = {CBO_ZERO_A0, CBO(0, 10), CBO(1, 10), CBO(2, 10)};
+        assert_int_equal(vm_run(&vm, code, COUNT(code)), DV_EXIT_ECALL_VS);
+        for (unsigned i = 0; i < 256; i++)
+            if (vm.ram[DATA_OFF + i] != (i >= 64 && i < 128 ? 0 : 0xa5))
+                fail_msg("%s: byte %u is %02x", jit ? "jit" : "interp", i, vm.ram[DATA_OFF + i]);
+
+        /* a block not in the G-stage: a store guest-page fault at the block, for the
+           hypervisor to map (or, with no device to take it, give an access fault) */
+        dv_gpr_set(vm.h, 10, 0x90000000ull + 0x1234);
+        assert_int_equal(vm_run(&vm, code, 1), DV_EXIT_STORE_GUEST_PAGE_FAULT);
+        assert_int_equal(csr(&vm, DV_CSR_UTVAL), 0x90001200ull);
+        assert_int_equal(csr(&vm, DV_CSR_HUTINST), 0); /* not a load or store to emulate */
+        const uint32_t clean[] = {CBO(1, 10)};
+        assert_int_equal(vm_run(&vm, clean, 1), DV_EXIT_STORE_GUEST_PAGE_FAULT);
+        assert_int_equal(csr(&vm, DV_CSR_UEPC), RAM_GPA);
+        vm_close(&vm);
+    }
+}
+
+/* cbo.zero over code already translated: the JIT must not run the old code. */
+static void test_cbo_zero_code(void **state)
+{
+    (void)state;
+    for (int jit = 0; jit < 2; jit++) {
+        struct vm vm;
+        vm_open(&vm, jit);
+        set_handler(&vm);
+        uint32_t code[0x48 / 4] = {
+            0x00000517,    /* 0x00 auipc a0,0 */
+            0x04050513,    /* 0x04 addi a0,a0,64 */
+            JAL(1u, 0x38), /* 0x08 jal ra,0x40 */
+            CBO_ZERO_A0,   /* 0x0c */
+            JAL(1u, 0x30), /* 0x10 jal ra,0x40: now zeros, an illegal instruction */
+        };
+        code[0x40 / 4] = 0x00160613; /* addi a2,a2,1 */
+        code[0x44 / 4] = 0x00008067; /* ret */
+        assert_int_equal(vm_run(&vm, code, COUNT(code)), DV_EXIT_ECALL_VS);
+        assert_int_equal(reg(&vm, 12), 1);
+        assert_int_equal(reg(&vm, 13), 9);
+        assert_int_equal(csr(&vm, DV_CSR_HUVSCAUSE), 2);
+        assert_int_equal(csr(&vm, DV_CSR_HUVSEPC), RAM_GPA + 0x40);
+        vm_close(&vm);
+    }
+}
+
+/* VU-mode: senvcfg's enables; disabled is a virtual-instruction exception. */
+static void test_cbo_envcfg(void **state)
+{
+    (void)state;
+    const struct {
+        uint32_t insn;
+        uint64_t enable;
+    } c[] = {
+        {CBO_ZERO_A0, SENVCFG_CBZE}, {CBO(1, 10), SENVCFG_CBCFE}, {CBO(2, 10), SENVCFG_CBCFE},
+        {CBO(0, 10), 1ull << 4},     {CBO(0, 10), 3ull << 4},
+    };
+    for (int jit = 0; jit < 2; jit++)
+        for (size_t i = 0; i < COUNT(c); i++) {
+            struct vm vm;
+            vm_open(&vm, jit);
+            dv_csr_write(vm.h, DV_CSR_HUSTATUS, 0); /* VU; its ecall goes to the VS handler */
+            set_handler(&vm);
+            dv_gpr_set(vm.h, 10, RAM_GPA + DATA_OFF);
+            dv_csr_write(vm.h, DV_CSR_GUEST_SENVCFG, ~c[i].enable);
+            assert_int_equal(vm_run(&vm, &c[i].insn, 1), DV_EXIT_VIRTUAL_INSTRUCTION);
+            assert_int_equal(csr(&vm, DV_CSR_UTVAL), c[i].insn);
+            dv_csr_write(vm.h, DV_CSR_GUEST_SENVCFG, c[i].enable);
+            assert_int_equal(vm_run(&vm, &c[i].insn, 1), DV_EXIT_ECALL_VS);
+            assert_int_equal(csr(&vm, DV_CSR_HUVSCAUSE), EXC_ECALL_U); /* it ran, then ecall */
+            vm_close(&vm);
+        }
+    struct vm vm;
+    vm_open(&vm, false);
+    dv_csr_write(vm.h, DV_CSR_GUEST_SENVCFG, ~0ull);
+    assert_int_equal(csr(&vm, DV_CSR_GUEST_SENVCFG), 0xf1);
+    dv_csr_write(vm.h, DV_CSR_GUEST_SENVCFG, 2ull << 4); /* CBIE 10 is reserved */
+    assert_int_equal(csr(&vm, DV_CSR_GUEST_SENVCFG), 0);
+    vm_close(&vm);
+}
+
+/* --- Zacas, Zabha ---------------------------------------------------------------------------- */
+
+#define AMO(f5, f3, rd, rs1, rs2)                                                                  \
+    ((uint32_t)(f5) << 27 | (uint32_t)(rs2) << 20 | (uint32_t)(rs1) << 15 | (uint32_t)(f3) << 12 | \
+     (uint32_t)(rd) << 7 | 0x2f)
+
+static void test_zabha_zacas(void **state)
+{
+    (void)state;
+    const struct {
+        uint32_t insn;     /* a2 = op(mem at a0, a1), a2 also the compare value of amocas */
+        uint64_t a1, a2;   /* register inputs */
+        uint64_t want_a2;  /* old value, sign-extended */
+        uint64_t want_mem; /* the 8 bytes at a0 afterwards */
+        const char *name;
+    } c[] = {
+        /* memory starts as 0x11223344556677f0 */
+        {AMO(0x00, 0, 12, 10, 11), 0x20, 0, 0xfffffffffffffff0ull, 0x1122334455667710ull,
+         "amoadd.b wraps in its byte"},
+        {AMO(0x00, 1, 12, 10, 11), 0x1000, 0, 0x77f0, 0x11223344556687f0ull, "amoadd.h"},
+        {AMO(0x10, 0, 12, 10, 11), 0x01, 0, 0xfffffffffffffff0ull, 0x11223344556677f0ull,
+         "amomin.b signed"},
+        {AMO(0x18, 0, 12, 10, 11), 0x01, 0, 0xfffffffffffffff0ull, 0x1122334455667701ull,
+         "amominu.b"},
+        {AMO(0x14, 1, 12, 10, 11), 0x8000, 0, 0x77f0, 0x11223344556677f0ull, "amomax.h"},
+        {AMO(0x1c, 1, 12, 10, 11), 0x8000, 0, 0x77f0, 0x1122334455668000ull, "amomaxu.h"},
+        {AMO(0x01, 0, 12, 10, 11), 0x1ab, 0, 0xfffffffffffffff0ull, 0x11223344556677abull,
+         "amoswap.b"},
+        {AMO(0x0c, 1, 12, 10, 11), 0x0ff0, 0, 0x77f0, 0x11223344556607f0ull, "amoand.h"},
+        {AMO(0x08, 0, 12, 10, 11), 0x0f, 0, 0xfffffffffffffff0ull, 0x11223344556677ffull,
+         "amoor.b"},
+        {AMO(0x04, 1, 12, 10, 11), 0xffff, 0, 0x77f0, 0x112233445566880full, "amoxor.h"},
+        {AMO(0x05, 0, 12, 10, 11), 0x99, 0xf0, 0xfffffffffffffff0ull, 0x1122334455667799ull,
+         "amocas.b hit"},
+        {AMO(0x05, 0, 12, 10, 11), 0x99, 0x1f0, 0xfffffffffffffff0ull, 0x1122334455667799ull,
+         "amocas.b compares 8 bits"},
+        {AMO(0x05, 1, 12, 10, 11), 0x99, 0x77f1, 0x77f0, 0x11223344556677f0ull, "amocas.h miss"},
+        {AMO(0x05, 2, 12, 10, 11), 0xdeadbeef, 0x556677f0, 0x556677f0, 0x11223344deadbeefull,
+         "amocas.w hit"},
+        {AMO(0x05, 2, 12, 10, 11), 0xdeadbeef, 0x55667700, 0x556677f0, 0x11223344556677f0ull,
+         "amocas.w miss"},
+        {AMO(0x05, 3, 12, 10, 11), 1, 0x11223344556677f0ull, 0x11223344556677f0ull, 1,
+         "amocas.d hit"},
+        {AMO(0x05, 3, 12, 10, 11), 1, 0, 0x11223344556677f0ull, 0x11223344556677f0ull,
+         "amocas.d miss"},
+    };
+    for (int jit = 0; jit < 2; jit++)
+        for (size_t i = 0; i < COUNT(c); i++) {
+            struct vm vm;
+            vm_open(&vm, jit);
+            const uint64_t init = 0x11223344556677f0ull;
+            memcpy(vm.ram + DATA_OFF, &init, 8);
+            dv_gpr_set(vm.h, 10, RAM_GPA + DATA_OFF);
+            dv_gpr_set(vm.h, 11, c[i].a1);
+            dv_gpr_set(vm.h, 12, c[i].a2);
+            assert_int_equal(vm_run(&vm, &c[i].insn, 1), DV_EXIT_ECALL_VS);
+            uint64_t mem;
+            memcpy(&mem, vm.ram + DATA_OFF, 8);
+            if (reg(&vm, 12) != c[i].want_a2 || mem != c[i].want_mem)
+                fail_msg("%s on %s: a2 %016llx memory %016llx", c[i].name, jit ? "jit" : "interp",
+                         (unsigned long long)reg(&vm, 12), (unsigned long long)mem);
+            vm_close(&vm);
+        }
+}
+
+static void test_amocas_q(void **state)
+{
+    (void)state;
+    for (int jit = 0; jit < 2; jit++) {
+        struct vm vm;
+        vm_open(&vm, jit);
+        set_handler(&vm);
+        const uint64_t init[2] = {0x1111, 0x2222};
+        memcpy(vm.ram + DATA_OFF, init, 16);
+        dv_gpr_set(vm.h, 10, RAM_GPA + DATA_OFF);
+        /* amocas.q a2,a4,(a0): a2/a3 compare, a4/a5 swap in */
+        const uint32_t cas = AMO(0x05, 4, 12, 10, 14);
+        dv_gpr_set(vm.h, 12, 0x1111);
+        dv_gpr_set(vm.h, 13, 0x2222);
+        dv_gpr_set(vm.h, 14, 0x3333);
+        dv_gpr_set(vm.h, 15, 0x4444);
+        assert_int_equal(vm_run(&vm, &cas, 1), DV_EXIT_ECALL_VS);
+        uint64_t mem[2];
+        memcpy(mem, vm.ram + DATA_OFF, 16);
+        assert_int_equal(mem[0], 0x3333);
+        assert_int_equal(mem[1], 0x4444);
+        assert_int_equal(reg(&vm, 12), 0x1111);
+        assert_int_equal(reg(&vm, 13), 0x2222);
+        /* a miss: memory unchanged, the pair gets what memory held */
+        assert_int_equal(vm_run(&vm, &cas, 1), DV_EXIT_ECALL_VS);
+        memcpy(mem, vm.ram + DATA_OFF, 16);
+        assert_int_equal(mem[0], 0x3333);
+        assert_int_equal(reg(&vm, 12), 0x3333);
+        assert_int_equal(reg(&vm, 13), 0x4444);
+        /* rd = x0: compares with zero, writes neither x0 nor x1 */
+        dv_gpr_set(vm.h, 1, 0x77);
+        const uint32_t cas0 = AMO(0x05, 4, 0, 10, 14);
+        assert_int_equal(vm_run(&vm, &cas0, 1), DV_EXIT_ECALL_VS);
+        assert_int_equal(reg(&vm, 1), 0x77);
+        /* 8-aligned is misaligned for a quadword: a store misaligned exception in the guest */
+        dv_gpr_set(vm.h, 10, RAM_GPA + DATA_OFF + 8);
+        assert_int_equal(vm_run(&vm, &cas, 1), DV_EXIT_ECALL_VS);
+        assert_int_equal(reg(&vm, 13), 9); /* the guest's handler ran */
+        assert_int_equal(csr(&vm, DV_CSR_HUVSCAUSE), EXC_STORE_MISALIGNED);
+        vm_close(&vm);
+    }
+    struct insn d;
+    decode(AMO(0x05, 4, 13, 10, 14), &d); /* odd rd */
+    assert_int_equal(d.op, OP_ILLEGAL);
+    decode(AMO(0x05, 4, 12, 10, 15), &d); /* odd rs2 */
+    assert_int_equal(d.op, OP_ILLEGAL);
+    decode(AMO(0x02, 0, 12, 10, 0), &d); /* lr.b does not exist */
+    assert_int_equal(d.op, OP_ILLEGAL);
+    decode(AMO(0x05, 5, 12, 10, 14), &d);
+    assert_int_equal(d.op, OP_ILLEGAL);
+}
+
+/* Two vCPU threads, each adding 1 to a halfword (amoadd.h) and to a doubleword
+   (an amocas.d retry loop) many times: no update may be lost. */
+#define ATOMIC_ROUNDS 20000
+
+struct racer {
+    struct dv_hart *h;
+    uint64_t exit;
+};
+
+static void *race(void *arg)
+{
+    struct racer *r = arg;
+    r->exit = dv_enter(r->h);
+    return NULL;
+}
+
+static void test_atomic_across_harts(void **state)
+{
+    (void)state;
+    for (int jit = 0; jit < 2; jit++) {
+        uint8_t *ram =
+            mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        assert_true(ram != MAP_FAILED);
+        struct dv_machine *m = dv_machine_create(2);
+        struct dv_engine_config e = {.jit = jit, .threshold = 1, .max_region = 64};
+        assert_int_equal(dv_machine_set_engine(m, &e), DV_OK);
+        assert_int_equal(dv_machine_add_window(m, ram, RAM_SIZE), DV_OK);
+        struct gstage *g = gstage_create(DV_HUGATP_MODE_SV39X4);
+        assert_int_equal(gstage_map(g, RAM_GPA, ram, RAM_SIZE, GSTAGE_R | GSTAGE_W | GSTAGE_X), 0);
+        const uint32_t code[] = {
+            /* a0 = the halfword, a4 = the doubleword, a1 = 1, t0 = rounds */
+            AMO(0x00, 1, 0, 10, 11),  /* 0x00 amoadd.h x0,a1,(a0) */
+            0x00073603,               /* 0x04 ld a2,0(a4) */
+            0x00160693,               /* 0x08 1: addi a3,a2,1 */
+            0x00000013,               /* 0x0c nop */
+            0x00060793,               /* 0x10 mv a5,a2 */
+            AMO(0x05, 3, 12, 14, 13), /* 0x14 amocas.d a2,a3,(a4) */
+            0xfec798e3,               /* 0x18 bne a5,a2,1b (back to 0x08) */
+            0xfff28293,               /* 0x1c addi t0,t0,-1 */
+            0xfe0290e3,               /* 0x20 bnez t0, 0x00 */
+            0x00000073,               /* 0x24 ecall */
+        };
+        memcpy(ram, code, sizeof(code));
+        struct racer r[2];
+        pthread_t t[2];
+        for (unsigned i = 0; i < 2; i++) {
+            r[i].h = dv_hart_create(m, i);
+            assert_int_equal(dv_csr_write(r[i].h, DV_CSR_HUGATP, gstage_hugatp(g, 1)), DV_OK);
+            dv_csr_write(r[i].h, DV_CSR_HUSTATUS, DV_HUSTATUS_SPVP);
+            dv_csr_write(r[i].h, DV_CSR_UEPC, RAM_GPA);
+            dv_gpr_set(r[i].h, 10, RAM_GPA + DATA_OFF + 6); /* the halfword is the block's last */
+            dv_gpr_set(r[i].h, 14, RAM_GPA + DATA_OFF + 16);
+            dv_gpr_set(r[i].h, 11, 1);
+            dv_gpr_set(r[i].h, 5, ATOMIC_ROUNDS);
+        }
+        for (unsigned i = 0; i < 2; i++)
+            assert_int_equal(pthread_create(&t[i], NULL, race, &r[i]), 0);
+        for (unsigned i = 0; i < 2; i++) {
+            pthread_join(t[i], NULL);
+            while (r[i].exit != DV_EXIT_ECALL_VS) { /* timer or other exits: carry on */
+                assert_true(r[i].exit & DV_CAUSE_INTERRUPT);
+                r[i].exit = dv_enter(r[i].h);
+            }
+        }
+        uint16_t half;
+        uint64_t dword;
+        memcpy(&half, ram + DATA_OFF + 6, 2);
+        memcpy(&dword, ram + DATA_OFF + 16, 8);
+        assert_int_equal(half, 2 * ATOMIC_ROUNDS);
+        assert_int_equal(ram[DATA_OFF + 5], 0); /* the neighbours are untouched */
+        assert_int_equal(ram[DATA_OFF + 8], 0);
+        assert_int_equal(dword, 2 * ATOMIC_ROUNDS);
+        for (unsigned i = 0; i < 2; i++)
+            dv_hart_destroy(r[i].h);
+        gstage_destroy(g);
+        dv_machine_destroy(m);
+        munmap(ram, RAM_SIZE);
+    }
+}
+
+/* --- Zawrs ----------------------------------------------------------------------------------- */
+
+#define WRS_NTO 0x00d00073u
+#define WRS_STO 0x01d00073u
+#define LR_W_A2 AMO(0x02, 2, 12, 10, 0)
+
+static uint64_t now_ns(clockid_t clock)
+{
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void test_wrs_timeouts(void **state)
+{
+    (void)state;
+    for (int jit = 0; jit < 2; jit++) {
+        struct vm vm;
+        vm_open(&vm, jit);
+        dv_csr_write(vm.h, DV_CSR_HUSTATUS, DV_HUSTATUS_SPVP | DV_HUSTATUS_VTW);
+        dv_gpr_set(vm.h, 10, RAM_GPA + DATA_OFF);
+        /* no reservation: nothing to wait for, done at once even under VTW */
+        const uint32_t nto[] = {WRS_NTO};
+        assert_int_equal(vm_run(&vm, nto, 1), DV_EXIT_ECALL_VS);
+        /* a reservation nobody breaks: sto completes after a short while, nto times
+           out into a virtual-instruction exception under VTW */
+        const uint32_t sto_code[] = {LR_W_A2, WRS_STO};
+        assert_int_equal(vm_run(&vm, sto_code, COUNT(sto_code)), DV_EXIT_ECALL_VS);
+        const uint32_t nto_code[] = {LR_W_A2, WRS_NTO};
+        uint64_t t0 = now_ns(CLOCK_MONOTONIC);
+        assert_int_equal(vm_run(&vm, nto_code, COUNT(nto_code)), DV_EXIT_VIRTUAL_INSTRUCTION);
+        assert_true(now_ns(CLOCK_MONOTONIC) - t0 >= WRS_NTO_NS);
+        assert_int_equal(csr(&vm, DV_CSR_UTVAL), WRS_NTO);
+        assert_int_equal(csr(&vm, DV_CSR_UEPC), RAM_GPA + 4);
+        /* without VTW the same wait just ends */
+        dv_csr_write(vm.h, DV_CSR_HUSTATUS, DV_HUSTATUS_SPVP);
+        assert_int_equal(vm_run(&vm, nto_code, COUNT(nto_code)), DV_EXIT_ECALL_VS);
+        vm_close(&vm);
+    }
+}
+
+struct storer {
+    uint32_t *word;
+    unsigned delay_ms;
+};
+
+static void *store_later(void *arg)
+{
+    struct storer *s = arg;
+    struct timespec d = {.tv_sec = 0, .tv_nsec = (long)s->delay_ms * 1000000};
+    nanosleep(&d, NULL);
+    __atomic_store_n(s->word, 1, __ATOMIC_SEQ_CST);
+    return NULL;
+}
+
+/* A guest waiting for a flag with lr.w + wrs.nto sees another thread's store,
+   and sleeps rather than spins while it waits. */
+static void test_wrs_wakes_on_store(void **state)
+{
+    (void)state;
+    const uint32_t code[] = {
+        LR_W_A2,    /* 1: lr.w a2,(a0) */
+        0x00061663, /* bnez a2,2f */
+        WRS_NTO,    /* wrs.nto */
+        0xff5ff06f, /* j 1b */
+        0x00000073, /* 2: ecall */
+    };
+    for (int jit = 0; jit < 2; jit++) {
+        struct vm vm;
+        vm_open(&vm, jit);
+        dv_gpr_set(vm.h, 10, RAM_GPA + DATA_OFF);
+        struct storer st = {.word = (uint32_t *)(vm.ram + DATA_OFF), .delay_ms = 40};
+        pthread_t t;
+        uint64_t wall0 = now_ns(CLOCK_MONOTONIC), cpu0 = now_ns(CLOCK_THREAD_CPUTIME_ID);
+        assert_int_equal(pthread_create(&t, NULL, store_later, &st), 0);
+        uint64_t exit = vm_run(&vm, code, COUNT(code));
+        while (exit != DV_EXIT_ECALL_VS) {
+            assert_true(exit & DV_CAUSE_INTERRUPT);
+            exit = dv_enter(vm.h);
+        }
+        uint64_t wall = now_ns(CLOCK_MONOTONIC) - wall0,
+                 cpu = now_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0;
+        pthread_join(t, NULL);
+        assert_int_equal(reg(&vm, 12), 1);
+        assert_true(wall >= 40000000ull);
+        print_message("# wrs.nto on %s: %llu us of CPU in %llu us of waiting\n",
+                      jit ? "jit" : "interp", (unsigned long long)cpu / 1000,
+                      (unsigned long long)wall / 1000);
+        if (cpu * 4 > wall)
+            fail_msg("%s: %llu us of CPU in %llu us of waiting", jit ? "jit" : "interp",
+                     (unsigned long long)cpu / 1000, (unsigned long long)wall / 1000);
+        vm_close(&vm);
+    }
+}
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_zicond),      cmocka_unit_test(test_zbc_zbkb_zbkx),
-        cmocka_unit_test(test_sboxes),      cmocka_unit_test(test_aes128_fips197),
-        cmocka_unit_test(test_aes_on_hart), cmocka_unit_test(test_sha256_abc),
-        cmocka_unit_test(test_sha512_abc),  cmocka_unit_test(test_sha_on_hart),
-        cmocka_unit_test(test_sm3_abc),     cmocka_unit_test(test_sm4_example),
-        cmocka_unit_test(test_zcb),         cmocka_unit_test(test_mops_and_hints),
+        cmocka_unit_test(test_zicond),       cmocka_unit_test(test_zbc_zbkb_zbkx),
+        cmocka_unit_test(test_sboxes),       cmocka_unit_test(test_aes128_fips197),
+        cmocka_unit_test(test_aes_on_hart),  cmocka_unit_test(test_sha256_abc),
+        cmocka_unit_test(test_sha512_abc),   cmocka_unit_test(test_sha_on_hart),
+        cmocka_unit_test(test_sm3_abc),      cmocka_unit_test(test_sm4_example),
+        cmocka_unit_test(test_zcb),          cmocka_unit_test(test_mops_and_hints),
+        cmocka_unit_test(test_cbo_zero),     cmocka_unit_test(test_cbo_zero_code),
+        cmocka_unit_test(test_cbo_envcfg),   cmocka_unit_test(test_zabha_zacas),
+        cmocka_unit_test(test_amocas_q),     cmocka_unit_test(test_atomic_across_harts),
+        cmocka_unit_test(test_wrs_timeouts), cmocka_unit_test(test_wrs_wakes_on_store),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

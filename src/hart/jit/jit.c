@@ -543,6 +543,8 @@ uint64_t jit_helper_int(uint64_t rs1, uint64_t rs2, const struct insn *in)
         return JIT_INT_##family(OP_##name, rs1, rs2, in->imm);
 #define JIT_INT_INT(op, a, b, imm)    int_value(op, a, b, imm, 0)
 #define JIT_INT_CRYPTO(op, a, b, imm) crypto_value(op, a, b, imm)
+#define JIT_INT_CMO(op, a, b, imm)    0
+#define JIT_INT_WRS(op, a, b, imm)    0
 #define JIT_INT_BRANCH(op, a, b, imm) 0
 #define JIT_INT_MEM(op, a, b, imm)    0
 #define JIT_INT_AMO(op, a, b, imm)    0
