@@ -21,6 +21,8 @@ uint64_t csr_guest_sip(struct dv_hart *h, uint64_t now)
     if ((h->huvip & DV_HUVIP_VSEIP) || atomic_load_explicit(&h->plic_line, memory_order_relaxed) ||
         atomic_load_explicit(&h->aia_lines, memory_order_relaxed))
         sip |= SIP_SEIP;
+    if (h->pmu.lcofip)
+        sip |= SIP_LCOFIP;
     return sip;
 }
 
@@ -28,7 +30,11 @@ uint64_t csr_guest_sip(struct dv_hart *h, uint64_t now)
 static void set_ssip(struct dv_hart *h, uint64_t sip)
 {
     h->huvip = (h->huvip & ~DV_HUVIP_VSSIP) | ((sip & SIP_SSIP) ? DV_HUVIP_VSSIP : 0);
+    h->pmu.lcofip = sip & SIP_LCOFIP; /* Sscofpmf: software clears (or sets) LCOFIP */
 }
+
+/* The interrupts a guest can enable: LCOFI (Sscofpmf) besides the standard three. */
+#define VSIE_WRITABLE (SIP_SSIP | SIP_STIP | SIP_SEIP | SIP_LCOFIP)
 
 static uint64_t sstatus_read(const struct dv_hart *h)
 {
@@ -55,6 +61,38 @@ static bool satp_write(struct dv_hart *h, uint64_t value)
     h->vsatp = value & ~(0xfffull << 44 & ~(0xffffull << 44)); /* 16 ASID bits kept */
     mmu_flush(h);
     return true;
+}
+
+/*
+ * The envcfg bits this hart implements for the guest: senvcfg FIOM and PMM
+ * (VU pointer masking), huenvcfg PBMTE, ADUE and PMM (VS). PMM is WARL: the
+ * reserved value 1 leaves the field as it was. STCE reads 1 (Sstc is always
+ * on). Each of these changes what a cached translation means: flush.
+ */
+#define HUENVCFG_WRITABLE (DV_ENVCFG_PBMTE | DV_ENVCFG_ADUE | DV_ENVCFG_PMM)
+#define HUENVCFG_STCE     (1ull << 63)
+
+static uint64_t envcfg_merge(uint64_t old, uint64_t value, uint64_t writable)
+{
+    if ((value & DV_ENVCFG_PMM) == 1ull << DV_ENVCFG_PMM_SHIFT)
+        value = (value & ~DV_ENVCFG_PMM) | (old & DV_ENVCFG_PMM);
+    return (old & ~writable) | (value & writable);
+}
+
+static void senvcfg_write(struct dv_hart *h, uint64_t value)
+{
+    uint64_t old = h->senvcfg;
+    h->senvcfg = senvcfg_legal(value) | (envcfg_merge(old, value, DV_ENVCFG_PMM) & DV_ENVCFG_PMM);
+    if ((old ^ h->senvcfg) & DV_ENVCFG_PMM)
+        mmu_flush(h);
+}
+
+static void huenvcfg_write(struct dv_hart *h, uint64_t value)
+{
+    uint64_t old = h->huenvcfg;
+    h->huenvcfg = envcfg_merge(old, value, HUENVCFG_WRITABLE);
+    if (old != h->huenvcfg)
+        mmu_flush(h);
 }
 
 static inline uint32_t fcsr_read(const struct dv_hart *h)
@@ -95,11 +133,14 @@ static int guest_read(struct dv_hart *h, unsigned csr, uint64_t *value)
             return 2;
         *value = h->vsatp;
         return 0;
+    case 0xda0: /* scountovf: only the counters the hypervisor lets the guest see */
+        *value = pmu_overflowed(h) & h->hucounteren;
+        return 0;
     }
     if (csr >= 0xc00 && csr <= 0xc1f) {
         if (!counter_allowed(h, csr - 0xc00))
             return 2;
-        *value = csr == 0xc01 ? hart_time(h) : (csr == 0xc00 || csr == 0xc02) ? h->instret : 0;
+        *value = csr == 0xc01 ? hart_time(h) : pmu_counter_read(h, csr - 0xc00);
         return 0;
     }
     return vec_csr_read(h, csr, value) ? 0 : 1;
@@ -123,12 +164,12 @@ static void guest_write(struct dv_hart *h, unsigned csr, uint64_t value)
         break;
     case 0x100: sstatus_write(h, value); break;
     case 0x104:
-        h->vsie = value & (SIP_SSIP | SIP_STIP | SIP_SEIP);
+        h->vsie = value & VSIE_WRITABLE;
         hart_request_check(h);
         break;
     case 0x105: h->vstvec = value & ~2ull; break;
     case 0x106: h->scounteren = value & 0xffffffffu; break;
-    case 0x10a: h->senvcfg = senvcfg_legal(value); break;
+    case 0x10a: senvcfg_write(h, value); break;
     case 0x140: h->vsscratch = value; break;
     case 0x141: h->vsepc = value & ~1ull; break;
     case 0x142: h->vscause = value; break;
@@ -230,7 +271,9 @@ int dv_csr_read(struct dv_hart *h, unsigned csr, uint64_t *value)
     case DV_CSR_FCSR: *value = fcsr_read(h); break;
     case DV_CSR_GUEST_SCOUNTEREN: *value = h->scounteren; break;
     case DV_CSR_GUEST_SENVCFG: *value = h->senvcfg; break;
+    case DV_CSR_HUENVCFG: *value = h->huenvcfg | HUENVCFG_STCE; break;
     case DV_CSR_GUEST_INSTRET: *value = h->instret; break;
+    case DV_CSR_HUCOUNTINHIBIT: *value = h->pmu.inhibit; break;
     default:
         if (csr >= DV_CSR_VIPI0 && csr <= DV_CSR_VIPI3) {
             *value = atomic_load(&h->m->vipi[csr - DV_CSR_VIPI0]);
@@ -238,6 +281,15 @@ int dv_csr_read(struct dv_hart *h, unsigned csr, uint64_t *value)
         }
         if (vec_is_csr(csr) && vec_csr_read(h, csr, value))
             break;
+        if (csr >= DV_CSR_HUHPMCOUNTER0 && csr < DV_CSR_HUHPMCOUNTER0 + PMU_COUNTERS &&
+            csr != 0xb01) {
+            *value = pmu_counter_read(h, csr - DV_CSR_HUHPMCOUNTER0);
+            break;
+        }
+        if (csr >= DV_CSR_HUHPMEVENT3 && csr < DV_CSR_HUCOUNTINHIBIT + PMU_COUNTERS) {
+            *value = h->pmu.event[csr - DV_CSR_HUCOUNTINHIBIT];
+            break;
+        }
         return DV_ERR_NO_CSR;
     }
     return DV_OK;
@@ -252,7 +304,7 @@ int dv_csr_write(struct dv_hart *h, unsigned csr, uint64_t value)
     case DV_CSR_UCAUSE: h->ucause = value; break;
     case DV_CSR_UTVAL: h->utval = value; break;
     case DV_CSR_HUVSSTATUS: sstatus_write(h, value); break;
-    case DV_CSR_HUVSIE: h->vsie = value & (SIP_SSIP | SIP_STIP | SIP_SEIP); break;
+    case DV_CSR_HUVSIE: h->vsie = value & VSIE_WRITABLE; break;
     case DV_CSR_HUVSTVEC: h->vstvec = value & ~2ull; break;
     case DV_CSR_HUVSSCRATCH: h->vsscratch = value; break;
     case DV_CSR_HUVSEPC: h->vsepc = value & ~1ull; break;
@@ -297,8 +349,10 @@ int dv_csr_write(struct dv_hart *h, unsigned csr, uint64_t value)
         h->frm = (value >> 5) & 7;
         break;
     case DV_CSR_GUEST_SCOUNTEREN: h->scounteren = value & 0xffffffffu; break;
-    case DV_CSR_GUEST_SENVCFG: h->senvcfg = senvcfg_legal(value); break;
-    case DV_CSR_GUEST_INSTRET: h->instret = value; break;
+    case DV_CSR_GUEST_SENVCFG: senvcfg_write(h, value); break;
+    case DV_CSR_HUENVCFG: huenvcfg_write(h, value); break;
+    case DV_CSR_GUEST_INSTRET: pmu_instret_write(h, value); break;
+    case DV_CSR_HUCOUNTINHIBIT: pmu_inhibit_write(h, (uint32_t)value); break;
     default:
         if (csr >= DV_CSR_VIPI0 && csr <= DV_CSR_VIPI3) {
             /* write 1 to set: raise every vCPU named */
@@ -309,6 +363,17 @@ int dv_csr_write(struct dv_hart *h, unsigned csr, uint64_t value)
         }
         if (vec_is_csr(csr))
             return vec_csr_restore(h, csr, value);
+        if (csr >= DV_CSR_HUHPMCOUNTER0 && csr < DV_CSR_HUHPMCOUNTER0 + PMU_COUNTERS &&
+            csr != 0xb01) {
+            pmu_counter_write(h, csr - DV_CSR_HUHPMCOUNTER0, value);
+            hart_request_check(h); /* an overflow may be due sooner */
+            break;
+        }
+        if (csr >= DV_CSR_HUHPMEVENT3 && csr < DV_CSR_HUCOUNTINHIBIT + PMU_COUNTERS) {
+            pmu_event_write(h, csr - DV_CSR_HUCOUNTINHIBIT, value);
+            hart_request_check(h);
+            break;
+        }
         return DV_ERR_NO_CSR;
     }
     switch (csr) {
@@ -322,6 +387,7 @@ int dv_csr_write(struct dv_hart *h, unsigned csr, uint64_t value)
     case DV_CSR_HUIP:
     case DV_CSR_HUVIP:
     case DV_CSR_HUTIMEDELTA:
+    case DV_CSR_HUCOUNTINHIBIT:
         hart_request_check(
             h); /* what is pending may have changed: look before the next instruction */
         break;

@@ -280,8 +280,10 @@ static enum op decode_system(uint32_t raw)
     }
     if (bits(raw, 11, 7) != 0)
         return OP_ILLEGAL;
-    if (bits(raw, 31, 25) == 0x09)
-        return OP_SFENCE_VMA;
+    if (bits(raw, 31, 25) == 0x09 || bits(raw, 31, 25) == 0x0b)
+        return OP_SFENCE_VMA; /* sinval.vma: the same invalidation (Svinval) */
+    if (bits(raw, 31, 25) == 0x0c && bits(raw, 24, 21) == 0 && bits(raw, 19, 15) == 0)
+        return OP_SFENCE_INVAL; /* sfence.w.inval, sfence.inval.ir */
     if (bits(raw, 31, 25) == 0x11 || bits(raw, 31, 25) == 0x31 || bits(raw, 31, 25) == 0x13 ||
         bits(raw, 31, 25) == 0x33)
         return OP_HYPERVISOR; /* hfence.*, hinval.* */

@@ -10,7 +10,7 @@
 uint64_t dv_enter(struct dv_hart *h)
 {
     h->pc = h->uepc;
-    h->priv = (h->hustatus & DV_HUSTATUS_SPVP) ? PRV_VS : PRV_VU;
+    hart_set_priv(h, (h->hustatus & DV_HUSTATUS_SPVP) ? PRV_VS : PRV_VU);
     h->fetch_vpage = TLB_INVALID;
     /* No look at timers here: CSR writes that change what is pending, and
        other threads' wake-ups, already asked for one (hart_request_check);

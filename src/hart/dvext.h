@@ -53,6 +53,7 @@ enum dv_csr {
     DV_CSR_HUIP = 0x844,
     DV_CSR_HUVIP = 0x845,
     DV_CSR_HUTINST = 0x84a,
+    DV_CSR_HUENVCFG = 0x80a, /* henvcfg: PBMTE b62, ADUE b61, PMM b33:32 (VS pointer masking) */
     DV_CSR_HUGATP = 0x880,
     /* the guest's own unprivileged and supervisor state that has no HU alias,
        reachable for save/restore under its architectural number */
@@ -71,6 +72,28 @@ enum dv_csr {
     DV_CSR_GUEST_VL = 0xc20,
     DV_CSR_GUEST_VTYPE = 0xc21,
     DV_CSR_GUEST_VLENB = 0xc22,
+    /* the guest's counters as M-mode would see them (Zihpm, Sscofpmf): values
+       0xb00 + n (mcycle, minstret, mhpmcounter3..31; 0xb01 none), stop bits
+       (mcountinhibit: bit n stops counter n) and the events of 3..31 */
+    DV_CSR_HUHPMCOUNTER0 = 0xb00,
+    DV_CSR_HUCOUNTINHIBIT = 0x820,
+    DV_CSR_HUHPMEVENT3 = 0x823, /* ..0x83f = HUHPMEVENT31 */
+};
+
+/* huhpmevent: the event in bits 7:0, and Sscofpmf's OF and inhibit bits
+   (SINH: not counted in VS, the guest's S-mode; UINH: not in VU). */
+#define DV_HPMEVENT_CODE 0xffull
+#define DV_HPMEVENT_UINH (1ull << 60)
+#define DV_HPMEVENT_SINH (1ull << 61)
+#define DV_HPMEVENT_OF   (1ull << 63)
+enum dv_hpm_event {
+    DV_HPM_NONE = 0,
+    DV_HPM_CYCLES = 1, /* the hart has no clock of its own: one cycle per instruction */
+    DV_HPM_INSTRET = 2,
+    DV_HPM_DTLB_LOAD_MISS = 3,  /* a load or AMO that missed the software TLB */
+    DV_HPM_DTLB_STORE_MISS = 4, /* a store or AMO write that missed it */
+    DV_HPM_ITLB_MISS = 5,       /* an instruction fetch that walked the tables */
+    DV_HPM_EVENTS = 6,
 };
 
 /* hustatus bits */
@@ -90,6 +113,12 @@ enum dv_csr {
 #define DV_HUVIP_VSSIP (1ull << 2)
 #define DV_HUVIP_VSTIP (1ull << 6)
 #define DV_HUVIP_VSEIP (1ull << 10)
+
+/* huenvcfg bits (henvcfg's): Svpbmt, Svadu, Ssnpm for VS; senvcfg.PMM is VU's */
+#define DV_ENVCFG_PBMTE     (1ull << 62)
+#define DV_ENVCFG_ADUE      (1ull << 61)
+#define DV_ENVCFG_PMM_SHIFT 32
+#define DV_ENVCFG_PMM       (3ull << DV_ENVCFG_PMM_SHIFT) /* 0 off, 2 PMLEN 7, 3 PMLEN 16 */
 
 /* vtimectl: enable, and the user interrupt number to raise (4 = UTIP) in bits 6:1 */
 #define DV_VTIMECTL_ENABLE 1ull

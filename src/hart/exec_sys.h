@@ -27,7 +27,7 @@ static inline bool exec_sret(struct dv_hart *h, const struct insn *in, uint64_t 
     if (virtual_insn(h, in, DV_HUSTATUS_VTSR))
         return false;
     uint64_t s = h->vsstatus;
-    h->priv = (s & SSTATUS_SPP) ? PRV_VS : PRV_VU;
+    hart_set_priv(h, (s & SSTATUS_SPP) ? PRV_VS : PRV_VU);
     s = (s & ~SSTATUS_SIE) | ((s & SSTATUS_SPIE) ? SSTATUS_SIE : 0);
     s |= SSTATUS_SPIE;
     s &= ~SSTATUS_SPP;
@@ -80,6 +80,10 @@ EXEC_INLINE enum exec_status exec_SYS(struct dv_hart *h, const struct insn *in, 
             return EXEC_TRAP;
         mmu_flush(h);
         return EXEC_RETIRE;
+    case OP_SFENCE_INVAL:
+        /* Svinval's ordering fences: every invalidation here is already
+           complete when sinval.vma retires; VU may not run them (not VTVM's) */
+        return virtual_insn(h, in, 0) ? EXEC_TRAP : EXEC_RETIRE;
     case OP_HYPERVISOR: raise_trap(h, EXC_VIRTUAL_INSN, in->raw); return EXEC_TRAP;
     case OP_MRET: raise_trap(h, EXC_ILLEGAL, in->raw); return EXEC_TRAP;
     case OP_CSRRW:

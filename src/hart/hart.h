@@ -13,6 +13,7 @@
 
 #include "hart/dvext.h"
 #include "hart/engine.h"
+#include "hart/pmu.h"
 
 #define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
@@ -222,6 +223,8 @@ struct dv_hart {
 
     /* DV-Ext state */
     uint64_t hustatus, huie, hutimedelta, hucounteren, hutval, huip, huvip, hutinst, hugatp;
+    uint64_t huenvcfg;   /* henvcfg: PBMTE, ADUE, PMM for VS */
+    struct hart_pmu pmu; /* the guest's counters (pmu.c) */
     uint64_t utvec, uscratch, uepc, ucause, utval;
     uint64_t vtimecmp, vtimectl;
     unsigned vcpuid;
@@ -284,6 +287,17 @@ static inline void hart_request_check(struct dv_hart *h)
 {
     h->budget = 0;
     __atomic_store_n(&h->jit_limit, 0, __ATOMIC_SEQ_CST);
+}
+
+/* Every privilege change made by guest execution (trap, sret, entry): the
+   counters split instret between VS and VU here rather than per instruction. */
+static inline void hart_set_priv(struct dv_hart *h, unsigned priv)
+{
+    if (h->priv == PRV_VU && priv != PRV_VU)
+        h->pmu.vu_instret += h->instret - h->pmu.vu_since;
+    else if (h->priv != PRV_VU && priv == PRV_VU)
+        h->pmu.vu_since = h->instret;
+    h->priv = priv;
 }
 
 static inline void raise_trap(struct dv_hart *h, uint64_t cause, uint64_t tval)

@@ -152,6 +152,8 @@ struct dv_hart *dv_hart_create(struct dv_machine *m, unsigned vcpuid)
     h->vsstatus = 2ull << 32;                                        /* UXL = 64 */
     h->hucounteren = 7;                                              /* cycle, time, instret */
     h->vstimecmp = UINT64_MAX;
+    h->huenvcfg = DV_ENVCFG_PBMTE | DV_ENVCFG_ADUE; /* what guests relied on before */
+    pmu_reset(h);
     pthread_mutex_init(&h->wait_lock, NULL);
     /* WFI deadlines are CLOCK_MONOTONIC times (the guest's timebase). */
     pthread_condattr_t attr;

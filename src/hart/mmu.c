@@ -20,7 +20,39 @@
 #define PTE_A        (1ull << 6)
 #define PTE_D        (1ull << 7)
 #define PTE_PPN(pte) (((pte) >> 10) & ((1ull << 44) - 1))
-#define PTE_RESERVED (0x3ffull << 54) /* Svnapot/Svpbmt not implemented */
+#define PTE_RESERVED (0x7full << 54) /* bits 60:54 */
+#define PTE_PBMT     (3ull << 61)    /* Svpbmt: 0 PMA, 1 NC, 2 IO, 3 reserved */
+#define PTE_N        (1ull << 63)    /* Svnapot: a 64 KiB NAPOT leaf (ppn[3:0] = 1000) */
+#define NAPOT_PAGES  16u
+
+/*
+ * The Svpbmt and Svnapot checks a PTE must pass, shared by both stages
+ * (pbmt_ok: PBMT may be nonzero, henvcfg.PBMTE for the VS stage; always for
+ * the G-stage, as menvcfg.PBMTE = 1 would). Non-leaf PTEs have neither. A
+ * NAPOT leaf is valid only at level 0 with ppn[3:0] = 1000 (the one size
+ * defined, 64 KiB). NC and IO need nothing more of a software hart: every
+ * guest access is one host access in program order, and the vPLIC and
+ * devices are never cached (README: "Svpbmt").
+ */
+static bool pte_ext_ok(uint64_t pte, bool leaf, int level, bool pbmt_ok)
+{
+    if (pte & PTE_RESERVED)
+        return false;
+    if (!leaf)
+        return !(pte & (PTE_PBMT | PTE_N));
+    if ((pte & PTE_PBMT) && (!pbmt_ok || (pte & PTE_PBMT) == PTE_PBMT))
+        return false;
+    return !(pte & PTE_N) || (level == 0 && (PTE_PPN(pte) & (NAPOT_PAGES - 1)) == 8);
+}
+
+/* The PPN a leaf maps `addr` to: a NAPOT leaf takes the low 4 bits from addr. */
+static uint64_t leaf_ppn(uint64_t pte, uint64_t addr)
+{
+    uint64_t ppn = PTE_PPN(pte);
+    if (pte & PTE_N)
+        ppn = (ppn & ~(uint64_t)(NAPOT_PAGES - 1)) | ((addr >> PAGE_SHIFT) & (NAPOT_PAGES - 1));
+    return ppn;
+}
 
 void mmu_flush(struct dv_hart *h)
 {
@@ -101,9 +133,11 @@ static bool gstage(struct dv_hart *h, uint64_t gpa, enum access acc, enum access
         unsigned shift = PAGE_SHIFT + 9 * (unsigned)level;
         uint64_t index = (gpa >> shift) & (level == (int)levels - 1 ? 0x7ff : 0x1ff);
         uint64_t pte = __atomic_load_n(&table[index], __ATOMIC_ACQUIRE);
-        if (!(pte & PTE_V) || ((pte & PTE_W) && !(pte & PTE_R)))
+        bool leaf = pte & (PTE_R | PTE_W | PTE_X);
+        if (!(pte & PTE_V) || ((pte & PTE_W) && !(pte & PTE_R)) ||
+            !pte_ext_ok(pte, leaf, level, true))
             break;
-        if (!(pte & (PTE_R | PTE_W | PTE_X))) {
+        if (!leaf) {
             if (level == 0)
                 break;
             table = (const uint64_t *)(uintptr_t)(PTE_PPN(pte) << PAGE_SHIFT);
@@ -113,7 +147,8 @@ static bool gstage(struct dv_hart *h, uint64_t gpa, enum access acc, enum access
         if (!(pte & PTE_U) || !(pte & need) || !(pte & PTE_A) ||
             (acc == ACC_STORE && !(pte & PTE_D)) || (PTE_PPN(pte) & super_mask))
             break;
-        uintptr_t addr = (uintptr_t)((PTE_PPN(pte) << PAGE_SHIFT) + (gpa & ((1ull << shift) - 1)));
+        uintptr_t addr =
+            (uintptr_t)((leaf_ppn(pte, gpa) << PAGE_SHIFT) + (gpa & ((1ull << shift) - 1)));
         if (!mmu_window_contains(h->m, addr & PAGE_MASK, PAGE_SIZE)) {
             h->trap = (struct trap){.cause = access_fault[report],
                                     .tval = va,
@@ -164,9 +199,11 @@ retry:;
             return false;
         uint64_t *ptep = (uint64_t *)pte_host;
         uint64_t pte = __atomic_load_n(ptep, __ATOMIC_ACQUIRE);
-        if (!(pte & PTE_V) || ((pte & PTE_W) && !(pte & PTE_R)) || (pte & PTE_RESERVED))
+        bool leaf = pte & (PTE_R | PTE_W | PTE_X);
+        if (!(pte & PTE_V) || ((pte & PTE_W) && !(pte & PTE_R)) ||
+            !pte_ext_ok(pte, leaf, level, h->huenvcfg & DV_ENVCFG_PBMTE))
             goto page_fault;
-        if (!(pte & (PTE_R | PTE_W | PTE_X))) {
+        if (!leaf) {
             if (level == 0 || (pte & (PTE_A | PTE_D | PTE_U)))
                 goto page_fault;
             table = PTE_PPN(pte) << PAGE_SHIFT;
@@ -186,6 +223,9 @@ retry:;
             goto page_fault;
         uint64_t want = PTE_A | (acc == ACC_STORE ? PTE_D : 0);
         if ((pte & want) != want) {
+            /* Svadu off (henvcfg.ADUE = 0): the guest sets A and D itself (Svade) */
+            if (!(h->huenvcfg & DV_ENVCFG_ADUE))
+                goto page_fault;
             /* Hardware A/D update: an atomic write of the PTE, itself a
                G-stage store that may fault. */
             uintptr_t wr;
@@ -196,12 +236,33 @@ retry:;
                                              __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
                 goto retry; /* the guest changed the PTE meanwhile: walk again */
         }
-        *gpa = ((PTE_PPN(pte) & ~super_mask) << PAGE_SHIFT) | (va & ((1ull << shift) - 1));
+        *gpa = ((leaf_ppn(pte, va) & ~super_mask) << PAGE_SHIFT) | (va & ((1ull << shift) - 1));
         return true;
     }
 page_fault:
     raise_trap(h, page_fault[acc], va);
     return false;
+}
+
+/*
+ * Ssnpm pointer masking of a load, store or AMO address (never a fetch or the
+ * walk's own accesses): henvcfg.PMM applies in VS, senvcfg.PMM in VU, off
+ * while vsstatus.MXR is set. The top PMLEN bits are replaced by copies of bit
+ * 63-PMLEN under translation, by zeros with vsatp Bare. Only slow paths
+ * mask: the TLB is filled under the unmasked address, so a fast-path hit is
+ * a page already translated from that very address (the masked bits are
+ * above every index bit), and a flush follows any change of the setting.
+ */
+static uint64_t pointer_mask(const struct dv_hart *h, uint64_t va)
+{
+    uint64_t cfg = h->priv == PRV_VS ? h->huenvcfg : h->senvcfg;
+    uint64_t pmm = (cfg & DV_ENVCFG_PMM) >> DV_ENVCFG_PMM_SHIFT;
+    if (likely(pmm < 2) || (h->vsstatus & SSTATUS_MXR))
+        return va;
+    unsigned pmlen = pmm == 2 ? 7 : 16;
+    if (h->vsatp >> 60)
+        return (uint64_t)((int64_t)(va << pmlen) >> pmlen);
+    return (va << pmlen) >> pmlen;
 }
 
 /*
@@ -256,7 +317,11 @@ void *mmu_host_ptr(struct dv_hart *h, uint64_t va, enum access acc, const struct
 {
     uintptr_t host;
     uint64_t gpa;
-    switch (translate(h, va, acc, in, 0, &host, &gpa)) {
+    uint64_t ea = acc == ACC_FETCH ? va : pointer_mask(h, va);
+    h->pmu.events[acc == ACC_FETCH   ? DV_HPM_ITLB_MISS
+                  : acc == ACC_STORE ? DV_HPM_DTLB_STORE_MISS
+                                     : DV_HPM_DTLB_LOAD_MISS][h->priv]++;
+    switch (translate(h, ea, acc, in, 0, &host, &gpa)) {
     case XLATE_HOST:
         tlb_fill(h, acc, va, host);
         if (acc == ACC_STORE && h->m->code_pages)
@@ -264,7 +329,7 @@ void *mmu_host_ptr(struct dv_hart *h, uint64_t va, enum access acc, const struct
         if (acc == ACC_STORE && unlikely(h->verify))
             verify_log_store(h, host & ~(uintptr_t)7, 8);
         return (void *)host;
-    case XLATE_PLIC: raise_trap(h, access_fault[acc], va); return NULL; /* no AMOs there */
+    case XLATE_PLIC: raise_trap(h, access_fault[acc], ea); return NULL; /* no AMOs there */
     case XLATE_FAULT: break;
     }
     return NULL;
@@ -313,9 +378,10 @@ static bool split_access(struct dv_hart *h, uint64_t va, unsigned size, uint64_t
     uintptr_t host[2];
     for (unsigned p = 0; p < 2; p++) {
         uint64_t gpa;
-        switch (translate(h, part_va[p], acc, in, p ? first : 0, &host[p], &gpa)) {
+        uint64_t ea = pointer_mask(h, part_va[p]);
+        switch (translate(h, ea, acc, in, p ? first : 0, &host[p], &gpa)) {
         case XLATE_HOST: break;
-        case XLATE_PLIC: raise_trap(h, access_fault[acc], part_va[p]); return false;
+        case XLATE_PLIC: raise_trap(h, access_fault[acc], ea); return false;
         case XLATE_FAULT: return false;
         }
         tlb_fill(h, acc, part_va[p], host[p]);
@@ -347,12 +413,14 @@ bool mmu_load_slow(struct dv_hart *h, uint64_t va, unsigned size, uint64_t *valu
         return split_access(h, va, size, value, false, in);
     uintptr_t host;
     uint64_t gpa;
-    switch (translate(h, va, ACC_LOAD, in, 0, &host, &gpa)) {
+    uint64_t ea = pointer_mask(h, va);
+    h->pmu.events[DV_HPM_DTLB_LOAD_MISS][h->priv]++;
+    switch (translate(h, ea, ACC_LOAD, in, 0, &host, &gpa)) {
     case XLATE_HOST:
         tlb_fill(h, ACC_LOAD, va, host);
         *value = host_load(host, size);
         return true;
-    case XLATE_PLIC: return plic_access(h, va, gpa, size, value, false);
+    case XLATE_PLIC: return plic_access(h, ea, gpa, size, value, false);
     case XLATE_FAULT: break;
     }
     return false;
@@ -365,7 +433,9 @@ bool mmu_store_slow(struct dv_hart *h, uint64_t va, unsigned size, uint64_t valu
         return split_access(h, va, size, &value, true, in);
     uintptr_t host;
     uint64_t gpa;
-    switch (translate(h, va, ACC_STORE, in, 0, &host, &gpa)) {
+    uint64_t ea = pointer_mask(h, va);
+    h->pmu.events[DV_HPM_DTLB_STORE_MISS][h->priv]++;
+    switch (translate(h, ea, ACC_STORE, in, 0, &host, &gpa)) {
     case XLATE_HOST:
         tlb_fill(h, ACC_STORE, va, host);
         if (unlikely(h->verify))
@@ -374,7 +444,7 @@ bool mmu_store_slow(struct dv_hart *h, uint64_t va, unsigned size, uint64_t valu
         if (h->m->code_pages)
             jit_code_stored(h, host);
         return true;
-    case XLATE_PLIC: return plic_access(h, va, gpa, size, &value, true);
+    case XLATE_PLIC: return plic_access(h, ea, gpa, size, &value, true);
     case XLATE_FAULT: break;
     }
     return false;

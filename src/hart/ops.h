@@ -79,6 +79,7 @@ enum op_flags {
     X(MRET, SYS, OTHER, 0, 0, OPF_TRAPS | OPF_INTERP)                                              \
     X(WFI, SYS, OTHER, 0, 0, OPF_TRAPS | OPF_INTERP)                                               \
     X(SFENCE_VMA, SYS, OTHER, 0, 0, OPF_TRAPS | OPF_INTERP)                                        \
+    X(SFENCE_INVAL, SYS, OTHER, 0, 0, OPF_TRAPS | OPF_INTERP)                                      \
     X(HYPERVISOR, SYS, OTHER, 0, 0, OPF_TRAPS | OPF_INTERP)                                        \
     X(CSRRW, SYS, OTHER, 0, 0, OPF_TRAPS | OPF_INTERP | OPF_WRITES_RD)                             \
     X(CSRRS, SYS, OTHER, 0, 0, OPF_TRAPS | OPF_INTERP | OPF_WRITES_RD)                             \

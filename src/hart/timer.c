@@ -17,8 +17,8 @@ static uint64_t guest_interrupt(struct dv_hart *h, uint64_t now)
     uint64_t pending = csr_guest_sip(h, now) & h->vsie;
     if (!pending || (h->priv == PRV_VS && !(h->vsstatus & SSTATUS_SIE)))
         return 0;
-    static const unsigned order[] = {9, 1, 5}; /* SEI, SSI, STI */
-    for (unsigned i = 0; i < 3; i++)
+    static const unsigned order[] = {9, 1, 5, 13}; /* SEI, SSI, STI, LCOFI */
+    for (unsigned i = 0; i < 4; i++)
         if (pending & (1ull << order[i]))
             return DV_CAUSE_INTERRUPT | order[i];
     return 0;
@@ -52,6 +52,12 @@ bool timer_poll(struct dv_hart *h)
     if (h->huip & h->huie & DV_HUIP_UTIP) {
         h->trap = (struct trap){.cause = DV_EXIT_UTIP};
         return true;
+    }
+    if (h->pmu.armed) {
+        pmu_poll_overflow(h);
+        uint64_t left = pmu_instructions_to_overflow(h);
+        if (left < ASYNC_BUDGET)
+            h->budget = (int)left;
     }
     uint64_t cause = guest_interrupt(h, now);
     if (cause)

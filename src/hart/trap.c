@@ -44,7 +44,7 @@ void trap_deliver(struct dv_hart *h, uint64_t cause, uint64_t tval)
     s = (s & ~SSTATUS_SPIE) | ((s & SSTATUS_SIE) ? SSTATUS_SPIE : 0);
     s &= ~SSTATUS_SIE;
     h->vsstatus = s;
-    h->priv = PRV_VS;
+    hart_set_priv(h, PRV_VS);
     h->fetch_vpage = TLB_INVALID;
     h->resv_valid = false;
     uint64_t base = h->vstvec & ~3ull;

@@ -42,7 +42,8 @@ bool sbi_extension_supported(unsigned long ext)
     case SBI_EXT_RFENCE:
     case SBI_EXT_HSM:
     case SBI_EXT_SRST:
-    case SBI_EXT_DBCN: return true;
+    case SBI_EXT_DBCN:
+    case SBI_EXT_PMU: return true;
     default: return ext <= SBI_EXT_LEGACY_LAST;
     }
 }
@@ -58,6 +59,7 @@ struct sbi_ret sbi_dispatch(struct sbi *s, const struct sbi_call *call, bool *le
         long err = SBI_ERR_FAILED;
         return (struct sbi_ret){err, is_legacy ? (unsigned long)err : 0};
     }
+    sbi_pmu_count_call(s, call);
     if (is_legacy)
         return sbi_legacy(s, call);
     switch (call->ext) {
@@ -68,6 +70,7 @@ struct sbi_ret sbi_dispatch(struct sbi *s, const struct sbi_call *call, bool *le
     case SBI_EXT_HSM: return sbi_hsm(s, call);
     case SBI_EXT_SRST: return sbi_srst(s, call);
     case SBI_EXT_DBCN: return sbi_dbcn(s, call);
+    case SBI_EXT_PMU: return sbi_pmu(s, call);
     default: return (struct sbi_ret){SBI_ERR_NOT_SUPPORTED, 0};
     }
 }

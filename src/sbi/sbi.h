@@ -24,6 +24,7 @@ enum {
     SBI_ERR_ALREADY_AVAILABLE = -6,
     SBI_ERR_ALREADY_STARTED = -7,
     SBI_ERR_ALREADY_STOPPED = -8,
+    SBI_ERR_NO_SHMEM = -9,
 };
 
 /* Extension IDs. */
@@ -35,6 +36,7 @@ enum {
     SBI_EXT_HSM = 0x48534d,
     SBI_EXT_SRST = 0x53525354,
     SBI_EXT_DBCN = 0x4442434e,
+    SBI_EXT_PMU = 0x504d55,
     SBI_EXT_LEGACY_LAST = 0x08, /* legacy extensions 0x00..0x08 */
 };
 
@@ -66,6 +68,25 @@ enum {
     SBI_HSM_HART_SUSPEND = 3,
 };
 enum { SBI_SRST_SYSTEM_RESET = 0 };
+enum {
+    SBI_PMU_NUM_COUNTERS = 0,
+    SBI_PMU_COUNTER_GET_INFO = 1,
+    SBI_PMU_COUNTER_CONFIG_MATCHING = 2,
+    SBI_PMU_COUNTER_START = 3,
+    SBI_PMU_COUNTER_STOP = 4,
+    SBI_PMU_COUNTER_FW_READ = 5,
+    SBI_PMU_COUNTER_FW_READ_HI = 6,
+    SBI_PMU_SNAPSHOT_SET_SHMEM = 7,
+    SBI_PMU_EVENT_GET_INFO = 8,
+};
+/* PMU firmware events (event_idx type 15) that sbi_pmu_count_call counts. */
+enum {
+    SBI_PMU_FW_SET_TIMER = 5,
+    SBI_PMU_FW_IPI_SENT = 6,
+    SBI_PMU_FW_FENCE_I_SENT = 8,
+    SBI_PMU_FW_EVENTS = 22, /* 0..21: MISALIGNED_LOAD .. HFENCE_VVMA_ASID_RECEIVED */
+};
+#define SBI_PMU_FW_COUNTERS 16u /* counter indices 32..47 */
 enum { SBI_DBCN_WRITE = 0, SBI_DBCN_READ = 1, SBI_DBCN_WRITE_BYTE = 2 };
 
 /* Legacy (v0.1) extension IDs; the ext is the function, a6 is ignored. */
@@ -145,6 +166,24 @@ struct sbi_host {
     void (*hart_suspend_wait)(void *opaque, unsigned hartid);
     /* The VM should shut down or reboot (type, reason as SRST). */
     void (*system_reset)(void *opaque, unsigned type, unsigned reason);
+    /* PMU: the calling hart's counter CSRs (dvext.h numbers); 0 or -1 */
+    int (*hart_csr_read)(void *opaque, unsigned hartid, unsigned csr, uint64_t *value);
+    int (*hart_csr_write)(void *opaque, unsigned hartid, unsigned csr, uint64_t value);
+};
+
+/* PMU state (pmu.c): which counters each hart's guest configured, the
+   firmware counters, and the firmware events counted per hart (any thread
+   may count a "received" event for another hart). */
+struct sbi_pmu_hart {
+    uint32_t hw_used;             /* hardware counters 0..31 configured */
+    uint16_t fw_used, fw_started; /* firmware counters 32.. */
+    uint8_t fw_event[SBI_PMU_FW_COUNTERS];
+    uint64_t fw_value[SBI_PMU_FW_COUNTERS]; /* when stopped; at fw_base when started */
+    uint64_t fw_base[SBI_PMU_FW_COUNTERS];
+};
+struct sbi_pmu {
+    struct sbi_pmu_hart hart[256];
+    _Atomic uint64_t fw_count[256][SBI_PMU_FW_EVENTS];
 };
 
 /*
@@ -165,6 +204,7 @@ struct sbi_hsm {
 struct sbi {
     const struct sbi_host *host;
     struct sbi_hsm hsm;
+    struct sbi_pmu pmu;
 };
 
 struct sbi_ret {
@@ -239,6 +279,10 @@ struct sbi_ret sbi_hsm(struct sbi *s, const struct sbi_call *c);
 struct sbi_ret sbi_srst(struct sbi *s, const struct sbi_call *c);
 struct sbi_ret sbi_dbcn(struct sbi *s, const struct sbi_call *c);
 struct sbi_ret sbi_legacy(struct sbi *s, const struct sbi_call *c);
+struct sbi_ret sbi_pmu(struct sbi *s, const struct sbi_call *c);
+/* Firmware events (pmu.c): count one for hartid; count what a call asks for. */
+void sbi_pmu_fw_event(struct sbi *s, unsigned hartid, unsigned event);
+void sbi_pmu_count_call(struct sbi *s, const struct sbi_call *c);
 bool sbi_extension_supported(unsigned long ext);
 
 /* Shared by ipi.c and rfence.c: which harts a (hart_mask, hart_mask_base)

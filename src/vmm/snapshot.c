@@ -25,15 +25,112 @@ static const char MAGIC[8] = {'D', 'U', 'V', 'I', 'S', 'N', 'A', 'P'};
    time is saved instead), hugatp (the new VMM's G-stage), vcpuid (fixed),
    huip (exits not yet taken: a restored hart re-evaluates its timers). */
 static const unsigned HART_CSRS[] = {
-    DV_CSR_FCSR,          DV_CSR_HUVSSTATUS,    DV_CSR_HUVSIE,    DV_CSR_HUVSTVEC,
-    DV_CSR_HUVSSCRATCH,   DV_CSR_HUVSEPC,       DV_CSR_HUVSCAUSE, DV_CSR_HUVSTVAL,
-    DV_CSR_HUVSTIMECMP,   DV_CSR_HUVSATP,       DV_CSR_VTIMECMP,  DV_CSR_VTIMECTL,
-    DV_CSR_HUIE,          DV_CSR_HUCOUNTEREN,   DV_CSR_HUVIP,     DV_CSR_GUEST_SCOUNTEREN,
-    DV_CSR_GUEST_SENVCFG, DV_CSR_GUEST_INSTRET, DV_CSR_UTVEC,     DV_CSR_USCRATCH,
-    DV_CSR_UCAUSE,        DV_CSR_UTVAL,         DV_CSR_HUTVAL,    DV_CSR_HUTINST,
-    DV_CSR_HUSTATUS,      DV_CSR_UEPC,
+    DV_CSR_FCSR,
+    DV_CSR_HUVSSTATUS,
+    DV_CSR_HUVSIE,
+    DV_CSR_HUVSTVEC,
+    DV_CSR_HUVSSCRATCH,
+    DV_CSR_HUVSEPC,
+    DV_CSR_HUVSCAUSE,
+    DV_CSR_HUVSTVAL,
+    DV_CSR_HUVSTIMECMP,
+    DV_CSR_HUVSATP,
+    DV_CSR_VTIMECMP,
+    DV_CSR_VTIMECTL,
+    DV_CSR_HUIE,
+    DV_CSR_HUCOUNTEREN,
+    DV_CSR_HUVIP,
+    DV_CSR_GUEST_SCOUNTEREN,
+    DV_CSR_GUEST_SENVCFG,
+    DV_CSR_GUEST_INSTRET,
+    DV_CSR_UTVEC,
+    DV_CSR_USCRATCH,
+    DV_CSR_UCAUSE,
+    DV_CSR_UTVAL,
+    DV_CSR_HUTVAL,
+    DV_CSR_HUTINST,
+    DV_CSR_HUSTATUS,
+    DV_CSR_UEPC,
+    /* added later, so that older snapshots are this list's prefix (see below):
+       envcfg, then the counters (events before values: an event write keeps
+       the value, so the value written last stands) */
+    DV_CSR_HUENVCFG,
+    DV_CSR_HUHPMEVENT3 + 0,
+    DV_CSR_HUHPMEVENT3 + 1,
+    DV_CSR_HUHPMEVENT3 + 2,
+    DV_CSR_HUHPMEVENT3 + 3,
+    DV_CSR_HUHPMEVENT3 + 4,
+    DV_CSR_HUHPMEVENT3 + 5,
+    DV_CSR_HUHPMEVENT3 + 6,
+    DV_CSR_HUHPMEVENT3 + 7,
+    DV_CSR_HUHPMEVENT3 + 8,
+    DV_CSR_HUHPMEVENT3 + 9,
+    DV_CSR_HUHPMEVENT3 + 10,
+    DV_CSR_HUHPMEVENT3 + 11,
+    DV_CSR_HUHPMEVENT3 + 12,
+    DV_CSR_HUHPMEVENT3 + 13,
+    DV_CSR_HUHPMEVENT3 + 14,
+    DV_CSR_HUHPMEVENT3 + 15,
+    DV_CSR_HUHPMEVENT3 + 16,
+    DV_CSR_HUHPMEVENT3 + 17,
+    DV_CSR_HUHPMEVENT3 + 18,
+    DV_CSR_HUHPMEVENT3 + 19,
+    DV_CSR_HUHPMEVENT3 + 20,
+    DV_CSR_HUHPMEVENT3 + 21,
+    DV_CSR_HUHPMEVENT3 + 22,
+    DV_CSR_HUHPMEVENT3 + 23,
+    DV_CSR_HUHPMEVENT3 + 24,
+    DV_CSR_HUHPMEVENT3 + 25,
+    DV_CSR_HUHPMEVENT3 + 26,
+    DV_CSR_HUHPMEVENT3 + 27,
+    DV_CSR_HUHPMEVENT3 + 28,
+    DV_CSR_HUCOUNTINHIBIT,
+    DV_CSR_HUHPMCOUNTER0,
+    DV_CSR_HUHPMCOUNTER0 + 2,
+    DV_CSR_HUHPMCOUNTER0 + 3,
+    DV_CSR_HUHPMCOUNTER0 + 4,
+    DV_CSR_HUHPMCOUNTER0 + 5,
+    DV_CSR_HUHPMCOUNTER0 + 6,
+    DV_CSR_HUHPMCOUNTER0 + 7,
+    DV_CSR_HUHPMCOUNTER0 + 8,
+    DV_CSR_HUHPMCOUNTER0 + 9,
+    DV_CSR_HUHPMCOUNTER0 + 10,
+    DV_CSR_HUHPMCOUNTER0 + 11,
+    DV_CSR_HUHPMCOUNTER0 + 12,
+    DV_CSR_HUHPMCOUNTER0 + 13,
+    DV_CSR_HUHPMCOUNTER0 + 14,
+    DV_CSR_HUHPMCOUNTER0 + 15,
+    DV_CSR_HUHPMCOUNTER0 + 16,
+    DV_CSR_HUHPMCOUNTER0 + 17,
+    DV_CSR_HUHPMCOUNTER0 + 18,
+    DV_CSR_HUHPMCOUNTER0 + 19,
+    DV_CSR_HUHPMCOUNTER0 + 20,
+    DV_CSR_HUHPMCOUNTER0 + 21,
+    DV_CSR_HUHPMCOUNTER0 + 22,
+    DV_CSR_HUHPMCOUNTER0 + 23,
+    DV_CSR_HUHPMCOUNTER0 + 24,
+    DV_CSR_HUHPMCOUNTER0 + 25,
+    DV_CSR_HUHPMCOUNTER0 + 26,
+    DV_CSR_HUHPMCOUNTER0 + 27,
+    DV_CSR_HUHPMCOUNTER0 + 28,
+    DV_CSR_HUHPMCOUNTER0 + 29,
+    DV_CSR_HUHPMCOUNTER0 + 30,
+    DV_CSR_HUHPMCOUNTER0 + 31,
 };
 #define NCSRS (sizeof(HART_CSRS) / sizeof(HART_CSRS[0]))
+/* The list's lengths over time: a snapshot holds one of them, and the
+   registers it does not hold stay at their reset values (huenvcfg: PBMTE and
+   ADUE on, what the hart did before it had the register; the counters:
+   cycle and instret running from the restored instret, the others stopped). */
+static const unsigned HART_CSRS_GENERATIONS[] = {26, NCSRS};
+
+static bool known_csr_count(uint32_t count)
+{
+    for (unsigned i = 0; i < sizeof(HART_CSRS_GENERATIONS) / sizeof(unsigned); i++)
+        if (count == HART_CSRS_GENERATIONS[i])
+            return true;
+    return false;
+}
 
 /* --- writing -------------------------------------------------------------------------- */
 
@@ -697,9 +794,10 @@ static void apply_vcpu_regs(struct vcpu *v, struct state_reader *r)
         dv_gpr_set(v->hart, i, state_get_u64(r));
     for (unsigned i = 0; i < 32; i++)
         dv_fpr_set(v->hart, i, state_get_u64(r));
-    if (state_get_u32(r) != NCSRS && state_reader_ok(r))
+    uint32_t count = state_get_u32(r);
+    if (!known_csr_count(count) && state_reader_ok(r))
         state_fail(r, "a different set of hart registers");
-    for (unsigned i = 0; i < NCSRS && state_reader_ok(r); i++) {
+    for (unsigned i = 0; i < count && state_reader_ok(r); i++) {
         uint32_t csr = state_get_u32(r);
         uint64_t value = state_get_u64(r);
         if (state_reader_ok(r) && csr != HART_CSRS[i])

@@ -504,6 +504,16 @@ static void host_system_reset(void *opaque, unsigned type, unsigned reason)
                     type == SBI_RESET_SHUTDOWN ? VM_STOP_POWEROFF : VM_STOP_REBOOT);
 }
 
+static int host_hart_csr_read(void *opaque, unsigned hartid, unsigned csr, uint64_t *value)
+{
+    return dv_csr_read(host_vm(opaque)->vcpus[hartid].hart, csr, value) == DV_OK ? 0 : -1;
+}
+
+static int host_hart_csr_write(void *opaque, unsigned hartid, unsigned csr, uint64_t value)
+{
+    return dv_csr_write(host_vm(opaque)->vcpus[hartid].hart, csr, value) == DV_OK ? 0 : -1;
+}
+
 void vm_sbi_host_init(struct vm *vm)
 {
     vm->sbi_host = (struct sbi_host){
@@ -523,5 +533,7 @@ void vm_sbi_host_init(struct vm *vm)
         .hart_start = host_hart_start,
         .hart_suspend_wait = host_hart_suspend_wait,
         .system_reset = host_system_reset,
+        .hart_csr_read = host_hart_csr_read,
+        .hart_csr_write = host_hart_csr_write,
     };
 }

@@ -345,6 +345,8 @@ static int create_harts(struct vm *vm, char *err, size_t err_len)
         if (!v->hart || dv_csr_write(v->hart, DV_CSR_HUGATP, gstage_hugatp(vm->gstage, 1)) != DV_OK)
             return set_err(err, err_len, "cannot create vcpu %u", i);
         dv_csr_write(v->hart, DV_CSR_HUIE, DV_HUIP_USIP);
+        /* every counter the hart has is the guest's to read (SBI PMU programs them) */
+        dv_csr_write(v->hart, DV_CSR_HUCOUNTEREN, 0xffffffffu);
         /* As SBI firmware does before the kernel runs: user mode may read
            cycle, time and instret (the vDSO's clock_gettime uses rdtime). */
         dv_csr_write(v->hart, DV_CSR_GUEST_SCOUNTEREN, 7);

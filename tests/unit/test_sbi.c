@@ -297,7 +297,7 @@ static void test_unknown_ext_and_fid(void **state)
     static const unsigned long exts[] = {SBI_EXT_BASE, SBI_EXT_TIME, SBI_EXT_IPI, SBI_EXT_RFENCE,
                                          SBI_EXT_HSM,  SBI_EXT_SRST, SBI_EXT_DBCN};
 
-    assert_ret(CALL(0, 0x504d55 /* PMU */, 0, 0), SBI_ERR_NOT_SUPPORTED, 0);
+    assert_ret(CALL(0, 0x4e41434c /* NACL */, 0, 0), SBI_ERR_NOT_SUPPORTED, 0);
     assert_false(last_legacy);
     assert_ret(CALL(0, 0x09, 0, 0), SBI_ERR_NOT_SUPPORTED, 0); /* reserved legacy range */
     assert_false(last_legacy);
@@ -346,6 +346,7 @@ static void test_base_probe(void **state)
                                         SBI_EXT_HSM,
                                         SBI_EXT_SRST,
                                         SBI_EXT_DBCN,
+                                        SBI_EXT_PMU,
                                         0,
                                         1,
                                         2,
@@ -358,7 +359,6 @@ static void test_base_probe(void **state)
     static const unsigned long no[] = {0x09,
                                        0x0f,
                                        0x11,
-                                       0x504d55 /* PMU */,
                                        0x53555350 /* SUSP */,
                                        0x535441 /* STA */,
                                        0x4e41434c /* NACL */,

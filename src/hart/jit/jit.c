@@ -460,6 +460,8 @@ static bool open_slice(struct dv_hart *h)
 {
     /* verify mode: short slices, so one region's stores fit the store log */
     uint64_t slice = h->m->engine.verify ? JIT_VERIFY_SLICE : JIT_SLICE;
+    if (unlikely(h->pmu.armed) && pmu_instructions_to_overflow(h) < slice)
+        slice = pmu_instructions_to_overflow(h); /* an overflow interrupt is due sooner */
     __atomic_store_n(&h->jit_limit, h->instret + slice, __ATOMIC_SEQ_CST);
     return !atomic_load(&h->attention);
 }
