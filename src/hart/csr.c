@@ -64,8 +64,9 @@ static bool satp_write(struct dv_hart *h, uint64_t value)
 }
 
 /*
- * The envcfg bits this hart implements for the guest: senvcfg FIOM and PMM
- * (VU pointer masking), huenvcfg PBMTE, ADUE and PMM (VS). PMM is WARL: the
+ * The envcfg bits this hart implements for the guest: senvcfg PMM (VU
+ * pointer masking; its others are senvcfg_legal's), huenvcfg PBMTE, ADUE and
+ * PMM (VS). PMM is WARL: the
  * reserved value 1 leaves the field as it was. STCE reads 1 (Sstc is always
  * on). Each of these changes what a cached translation means: flush.
  */
