@@ -7,6 +7,8 @@
 #include "util/state.h"
 #include "vmm/config.h"
 
+#include "hart/engine.h"
+
 void vm_config_init(struct vm_config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
@@ -135,6 +137,7 @@ void vm_config_save(const struct vm_config *cfg, struct state_writer *w)
         state_put_u32(w, n->mtu);
     }
     state_put_u8(w, (uint8_t)cfg->irqchip); /* last: snapshot format 1.0 had none */
+    state_put_u32(w, cfg->vlen ? cfg->vlen : DV_VLEN_DEFAULT); /* after irqchip: format 1.1 */
 }
 
 bool vm_config_restore(struct vm_config *cfg, struct state_reader *r)
@@ -181,5 +184,10 @@ bool vm_config_restore(struct vm_config *cfg, struct state_reader *r)
     if (state_reader_ok(r) && chip > VM_IRQCHIP_AIA)
         return state_fail(r, "interrupt controller %u", chip);
     cfg->irqchip = (enum vm_irqchip)chip;
+    /* a file without VLEN (format 1.0, or 1.1 before it came): the default */
+    cfg->vlen = state_reader_ok(r) && state_remaining(r) ? state_get_u32(r) : DV_VLEN_DEFAULT;
+    if (state_reader_ok(r) &&
+        (cfg->vlen < 128 || cfg->vlen > 1024 || (cfg->vlen & (cfg->vlen - 1))))
+        return state_fail(r, "a VLEN of %u bits", cfg->vlen);
     return state_reader_ok(r);
 }

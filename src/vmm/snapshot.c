@@ -220,6 +220,53 @@ static uint64_t paused_guest_time(struct vm *vm, struct vcpu *v)
     return vm->pause.start_time + delta - owed;
 }
 
+/* The V state (format 1.1), after the CSRs: vlenb, then VECTOR_CSRS in that
+   order (vtype before vl, which it bounds), then v0..v31. */
+static const unsigned VECTOR_CSRS[] = {DV_CSR_GUEST_VTYPE, DV_CSR_GUEST_VL, DV_CSR_GUEST_VSTART,
+                                       DV_CSR_GUEST_VCSR};
+#define NVCSRS (sizeof(VECTOR_CSRS) / sizeof(VECTOR_CSRS[0]))
+
+static void save_vector(struct vcpu *v, struct state_writer *w)
+{
+    uint64_t vlenb = 0, value = 0;
+    uint8_t reg[256];
+    dv_csr_read(v->hart, DV_CSR_GUEST_VLENB, &vlenb);
+    state_put_u32(w, (uint32_t)vlenb);
+    for (unsigned i = 0; i < NVCSRS; i++) {
+        dv_csr_read(v->hart, VECTOR_CSRS[i], &value);
+        state_put_u64(w, value);
+    }
+    for (unsigned r = 0; r < 32; r++) {
+        if (vlenb > sizeof(reg) || dv_vreg_get(v->hart, r, reg, vlenb) != DV_OK)
+            memset(reg, 0, sizeof(reg));
+        state_put_bytes(w, reg, vlenb);
+    }
+}
+
+static void restore_vector(struct vcpu *v, struct state_reader *r)
+{
+    if (!state_remaining(r))
+        return; /* format 1.0: no vector state, the hart's reset state stays */
+    uint64_t vlenb = 0;
+    dv_csr_read(v->hart, DV_CSR_GUEST_VLENB, &vlenb);
+    uint32_t saved = state_get_u32(r);
+    if (state_reader_ok(r) && saved != vlenb) {
+        state_fail(r, "vector registers of %u bytes; this hart's are %llu", saved,
+                   (unsigned long long)vlenb);
+        return;
+    }
+    for (unsigned i = 0; i < NVCSRS && state_reader_ok(r); i++) {
+        uint64_t value = state_get_u64(r);
+        if (state_reader_ok(r) && dv_csr_write(v->hart, VECTOR_CSRS[i], value) != DV_OK)
+            state_fail(r, "the hart refuses %#llx in vector register %#x",
+                       (unsigned long long)value, VECTOR_CSRS[i]);
+    }
+    uint8_t reg[256];
+    for (unsigned i = 0; i < 32 && state_reader_ok(r); i++)
+        if (state_get_bytes(r, reg, vlenb))
+            dv_vreg_set(v->hart, i, reg, vlenb);
+}
+
 static void save_vcpu(struct vm *vm, struct vcpu *v, struct state_writer *w)
 {
     enum sbi_hsm_state hsm;
@@ -244,6 +291,7 @@ static void save_vcpu(struct vm *vm, struct vcpu *v, struct state_writer *w)
         state_put_u32(w, HART_CSRS[i]);
         state_put_u64(w, value);
     }
+    save_vector(v, w);
 }
 
 int snapshot_encode(struct vm *vm, const char *version, struct state_writer *w, char *err,
@@ -805,6 +853,8 @@ static void apply_vcpu_regs(struct vcpu *v, struct state_reader *r)
         else if (state_reader_ok(r) && dv_csr_write(v->hart, csr, value) != DV_OK)
             state_fail(r, "the hart refuses %#llx in register %#x", (unsigned long long)value, csr);
     }
+    if (state_reader_ok(r))
+        restore_vector(v, r);
     if (!state_reader_ok(r))
         return;
     if (sbi_hsm_restore(&v->vm->sbi, v->id, hsm, start, arg))

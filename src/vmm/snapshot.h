@@ -10,7 +10,8 @@
  *
  * The body is sections, each a name (u32 length + bytes), a u32 length and
  * the bytes: "machine" (the shape the file needs: version, vCPUs, RAM, the
- * device ids in order), "config", "plic", "vcpuN" per vCPU, and "dev:ID"
+ * device ids in order), "config", "plic", "vcpuN" per vCPU (since 1.1 ending
+ * with the V state: vlenb, vtype/vl/vstart/vcsr, v0..v31), and "dev:ID"
  * for every device in the registry with state (each device writes its own,
  * next to its code, with util/state.h). Any other major version, another
  * architecture, a bad checksum, a section missing, unknown or not wholly
@@ -29,7 +30,8 @@
 #include "vmm/config.h"
 
 #define SNAPSHOT_FORMAT_MAJOR 1u
-#define SNAPSHOT_FORMAT_MINOR 1u          /* 1: --irqchip (config) and the 'aia' section */
+#define SNAPSHOT_FORMAT_MINOR                                                                      \
+    1u /* 1: --irqchip and VLEN (config), the 'aia' section, V state (vcpuN) */
 #define SNAPSHOT_MAX_BYTES    (80u << 20) /* KiB, but NICs may hold frames back */
 #define SNAPSHOT_MAX_SECTIONS 64u
 

@@ -276,8 +276,10 @@ static int group_teardown(void **state)
 
 /* --- state files, taken apart and put together again ---------------------------------- */
 
-#define MAX_SECS      80u
-#define MAX_SEC_BYTES 8192u
+#define MAX_SECS          80u
+#define MAX_SEC_BYTES     8192u
+/* The V state at the end of "vcpuN": vlenb, 4 CSRs, 32 registers of 32 bytes (VLEN 256) */
+#define VCPU_VECTOR_BYTES (4u + 4 * 8 + 32 * 32)
 
 struct sec {
     char name[128];
@@ -1235,12 +1237,22 @@ static void test_config_section(void **state)
     assert_int_equal(get_le32(s->data + smp_at), NHARTS);
     assert_true(get_le64(s->data + smp_at + 4) == RAM_BYTES);
     assert_int_equal(get_le32(s->data + disks_at), 0);
-    assert_int_equal(get_le32(s->data + disks_at + 4), 0); /* NICs */
-    assert_int_equal(s->data[disks_at + 8], 0);            /* irqchip: the PLIC */
-    assert_int_equal(disks_at + 9, s->len);
+    assert_int_equal(get_le32(s->data + disks_at + 4), 0);   /* NICs */
+    assert_int_equal(s->data[disks_at + 8], 0);              /* irqchip: the PLIC */
+    assert_int_equal(get_le32(s->data + disks_at + 9), 256); /* VLEN */
+    assert_int_equal(disks_at + 13, s->len);
     s->data[disks_at + 8] = 2;
     expect_layout("config: interrupt controller 2", m, DECODE_FAILED, "interrupt controller 2");
     s->data[disks_at + 8] = 0;
+    static const uint32_t vlens[] = {0, 64, 100, 2048};
+    for (unsigned i = 0; i < 4; i++) {
+        put_le32(s->data + disks_at + 9, vlens[i]);
+        expect_layout("config: a VLEN the hart cannot have", m, DECODE_FAILED, "a VLEN of");
+    }
+    put_le32(s->data + disks_at + 9, 256);
+    s->len -= 4;
+    expect_layout("config: no VLEN", m, APPLIED, NULL);
+    s->len += 4;
 
     static const uint32_t smps[] = {0, 33, 1000, 0xffffffffu};
     for (unsigned i = 0; i < 4; i++) {
@@ -1370,7 +1382,7 @@ static void test_vcpu_section(void **state)
     struct layout *m = fresh();
     struct sec *s = find(m, "vcpu1");
     uint32_t ncsrs = get_le32(s->data + VCPU_CSRS_AT);
-    assert_int_equal(s->len, VCPU_CSRS_AT + 4 + ncsrs * 12);
+    assert_int_equal(s->len, VCPU_CSRS_AT + 4 + ncsrs * 12 + VCPU_VECTOR_BYTES);
     assert_int_equal(get_le32(s->data), 0); /* started */
     uint8_t orig[MAX_SEC_BYTES];
     memcpy(orig, s->data, s->len);
@@ -1434,6 +1446,69 @@ static void test_vcpu_section(void **state)
         free(p);
         memcpy(s->data, orig, s->len);
     }
+    free(m);
+}
+
+/* The V state ending "vcpuN" (format 1.1): restored exactly through the
+   contract (vector CSRs, dv_vreg_*), refused when it does not fit the hart,
+   and absent in a 1.0 file. */
+static void test_vector_state(void **state)
+{
+    (void)state;
+    struct layout *m = fresh();
+    struct sec *s = find(m, "vcpu1");
+    size_t at = VCPU_CSRS_AT + 4 + get_le32(s->data + VCPU_CSRS_AT) * 12;
+    assert_int_equal(s->len, at + VCPU_VECTOR_BYTES);
+    assert_int_equal(get_le32(s->data + at), 32); /* vlenb at the default VLEN */
+    put_le64(s->data + at + 4, 0x51);             /* vtype: e32, m2, ta */
+    put_le64(s->data + at + 12, 11);              /* vl */
+    put_le64(s->data + at + 20, 3);               /* vstart */
+    put_le64(s->data + at + 28, 5);               /* vcsr: vxrm 2, vxsat 1 */
+    for (unsigned i = 0; i < 32 * 32; i++)
+        s->data[at + 36 + i] = (uint8_t)(i * 37 + 1);
+    char err[512];
+    size_t len;
+    uint8_t *p = join(m, &len);
+    struct restored *r;
+    enum stage st = restore(p, len, NULL, NULL, &r, err, sizeof(err));
+    free(p);
+    if (st != APPLIED)
+        fail_msg("vector state: %s: %s", stage_names[st], err);
+    struct dv_hart *h = r->vm.vcpus[1].hart;
+    uint64_t v;
+    static const struct {
+        unsigned csr;
+        uint64_t value;
+    } want[] = {{DV_CSR_GUEST_VTYPE, 0x51}, {DV_CSR_GUEST_VL, 11},  {DV_CSR_GUEST_VSTART, 3},
+                {DV_CSR_GUEST_VCSR, 5},     {DV_CSR_GUEST_VXRM, 2}, {DV_CSR_GUEST_VXSAT, 1}};
+    for (unsigned i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        assert_int_equal(dv_csr_read(h, want[i].csr, &v), DV_OK);
+        assert_int_equal(v, want[i].value);
+    }
+    for (unsigned reg = 0; reg < 32; reg++) {
+        uint8_t bytes[32];
+        assert_int_equal(dv_vreg_get(h, reg, bytes, sizeof(bytes)), DV_OK);
+        for (unsigned i = 0; i < 32; i++)
+            assert_int_equal(bytes[i], (uint8_t)((reg * 32 + i) * 37 + 1));
+    }
+    release(r);
+    uint8_t orig[MAX_SEC_BYTES];
+    memcpy(orig, s->data, s->len);
+    put_le32(s->data + at, 64);
+    expect_layout("vcpu: vector registers of another VLEN", m, APPLY_FAILED,
+                  "vector registers of 64 bytes");
+    memcpy(s->data, orig, s->len);
+    put_le64(s->data + at + 4, 4); /* LMUL reserved */
+    expect_layout("vcpu: a reserved vtype", m, APPLY_FAILED, "refuses");
+    memcpy(s->data, orig, s->len);
+    put_le64(s->data + at + 12, 17); /* above VLMAX 16 */
+    expect_layout("vcpu: vl above VLMAX", m, APPLY_FAILED, "refuses");
+    memcpy(s->data, orig, s->len);
+    put_le64(s->data + at + 28, 8);
+    expect_layout("vcpu: vcsr out of range", m, APPLY_FAILED, "refuses");
+    memcpy(s->data, orig, s->len);
+    s->len = at;
+    expect_layout("vcpu: format 1.0, no vector state", m, APPLIED, NULL);
     free(m);
 }
 
@@ -1922,16 +1997,16 @@ static void test_memory_file_wrong(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_round_trip),        cmocka_unit_test(test_state_file),
-        cmocka_unit_test(test_truncated),         cmocka_unit_test(test_bit_flips),
-        cmocka_unit_test(test_header_fields),     cmocka_unit_test(test_framing),
-        cmocka_unit_test(test_names_in_reasons),  cmocka_unit_test(test_machine_section),
-        cmocka_unit_test(test_fewer_vcpus),       cmocka_unit_test(test_more_ram),
-        cmocka_unit_test(test_config_section),    cmocka_unit_test(test_plic_section),
-        cmocka_unit_test(test_vcpu_section),      cmocka_unit_test(test_uart_section),
-        cmocka_unit_test(test_virtio_section),    cmocka_unit_test(test_one_vcpu),
-        cmocka_unit_test(test_busy_states),       cmocka_unit_test(test_memory_file),
-        cmocka_unit_test(test_memory_file_wrong),
+        cmocka_unit_test(test_round_trip),       cmocka_unit_test(test_state_file),
+        cmocka_unit_test(test_truncated),        cmocka_unit_test(test_bit_flips),
+        cmocka_unit_test(test_header_fields),    cmocka_unit_test(test_framing),
+        cmocka_unit_test(test_names_in_reasons), cmocka_unit_test(test_machine_section),
+        cmocka_unit_test(test_fewer_vcpus),      cmocka_unit_test(test_more_ram),
+        cmocka_unit_test(test_config_section),   cmocka_unit_test(test_plic_section),
+        cmocka_unit_test(test_vcpu_section),     cmocka_unit_test(test_vector_state),
+        cmocka_unit_test(test_uart_section),     cmocka_unit_test(test_virtio_section),
+        cmocka_unit_test(test_one_vcpu),         cmocka_unit_test(test_busy_states),
+        cmocka_unit_test(test_memory_file),      cmocka_unit_test(test_memory_file_wrong),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
