@@ -1275,8 +1275,10 @@ static void test_config_section(void **state)
     expect_layout("config: 99 disks", m, DECODE_FAILED, "disks 99 is above the limit 5");
     put_le32(s->data + disks_at, 6);
     expect_layout("config: 6 disks", m, DECODE_FAILED, "disks 6 is above the limit 5");
-    put_le32(s->data + disks_at, 1); /* and no disk follows */
+    put_le32(s->data + disks_at, 1); /* and no disk follows (nor VLEN's 4 bytes) */
+    s->len -= 4;
     expect_layout("config: a disk missing", m, DECODE_FAILED, "truncated");
+    s->len += 4;
     put_le32(s->data + disks_at, 0);
     put_le32(s->data + disks_at + 4, 99);
     expect_layout("config: 99 NICs", m, DECODE_FAILED, "network interfaces 99 is above");
