@@ -21,7 +21,11 @@ static const char run_usage[] =
     "\n"
     "  --kernel PATH     kernel Image (RISC-V boot header) or ELF vmlinux (required)\n"
     "  --initrd PATH     initramfs or initrd to load beside the kernel\n"
-    "  --append STR      kernel command line (default: \"" VM_DEFAULT_APPEND "\")\n"
+    "  --append STR      kernel command line (default: \"" VM_DEFAULT_APPEND "\",\n"
+    "                    with --console hvc0 \"" VM_HVC_APPEND "\")\n"
+    "  --console ttyS0|hvc0  the device stdin goes to: the UART (default) or the virtio\n"
+    "                    console, which also follows the terminal's size; output of both\n"
+    "                    reaches stdout\n"
     "  --smp N           number of vCPUs, 1..32 (default 1)\n"
     "  --memory SIZE     guest RAM in MiB, or with a K/M/G suffix (default 256M)\n"
     "  --dtb-out PATH    also write the generated device tree blob to PATH\n"
@@ -236,6 +240,7 @@ int cli_parse_run(int argc, char **argv, struct vm_config *cfg, struct vmm_optio
     opt->logger = (struct api_logger){.level = API_LOG_INFO};
     vm_config_init(cfg);
     jail_config_init(jail);
+    bool append_given = false;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *value;
         int jail_rc;
@@ -311,6 +316,15 @@ int cli_parse_run(int argc, char **argv, struct vm_config *cfg, struct vmm_optio
             if (vm_config_copy_string(cfg->append, sizeof(cfg->append), value, "--append", err,
                                       err_len))
                 return -1;
+            append_given = true;
+        } else if (cli_take_value(argc, argv, &i, "--console", &value)) {
+            if (value && !strcmp(value, "ttyS0"))
+                cfg->console_device = VM_CONSOLE_UART;
+            else if (value && !strcmp(value, "hvc0"))
+                cfg->console_device = VM_CONSOLE_VIRTIO;
+            else
+                return set_err(err, err_len, "--console takes ttyS0 or hvc0, not '%s'",
+                               value ? value : "");
         } else if (cli_take_value(argc, argv, &i, "--dtb-out", &value)) {
             if (!value || !*value)
                 return set_err(err, err_len, "--dtb-out needs a path");
@@ -341,6 +355,8 @@ int cli_parse_run(int argc, char **argv, struct vm_config *cfg, struct vmm_optio
     }
     if (!cfg->kernel_path[0])
         return set_err(err, err_len, "--kernel is required (see duvisor run --help)");
+    if (!append_given && cfg->console_device == VM_CONSOLE_VIRTIO)
+        snprintf(cfg->append, sizeof(cfg->append), "%s", VM_HVC_APPEND);
     return cli_check_jail(jail, err, err_len);
 }
 

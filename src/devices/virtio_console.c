@@ -10,7 +10,10 @@
  */
 #include "devices/virtio_console.h"
 
+#include "util/state.h"
+
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +31,9 @@ struct virtio_console {
     struct virtio_device *tx_vdev;
     bool tx_active;
     struct virtq_chain tx_chain;
+
+    _Atomic uint32_t size;    /* cols | rows << 16, read by config space (F_SIZE) */
+    _Atomic bool guest_wrote; /* a transmit chain had bytes, ever (saved) */
 };
 
 /* Read backend input into chain's writable buffers: bytes read. Stops at the
@@ -75,17 +81,46 @@ static void rx_fill(struct virtio_console *c)
     }
 }
 
-/* Hand every available transmit chain to the backend. tx_lock held. */
+/* Hand every available transmit chain to the backend. tx_lock held. The
+   first output may open the backend's input (virtio_console_guest_wrote):
+   then the receive side runs (tx_lock before rx_lock, never the reverse). */
 static void tx_flush(struct virtio_console *c)
 {
+    bool first = false;
     while (c->tx_active && virtio_queue_pop(c->tx_vdev, VIRTIO_CONSOLE_TXQ, &c->tx_chain)) {
         for (unsigned i = 0; i < c->tx_chain.nout && c->backend.write; i++) {
-            if (c->tx_chain.out[i].iov_len > 0)
-                c->backend.write(c->backend.opaque, c->tx_chain.out[i].iov_base,
-                                 c->tx_chain.out[i].iov_len);
+            if (c->tx_chain.out[i].iov_len == 0)
+                continue;
+            if (!atomic_load(&c->guest_wrote))
+                first = !atomic_exchange(&c->guest_wrote, true);
+            c->backend.write(c->backend.opaque, c->tx_chain.out[i].iov_base,
+                             c->tx_chain.out[i].iov_len);
         }
         virtio_queue_push(c->tx_vdev, VIRTIO_CONSOLE_TXQ, &c->tx_chain, 0);
     }
+    if (first) {
+        pthread_mutex_lock(&c->rx_lock);
+        rx_fill(c);
+        pthread_mutex_unlock(&c->rx_lock);
+    }
+}
+
+bool virtio_console_guest_wrote(const struct virtio_console *c)
+{
+    return atomic_load(&c->guest_wrote);
+}
+
+static void console_save(void *opaque, struct state_writer *w)
+{
+    const struct virtio_console *c = opaque;
+    state_put_bool(w, atomic_load(&c->guest_wrote));
+}
+
+static bool console_restore(void *opaque, struct state_reader *r)
+{
+    struct virtio_console *c = opaque;
+    atomic_store(&c->guest_wrote, state_get_bool(r));
+    return state_reader_ok(r);
 }
 
 static void console_rx(struct virtio_console *c)
@@ -116,7 +151,6 @@ static void console_activate(void *opaque, uint64_t features)
 {
     struct virtio_console *c = opaque;
 
-    (void)features; /* none offered */
     pthread_mutex_lock(&c->rx_lock);
     c->rx_active = c->rx_vdev != NULL;
     rx_fill(c); /* input that arrived before the driver was ready */
@@ -125,6 +159,10 @@ static void console_activate(void *opaque, uint64_t features)
     c->tx_active = c->tx_vdev != NULL;
     tx_flush(c);
     pthread_mutex_unlock(&c->tx_lock);
+    /* Linux reads cols and rows only on a config interrupt: one now, so a
+       console that opens before any resize has the terminal's size. */
+    if ((features & VIRTIO_CONSOLE_F_SIZE) && atomic_load(&c->size) && c->tx_vdev)
+        virtio_config_changed(c->tx_vdev);
 }
 
 void virtio_console_pause(struct virtio_console *c, bool paused)
@@ -161,13 +199,14 @@ static void put_le(uint8_t *p, uint32_t v, unsigned bytes)
 
 static void console_config_read(void *opaque, uint32_t offset, void *buf, unsigned len)
 {
+    struct virtio_console *c = opaque;
     uint8_t cfg[VIRTIO_CONSOLE_CONFIG_SIZE];
+    uint32_t size = atomic_load(&c->size);
 
-    (void)opaque;
-    put_le(cfg + 0, 0, 2); /* cols: only meaningful with F_SIZE */
-    put_le(cfg + 2, 0, 2); /* rows */
-    put_le(cfg + 4, 1, 4); /* max_nr_ports: only meaningful with F_MULTIPORT */
-    put_le(cfg + 8, 0, 4); /* emerg_wr: write-only */
+    put_le(cfg + 0, size & 0xffffu, 2); /* cols: only meaningful with F_SIZE */
+    put_le(cfg + 2, size >> 16, 2);     /* rows */
+    put_le(cfg + 4, 1, 4);              /* max_nr_ports: only meaningful with F_MULTIPORT */
+    put_le(cfg + 8, 0, 4);              /* emerg_wr: write-only */
     if (offset <= sizeof(cfg) && len <= sizeof(cfg) - offset)
         memcpy(buf, cfg + offset, len);
 }
@@ -192,11 +231,47 @@ static const struct virtio_device_ops console_ops = {
     .activate = console_activate,
     .notify = console_notify,
     .reset = console_reset,
+    .save = console_save,
+    .restore = console_restore,
+};
+
+/* The same device offering F_SIZE: cols and rows in config space, a config
+   interrupt when they change. */
+static const struct virtio_device_ops sized_console_ops = {
+    .device_id = VIRTIO_ID_CONSOLE,
+    .features = VIRTIO_CONSOLE_F_SIZE,
+    .num_queues = 2,
+    .queue_size_max = VIRTIO_CONSOLE_QUEUE_SIZE,
+    .config_size = VIRTIO_CONSOLE_CONFIG_SIZE,
+    .config_read = console_config_read,
+    .config_write = console_config_write,
+    .activate = console_activate,
+    .notify = console_notify,
+    .reset = console_reset,
+    .save = console_save,
+    .restore = console_restore,
 };
 
 const struct virtio_device_ops *virtio_console_ops(void)
 {
     return &console_ops;
+}
+
+const struct virtio_device_ops *virtio_console_sized_ops(void)
+{
+    return &sized_console_ops;
+}
+
+void virtio_console_resize(struct virtio_console *c, uint16_t cols, uint16_t rows)
+{
+    uint32_t size = cols | (uint32_t)rows << 16;
+    if (atomic_exchange(&c->size, size) == size)
+        return;
+    pthread_mutex_lock(&c->rx_lock); /* rx_vdev is set once, by bind */
+    struct virtio_device *vdev = c->rx_vdev;
+    pthread_mutex_unlock(&c->rx_lock);
+    if (vdev)
+        virtio_config_changed(vdev);
 }
 
 struct virtio_console *virtio_console_create(const struct virtio_console_backend *backend)

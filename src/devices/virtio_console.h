@@ -4,10 +4,13 @@
  * device ID 3) with one port and no VIRTIO_CONSOLE_F_MULTIPORT, which
  * Linux's virtio_console driver turns into /dev/hvc0.
  *
- * Queues: 0 receiveq (host -> guest), 1 transmitq (guest -> host). No
- * feature bits are offered (no F_SIZE, no F_MULTIPORT, no F_EMERG_WRITE);
- * the 12-byte config space reads cols 0, rows 0, max_nr_ports 1,
- * emerg_wr 0, and writes to it are ignored.
+ * Queues: 0 receiveq (host -> guest), 1 transmitq (guest -> host). With
+ * virtio_console_ops() no feature bits are offered (no F_SIZE, no
+ * F_MULTIPORT, no F_EMERG_WRITE); virtio_console_sized_ops() offers F_SIZE
+ * (the interactive console: the terminal's size, which Linux hands to the
+ * hvc tty, so the guest's shell gets SIGWINCH). The 12-byte config space
+ * reads cols, rows (set by virtio_console_resize, 0 before),
+ * max_nr_ports 1, emerg_wr 0, and writes to it are ignored.
  *
  * The host side is a backend: where guest output goes and where guest input
  * comes from (the VMM's console, a pty, a socket). The backend is the input
@@ -60,6 +63,8 @@
 
 enum { VIRTIO_CONSOLE_RXQ = 0, VIRTIO_CONSOLE_TXQ = 1 };
 
+#define VIRTIO_CONSOLE_F_SIZE (1ull << 0)
+
 /* Queue size offered for both queues (Linux posts a page per receive buffer). */
 #define VIRTIO_CONSOLE_QUEUE_SIZE  64u
 /* Config space: le16 cols, le16 rows, le32 max_nr_ports, le32 emerg_wr. */
@@ -80,6 +85,13 @@ struct virtio_console;
 struct virtio_console *virtio_console_create(const struct virtio_console_backend *backend);
 /* The transport callbacks; their opaque is the struct virtio_console. */
 const struct virtio_device_ops *virtio_console_ops(void);
+/* The same with F_SIZE offered. */
+const struct virtio_device_ops *virtio_console_sized_ops(void);
+/* The guest has sent output through the device (kept in snapshots). */
+bool virtio_console_guest_wrote(const struct virtio_console *c);
+/* The host terminal is cols x rows now (any thread): config space says so and,
+   if that is a change, the driver gets a config interrupt. */
+void virtio_console_resize(struct virtio_console *c, uint16_t cols, uint16_t rows);
 /* The transport instance c serves. Before the guest can reach it. */
 void virtio_console_bind(struct virtio_console *c, struct virtio_device *vdev);
 /* The backend has new input (any thread): move what the posted receive buffers

@@ -136,8 +136,10 @@ void vm_config_save(const struct vm_config *cfg, struct state_writer *w)
         state_put_bool(w, n->mac_set);
         state_put_u32(w, n->mtu);
     }
-    state_put_u8(w, (uint8_t)cfg->irqchip); /* last: snapshot format 1.0 had none */
-    state_put_u32(w, cfg->vlen ? cfg->vlen : DV_VLEN_DEFAULT); /* after irqchip: format 1.1 */
+    /* these three last: snapshot format 1.0 had none (snapshot.c pads them) */
+    state_put_u8(w, (uint8_t)cfg->irqchip);
+    state_put_u32(w, cfg->vlen ? cfg->vlen : DV_VLEN_DEFAULT);
+    state_put_u8(w, (uint8_t)cfg->console_device);
 }
 
 bool vm_config_restore(struct vm_config *cfg, struct state_reader *r)
@@ -184,10 +186,15 @@ bool vm_config_restore(struct vm_config *cfg, struct state_reader *r)
     if (state_reader_ok(r) && chip > VM_IRQCHIP_AIA)
         return state_fail(r, "interrupt controller %u", chip);
     cfg->irqchip = (enum vm_irqchip)chip;
-    /* a file without VLEN (format 1.0, or 1.1 before it came): the default */
-    cfg->vlen = state_reader_ok(r) && state_remaining(r) ? state_get_u32(r) : DV_VLEN_DEFAULT;
+    cfg->vlen = state_get_u32(r);
+    if (state_reader_ok(r) && cfg->vlen == 0)
+        cfg->vlen = DV_VLEN_DEFAULT; /* a format 1.0 file, padded */
     if (state_reader_ok(r) &&
         (cfg->vlen < 128 || cfg->vlen > 1024 || (cfg->vlen & (cfg->vlen - 1))))
         return state_fail(r, "a VLEN of %u bits", cfg->vlen);
+    uint8_t console = state_get_u8(r);
+    if (state_reader_ok(r) && console > VM_CONSOLE_VIRTIO)
+        return state_fail(r, "console device %u", console);
+    cfg->console_device = (enum vm_console_device)console;
     return state_reader_ok(r);
 }

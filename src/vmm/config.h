@@ -11,6 +11,9 @@
 #define VM_MAX_MEMORY     (64ull << 30)
 #define VM_DEFAULT_MEMORY (256ull << 20)
 #define VM_DEFAULT_APPEND "console=ttyS0 earlycon=sbi"
+/* The default with --console hvc0: the kernel's console is the virtio one
+   (earlycon=sbi still shows what comes before its driver). */
+#define VM_HVC_APPEND     "console=hvc0 earlycon=sbi"
 
 /* Disks and NICs together: the virtio slots of the platform map (8, as QEMU
    virt's) less the entropy, console and keyboard devices. */
@@ -73,6 +76,9 @@ struct vm_config {
     /* --irqchip: the guest's interrupt controller (PLIC, or AIA's IMSIC + APLIC) */
     enum vm_irqchip { VM_IRQCHIP_PLIC, VM_IRQCHIP_AIA } irqchip;
     int seccomp; /* --seccomp: enum sandbox_mode (host/sandbox.h), for the whole process */
+    /* --console: which device stdin and the terminal's size go to. Output of
+       both (and of the SBI console) always reaches stdout. */
+    enum vm_console_device { VM_CONSOLE_UART, VM_CONSOLE_VIRTIO } console_device;
     const struct vm_held_files *held; /* NULL: every file is opened by name */
     unsigned ndisks, nnics;
     struct vm_disk disks[VM_MAX_DISKS];
@@ -95,7 +101,7 @@ int vm_config_put_disk(struct vm_config *cfg, const struct vm_disk *disk, char *
                        size_t err_len);
 int vm_config_put_nic(struct vm_config *cfg, const struct vm_nic *nic, char *err, size_t err_len);
 /* Snapshots: the parts of the configuration that shape the guest (memory,
-   vCPUs, kernel and command line, disks, NICs, --strict-mmio), not what
+   vCPUs, kernel and command line, disks, NICs, --strict-mmio, --console), not what
    belongs to one process (--jit, --dtb-out, --boot-timer, reboot policy).
    restore fills the guest-shaping fields of cfg and checks them as the CLI
    and the API would; false with the reason in the reader. */

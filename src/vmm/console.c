@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -235,6 +236,20 @@ size_t console_read(struct console *c, uint8_t *buf, size_t len)
         pthread_cond_signal(&c->room);
     pthread_mutex_unlock(&c->lock);
     return n;
+}
+
+bool console_window_size(const struct console *c, unsigned *cols, unsigned *rows)
+{
+    const int fds[2] = {c->cfg.in_fd, c->cfg.out_fd};
+    for (unsigned i = 0; i < 2; i++) {
+        struct winsize ws;
+        if (fds[i] >= 0 && ioctl(fds[i], TIOCGWINSZ, &ws) == 0 && ws.ws_col && ws.ws_row) {
+            *cols = ws.ws_col;
+            *rows = ws.ws_row;
+            return true;
+        }
+    }
+    return false;
 }
 
 size_t console_pending(struct console *c)

@@ -107,6 +107,10 @@ size_t console_read(struct console *c, uint8_t *buf, size_t len);
 /* Input bytes console_read() would return now. */
 size_t console_pending(struct console *c);
 
+/* The terminal's size (the input's, else the output's): false when neither
+   is a terminal or it reports no size. */
+bool console_window_size(const struct console *c, unsigned *cols, unsigned *rows);
+
 /* The reader met EOF or a read error and has stopped (pending bytes stay). */
 bool console_input_eof(struct console *c);
 /* The output failed with EPIPE; console_write() now discards. */

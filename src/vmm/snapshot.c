@@ -557,6 +557,8 @@ int snapshot_rebase_memory(const char *base_path, const char *diff_path, char *e
 
 void snapshot_free(struct snapshot *s)
 {
+    for (unsigned i = 0; i < s->nsections; i++)
+        free(s->sections[i].padded);
     free(s->buf);
     memset(s, 0, sizeof(*s));
 }
@@ -660,20 +662,38 @@ static int read_machine_and_config(struct snapshot *s, char *err, size_t err_len
         return set_err(err, err_len, "snapshot section 'machine': %s", r.why);
     if (!open_section(s, "config", &r, err, err_len))
         return -1;
-    /* Format 1.0's config ended before the interrupt controller: a PLIC. */
-    uint8_t *v10 = NULL;
-    if (s->minor == 0) {
-        const struct snapshot_section *sec = find_section(s, "config");
-        if (!(v10 = calloc(1, sec->len + 1)))
-            return set_err(err, err_len, "out of memory");
-        memcpy(v10, sec->data, sec->len);
-        state_reader_init(&r, v10, sec->len + 1);
-    }
     vm_config_init(&s->cfg);
     vm_config_restore(&s->cfg, &r);
-    int rc = close_section(&r, "config", err, err_len);
-    free(v10);
-    return rc;
+    return close_section(&r, "config", err, err_len);
+}
+
+/* Fields added at the end of a section in a later minor version: a file of
+   an older one reads as if it had them, all zero (the old behaviour). */
+static const struct section_growth {
+    unsigned minor; /* the first minor version that has them */
+    const char *name;
+    unsigned bytes;
+} section_growths[] = {
+    {1, "config", 2},   /* the interrupt controller (PLIC) and the console device (UART) */
+    {1, "dev:hvc0", 1}, /* the virtio console: the guest has not written to it */
+};
+
+static int pad_older_sections(struct snapshot *s, char *err, size_t err_len)
+{
+    for (size_t g = 0; g < sizeof(section_growths) / sizeof(section_growths[0]); g++) {
+        const struct section_growth *grow = &section_growths[g];
+        struct snapshot_section *sec = s->minor < grow->minor ? find_section(s, grow->name) : NULL;
+        if (!sec)
+            continue;
+        uint8_t *padded = calloc(1, sec->len + grow->bytes);
+        if (!padded)
+            return set_err(err, err_len, "out of memory");
+        memcpy(padded, sec->data, sec->len);
+        free(sec->padded);
+        sec->data = sec->padded = padded;
+        sec->len += grow->bytes;
+    }
+    return 0;
 }
 
 int snapshot_decode(struct snapshot *s, const void *data, size_t len, char *err, size_t err_len)
@@ -692,7 +712,8 @@ int snapshot_decode(struct snapshot *s, const void *data, size_t len, char *err,
     s->minor = get_le32(s->buf + 12);
     struct state_reader body;
     state_reader_init(&body, s->buf + HEADER_BYTES, len - HEADER_BYTES - TRAILER_BYTES);
-    if (index_sections(s, &body, err, err_len) || read_machine_and_config(s, err, err_len)) {
+    if (index_sections(s, &body, err, err_len) || pad_older_sections(s, err, err_len) ||
+        read_machine_and_config(s, err, err_len)) {
         snapshot_free(s);
         return -1;
     }

@@ -31,7 +31,8 @@
 
 #define SNAPSHOT_FORMAT_MAJOR 1u
 #define SNAPSHOT_FORMAT_MINOR                                                                      \
-    1u /* 1: --irqchip and VLEN (config), the 'aia' section, V state (vcpuN) */
+    1u /* 1: --irqchip, VLEN and --console (config), the 'aia' section, V state (vcpuN),
+          dev:hvc0's flag */
 #define SNAPSHOT_MAX_BYTES    (80u << 20) /* KiB, but NICs may hold frames back */
 #define SNAPSHOT_MAX_SECTIONS 64u
 
@@ -43,6 +44,7 @@ struct snapshot_section {
     const uint8_t *data;
     size_t len;
     bool used;
+    uint8_t *padded; /* owned: data, for a section of an older format (see snapshot.c) */
 };
 
 /* A state file, checked and split into sections. */

@@ -11,6 +11,7 @@
 #include "host/sandbox.h"
 #include "vmm/console.h"
 #include "vmm/gstage.h"
+#include "vmm/virtio_devices.h"
 #include "vmm/vm.h"
 
 /* Guest-physical RAM is mapped into the G-stage lazily, a 2 MiB block at a time. */
@@ -390,9 +391,12 @@ static void host_console_write(void *opaque, const uint8_t *buf, size_t len)
     console_write(host_vm(opaque)->console, buf, len);
 }
 
+/* The SBI console's input: stdin, shared with the UART; with --console hvc0
+   only until the guest writes to the virtio console (virtio_devices.c). */
 static size_t host_console_read(void *opaque, uint8_t *buf, size_t len)
 {
-    return console_read(host_vm(opaque)->console, buf, len);
+    struct vm *vm = host_vm(opaque);
+    return vm_virtio_console_has_input(vm) ? 0 : console_read(vm->console, buf, len);
 }
 
 /* Host address of guest RAM [gpa, gpa+len), or NULL if any of it is not RAM. */

@@ -226,18 +226,38 @@ static const struct vm_device_ops input_device_ops = {.kind = "input",
                                                       .restore = slot_restore,
                                                       .destroy = input_destroy};
 
-/* The virtio console writes to duvisor's stdout; its input is not connected
-   (stdin belongs to ttyS0). */
+/* The virtio console writes to duvisor's stdout. With --console hvc0 stdin
+   is its own once the guest has written to it, and the SBI console's before:
+   a kernel whose hvc0 is the SBI console never writes to the virtio one. */
 static void vconsole_write(void *opaque, const uint8_t *buf, size_t len)
 {
     struct vm *vm = opaque;
     console_write(vm->console, buf, len);
 }
 
+bool vm_virtio_console_has_input(struct vm *vm)
+{
+    return vm->cfg->console_device == VM_CONSOLE_VIRTIO && vm->vconsole &&
+           virtio_console_guest_wrote(vm->vconsole);
+}
+
 static size_t vconsole_read(void *opaque, uint8_t *buf, size_t len)
 {
-    (void)opaque, (void)buf, (void)len;
-    return 0;
+    struct vm *vm = opaque;
+    return vm_virtio_console_has_input(vm) ? console_read(vm->console, buf, len) : 0;
+}
+
+void vm_virtio_console_input_ready(struct vm *vm)
+{
+    if (vm->vconsole)
+        virtio_console_input_ready(vm->vconsole);
+}
+
+void vm_virtio_console_resize(struct vm *vm, unsigned cols, unsigned rows)
+{
+    if (vm->vconsole && vm->cfg->console_device == VM_CONSOLE_VIRTIO)
+        virtio_console_resize(vm->vconsole, cols > UINT16_MAX ? UINT16_MAX : (uint16_t)cols,
+                              rows > UINT16_MAX ? UINT16_MAX : (uint16_t)rows);
 }
 
 /* A NIC's backend: a TAP device, or the user-networking helper's socket;
@@ -305,8 +325,10 @@ static int create_model(struct virtio_slot *slot, unsigned index,
             .write = vconsole_write, .read = vconsole_read, .opaque = slot->vm};
         snprintf(id, id_len, "hvc0");
         *dops = &console_device_ops;
-        *ops = virtio_console_ops();
+        *ops = cfg->console_device == VM_CONSOLE_VIRTIO ? virtio_console_sized_ops()
+                                                        : virtio_console_ops();
         slot->device = virtio_console_create(&backend);
+        slot->vm->vconsole = slot->device;
     } else {
         snprintf(id, id_len, "keyboard0");
         *dops = &input_device_ops;

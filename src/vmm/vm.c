@@ -73,6 +73,8 @@ static void uart_irq(void *opaque, bool level)
     dv_plic_set_irq(vm->machine, PLATFORM_UART_IRQ, level);
 }
 
+static void uart_pump(struct vm *vm);
+
 static bool uart_mmio_read(void *opaque, uint64_t offset, unsigned size, uint64_t *value)
 {
     struct vm *vm = opaque;
@@ -82,7 +84,7 @@ static bool uart_mmio_read(void *opaque, uint64_t offset, unsigned size, uint64_
     }
     bool ok = uart8250_read(vm->uart, offset, size, value);
     if (ok && offset == 0)
-        vm_console_pump(vm); /* the guest made room in the FIFO */
+        uart_pump(vm); /* the guest made room in the FIFO */
     return ok;
 }
 
@@ -95,12 +97,23 @@ static bool uart_mmio_write(void *opaque, uint64_t offset, unsigned size, uint64
     /* FCR: a cleared or newly enabled FIFO has room, and no more input may
        come to say so (Linux clears it when it opens the port). */
     if (ok && offset == 2)
-        vm_console_pump(vm);
+        uart_pump(vm);
     return ok;
 }
 
 void vm_console_pump(struct vm *vm)
 {
+    if (vm->cfg->console_device == VM_CONSOLE_VIRTIO)
+        vm_virtio_console_input_ready(vm);
+    else
+        uart_pump(vm);
+}
+
+/* Console input into the UART's receive FIFO, as much as it takes. */
+static void uart_pump(struct vm *vm)
+{
+    if (!vm->uart || vm->cfg->console_device != VM_CONSOLE_UART)
+        return;
     pthread_mutex_lock(&vm->console_pump_lock);
     uint8_t buf[UART8250_FIFO_SIZE];
     size_t space = uart8250_rx_space(vm->uart);

@@ -93,6 +93,7 @@ struct vm {
     struct virtio_slot *virtio; /* nvirtio slots */
     unsigned nvirtio;
     struct virtio_input *keyboard; /* Ctrl+Alt+Del comes through it */
+    struct virtio_console *vconsole;
     struct console *console;
     pthread_mutex_t console_pump_lock; /* keeps console bytes in order into the UART */
     struct sbi sbi;

@@ -36,7 +36,7 @@
 #include "vmm/vmm.h"
 
 /* What the event loop's fds stand for. */
-enum { EV_SIGNAL, EV_VM_STOPPED, EV_CALL, EV_METRICS };
+enum { EV_SIGNAL, EV_VM_STOPPED, EV_CALL, EV_METRICS, EV_WINCH };
 
 /* One API request on its way from the API thread to the VMM thread. */
 struct vmm_call {
@@ -61,6 +61,7 @@ struct vmm {
     struct console *console;
     struct api_server *server;
     int epoll_fd, signal_fd, stop_fd, call_fd, timer_fd;
+    int winch_fd; /* SIGWINCH, with --console hvc0: the terminal was resized */
     pthread_mutex_t call_lock;
     pthread_cond_t call_done;
     struct vmm_call *call; /* the request waiting for this thread; NULL: none */
@@ -136,6 +137,16 @@ static void arm_metrics_timer(struct vmm *m)
 
 /* --- the API's actions, on the VMM thread ------------------------------------------------- */
 
+/* --console hvc0: the virtio console says the terminal's size (on each new
+   VM and on SIGWINCH). vm_lock held or the VM not yet reachable. */
+static void follow_window_size(struct vmm *m)
+{
+    unsigned cols, rows;
+    if (m->cfg.console_device == VM_CONSOLE_VIRTIO && m->console &&
+        console_window_size(m->console, &cols, &rows))
+        vm_virtio_console_resize(m->vm, cols, rows);
+}
+
 /* Build the VM from the configuration, or (snap) from a snapshot and its
    RAM, under vm_lock so console input never reaches a VM half made; then
    start its vCPUs (a restored VM's park until vm_resume). */
@@ -154,8 +165,8 @@ static int build_and_start(struct vmm *m, struct snapshot *snap,
         /* Input that came while no VM was whole (a reboot, a restore, before
            InstanceStart) waits in the console's ring: the reader called for
            it then and will not again until more comes. */
-        if (m->vm->uart)
-            vm_console_pump(m->vm);
+        vm_console_pump(m->vm);
+        follow_window_size(m);
     }
     pthread_mutex_unlock(&m->vm_lock);
     if (rc)
@@ -786,7 +797,22 @@ static int open_loop(struct vmm *m, char *err, size_t err_len)
         watch(m, m->stop_fd, EV_VM_STOPPED) || watch(m, m->call_fd, EV_CALL) ||
         watch(m, m->timer_fd, EV_METRICS))
         return set_err(err, err_len, "cannot set up the event loop: %s", strerror(errno));
+    /* Always: a restored VM may have --console hvc0 from its snapshot. */
+    sigset_t winch;
+    sigemptyset(&winch);
+    sigaddset(&winch, SIGWINCH);
+    pthread_sigmask(SIG_BLOCK, &winch, NULL); /* before any thread, as the stop signals */
+    m->winch_fd = signalfd(-1, &winch, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (m->winch_fd < 0 || watch(m, m->winch_fd, EV_WINCH))
+        return set_err(err, err_len, "cannot watch the terminal's size: %s", strerror(errno));
     return 0;
+}
+
+static void drain_signals(int fd)
+{
+    struct signalfd_siginfo si;
+    while (read(fd, &si, sizeof(si)) == sizeof(si))
+        continue;
 }
 
 static void dispatch(struct vmm *m, uint32_t tag)
@@ -807,6 +833,13 @@ static void dispatch(struct vmm *m, uint32_t tag)
         if (atomic_exchange(&m->quit, false))
             stop_requested(m);
         serve_call(m);
+        break;
+    case EV_WINCH:
+        drain_signals(m->winch_fd);
+        pthread_mutex_lock(&m->vm_lock);
+        if (m->vm_live)
+            follow_window_size(m);
+        pthread_mutex_unlock(&m->vm_lock);
         break;
     case EV_METRICS:
         drain(m->timer_fd);
@@ -840,6 +873,7 @@ static void teardown(struct vmm *m)
     close_fd(&m->metrics_fd);
     close_fd(&m->epoll_fd);
     close_fd(&m->signal_fd);
+    close_fd(&m->winch_fd);
     close_fd(&m->stop_fd);
     close_fd(&m->call_fd);
     close_fd(&m->timer_fd);
@@ -977,6 +1011,7 @@ int vmm_main(const struct vm_config *cfg, const struct vmm_options *opt)
     m->cfg = *cfg;
     m->opt = *opt;
     m->metrics_fd = m->epoll_fd = m->signal_fd = m->stop_fd = m->call_fd = m->timer_fd = -1;
+    m->winch_fd = -1;
     m->self_fd = -1;
     m->vm->stop_fd = -1;
     clock_gettime(CLOCK_MONOTONIC, &m->started);

@@ -1240,7 +1240,8 @@ static void test_config_section(void **state)
     assert_int_equal(get_le32(s->data + disks_at + 4), 0);   /* NICs */
     assert_int_equal(s->data[disks_at + 8], 0);              /* irqchip: the PLIC */
     assert_int_equal(get_le32(s->data + disks_at + 9), 256); /* VLEN */
-    assert_int_equal(disks_at + 13, s->len);
+    assert_int_equal(s->data[disks_at + 13], 0);             /* --console: the UART */
+    assert_int_equal(disks_at + 14, s->len);
     s->data[disks_at + 8] = 2;
     expect_layout("config: interrupt controller 2", m, DECODE_FAILED, "interrupt controller 2");
     s->data[disks_at + 8] = 0;
@@ -1283,6 +1284,11 @@ static void test_config_section(void **state)
     put_le32(s->data + disks_at + 4, 99);
     expect_layout("config: 99 NICs", m, DECODE_FAILED, "network interfaces 99 is above");
     put_le32(s->data + disks_at + 4, 0);
+    s->data[disks_at + 13] = 2;
+    expect_layout("config: console device 2", m, DECODE_FAILED, "console device 2");
+    s->data[disks_at + 13] = 1; /* hvc0: a VM of its own shape */
+    expect_layout("config: console hvc0", m, APPLIED, NULL);
+    s->data[disks_at + 13] = 0;
 
     /* A disk with no id; a NIC of an unknown kind. */
     struct state_writer w;

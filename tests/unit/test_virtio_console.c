@@ -4,6 +4,9 @@
  * goes only into buffers the guest posted, the rest waits in the backend,
  * and nothing is lost when input comes before buffers, when buffers come
  * before input, across a reset, or with input arriving on another thread.
+ * The sized variant (--console hvc0) reports the terminal's size and tells
+ * the driver when it changes; the first output is remembered (and saved),
+ * since the VMM gives input only to a console the guest uses.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +21,7 @@
 #include <string.h>
 
 #include "devices/virtio_console.h"
+#include "util/state.h"
 
 #include "support/virtio_driver.h"
 
@@ -445,6 +449,96 @@ static void test_input_from_another_thread(void **state)
     assert_int_equal(be_pending(&f->b), 0);
 }
 
+/* F_SIZE: offered, cols/rows in config space, a config interrupt on a change only. */
+static void test_sized_console_reports_resizes(void **state)
+{
+    struct fixture *f = *state;
+    struct drv *d = &f->d;
+
+    drv_free(d);
+    drv_create(d, virtio_console_sized_ops(), f->c);
+    virtio_console_bind(f->c, d->dev);
+    assert_int_equal(virtio_console_sized_ops()->features, VIRTIO_CONSOLE_F_SIZE);
+    virtio_console_resize(f->c, 80, 24); /* before the driver: config says it */
+    d->accept = VIRTIO_CONSOLE_F_SIZE;
+    drv_init(d, VIRTIO_ID_CONSOLE, false);
+    drv_wr(d, MMIO_DEVICE_FEATURES_SEL, 0);
+    assert_int_equal(drv_rd(d, MMIO_DEVICE_FEATURES) & 7u, 1u); /* F_SIZE alone */
+    unsigned raises = atomic_load(&d->irq_raises);
+    drv_driver_ok(d);
+    /* Linux reads the size on a config interrupt only: one comes at DRIVER_OK */
+    assert_true(drv_rd(d, MMIO_INTERRUPT_STATUS) & 2u);
+    assert_int_equal(atomic_load(&d->irq_raises), raises + 1);
+    assert_int_equal(drv_rd(d, MMIO_CONFIG + 0), 80u | 24u << 16);
+    drv_wr(d, MMIO_INTERRUPT_ACK, 2);
+    raises = atomic_load(&d->irq_raises);
+    uint32_t gen = drv_rd(d, 0x0fc); /* ConfigGeneration */
+
+    virtio_console_resize(f->c, 132, 43);
+    assert_int_equal(drv_rd(d, MMIO_CONFIG + 0), 132u | 43u << 16);
+    assert_true(drv_rd(d, MMIO_INTERRUPT_STATUS) & 2u); /* a configuration change */
+    assert_int_equal(atomic_load(&d->irq_raises), raises + 1);
+    assert_int_not_equal(drv_rd(d, 0x0fc), gen);
+    drv_wr(d, MMIO_INTERRUPT_ACK, 2);
+
+    gen = drv_rd(d, 0x0fc);
+    virtio_console_resize(f->c, 132, 43); /* the same size: nothing to tell */
+    assert_int_equal(drv_rd(d, MMIO_INTERRUPT_STATUS) & 2u, 0);
+    assert_int_equal(drv_rd(d, 0x0fc), gen);
+}
+
+/* A backend that gives input only once the guest has written (as the VMM's
+   does with --console hvc0): typed-ahead input arrives with the first output. */
+static struct virtio_console *gated_console;
+static size_t gated_read(void *opaque, uint8_t *buf, size_t len)
+{
+    return virtio_console_guest_wrote(gated_console) ? be_read(opaque, buf, len) : 0;
+}
+
+static void test_first_output_opens_input(void **state)
+{
+    struct fixture *f = *state;
+    struct drv *d = &f->d;
+    struct virtio_console_backend be = {.write = be_write, .read = gated_read, .opaque = &f->b};
+
+    drv_free(d);
+    virtio_console_destroy(f->c);
+    f->c = gated_console = virtio_console_create(&be);
+    drv_create(d, virtio_console_ops(), f->c);
+    virtio_console_bind(f->c, d->dev);
+    drv_init(d, VIRTIO_ID_CONSOLE, true);
+    struct seg in = in_seg(d, 8);
+    uint16_t h = drv_add(d, RXQ, &in, 1);
+    drv_kick(d, RXQ);
+    be_input(&f->b, "ls\r");
+    virtio_console_input_ready(f->c);
+    expect_no_used(d, RXQ); /* not the guest's console yet */
+    assert_false(virtio_console_guest_wrote(f->c));
+
+    struct seg prompt = out_seg(d, "# ");
+    uint16_t t = drv_add(d, TXQ, &prompt, 1);
+    drv_kick(d, TXQ);
+    expect_used(d, TXQ, t, 0);
+    assert_true(virtio_console_guest_wrote(f->c));
+    expect_used(d, RXQ, h, 3); /* the waiting input, with no further key */
+    expect_bytes(d, in, "ls\r");
+
+    /* kept across a snapshot: a restored console is still the guest's */
+    struct state_writer w;
+    state_writer_init(&w);
+    virtio_console_ops()->save(f->c, &w);
+    struct virtio_console *copy = virtio_console_create(&be);
+    struct state_reader r;
+    state_reader_init(&r, w.buf, w.len);
+    assert_true(virtio_console_ops()->restore(copy, &r));
+    assert_int_equal(state_remaining(&r), 0);
+    assert_true(virtio_console_guest_wrote(copy));
+    state_reader_init(&r, w.buf, 0); /* truncated */
+    assert_false(virtio_console_ops()->restore(copy, &r));
+    virtio_console_destroy(copy);
+    state_writer_free(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -457,6 +551,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reset_drops_the_held_chain, setup, teardown),
         cmocka_unit_test(test_null_backend),
         cmocka_unit_test_setup_teardown(test_input_from_another_thread, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sized_console_reports_resizes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_first_output_opens_input, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

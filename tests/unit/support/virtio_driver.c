@@ -124,7 +124,7 @@ void drv_init(struct drv *d, uint32_t device_id, bool driver_ok)
     drv_wr(d, MMIO_DRIVER_FEATURES_SEL, 1);
     drv_wr(d, MMIO_DRIVER_FEATURES, (uint32_t)(VIRTIO_F_VERSION_1 >> 32));
     drv_wr(d, MMIO_DRIVER_FEATURES_SEL, 0);
-    drv_wr(d, MMIO_DRIVER_FEATURES, 0);
+    drv_wr(d, MMIO_DRIVER_FEATURES, (uint32_t)(features & d->accept));
     drv_wr(d, MMIO_STATUS,
            VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
     assert_true(drv_rd(d, MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK);

@@ -39,6 +39,7 @@ struct drv {
     unsigned nq;
     uint64_t data_next;
     atomic_uint irq_raises; /* rising interrupt edges seen */
+    uint64_t accept;        /* device features drv_init accepts beside VERSION_1 (0: none) */
 };
 
 /* One buffer of a chain: device-writable if write. */
