@@ -34,10 +34,11 @@ helpers_pid=$(pgrep -f -- "__net-user .*hostfwd=tcp::$fwd_port-" | tr "\n" " ")
 expect "upgrade_net: user networking runs in a helper process" [ -n "$helpers_pid" ]
 
 # The host's listener: counts what the guest sends over one connection.
-python3 - "$listen_port" >"$tmp/listener" <<'PY' &
+python3 - "$listen_port" "$tmp/listening" >"$tmp/listener" <<'PY' &
 import socket, sys
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1); s.settimeout(90)
+open(sys.argv[2], "w").close()  # listening: the guest may connect now
 c, _ = s.accept(); c.settimeout(90)
 data = b""
 while True:
@@ -47,11 +48,13 @@ while True:
 print(" ".join(data.decode().split()))
 PY
 listener=$!
-sleep 0.5
+# Each side connects only once the other listens (a loaded host is slow to
+# start python or nc: a refused connection left the listener empty).
+for i in $(seq 300); do [ -e "$tmp/listening" ] && break; sleep 0.1; done
 # Guest side: one listener fed by the host (hostfwd), one sender to the host.
 type_in vm "nc -l -p 7000 > /tmp/from_host &"
+gsh vm "i=0; while [ \$i -lt 300 ] && ! netstat -ltn | grep -q ':7000 '; do i=\$((i+1)); sleep 0.1; done; echo \$i" 60
 type_in vm "( i=0; while [ \$i -lt 60 ]; do i=\$((i+1)); echo \$i; sleep 0.1; done ) | nc 10.0.2.2 $listen_port &"
-sleep 1
 python3 - "$fwd_port" >"$tmp/sender" 2>&1 <<'PY' &
 import socket, sys, time
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
