@@ -1056,6 +1056,17 @@ static void test_framing(void **state)
         expect_layout(want, m, !strcmp(grown[i], "config") ? DECODE_FAILED : APPLY_FAILED, want);
         free(m);
     }
+    /* A format 1.0 file: 'config' without the interrupt controller and the
+       console device, 'dev:hvc0' without its flag: a PLIC VM with
+       its input on the UART. */
+    m = fresh();
+    put_le32(m->header + 12, 0);
+    find(m, "config")->len -= 2;
+    find(m, "dev:hvc0")->len -= 1;
+    expect_layout("a format 1.0 file", m, APPLIED, NULL);
+    find(m, "dev:hvc0")->len -= 1;
+    expect_layout("a format 1.0 file one byte short", m, APPLY_FAILED, "truncated");
+    free(m);
     /* And sections one byte short. */
     static const char *const shrunk[] = {"machine",  "config",   "plic",          "vcpu0",
                                          "dev:rng0", "dev:hvc0", "dev:keyboard0", "dev:serial0"};
