@@ -674,7 +674,8 @@ static const struct section_growth {
     const char *name;
     unsigned bytes;
 } section_growths[] = {
-    {1, "config", 2},   /* the interrupt controller (PLIC) and the console device (UART) */
+    {1, "config", 6},   /* the interrupt controller (PLIC), VLEN (0: the default) and the
+                           console device (UART) */
     {1, "dev:hvc0", 1}, /* the virtio console: the guest has not written to it */
 };
 

@@ -31,7 +31,7 @@
 
 #define SNAPSHOT_FORMAT_MAJOR 1u
 #define SNAPSHOT_FORMAT_MINOR                                                                      \
-    1u /* 1: --irqchip, VLEN and --console (config), the 'aia' section, V state (vcpuN),
+    1u /* 1: --irqchip, VLEN and --console (config), the 'aia' section, V state (vcpuN),           \
           dev:hvc0's flag */
 #define SNAPSHOT_MAX_BYTES    (80u << 20) /* KiB, but NICs may hold frames back */
 #define SNAPSHOT_MAX_SECTIONS 64u

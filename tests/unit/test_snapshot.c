@@ -1056,12 +1056,12 @@ static void test_framing(void **state)
         expect_layout(want, m, !strcmp(grown[i], "config") ? DECODE_FAILED : APPLY_FAILED, want);
         free(m);
     }
-    /* A format 1.0 file: 'config' without the interrupt controller and the
-       console device, 'dev:hvc0' without its flag: a PLIC VM with
+    /* A format 1.0 file: 'config' without the interrupt controller, VLEN and
+       the console device, 'dev:hvc0' without its flag: a PLIC VM with
        its input on the UART. */
     m = fresh();
     put_le32(m->header + 12, 0);
-    find(m, "config")->len -= 2;
+    find(m, "config")->len -= 6;
     find(m, "dev:hvc0")->len -= 1;
     expect_layout("a format 1.0 file", m, APPLIED, NULL);
     find(m, "dev:hvc0")->len -= 1;
@@ -1256,15 +1256,15 @@ static void test_config_section(void **state)
     s->data[disks_at + 8] = 2;
     expect_layout("config: interrupt controller 2", m, DECODE_FAILED, "interrupt controller 2");
     s->data[disks_at + 8] = 0;
-    static const uint32_t vlens[] = {0, 64, 100, 2048};
-    for (unsigned i = 0; i < 4; i++) {
+    static const uint32_t vlens[] = {64, 100, 2048}; /* 0 is a padded format 1.0 file's */
+    for (unsigned i = 0; i < 3; i++) {
         put_le32(s->data + disks_at + 9, vlens[i]);
         expect_layout("config: a VLEN the hart cannot have", m, DECODE_FAILED, "a VLEN of");
     }
     put_le32(s->data + disks_at + 9, 256);
-    s->len -= 4;
-    expect_layout("config: no VLEN", m, APPLIED, NULL);
-    s->len += 4;
+    s->len -= 5; /* a format 1.1 file must have them (1.0's are padded: test_framing) */
+    expect_layout("config: no VLEN and console device", m, DECODE_FAILED, "truncated");
+    s->len += 5;
 
     static const uint32_t smps[] = {0, 33, 1000, 0xffffffffu};
     for (unsigned i = 0; i < 4; i++) {
