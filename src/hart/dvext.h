@@ -287,6 +287,16 @@ int dv_csr_write(struct dv_hart *h, unsigned csr, uint64_t value);
  */
 uint64_t dv_enter(struct dv_hart *h);
 
+/*
+ * Sleep without running the guest, as a WFI would, until one of: an exit
+ * interrupt (this hart's vipi bit: returns DV_EXIT_USIP and consumes it, as
+ * dv_enter would; the vtimer: DV_EXIT_UTIP), or a guest interrupt pending
+ * and enabled in vsie, whatever vsstatus.SIE says (returns 0; nothing is
+ * delivered to the guest). What an SBI suspend waits for. No CPU is used
+ * meanwhile.
+ */
+uint64_t dv_wait_for_interrupt(struct dv_hart *h);
+
 /* hufence.gvma / hufence.vvma: drop this hart's cached G-stage or VS-stage
    translations; dv_fence_i drops its decoded code. Remote flushes are done by
    asking the other vCPU (vipi) to call these on itself. */

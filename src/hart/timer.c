@@ -140,3 +140,23 @@ bool timer_wait_reservation(struct dv_hart *h, uint64_t limit_ns)
     hart_request_check(h);
     return ended;
 }
+
+uint64_t dv_wait_for_interrupt(struct dv_hart *h)
+{
+    for (;;) {
+        /* As timer_poll: clear attention before reading what it announces. */
+        atomic_exchange(&h->attention, false);
+        uint64_t now = hart_time(h);
+        uint64_t bit = 1ull << (h->vcpuid % 64);
+        _Atomic uint64_t *word = &h->m->vipi[h->vcpuid / 64];
+        if ((h->huie & DV_HUIP_USIP) && (atomic_load_explicit(word, memory_order_acquire) & bit)) {
+            atomic_fetch_and(word, ~bit);
+            return DV_EXIT_USIP;
+        }
+        if ((h->huie & DV_HUIP_UTIP) && (h->vtimectl & DV_VTIMECTL_ENABLE) && now >= h->vtimecmp)
+            return DV_EXIT_UTIP;
+        if (csr_guest_sip(h, now) & h->vsie)
+            return 0;
+        timer_wait_for_interrupt(h);
+    }
+}

@@ -61,7 +61,9 @@ static const char *const vcpu_calls[] = {
     /* console output (the UART, SBI DBCN), a NIC's transmit, stop and wake-up eventfds */
     "write", "writev", "read", "poll", "ppoll", "sendto", "sendmsg",
     /* clock_gettime for the thread's CPU time (metrics) falls back to the syscall */
-    "getrusage"};
+    "getrusage",
+    /* SBI STA: the thread's schedstat, opened before the filter */
+    "pread64"};
 
 static const char *const block_calls[] = {COMMON,     "preadv",    "pwritev",  "preadv2",
                                           "pwritev2", "pread64",   "pwrite64", "fdatasync",

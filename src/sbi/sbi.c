@@ -14,8 +14,10 @@ int sbi_init(struct sbi *s, const struct sbi_host *host, unsigned boot_hart)
         return -1;
     memset(s, 0, sizeof(*s));
     s->hsm.nharts = host->nharts;
-    for (unsigned i = 0; i < host->nharts; i++)
+    for (unsigned i = 0; i < host->nharts; i++) {
         s->hsm.state[i] = i == boot_hart ? SBI_HSM_STARTED : SBI_HSM_STOPPED;
+        s->sta[i].shmem = SBI_STA_DISABLED;
+    }
     if (pthread_mutex_init(&s->hsm.lock, NULL) != 0)
         return -1;
     if (pthread_cond_init(&s->hsm.changed, NULL) != 0) {
@@ -44,6 +46,9 @@ bool sbi_extension_supported(unsigned long ext)
     case SBI_EXT_SRST:
     case SBI_EXT_DBCN:
     case SBI_EXT_PMU: return true;
+    case SBI_EXT_SUSP:
+    case SBI_EXT_FWFT:
+    case SBI_EXT_STA: return true;
     default: return ext <= SBI_EXT_LEGACY_LAST;
     }
 }
@@ -71,6 +76,9 @@ struct sbi_ret sbi_dispatch(struct sbi *s, const struct sbi_call *call, bool *le
     case SBI_EXT_SRST: return sbi_srst(s, call);
     case SBI_EXT_DBCN: return sbi_dbcn(s, call);
     case SBI_EXT_PMU: return sbi_pmu(s, call);
+    case SBI_EXT_SUSP: return sbi_susp(s, call);
+    case SBI_EXT_FWFT: return sbi_fwft(s, call);
+    case SBI_EXT_STA: return sbi_sta(s, call);
     default: return (struct sbi_ret){SBI_ERR_NOT_SUPPORTED, 0};
     }
 }

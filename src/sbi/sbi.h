@@ -1,6 +1,7 @@
 /*
- * SBI v2.0 in the hypervisor: one file per extension (base.c time.c ipi.c
- * rfence.c hsm.c srst.c dbcn.c legacy.c), dispatched by sbi.c. The extensions
+ * SBI v3.0 in the hypervisor: one file per extension (base.c time.c ipi.c
+ * rfence.c hsm.c srst.c dbcn.c susp.c fwft.c sta.c legacy.c), dispatched by
+ * sbi.c. The extensions
  * know nothing of threads, devices or the hart; they act through struct
  * sbi_host, which the VMM implements. Every argument comes from the guest
  * and is checked here.
@@ -25,6 +26,7 @@ enum {
     SBI_ERR_ALREADY_STARTED = -7,
     SBI_ERR_ALREADY_STOPPED = -8,
     SBI_ERR_NO_SHMEM = -9,
+    SBI_ERR_DENIED_LOCKED = -14,
 };
 
 /* Extension IDs. */
@@ -37,6 +39,9 @@ enum {
     SBI_EXT_SRST = 0x53525354,
     SBI_EXT_DBCN = 0x4442434e,
     SBI_EXT_PMU = 0x504d55,
+    SBI_EXT_SUSP = 0x53555350,
+    SBI_EXT_FWFT = 0x46574654,
+    SBI_EXT_STA = 0x535441,
     SBI_EXT_LEGACY_LAST = 0x08, /* legacy extensions 0x00..0x08 */
 };
 
@@ -88,6 +93,32 @@ enum {
 };
 #define SBI_PMU_FW_COUNTERS 16u /* counter indices 32..47 */
 enum { SBI_DBCN_WRITE = 0, SBI_DBCN_READ = 1, SBI_DBCN_WRITE_BYTE = 2 };
+enum { SBI_SUSP_SYSTEM_SUSPEND = 0 };
+enum { SBI_FWFT_SET = 0, SBI_FWFT_GET = 1 };
+enum { SBI_STA_SET_SHMEM = 0 };
+
+/* SUSP sleep types: only suspend to RAM; the rest is reserved or platform-specific. */
+#define SBI_SUSP_SUSPEND_TO_RAM 0u
+
+/* FWFT features (32-bit ids) and the set flags. */
+enum {
+    SBI_FWFT_MISALIGNED_EXC_DELEG = 0,
+    SBI_FWFT_LANDING_PAD = 1,
+    SBI_FWFT_SHADOW_STACK = 2,
+    SBI_FWFT_DOUBLE_TRAP = 3,
+    SBI_FWFT_PTE_AD_HW_UPDATING = 4,
+    SBI_FWFT_POINTER_MASKING_PMLEN = 5,
+    SBI_FWFT_FEATURES = 6, /* 6.. are reserved or platform-specific */
+};
+#define SBI_FWFT_SET_LOCK 1ul
+
+/* STA: the shared structure (64 bytes, 64-byte aligned), and "disable". */
+#define SBI_STA_SHMEM_SIZE    64u
+#define SBI_STA_OFF_SEQUENCE  0u
+#define SBI_STA_OFF_FLAGS     4u
+#define SBI_STA_OFF_STEAL     8u
+#define SBI_STA_OFF_PREEMPTED 16u
+#define SBI_STA_DISABLED      UINT64_MAX
 
 /* Legacy (v0.1) extension IDs; the ext is the function, a6 is ignored. */
 enum {
@@ -102,9 +133,18 @@ enum {
     SBI_LEGACY_SHUTDOWN = 8,
 };
 
-/* HSM suspend types we implement; every other value is refused. */
+/* HSM suspend types we implement (the two defaults); every other value,
+   reserved or platform-specific, is refused with INVALID_PARAM as the spec
+   asks for a platform-specific type that is not implemented. */
 #define SBI_HSM_SUSPEND_RETENTIVE     0x00000000u
 #define SBI_HSM_SUSPEND_NON_RETENTIVE 0x80000000u
+
+/* What a SUSPENDED hart does when an interrupt wakes it (snapshots keep it). */
+enum sbi_suspend_kind {
+    SBI_SUSPEND_NONE = 0,
+    SBI_SUSPEND_RETENTIVE = 1, /* the ecall returns SBI_SUCCESS */
+    SBI_SUSPEND_RESUME = 2,    /* enter at resume_addr: HSM non-retentive or SUSP */
+};
 
 /* SRST reset reasons (types are below). */
 enum { SBI_RESET_REASON_NONE = 0, SBI_RESET_REASON_SYSTEM_FAILURE = 1 };
@@ -130,7 +170,7 @@ enum sbi_fence_kind { SBI_FENCE_I, SBI_FENCE_VMA, SBI_FENCE_VMA_ASID };
 enum { SBI_RESET_SHUTDOWN = 0, SBI_RESET_COLD_REBOOT = 1, SBI_RESET_WARM_REBOOT = 2 };
 
 #define SBI_IMPL_ID      0x4455            /* "DU": not a registered id; duvisor's own */
-#define SBI_SPEC_VERSION ((2ul << 24) | 0) /* 2.0 */
+#define SBI_SPEC_VERSION ((3ul << 24) | 0) /* 3.0 */
 
 /* The VMM side. Every callback runs on the calling vCPU's thread. */
 struct sbi_host {
@@ -161,9 +201,13 @@ struct sbi_host {
     /* Wake a STOPPED hart's vCPU thread: it starts at `start` with a0 = its
        hartid and a1 = `arg`, in VS mode, with satp 0 and interrupts off. */
     void (*hart_start)(void *opaque, unsigned hartid, uint64_t start, uint64_t arg);
-    /* Block the calling hart in a suspend: like WFI, returns on an
-       interrupt (also used for non-retentive suspend; see below). */
-    void (*hart_suspend_wait)(void *opaque, unsigned hartid);
+    /* FWFT PTE_AD_HW_UPDATING: switch the caller's hardware A/D updating
+       (Svadu's henvcfg.ADUE) on or off; 0, or -1 when the hart has no Svadu
+       (whatever `on` is, so calling it with the current value asks). */
+    int (*set_pte_ad_hw)(void *opaque, unsigned hartid, bool on);
+    /* STA: the caller's vCPU thread's time runnable but not running, in ns
+       since any fixed origin (Linux: schedstat's run_delay); 0 if unknown. */
+    uint64_t (*run_delay_ns)(void *opaque, unsigned hartid);
     /* The VM should shut down or reboot (type, reason as SRST). */
     void (*system_reset)(void *opaque, unsigned type, unsigned reason);
     /* PMU: the calling hart's counter CSRs (dvext.h numbers); 0 or -1 */
@@ -196,15 +240,34 @@ struct sbi_hsm {
     unsigned nharts;
     enum sbi_hsm_state state[256];
     uint64_t start_addr[256], start_arg[256];
-    bool stop_taken[256];     /* set by HART_STOP, cleared by sbi_hsm_take_stop */
-    bool resume_pending[256]; /* set by non-retentive suspend, see sbi_hsm_take_resume */
+    bool stop_taken[256]; /* set by HART_STOP, cleared by sbi_hsm_take_stop */
+    /* while SUSPENDED: how it ends, and where a resume enters */
+    enum sbi_suspend_kind suspend[256];
     uint64_t resume_addr[256], resume_arg[256];
+};
+
+/* FWFT, per hart (every feature is local): values and locks. */
+struct sbi_fwft {
+    bool pte_ad_hw;  /* PTE_AD_HW_UPDATING's value */
+    unsigned locked; /* bit f: feature f is locked until the hart resets */
+};
+
+/* STA, per hart: where the shared structure is, and the steal written so far. */
+struct sbi_sta {
+    uint64_t shmem; /* guest-physical, or SBI_STA_DISABLED */
+    uint32_t sequence;
+    uint64_t steal;      /* ns, as last written */
+    uint64_t delay_base; /* run_delay_ns when steal was last brought up to date */
+    bool rebase;         /* restored: take delay_base afresh on the next update */
 };
 
 struct sbi {
     const struct sbi_host *host;
     struct sbi_hsm hsm;
     struct sbi_pmu pmu;
+    /* Only the hart's own thread touches its entry (or anyone while paused). */
+    struct sbi_fwft fwft[256];
+    struct sbi_sta sta[256];
 };
 
 struct sbi_ret {
@@ -233,8 +296,8 @@ void sbi_destroy(struct sbi *s);
  * Unknown extensions and functions give SBI_ERR_NOT_SUPPORTED.
  *
  * After the call returns, the VMM asks two questions of the calling hart:
- * sbi_hsm_take_stop (do not resume the guest) and sbi_hsm_take_resume
- * (resume at a new address instead of after the ecall). A successful
+ * sbi_hsm_take_stop (do not resume the guest) and sbi_hsm_suspended (do not
+ * run the guest until an interrupt is pending; see there). A successful
  * SRST or legacy shutdown has called host->system_reset: do not resume.
  */
 struct sbi_ret sbi_dispatch(struct sbi *s, const struct sbi_call *call, bool *legacy);
@@ -255,18 +318,45 @@ void sbi_hsm_kick(struct sbi *s);
    The hart is STOPPED as soon as the call succeeds, so another hart may
    already have started it again: sbi_hsm_wait_start then returns at once. */
 bool sbi_hsm_take_stop(struct sbi *s, unsigned hartid);
-/* The calling hart came back from a non-retentive HART_SUSPEND: instead of
-   returning from the ecall it must continue at *addr with a0 = hartid,
-   a1 = *arg, satp = 0 and sstatus.SIE = 0, as for a hart start (the call's
-   sbi_ret is dropped). True once per such suspend. */
-bool sbi_hsm_take_resume(struct sbi *s, unsigned hartid, uint64_t *addr, uint64_t *arg);
-/* Snapshots: a hart's HSM state and, while START_PENDING, where it will
-   start. restore takes only the states a paused VM can be in (STARTED,
-   STOPPED, START_PENDING with an address in RAM); -1 for anything else. */
-void sbi_hsm_save(struct sbi *s, unsigned hartid, enum sbi_hsm_state *state, uint64_t *start,
-                  uint64_t *arg);
-int sbi_hsm_restore(struct sbi *s, unsigned hartid, enum sbi_hsm_state state, uint64_t start,
-                    uint64_t arg);
+/*
+ * A successful HART_SUSPEND or SYSTEM_SUSPEND leaves the calling hart
+ * SUSPENDED and returns at once (the VMM completes the ecall as usual). The
+ * hart's thread must then not run the guest but sleep until an interrupt is
+ * pending for the hart (sip & sie, whatever sstatus.SIE says) and call
+ * sbi_hsm_wake: true when the hart must continue at *addr with a0 = hartid,
+ * a1 = *arg, satp = 0 and sstatus.SIE = 0 (a non-retentive or system
+ * resume); false when the ecall simply returns (retentive). Either way the
+ * hart is STARTED again.
+ */
+bool sbi_hsm_suspended(struct sbi *s, unsigned hartid);
+bool sbi_hsm_wake(struct sbi *s, unsigned hartid, uint64_t *addr, uint64_t *arg);
+/* Snapshots: a hart's HSM state, where it will start (START_PENDING) or how
+   it resumes (SUSPENDED: kind, address, argument). restore takes only the
+   states a paused VM can be in (STARTED, STOPPED, START_PENDING with an
+   address in RAM, SUSPENDED of a known kind, resuming in RAM); -1 for
+   anything else. */
+struct sbi_hsm_saved {
+    enum sbi_hsm_state state;
+    uint64_t start, arg;
+    enum sbi_suspend_kind suspend;
+    uint64_t resume_addr, resume_arg;
+};
+void sbi_hsm_save(struct sbi *s, unsigned hartid, struct sbi_hsm_saved *out);
+int sbi_hsm_restore(struct sbi *s, unsigned hartid, const struct sbi_hsm_saved *in);
+
+/* STA: bring the calling hart's steal time up to date in its shared
+   structure (if it registered one). Call on the hart's thread before it
+   runs the guest again: after a host-side wait, and periodically. */
+void sbi_sta_update(struct sbi *s, unsigned hartid);
+/* Snapshots: the shared structure's address, sequence and steal so far.
+   restore: -1 for an address that set_shmem would refuse. */
+void sbi_sta_save(struct sbi *s, unsigned hartid, uint64_t *shmem, uint32_t *sequence,
+                  uint64_t *steal);
+int sbi_sta_restore(struct sbi *s, unsigned hartid, uint64_t shmem, uint32_t sequence,
+                    uint64_t steal);
+bool sbi_sta_enabled(const struct sbi *s, unsigned hartid);
+/* FWFT: a hart reset (hart start) returns its features to their reset values. */
+void sbi_fwft_reset(struct sbi *s, unsigned hartid);
 /* The current state (SBI_HSM_STOPPED for a hartid >= nharts). */
 enum sbi_hsm_state sbi_hsm_state_of(struct sbi *s, unsigned hartid);
 
@@ -278,6 +368,9 @@ struct sbi_ret sbi_rfence(struct sbi *s, const struct sbi_call *c);
 struct sbi_ret sbi_hsm(struct sbi *s, const struct sbi_call *c);
 struct sbi_ret sbi_srst(struct sbi *s, const struct sbi_call *c);
 struct sbi_ret sbi_dbcn(struct sbi *s, const struct sbi_call *c);
+struct sbi_ret sbi_susp(struct sbi *s, const struct sbi_call *c);
+struct sbi_ret sbi_fwft(struct sbi *s, const struct sbi_call *c);
+struct sbi_ret sbi_sta(struct sbi *s, const struct sbi_call *c);
 struct sbi_ret sbi_legacy(struct sbi *s, const struct sbi_call *c);
 struct sbi_ret sbi_pmu(struct sbi *s, const struct sbi_call *c);
 /* Firmware events (pmu.c): count one for hartid; count what a call asks for. */
@@ -296,5 +389,13 @@ long sbi_hart_mask(const struct sbi *s, unsigned long mask, unsigned long base, 
 void sbi_send_ipis(struct sbi *s, const bool *targets);
 long sbi_fence(struct sbi *s, unsigned caller, const bool *targets, enum sbi_fence_kind kind,
                unsigned long start, unsigned long size, unsigned long asid);
+
+/* Shared by hsm.c and susp.c: put the caller to sleep until an interrupt
+   (kind as sbi_suspend_kind). only_hart: refuse with DENIED unless every
+   other hart is STOPPED (checked under the same lock as the transition). */
+long sbi_hsm_suspend(struct sbi *s, unsigned caller, enum sbi_suspend_kind kind, uint64_t addr,
+                     uint64_t arg, bool only_hart);
+/* Where a hart may start or resume: 2-byte aligned and in guest RAM. */
+bool sbi_valid_entry(struct sbi *s, unsigned long addr);
 
 #endif

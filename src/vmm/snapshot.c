@@ -267,14 +267,30 @@ static void restore_vector(struct vcpu *v, struct state_reader *r)
             dv_vreg_set(v->hart, i, reg, vlenb);
 }
 
+/* Minor 2: how a SUSPENDED hart resumes, STA's shared memory, FWFT. */
+static void save_vcpu_sbi(struct vm *vm, struct vcpu *v, const struct sbi_hsm_saved *hsm,
+                          struct state_writer *w)
+{
+    uint64_t shmem, steal;
+    uint32_t sequence;
+    sbi_sta_save(&vm->sbi, v->id, &shmem, &sequence, &steal);
+    state_put_u32(w, (uint32_t)hsm->suspend);
+    state_put_u64(w, hsm->resume_addr);
+    state_put_u64(w, hsm->resume_arg);
+    state_put_u64(w, shmem);
+    state_put_u32(w, sequence);
+    state_put_u64(w, steal);
+    state_put_u8(w, vm->sbi.fwft[v->id].pte_ad_hw);
+    state_put_u32(w, vm->sbi.fwft[v->id].locked);
+}
+
 static void save_vcpu(struct vm *vm, struct vcpu *v, struct state_writer *w)
 {
-    enum sbi_hsm_state hsm;
-    uint64_t start, arg;
-    sbi_hsm_save(&vm->sbi, v->id, &hsm, &start, &arg);
-    state_put_u32(w, (uint32_t)hsm);
-    state_put_u64(w, start);
-    state_put_u64(w, arg);
+    struct sbi_hsm_saved hsm;
+    sbi_hsm_save(&vm->sbi, v->id, &hsm);
+    state_put_u32(w, (uint32_t)hsm.state);
+    state_put_u64(w, hsm.start);
+    state_put_u64(w, hsm.arg);
     state_put_u64(w, paused_guest_time(vm, v));
     for (unsigned r = 1; r < 32; r++)
         state_put_u64(w, dv_gpr_get(v->hart, r));
@@ -292,6 +308,7 @@ static void save_vcpu(struct vm *vm, struct vcpu *v, struct state_writer *w)
         state_put_u64(w, value);
     }
     save_vector(v, w);
+    save_vcpu_sbi(vm, v, &hsm, w);
 }
 
 int snapshot_encode(struct vm *vm, const char *version, struct state_writer *w, char *err,
@@ -856,10 +873,40 @@ static int apply_aia(struct vm *vm, struct snapshot *s, char *err, size_t err_le
     return close_section(&r, "aia", err, err_len);
 }
 
-static void apply_vcpu_regs(struct vcpu *v, struct state_reader *r)
+/* Minor 2's SBI state of a vCPU (save_vcpu_sbi); older files have none. */
+static void apply_vcpu_sbi(struct vcpu *v, unsigned minor, struct sbi_hsm_saved *hsm,
+                           struct state_reader *r)
 {
-    enum sbi_hsm_state hsm = (enum sbi_hsm_state)state_get_u32(r);
-    uint64_t start = state_get_u64(r), arg = state_get_u64(r), time = state_get_u64(r);
+    struct sbi *sbi = &v->vm->sbi;
+    if (minor < 2)
+        return;
+    hsm->suspend = (enum sbi_suspend_kind)state_get_u32(r);
+    hsm->resume_addr = state_get_u64(r);
+    hsm->resume_arg = state_get_u64(r);
+    uint64_t shmem = state_get_u64(r);
+    uint32_t sequence = state_get_u32(r);
+    uint64_t steal = state_get_u64(r);
+    uint8_t pte_ad_hw = state_get_u8(r);
+    uint32_t locked = state_get_u32(r);
+    if (!state_reader_ok(r))
+        return;
+    if (sbi_sta_restore(sbi, v->id, shmem, sequence, steal))
+        state_fail(r, "steal-time memory at %#llx is not 64 bytes of RAM",
+                   (unsigned long long)shmem);
+    else if (pte_ad_hw > 1 || locked >> SBI_FWFT_FEATURES)
+        state_fail(r, "firmware features %u / locks %#x", pte_ad_hw, locked);
+    else if (pte_ad_hw && v->vm->sbi_host.set_pte_ad_hw(v->vm, v->id, true))
+        state_fail(r, "hardware A/D updating on, and this hart has no Svadu");
+    else
+        sbi->fwft[v->id] = (struct sbi_fwft){.pte_ad_hw = pte_ad_hw, .locked = locked};
+}
+
+static void apply_vcpu_regs(struct vcpu *v, unsigned minor, struct state_reader *r)
+{
+    struct sbi_hsm_saved hsm = {.state = (enum sbi_hsm_state)state_get_u32(r)};
+    hsm.start = state_get_u64(r);
+    hsm.arg = state_get_u64(r);
+    uint64_t time = state_get_u64(r);
     for (unsigned i = 1; i < 32; i++)
         dv_gpr_set(v->hart, i, state_get_u64(r));
     for (unsigned i = 0; i < 32; i++)
@@ -877,12 +924,13 @@ static void apply_vcpu_regs(struct vcpu *v, struct state_reader *r)
     }
     if (state_reader_ok(r))
         restore_vector(v, r);
+    apply_vcpu_sbi(v, minor, &hsm, r);
     if (!state_reader_ok(r))
         return;
-    if (sbi_hsm_restore(&v->vm->sbi, v->id, hsm, start, arg))
-        state_fail(r, "hart state %u (start %#llx) is not one a paused VM can be in", hsm,
-                   (unsigned long long)start);
-    v->running = hsm == SBI_HSM_STARTED;
+    if (sbi_hsm_restore(&v->vm->sbi, v->id, &hsm))
+        state_fail(r, "hart state %u (start %#llx, resume %#llx) is not one a paused VM can be in",
+                   hsm.state, (unsigned long long)hsm.start, (unsigned long long)hsm.resume_addr);
+    v->running = hsm.state == SBI_HSM_STARTED || hsm.state == SBI_HSM_SUSPENDED;
     /* Guest time continues from the snapshot instant: the VM was created
        paused at pause.start_time, and vm_resume takes the pause off. */
     dv_csr_write(v->hart, DV_CSR_HUTIMEDELTA, time - v->vm->pause.start_time);
@@ -901,7 +949,7 @@ static int apply_vcpus(struct vm *vm, struct snapshot *s, char *err, size_t err_
         snprintf(name, sizeof(name), "vcpu%u", i);
         if (!open_section(s, name, &r, err, err_len))
             return -1;
-        apply_vcpu_regs(&vm->vcpus[i], &r);
+        apply_vcpu_regs(&vm->vcpus[i], s->minor, &r);
         if (close_section(&r, name, err, err_len))
             return -1;
     }

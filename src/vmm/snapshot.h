@@ -30,9 +30,9 @@
 #include "vmm/config.h"
 
 #define SNAPSHOT_FORMAT_MAJOR 1u
-#define SNAPSHOT_FORMAT_MINOR                                                                      \
-    1u /* 1: --irqchip, VLEN and --console (config), the 'aia' section, V state (vcpuN),           \
-          dev:hvc0's flag */
+/* minor 1: --irqchip, VLEN and --console (config), the 'aia' section, V state (vcpuN),
+   dev:hvc0's flag; 2: a vCPU's suspend, STA and FWFT state (vcpuN, after the V state) */
+#define SNAPSHOT_FORMAT_MINOR 2u
 #define SNAPSHOT_MAX_BYTES    (80u << 20) /* KiB, but NICs may hold frames back */
 #define SNAPSHOT_MAX_SECTIONS 64u
 

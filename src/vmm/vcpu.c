@@ -3,9 +3,11 @@
  * (dvext.md section 3). Other threads reach a running vCPU only through
  * requests plus a vipi, so every change to a hart happens on its own thread.
  */
+#include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "devices/uart8250.h"
 #include "host/sandbox.h"
@@ -230,11 +232,9 @@ static void handle_sbi(struct vcpu *v)
         v->running = false;
         return;
     }
-    uint64_t resume, arg;
-    if (sbi_hsm_take_resume(&v->vm->sbi, v->id, &resume, &arg)) {
-        vcpu_enter_state(v, resume, arg);
-        return;
-    }
+    /* A suspend completes the ecall now; the vCPU loop then sleeps until
+       an interrupt and, for a non-retentive one, enters at its address. */
+    v->suspended = sbi_hsm_suspended(&v->vm->sbi, v->id);
     if (legacy) {
         dv_gpr_set(v->hart, 10, ret.error ? (uint64_t)ret.error : ret.value);
     } else {
@@ -281,7 +281,7 @@ static bool handle_exit(struct vcpu *v, uint64_t cause)
     case DV_EXIT_UTIP:
         count(&v->exits.timer);
         set_csr(v, DV_CSR_VTIMECTL, 0);
-        return true;
+        return true; /* the loop re-arms it for STA if that is on */
     }
     fatal(v, "unexpected exit", cause);
     return false;
@@ -333,13 +333,89 @@ void vcpu_enter_state(struct vcpu *v, uint64_t start, uint64_t arg)
     dv_fence_i(v->hart);
 }
 
+/* FWFT PTE_AD_HW_UPDATING: henvcfg.ADUE, if the hart has Svadu (the bit
+   reads back as written). 0, or -1 without Svadu. */
+static int set_pte_ad_hw(struct vcpu *v, bool on)
+{
+    uint64_t envcfg = 0;
+    if (dv_csr_read(v->hart, DV_CSR_HUENVCFG, &envcfg) != DV_OK)
+        return -1;
+    uint64_t with = envcfg | DV_ENVCFG_ADUE, got = 0;
+    if (dv_csr_write(v->hart, DV_CSR_HUENVCFG, with) != DV_OK ||
+        dv_csr_read(v->hart, DV_CSR_HUENVCFG, &got) != DV_OK || !(got & DV_ENVCFG_ADUE)) {
+        dv_csr_write(v->hart, DV_CSR_HUENVCFG, envcfg);
+        return -1;
+    }
+    if (!on)
+        dv_csr_write(v->hart, DV_CSR_HUENVCFG, envcfg & ~DV_ENVCFG_ADUE);
+    return 0;
+}
+
+/* STA needs the vCPU back now and then to write its steal time, even from
+   a guest that makes no exit: the vtimer, every STA_PERIOD of guest time. */
+#define STA_PERIOD (DV_TIMEBASE_HZ / 50)
+
+static void sta_tick(struct vcpu *v)
+{
+    struct sbi *sbi = &v->vm->sbi;
+    if (!sbi_sta_enabled(sbi, v->id)) {
+        if (v->sta_ticking) {
+            set_csr(v, DV_CSR_HUIE, csr(v, DV_CSR_HUIE) & ~DV_HUIP_UTIP);
+            set_csr(v, DV_CSR_VTIMECTL, 0);
+            v->sta_ticking = false;
+        }
+        return;
+    }
+    uint64_t huie = csr(v, DV_CSR_HUIE);
+    if ((huie & DV_HUIP_UTIP) && (csr(v, DV_CSR_VTIMECTL) & DV_VTIMECTL_ENABLE))
+        return; /* armed, not yet due */
+    v->sta_ticking = true;
+    sbi_sta_update(sbi, v->id);
+    uint64_t delta = csr(v, DV_CSR_HUTIMEDELTA);
+    set_csr(v, DV_CSR_VTIMECMP, dv_host_time() + delta + STA_PERIOD);
+    set_csr(v, DV_CSR_VTIMECTL, DV_VTIMECTL_ENABLE | DV_VTIMECTL_UTIP);
+    set_csr(v, DV_CSR_HUIE, huie | DV_HUIP_UTIP);
+}
+
+/*
+ * A suspended hart (HSM suspend, system suspend): sleep until an interrupt
+ * is pending for it, whatever its sstatus.SIE says. Requests, pauses and
+ * stops reach it as vipi exits; the loop serves them and comes back here.
+ */
+static void wait_while_suspended(struct vcpu *v)
+{
+    uint64_t cause = dv_wait_for_interrupt(v->hart);
+    if (cause == DV_EXIT_USIP) {
+        count(&v->exits.requests);
+        serve_requests(v);
+        return;
+    }
+    if (cause == DV_EXIT_UTIP) {
+        set_csr(v, DV_CSR_VTIMECTL, 0); /* STA's tick: no writes while suspended */
+        return;
+    }
+    uint64_t addr, arg;
+    if (sbi_hsm_wake(&v->vm->sbi, v->id, &addr, &arg))
+        vcpu_enter_state(v, addr, arg);
+    v->suspended = false;
+    /* Sleeping is not runnable: only the wait for a CPU after the wake-up
+       is stolen, and the guest sees it as soon as it runs. */
+    sbi_sta_update(&v->vm->sbi, v->id);
+}
+
 void *vcpu_thread(void *arg)
 {
     struct vcpu *v = arg;
     struct vm *vm = v->vm;
+    /* STA's run_delay, opened while the thread may still open files (a
+       thread of this vCPU before it, if any, had its own). */
+    if (v->schedstat_fd >= 0)
+        close(v->schedstat_fd);
+    v->schedstat_fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
     sandbox_enter_or_warn(SANDBOX_VCPU);
     if (v->id == 0)
-        boot_timer_first_entry(&vm->boot_timer); /* the boot hart enters next */
+        boot_timer_first_entry(&vm->boot_timer);       /* the boot hart enters next */
+    v->suspended = sbi_hsm_suspended(&vm->sbi, v->id); /* a restored hart may be */
     while (!stopping(vm)) {
         vcpu_park_if_paused(v);
         if (stopping(vm))
@@ -349,8 +425,14 @@ void *vcpu_thread(void *arg)
             if (!sbi_hsm_wait_start(&vm->sbi, v->id, &start, &start_arg, hsm_wait_over, vm))
                 continue; /* a stop or a pause: the loop sees which */
             vcpu_enter_state(v, start, start_arg);
+            set_pte_ad_hw(v, false); /* a hart start resets FWFT features */
             v->running = true;
         }
+        if (v->suspended) {
+            wait_while_suspended(v);
+            continue;
+        }
+        sta_tick(v);
         uint64_t cause = dv_enter(v->hart);
         if (stopping(vm))
             break;
@@ -386,9 +468,11 @@ static void host_set_timer(void *opaque, unsigned hartid, uint64_t when)
     dv_csr_write(host_vm(opaque)->vcpus[hartid].hart, DV_CSR_HUVSTIMECMP, when);
 }
 
+/* A VM without a console (tests) writes nowhere and reads nothing. */
 static void host_console_write(void *opaque, const uint8_t *buf, size_t len)
 {
-    console_write(host_vm(opaque)->console, buf, len);
+    if (host_vm(opaque)->console)
+        console_write(host_vm(opaque)->console, buf, len);
 }
 
 /* The SBI console's input: stdin, shared with the UART; with --console hvc0
@@ -397,6 +481,7 @@ static size_t host_console_read(void *opaque, uint8_t *buf, size_t len)
 {
     struct vm *vm = host_vm(opaque);
     return vm_virtio_console_has_input(vm) ? 0 : console_read(vm->console, buf, len);
+    return host_vm(opaque)->console ? console_read(host_vm(opaque)->console, buf, len) : 0;
 }
 
 /* Host address of guest RAM [gpa, gpa+len), or NULL if any of it is not RAM. */
@@ -494,11 +579,24 @@ static void host_hart_start(void *opaque, unsigned hartid, uint64_t start, uint6
     (void)opaque, (void)hartid, (void)start, (void)arg; /* the target thread picks it up */
 }
 
-static void host_hart_suspend_wait(void *opaque, unsigned hartid)
+static int host_set_pte_ad_hw(void *opaque, unsigned hartid, bool on)
 {
-    /* A retentive suspend may end at any time, like WFI: return and let the
-       guest's next WFI do the waiting. */
-    (void)opaque, (void)hartid;
+    return set_pte_ad_hw(&host_vm(opaque)->vcpus[hartid], on);
+}
+
+/* schedstat: "<ns on the CPU> <ns runnable, waiting for it> <timeslices>". */
+static uint64_t host_run_delay_ns(void *opaque, unsigned hartid)
+{
+    struct vcpu *v = &host_vm(opaque)->vcpus[hartid];
+    char buf[96];
+    if (v->schedstat_fd < 0)
+        return 0;
+    ssize_t n = pread(v->schedstat_fd, buf, sizeof(buf) - 1, 0);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    unsigned long long on_cpu = 0, delay = 0;
+    return sscanf(buf, "%llu %llu", &on_cpu, &delay) == 2 ? delay : 0;
 }
 
 static void host_system_reset(void *opaque, unsigned type, unsigned reason)
@@ -535,7 +633,8 @@ void vm_sbi_host_init(struct vm *vm)
         .clear_ipi = host_clear_ipi,
         .remote_fence = host_remote_fence,
         .hart_start = host_hart_start,
-        .hart_suspend_wait = host_hart_suspend_wait,
+        .set_pte_ad_hw = host_set_pte_ad_hw,
+        .run_delay_ns = host_run_delay_ns,
         .system_reset = host_system_reset,
         .hart_csr_read = host_hart_csr_read,
         .hart_csr_write = host_hart_csr_write,

@@ -354,6 +354,7 @@ static int create_harts(struct vm *vm, char *err, size_t err_len)
         struct vcpu *v = &vm->vcpus[i];
         v->vm = vm;
         v->id = i;
+        v->schedstat_fd = -1;
         v->hart = dv_hart_create(vm->machine, i);
         if (!v->hart || dv_csr_write(v->hart, DV_CSR_HUGATP, gstage_hugatp(vm->gstage, 1)) != DV_OK)
             return set_err(err, err_len, "cannot create vcpu %u", i);
@@ -449,9 +450,14 @@ void vm_destroy(struct vm *vm)
 {
     if (vm->cfg && vm->cfg->jit_stats)
         print_jit_stats(vm);
-    for (unsigned i = 0; i < VM_MAX_VCPUS; i++)
-        if (vm->vcpus[i].hart)
-            dv_hart_destroy(vm->vcpus[i].hart);
+    for (unsigned i = 0; i < VM_MAX_VCPUS; i++) {
+        if (!vm->vcpus[i].hart)
+            continue;
+        dv_hart_destroy(vm->vcpus[i].hart);
+        /* Here, not on the vCPU thread: its filter has no close. */
+        if (vm->vcpus[i].schedstat_fd >= 0)
+            close(vm->vcpus[i].schedstat_fd);
+    }
     if (vm->sbi.host)
         sbi_destroy(&vm->sbi);
     vm_devices_destroy(&vm->devices);

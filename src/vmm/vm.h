@@ -56,6 +56,9 @@ struct vcpu {
     bool running;              /* HSM: this thread is running the guest */
     struct vcpu_exit_stats exits;
     uint64_t paused_applied; /* the part of pause.paused_ticks taken off this hart's time */
+    int schedstat_fd;        /* this thread's /proc schedstat (STA), or -1 */
+    bool sta_ticking;        /* the vtimer is armed for STA updates */
+    bool suspended;          /* HSM SUSPENDED: sleep until an interrupt, do not run the guest */
 };
 
 struct console;

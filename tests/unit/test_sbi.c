@@ -49,9 +49,10 @@ struct fake {
     uint64_t start_addr, start_arg;
     enum sbi_hsm_state state_in_start;
 
-    unsigned suspend_calls, suspend_hart;
-    enum sbi_hsm_state state_in_suspend;
-    unsigned long status_in_suspend;
+    bool svadu;               /* the fake hart has Svadu */
+    bool ad_on[MAXH];         /* its henvcfg.ADUE per hart */
+    unsigned ad_calls;        /* set_pte_ad_hw calls */
+    uint64_t run_delay[MAXH]; /* each hart's thread's run_delay, ns */
 
     unsigned reset_calls, reset_type, reset_reason;
 };
@@ -178,16 +179,20 @@ static void fake_hart_start(void *opaque, unsigned hartid, uint64_t start, uint6
 static struct sbi_ret do_call(unsigned hart, unsigned long ext, unsigned long fid,
                               const unsigned long *args);
 
-static void fake_suspend_wait(void *opaque, unsigned hartid)
+static int fake_set_pte_ad_hw(void *opaque, unsigned hartid, bool on)
 {
     struct fake *f = opaque;
-    unsigned other = hartid == 0 ? 1 : 0;
-    f->suspend_calls++;
-    f->suspend_hart = hartid;
-    f->state_in_suspend = sbi_hsm_state_of(&S, hartid);
-    /* What another hart sees meanwhile. */
-    f->status_in_suspend =
-        do_call(other, SBI_EXT_HSM, SBI_HSM_HART_GET_STATUS, (unsigned long[6]){hartid}).value;
+    f->ad_calls++;
+    if (!f->svadu)
+        return -1;
+    f->ad_on[hartid] = on;
+    return 0;
+}
+
+static uint64_t fake_run_delay_ns(void *opaque, unsigned hartid)
+{
+    struct fake *f = opaque;
+    return f->run_delay[hartid];
 }
 
 static void fake_system_reset(void *opaque, unsigned type, unsigned reason)
@@ -215,7 +220,8 @@ static void init_host(unsigned nharts)
         .clear_ipi = fake_clear_ipi,
         .remote_fence = fake_remote_fence,
         .hart_start = fake_hart_start,
-        .hart_suspend_wait = fake_suspend_wait,
+        .set_pte_ad_hw = fake_set_pte_ad_hw,
+        .run_delay_ns = fake_run_delay_ns,
         .system_reset = fake_system_reset,
     };
 }
@@ -263,7 +269,7 @@ static void assert_ret(struct sbi_ret r, long error, unsigned long value)
 static unsigned host_calls(void)
 {
     return F.set_timer_calls + F.console_write_calls + F.console_read_calls + F.read_virt_calls +
-           F.ipi_calls + F.clear_ipi_calls + F.fence_calls + F.start_calls + F.suspend_calls +
+           F.ipi_calls + F.clear_ipi_calls + F.fence_calls + F.start_calls + F.ad_calls +
            F.reset_calls;
 }
 
@@ -294,8 +300,9 @@ static void test_init(void **state)
 static void test_unknown_ext_and_fid(void **state)
 {
     (void)state;
-    static const unsigned long exts[] = {SBI_EXT_BASE, SBI_EXT_TIME, SBI_EXT_IPI, SBI_EXT_RFENCE,
-                                         SBI_EXT_HSM,  SBI_EXT_SRST, SBI_EXT_DBCN};
+    static const unsigned long exts[] = {SBI_EXT_BASE, SBI_EXT_TIME, SBI_EXT_IPI,  SBI_EXT_RFENCE,
+                                         SBI_EXT_HSM,  SBI_EXT_SRST, SBI_EXT_DBCN, SBI_EXT_SUSP,
+                                         SBI_EXT_FWFT, SBI_EXT_STA};
 
     assert_ret(CALL(0, 0x4e41434c /* NACL */, 0, 0), SBI_ERR_NOT_SUPPORTED, 0);
     assert_false(last_legacy);
@@ -327,7 +334,7 @@ static void test_dispatch_bad_caller(void **state)
 static void test_base_values(void **state)
 {
     (void)state;
-    assert_ret(CALL(0, SBI_EXT_BASE, SBI_BASE_GET_SPEC_VERSION, 0), 0, 0x02000000);
+    assert_ret(CALL(0, SBI_EXT_BASE, SBI_BASE_GET_SPEC_VERSION, 0), 0, 0x03000000);
     assert_false(last_legacy);
     assert_ret(CALL(0, SBI_EXT_BASE, SBI_BASE_GET_IMPL_ID, 0), 0, SBI_IMPL_ID);
     assert_ret(CALL(0, SBI_EXT_BASE, SBI_BASE_GET_IMPL_VERSION, 0), 0, 0x10203);
@@ -347,6 +354,9 @@ static void test_base_probe(void **state)
                                         SBI_EXT_SRST,
                                         SBI_EXT_DBCN,
                                         SBI_EXT_PMU,
+                                        SBI_EXT_SUSP,
+                                        SBI_EXT_FWFT,
+                                        SBI_EXT_STA,
                                         0,
                                         1,
                                         2,
@@ -359,8 +369,10 @@ static void test_base_probe(void **state)
     static const unsigned long no[] = {0x09,
                                        0x0f,
                                        0x11,
-                                       0x53555350 /* SUSP */,
-                                       0x535441 /* STA */,
+                                       0x535345 /* SSE */,
+                                       0x4d505859 /* MPXY */,
+                                       0x44425452 /* DBTR */,
+                                       0x43505043 /* CPPC */,
                                        0x4e41434c /* NACL */,
                                        (1ul << 32) | SBI_EXT_TIME,
                                        (unsigned long)-1};
@@ -1054,9 +1066,13 @@ static void test_hsm_status_of_each_state(void **state)
     assert_int_equal(status(1), SBI_HSM_START_PENDING);
     assert_true(sbi_hsm_wait_start(&S, 1, &addr, &arg, NULL, NULL));
     assert_int_equal(status(1), SBI_HSM_STARTED);
-    /* SUSPENDED, as seen by hart 0 while hart 1 sleeps */
+    /* SUSPENDED, as every hart sees it (itself included) until it wakes */
     assert_ret(CALL(1, SBI_EXT_HSM, SBI_HSM_HART_SUSPEND, SBI_HSM_SUSPEND_RETENTIVE, 0, 0), 0, 0);
-    assert_int_equal(F.status_in_suspend, SBI_HSM_SUSPENDED);
+    assert_int_equal(status(1), SBI_HSM_SUSPENDED);
+    assert_ret(CALL(1, SBI_EXT_HSM, SBI_HSM_HART_GET_STATUS, 1), 0, SBI_HSM_SUSPENDED);
+    assert_ret(CALL(0, SBI_EXT_HSM, SBI_HSM_HART_GET_STATUS, 1), 0, SBI_HSM_SUSPENDED);
+    assert_true(sbi_hsm_suspended(&S, 1));
+    assert_false(sbi_hsm_wake(&S, 1, &addr, &arg));
     assert_int_equal(status(1), SBI_HSM_STARTED);
     assert_ret(CALL(1, SBI_EXT_HSM, SBI_HSM_HART_STOP, 0), 0, 0);
     assert_int_equal(status(1), SBI_HSM_STOPPED);
@@ -1070,17 +1086,21 @@ static void test_hsm_suspend_retentive(void **state)
     /* resume_addr is unused: an odd one is no error */
     assert_ret(CALL(0, SBI_EXT_HSM, SBI_HSM_HART_SUSPEND, SBI_HSM_SUSPEND_RETENTIVE, 0x1001, 9), 0,
                0);
-    assert_int_equal(F.suspend_calls, 1);
-    assert_int_equal(F.suspend_hart, 0);
-    assert_int_equal(F.state_in_suspend, SBI_HSM_SUSPENDED);
-    assert_int_equal(F.status_in_suspend, SBI_HSM_SUSPENDED);
-    assert_int_equal(sbi_hsm_state_of(&S, 0), SBI_HSM_STARTED);
-    assert_false(sbi_hsm_take_resume(&S, 0, &addr, &arg));
+    assert_int_equal(host_calls(), 0); /* the VMM does the sleeping, after the call */
+    assert_true(sbi_hsm_suspended(&S, 0));
+    assert_false(sbi_hsm_suspended(&S, 1));
     assert_false(sbi_hsm_take_stop(&S, 0));
+    /* a suspended hart makes no calls; if the VMM let it, it is not STARTED */
+    assert_ret(CALL(0, SBI_EXT_HSM, SBI_HSM_HART_SUSPEND, 0, 0, 0), SBI_ERR_FAILED, 0);
+    assert_false(sbi_hsm_wake(&S, 0, &addr, &arg)); /* retentive: the ecall returns */
+    assert_false(sbi_hsm_suspended(&S, 0));
+    assert_int_equal(status(0), SBI_HSM_STARTED);
+    assert_false(sbi_hsm_wake(&S, 0, &addr, &arg)); /* once */
     /* suspend_type is 32 bits: a0's upper half is not part of it */
     assert_ret(CALL(0, SBI_EXT_HSM, SBI_HSM_HART_SUSPEND, 1ul << 32, 0, 0), 0, 0);
-    assert_int_equal(F.suspend_calls, 2);
-    assert_false(sbi_hsm_take_resume(&S, 0, &addr, &arg));
+    assert_true(sbi_hsm_suspended(&S, 0));
+    assert_false(sbi_hsm_wake(&S, 0, &addr, &arg));
+    assert_false(sbi_hsm_wake(&S, 4, &addr, &arg));
 }
 
 static void test_hsm_suspend_non_retentive(void **state)
@@ -1091,22 +1111,29 @@ static void test_hsm_suspend_non_retentive(void **state)
     assert_ret(CALL(0, SBI_EXT_HSM, SBI_HSM_HART_SUSPEND, SBI_HSM_SUSPEND_NON_RETENTIVE, 0x80002100,
                     0x5a5a),
                0, 0);
-    assert_int_equal(F.suspend_calls, 1);
-    assert_int_equal(F.state_in_suspend, SBI_HSM_SUSPENDED);
-    assert_int_equal(sbi_hsm_state_of(&S, 0), SBI_HSM_STARTED);
-    assert_false(sbi_hsm_take_resume(&S, 1, &addr, &arg));
-    assert_true(sbi_hsm_take_resume(&S, 0, &addr, &arg));
+    assert_int_equal(status(0), SBI_HSM_SUSPENDED);
+    assert_false(sbi_hsm_wake(&S, 1, &addr, &arg)); /* not suspended */
+    assert_true(sbi_hsm_wake(&S, 0, &addr, &arg));
     assert_int_equal(addr, 0x80002100);
     assert_int_equal(arg, 0x5a5a);
-    assert_false(sbi_hsm_take_resume(&S, 0, &addr, &arg));
-    assert_false(sbi_hsm_take_resume(&S, 4, &addr, &arg));
+    assert_int_equal(status(0), SBI_HSM_STARTED);
+    assert_false(sbi_hsm_wake(&S, 0, &addr, &arg));
 
-    /* an odd resume address: refused before sleeping */
+    /* an odd resume address, one outside RAM: refused before sleeping */
     assert_ret(
         CALL(0, SBI_EXT_HSM, SBI_HSM_HART_SUSPEND, SBI_HSM_SUSPEND_NON_RETENTIVE, 0x80002101, 0),
         SBI_ERR_INVALID_ADDRESS, 0);
-    assert_int_equal(F.suspend_calls, 1);
-    assert_false(sbi_hsm_take_resume(&S, 0, &addr, &arg));
+    assert_ret(CALL(0, SBI_EXT_HSM, SBI_HSM_HART_SUSPEND, SBI_HSM_SUSPEND_NON_RETENTIVE,
+                    RAM_BASE + RAM_SIZE, 0),
+               SBI_ERR_INVALID_ADDRESS, 0);
+    assert_false(sbi_hsm_suspended(&S, 0));
+    /* the last byte pair of RAM is still a place to resume */
+    assert_ret(CALL(0, SBI_EXT_HSM, SBI_HSM_HART_SUSPEND, SBI_HSM_SUSPEND_NON_RETENTIVE,
+                    RAM_BASE + RAM_SIZE - 2, 7),
+               0, 0);
+    assert_true(sbi_hsm_wake(&S, 0, &addr, &arg));
+    assert_int_equal(addr, RAM_BASE + RAM_SIZE - 2);
+    assert_int_equal(arg, 7);
 }
 
 static void test_hsm_suspend_types(void **state)
@@ -1115,25 +1142,306 @@ static void test_hsm_suspend_types(void **state)
     /* reserved, then platform-specific (retentive and not): none implemented */
     static const unsigned long bad[] = {1,          0x0fffffff, 0x80000001, 0x8fffffff,
                                         0x10000000, 0x7fffffff, 0x90000000, 0xffffffff};
-    uint64_t addr, arg;
 
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_ret(CALL(0, SBI_EXT_HSM, SBI_HSM_HART_SUSPEND, bad[i], 0x80000000, 0),
                    SBI_ERR_INVALID_PARAM, 0);
-    assert_int_equal(F.suspend_calls, 0);
     assert_int_equal(status(0), SBI_HSM_STARTED);
-    assert_false(sbi_hsm_take_resume(&S, 0, &addr, &arg));
     /* a non-retentive suspend resumes in RAM or not at all */
     assert_ret(CALL(0, SBI_EXT_HSM, SBI_HSM_HART_SUSPEND, SBI_HSM_SUSPEND_NON_RETENTIVE, 0x1000, 0),
                SBI_ERR_INVALID_ADDRESS, 0);
-    assert_ret(CALL(0, SBI_EXT_HSM, SBI_HSM_HART_SUSPEND, SBI_HSM_SUSPEND_NON_RETENTIVE,
-                    RAM_BASE + RAM_SIZE, 0),
-               SBI_ERR_INVALID_ADDRESS, 0);
-    assert_int_equal(F.suspend_calls, 0);
+    assert_int_equal(status(0), SBI_HSM_STARTED);
     /* only a running hart suspends (a VMM bug otherwise) */
     assert_ret(CALL(1, SBI_EXT_HSM, SBI_HSM_HART_SUSPEND, 0, 0, 0), SBI_ERR_FAILED, 0);
-    assert_int_equal(F.suspend_calls, 0);
     assert_int_equal(status(1), SBI_HSM_STOPPED);
+    assert_int_equal(host_calls(), 0);
+}
+
+/* A suspended hart in a snapshot: saved and restored with how it resumes. */
+static void test_hsm_save_restore_suspended(void **state)
+{
+    (void)state;
+    struct sbi_hsm_saved saved, bad;
+    uint64_t addr, arg;
+
+    assert_ret(
+        CALL(0, SBI_EXT_HSM, SBI_HSM_HART_SUSPEND, SBI_HSM_SUSPEND_NON_RETENTIVE, 0x80000400, 0x77),
+        0, 0);
+    sbi_hsm_save(&S, 0, &saved);
+    assert_int_equal(saved.state, SBI_HSM_SUSPENDED);
+    assert_int_equal(saved.suspend, SBI_SUSPEND_RESUME);
+    assert_int_equal(saved.resume_addr, 0x80000400);
+    assert_int_equal(saved.resume_arg, 0x77);
+    reinit(4, 0);
+    assert_int_equal(sbi_hsm_restore(&S, 0, &saved), 0);
+    assert_int_equal(status(0), SBI_HSM_SUSPENDED);
+    assert_true(sbi_hsm_wake(&S, 0, &addr, &arg));
+    assert_int_equal(addr, 0x80000400);
+    assert_int_equal(arg, 0x77);
+    /* what no paused VM holds */
+    bad = saved;
+    bad.resume_addr = 0x1000;
+    assert_int_equal(sbi_hsm_restore(&S, 0, &bad), -1);
+    bad = saved;
+    bad.suspend = SBI_SUSPEND_NONE;
+    assert_int_equal(sbi_hsm_restore(&S, 0, &bad), -1);
+    bad.suspend = 3;
+    assert_int_equal(sbi_hsm_restore(&S, 0, &bad), -1);
+    bad = saved;
+    bad.state = SBI_HSM_SUSPEND_PENDING;
+    assert_int_equal(sbi_hsm_restore(&S, 0, &bad), -1);
+    /* retentive needs no address */
+    bad = saved;
+    bad.suspend = SBI_SUSPEND_RETENTIVE;
+    bad.resume_addr = 0;
+    assert_int_equal(sbi_hsm_restore(&S, 1, &bad), 0);
+    assert_false(sbi_hsm_wake(&S, 1, &addr, &arg));
+    assert_int_equal(status(1), SBI_HSM_STARTED);
+}
+
+/* ---- SUSP --------------------------------------------------------------------------- */
+
+static void test_susp(void **state)
+{
+    (void)state;
+    uint64_t addr = 0, arg = 0;
+
+    /* hart 2 started: denied, and nothing changes */
+    assert_ret(CALL(0, SBI_EXT_HSM, SBI_HSM_HART_START, 2, 0x80000000, 0), 0, 0);
+    assert_ret(CALL(0, SBI_EXT_SUSP, SBI_SUSP_SYSTEM_SUSPEND, 0, 0x80000800, 1), SBI_ERR_DENIED, 0);
+    assert_int_equal(status(0), SBI_HSM_STARTED);
+    assert_true(sbi_hsm_wait_start(&S, 2, &addr, &arg, NULL, NULL));
+    assert_ret(CALL(0, SBI_EXT_SUSP, SBI_SUSP_SYSTEM_SUSPEND, 0, 0x80000800, 1), SBI_ERR_DENIED, 0);
+    /* hart 2 suspended is not stopped either */
+    assert_ret(CALL(2, SBI_EXT_HSM, SBI_HSM_HART_SUSPEND, 0, 0, 0), 0, 0);
+    assert_ret(CALL(0, SBI_EXT_SUSP, SBI_SUSP_SYSTEM_SUSPEND, 0, 0x80000800, 1), SBI_ERR_DENIED, 0);
+    assert_false(sbi_hsm_wake(&S, 2, &addr, &arg));
+    assert_ret(CALL(2, SBI_EXT_HSM, SBI_HSM_HART_STOP, 0), 0, 0);
+    assert_true(sbi_hsm_take_stop(&S, 2));
+    /* reserved and platform-specific sleep types; the upper half of a0 is not part */
+    static const unsigned long bad[] = {1, 0x7fffffff, 0x80000000, 0xffffffff};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_ret(CALL(0, SBI_EXT_SUSP, SBI_SUSP_SYSTEM_SUSPEND, bad[i], 0x80000800, 1),
+                   SBI_ERR_INVALID_PARAM, 0);
+    assert_ret(CALL(0, SBI_EXT_SUSP, SBI_SUSP_SYSTEM_SUSPEND, 0, 0x7ffffffe, 1),
+               SBI_ERR_INVALID_ADDRESS, 0);
+    assert_ret(CALL(0, SBI_EXT_SUSP, SBI_SUSP_SYSTEM_SUSPEND, 0, 0x80000801, 1),
+               SBI_ERR_INVALID_ADDRESS, 0);
+    assert_ret(CALL(0, SBI_EXT_SUSP, 1, 0, 0x80000800, 1), SBI_ERR_NOT_SUPPORTED, 0);
+    assert_int_equal(status(0), SBI_HSM_STARTED);
+    /* alone: suspended, then resumes at the address with the opaque value */
+    assert_ret(CALL(0, SBI_EXT_SUSP, SBI_SUSP_SYSTEM_SUSPEND, 1ul << 32, 0x80000800, 0xabc), 0, 0);
+    assert_int_equal(status(0), SBI_HSM_SUSPENDED);
+    /* no hart can be started while the system sleeps: none is running */
+    assert_true(sbi_hsm_wake(&S, 0, &addr, &arg));
+    assert_int_equal(addr, 0x80000800);
+    assert_int_equal(arg, 0xabc);
+    assert_int_equal(status(0), SBI_HSM_STARTED);
+}
+
+/* ---- FWFT --------------------------------------------------------------------------- */
+
+static void test_fwft_misaligned(void **state)
+{
+    (void)state;
+    /* the hart delegates every misaligned exception it raises: 1, fixed */
+    assert_ret(CALL(0, SBI_EXT_FWFT, SBI_FWFT_GET, SBI_FWFT_MISALIGNED_EXC_DELEG), 0, 1);
+    assert_ret(CALL(0, SBI_EXT_FWFT, SBI_FWFT_SET, SBI_FWFT_MISALIGNED_EXC_DELEG, 1, 0), 0, 0);
+    assert_ret(CALL(0, SBI_EXT_FWFT, SBI_FWFT_SET, SBI_FWFT_MISALIGNED_EXC_DELEG, 0, 0),
+               SBI_ERR_DENIED, 0);
+    assert_ret(CALL(0, SBI_EXT_FWFT, SBI_FWFT_SET, SBI_FWFT_MISALIGNED_EXC_DELEG, 2, 0),
+               SBI_ERR_INVALID_PARAM, 0);
+    /* reserved flag bits */
+    assert_ret(CALL(0, SBI_EXT_FWFT, SBI_FWFT_SET, SBI_FWFT_MISALIGNED_EXC_DELEG, 1, 2),
+               SBI_ERR_INVALID_PARAM, 0);
+    assert_ret(CALL(0, SBI_EXT_FWFT, SBI_FWFT_SET, SBI_FWFT_MISALIGNED_EXC_DELEG, 1, 1ul << 63),
+               SBI_ERR_INVALID_PARAM, 0);
+    /* locked: no further set, even of the same value; get still works */
+    assert_ret(
+        CALL(0, SBI_EXT_FWFT, SBI_FWFT_SET, SBI_FWFT_MISALIGNED_EXC_DELEG, 1, SBI_FWFT_SET_LOCK), 0,
+        0);
+    assert_ret(CALL(0, SBI_EXT_FWFT, SBI_FWFT_SET, SBI_FWFT_MISALIGNED_EXC_DELEG, 1, 0),
+               SBI_ERR_DENIED_LOCKED, 0);
+    assert_ret(CALL(0, SBI_EXT_FWFT, SBI_FWFT_SET, SBI_FWFT_MISALIGNED_EXC_DELEG, 0, 0),
+               SBI_ERR_DENIED_LOCKED, 0);
+    assert_ret(CALL(0, SBI_EXT_FWFT, SBI_FWFT_GET, SBI_FWFT_MISALIGNED_EXC_DELEG), 0, 1);
+    /* the feature id is 32 bits wide */
+    assert_ret(CALL(0, SBI_EXT_FWFT, SBI_FWFT_GET, (1ul << 32) | SBI_FWFT_MISALIGNED_EXC_DELEG), 0,
+               1);
+}
+
+static void test_fwft_unsupported_and_reserved(void **state)
+{
+    (void)state;
+    static const unsigned long absent[] = {SBI_FWFT_LANDING_PAD, SBI_FWFT_SHADOW_STACK,
+                                           SBI_FWFT_DOUBLE_TRAP, SBI_FWFT_POINTER_MASKING_PMLEN};
+    static const unsigned long reserved[] = {6,          0x3fffffff, 0x40000000, 0x7fffffff,
+                                             0x80000000, 0xbfffffff, 0xc0000000, 0xffffffff};
+
+    for (size_t i = 0; i < sizeof(absent) / sizeof(absent[0]); i++) {
+        assert_ret(CALL(0, SBI_EXT_FWFT, SBI_FWFT_GET, absent[i]), SBI_ERR_NOT_SUPPORTED, 0);
+        assert_ret(CALL(0, SBI_EXT_FWFT, SBI_FWFT_SET, absent[i], 0, 0), SBI_ERR_NOT_SUPPORTED, 0);
+        assert_ret(CALL(0, SBI_EXT_FWFT, SBI_FWFT_SET, absent[i], 1, 1), SBI_ERR_NOT_SUPPORTED, 0);
+    }
+    for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++) {
+        assert_ret(CALL(0, SBI_EXT_FWFT, SBI_FWFT_GET, reserved[i]), SBI_ERR_DENIED, 0);
+        assert_ret(CALL(0, SBI_EXT_FWFT, SBI_FWFT_SET, reserved[i], 0, 0), SBI_ERR_DENIED, 0);
+    }
+    assert_ret(CALL(0, SBI_EXT_FWFT, 2, 0), SBI_ERR_NOT_SUPPORTED, 0);
+}
+
+static void test_fwft_pte_ad(void **state)
+{
+    (void)state;
+    uint64_t addr, arg;
+
+    /* a hart without Svadu: NOT_SUPPORTED both ways, nothing changes */
+    assert_ret(CALL(0, SBI_EXT_FWFT, SBI_FWFT_GET, SBI_FWFT_PTE_AD_HW_UPDATING),
+               SBI_ERR_NOT_SUPPORTED, 0);
+    assert_ret(CALL(0, SBI_EXT_FWFT, SBI_FWFT_SET, SBI_FWFT_PTE_AD_HW_UPDATING, 1, 0),
+               SBI_ERR_NOT_SUPPORTED, 0);
+    assert_false(F.ad_on[0]);
+    /* with Svadu: reset 0, set per hart, value checked, locks per hart */
+    F.svadu = true;
+    assert_ret(CALL(0, SBI_EXT_FWFT, SBI_FWFT_GET, SBI_FWFT_PTE_AD_HW_UPDATING), 0, 0);
+    assert_ret(CALL(0, SBI_EXT_FWFT, SBI_FWFT_SET, SBI_FWFT_PTE_AD_HW_UPDATING, 2, 0),
+               SBI_ERR_INVALID_PARAM, 0);
+    assert_false(F.ad_on[0]);
+    assert_ret(CALL(0, SBI_EXT_FWFT, SBI_FWFT_SET, SBI_FWFT_PTE_AD_HW_UPDATING, 1, 0), 0, 0);
+    assert_true(F.ad_on[0]);
+    assert_ret(CALL(0, SBI_EXT_FWFT, SBI_FWFT_GET, SBI_FWFT_PTE_AD_HW_UPDATING), 0, 1);
+    assert_ret(
+        CALL(0, SBI_EXT_FWFT, SBI_FWFT_SET, SBI_FWFT_PTE_AD_HW_UPDATING, 0, SBI_FWFT_SET_LOCK), 0,
+        0);
+    assert_false(F.ad_on[0]);
+    assert_ret(CALL(0, SBI_EXT_FWFT, SBI_FWFT_SET, SBI_FWFT_PTE_AD_HW_UPDATING, 1, 0),
+               SBI_ERR_DENIED_LOCKED, 0);
+    assert_false(F.ad_on[0]);
+    /* the lock is hart 0's; and a lock on one feature leaves the others free */
+    assert_ret(CALL(0, SBI_EXT_FWFT, SBI_FWFT_SET, SBI_FWFT_MISALIGNED_EXC_DELEG, 1, 0), 0, 0);
+    assert_ret(CALL(0, SBI_EXT_HSM, SBI_HSM_HART_START, 1, 0x80000000, 0), 0, 0);
+    assert_true(sbi_hsm_wait_start(&S, 1, &addr, &arg, NULL, NULL));
+    assert_ret(
+        CALL(1, SBI_EXT_FWFT, SBI_FWFT_SET, SBI_FWFT_PTE_AD_HW_UPDATING, 1, SBI_FWFT_SET_LOCK), 0,
+        0);
+    assert_true(F.ad_on[1]);
+    /* non-retentive suspend keeps features; a hart reset (stop, start) clears them */
+    assert_ret(
+        CALL(1, SBI_EXT_HSM, SBI_HSM_HART_SUSPEND, SBI_HSM_SUSPEND_NON_RETENTIVE, 0x80000000, 0), 0,
+        0);
+    assert_true(sbi_hsm_wake(&S, 1, &addr, &arg));
+    assert_ret(CALL(1, SBI_EXT_FWFT, SBI_FWFT_GET, SBI_FWFT_PTE_AD_HW_UPDATING), 0, 1);
+    assert_ret(CALL(1, SBI_EXT_FWFT, SBI_FWFT_SET, SBI_FWFT_PTE_AD_HW_UPDATING, 0, 0),
+               SBI_ERR_DENIED_LOCKED, 0);
+    assert_ret(CALL(1, SBI_EXT_HSM, SBI_HSM_HART_STOP, 0), 0, 0);
+    assert_true(sbi_hsm_take_stop(&S, 1));
+    assert_ret(CALL(0, SBI_EXT_HSM, SBI_HSM_HART_START, 1, 0x80000000, 0), 0, 0);
+    assert_true(sbi_hsm_wait_start(&S, 1, &addr, &arg, NULL, NULL));
+    assert_ret(CALL(1, SBI_EXT_FWFT, SBI_FWFT_GET, SBI_FWFT_PTE_AD_HW_UPDATING), 0, 0);
+    assert_ret(CALL(1, SBI_EXT_FWFT, SBI_FWFT_SET, SBI_FWFT_PTE_AD_HW_UPDATING, 1, 0), 0, 0);
+}
+
+/* ---- STA ---------------------------------------------------------------------------- */
+
+struct sta_view {
+    uint32_t sequence, flags;
+    uint64_t steal;
+    uint8_t preempted;
+};
+
+static struct sta_view sta_at(uint64_t gpa)
+{
+    struct sta_view v;
+    const uint8_t *p = F.ram + (gpa - RAM_BASE);
+    memcpy(&v.sequence, p, 4);
+    memcpy(&v.flags, p + 4, 4);
+    memcpy(&v.steal, p + 8, 8);
+    v.preempted = p[16];
+    return v;
+}
+
+static void test_sta_set_shmem(void **state)
+{
+    (void)state;
+    const uint64_t at = RAM_BASE + 0x1000;
+
+    memset(F.ram + 0x1000, 0xee, 128);
+    assert_ret(CALL(0, SBI_EXT_STA, SBI_STA_SET_SHMEM, at, 0, 1), SBI_ERR_INVALID_PARAM, 0);
+    assert_ret(CALL(0, SBI_EXT_STA, SBI_STA_SET_SHMEM, at + 32, 0, 0), SBI_ERR_INVALID_PARAM, 0);
+    assert_ret(CALL(0, SBI_EXT_STA, SBI_STA_SET_SHMEM, at, 1, 0), SBI_ERR_INVALID_ADDRESS, 0);
+    assert_ret(CALL(0, SBI_EXT_STA, SBI_STA_SET_SHMEM, RAM_BASE - 64, 0, 0),
+               SBI_ERR_INVALID_ADDRESS, 0);
+    assert_ret(CALL(0, SBI_EXT_STA, SBI_STA_SET_SHMEM, RAM_BASE + RAM_SIZE, 0, 0),
+               SBI_ERR_INVALID_ADDRESS, 0);
+    /* all-ones in only one half is an address, and not one in RAM */
+    assert_ret(
+        CALL(0, SBI_EXT_STA, SBI_STA_SET_SHMEM, (unsigned long)-1 << 6, (unsigned long)-1, 0),
+        SBI_ERR_INVALID_ADDRESS, 0);
+    assert_false(sbi_sta_enabled(&S, 0));
+    assert_int_equal(F.ram[0x1000], 0xee); /* refused: untouched */
+    /* accepted: the 64 bytes are zeroed, no more */
+    assert_ret(CALL(0, SBI_EXT_STA, SBI_STA_SET_SHMEM, at, 0, 0), 0, 0);
+    assert_true(sbi_sta_enabled(&S, 0));
+    for (unsigned i = 0; i < 64; i++)
+        assert_int_equal(F.ram[0x1000 + i], 0);
+    assert_int_equal(F.ram[0x1040], 0xee);
+    /* the last 64 bytes of RAM will do */
+    assert_ret(CALL(0, SBI_EXT_STA, SBI_STA_SET_SHMEM, RAM_BASE + RAM_SIZE - 64, 0, 0), 0, 0);
+    /* disabled with -1/-1 */
+    assert_ret(CALL(0, SBI_EXT_STA, SBI_STA_SET_SHMEM, (unsigned long)-1, (unsigned long)-1, 0), 0,
+               0);
+    assert_false(sbi_sta_enabled(&S, 0));
+    assert_ret(CALL(0, SBI_EXT_STA, SBI_STA_SET_SHMEM, (unsigned long)-1, (unsigned long)-1, 4),
+               SBI_ERR_INVALID_PARAM, 0);
+    assert_ret(CALL(0, SBI_EXT_STA, 1, 0, 0, 0), SBI_ERR_NOT_SUPPORTED, 0);
+}
+
+static void test_sta_steal(void **state)
+{
+    (void)state;
+    const uint64_t at = RAM_BASE + 0x2000, other = RAM_BASE + 0x2040;
+    uint64_t shmem, steal;
+    uint32_t seq;
+
+    F.run_delay[0] = 5000; /* before the registration: not counted */
+    assert_ret(CALL(0, SBI_EXT_STA, SBI_STA_SET_SHMEM, at, 0, 0), 0, 0);
+    sbi_sta_update(&S, 0);
+    assert_int_equal(sta_at(at).sequence, 0); /* nothing new: nothing written */
+    F.run_delay[0] = 7500;
+    sbi_sta_update(&S, 0);
+    struct sta_view v = sta_at(at);
+    assert_int_equal(v.sequence, 2);
+    assert_int_equal(v.steal, 2500);
+    assert_int_equal(v.flags, 0);
+    assert_int_equal(v.preempted, 0);
+    /* the guest scribbles on it: our own sequence and steal go on */
+    memset(F.ram + 0x2000, 0x55, 24);
+    F.run_delay[0] = 8000;
+    sbi_sta_update(&S, 0);
+    v = sta_at(at);
+    assert_int_equal(v.sequence, 4);
+    assert_int_equal(v.steal, 3000);
+    /* another hart's structure is its own */
+    sbi_sta_update(&S, 1);
+    assert_int_equal(sta_at(other).sequence, 0);
+    /* a snapshot and restore on a new thread whose clock starts at 10 */
+    sbi_sta_save(&S, 0, &shmem, &seq, &steal);
+    assert_int_equal(shmem, at);
+    assert_int_equal(seq, 4);
+    assert_int_equal(steal, 3000);
+    reinit(4, 0);
+    F.run_delay[0] = 10;
+    assert_int_equal(sbi_sta_restore(&S, 0, at + 1, seq, steal), -1);
+    assert_int_equal(sbi_sta_restore(&S, 0, RAM_BASE + RAM_SIZE, seq, steal), -1);
+    assert_int_equal(sbi_sta_restore(&S, 0, shmem, seq, steal), 0);
+    sbi_sta_update(&S, 0); /* takes the base */
+    F.run_delay[0] = 110;
+    sbi_sta_update(&S, 0);
+    v = sta_at(at);
+    assert_int_equal(v.sequence, 6);
+    assert_int_equal(v.steal, 3100);
+    assert_int_equal(sbi_sta_restore(&S, 0, SBI_STA_DISABLED, 0, 0), 0);
+    assert_false(sbi_sta_enabled(&S, 0));
 }
 
 static void test_hsm_quit(void **state)
@@ -1227,6 +1535,13 @@ int main(void)
         T(test_hsm_suspend_retentive),
         T(test_hsm_suspend_non_retentive),
         T(test_hsm_suspend_types),
+        T(test_hsm_save_restore_suspended),
+        T(test_susp),
+        T(test_fwft_misaligned),
+        T(test_fwft_unsupported_and_reserved),
+        T(test_fwft_pte_ad),
+        T(test_sta_set_shmem),
+        T(test_sta_steal),
         T(test_hsm_quit),
         T(test_hsm_many_waiters),
 #undef T

@@ -272,7 +272,10 @@ static int setup_image(void **state, const char *image)
     snprintf(f->cfg.kernel_path, sizeof(f->cfg.kernel_path), "%s/%s.elf", GUEST_IMAGES_DIR, image);
     f->cfg.append[0] = 0;
     f->cfg.smp = NHARTS;
-    f->cfg.memory_bytes = 64ull << 20;
+    f->cfg.memory_bytes = strcmp(image, "sbi_suspend_big") == 0 ? 5ull << 30 : 64ull << 20;
+    if (strcmp(image, "sbi_suspend_big") == 0)
+        snprintf(f->cfg.kernel_path, sizeof(f->cfg.kernel_path), "%s/sbi_suspend.elf",
+                 GUEST_IMAGES_DIR);
     char err[256] = "";
     /* No console: the guest never touches the UART. */
     if (vm_create(&f->vm, &f->cfg, NULL, err, sizeof(err))) {
@@ -297,6 +300,16 @@ static int setup_image(void **state, const char *image)
 static int vm_setup(void **state)
 {
     return setup_image(state, "pause_count");
+}
+
+static int sbi_setup(void **state)
+{
+    return setup_image(state, "sbi_suspend");
+}
+
+static int sbi_big_setup(void **state)
+{
+    return setup_image(state, "sbi_suspend_big");
 }
 
 static int fence_setup(void **state)
@@ -606,6 +619,131 @@ static void test_fence_target_stops(void **state)
     stop_and_join(f, VM_STOP_SIGNAL);
 }
 
+/* tests/guest/sbi_suspend.S */
+#define SBI_RES(n)    (0x80100000ull + 8 * (n))
+#define SBI_DONE      0x80100800ull
+#define SBI_SEEN      0x80100808ull
+#define SBI_GO        0x80100810ull
+#define SBI_DBCN_ADDR 0x80100818ull
+#define SBI_STA0      0x80100a00ull
+#define IDLE_MS       300
+#define IDLE_CPU_MS   30
+
+static uint64_t thread_cpu_ns(pthread_t thread)
+{
+    clockid_t clock;
+    struct timespec ts;
+    assert_int_equal(pthread_getcpuclockid(thread, &clock), 0);
+    assert_int_equal(clock_gettime(clock, &ts), 0);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void wait_word(struct fixture *f, uint64_t gpa, const char *what)
+{
+    uint64_t deadline = now_ns() + MOVE_TIMEOUT_MS * 1000000ull;
+    while (peek(f, gpa) == 0) {
+        if (now_ns() > deadline) {
+            for (unsigned i = 0; i < 32; i++)
+                fprintf(stderr, "R%u = %#" PRIx64 "\n", i, peek(f, SBI_RES(i)));
+            fail_msg("the guest never got to: %s", what);
+        }
+        sleep_ms(5);
+    }
+}
+
+/* Both vCPU threads (and this one) on one host CPU: each waits for it. */
+static void pin_to_one_cpu(struct fixture *f)
+{
+    if (sched_getaffinity(0, sizeof(f->saved_cpus), &f->saved_cpus) != 0)
+        return;
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+        if (CPU_ISSET(cpu, &f->saved_cpus)) {
+            CPU_SET(cpu, &one);
+            break;
+        }
+    f->pinned = sched_setaffinity(0, sizeof(one), &one) == 0;
+}
+
+/*
+ * HSM suspend (retentive woken by an IPI and by a timer, non-retentive with
+ * its entry state, SUSPENDED seen from the other hart, no CPU meanwhile),
+ * SUSP (refused with another hart running, accepted alone, woken by a
+ * timer), FWFT, STA under contention (both harts on one host CPU) and DBCN
+ * at `dbcn_at`, expected to be RAM or not.
+ */
+static void run_sbi_image(struct fixture *f, uint64_t dbcn_at, bool dbcn_in_ram)
+{
+    poke(f, SBI_DBCN_ADDR, dbcn_at);
+    pin_to_one_cpu(f); /* the vCPU threads inherit it */
+    start(f);
+    wait_word(f, SBI_SEEN, "hart 1's retentive suspend");
+    uint64_t cpu0 = thread_cpu_ns(f->vm.vcpus[1].thread);
+    sleep_ms(IDLE_MS);
+    uint64_t idle = thread_cpu_ns(f->vm.vcpus[1].thread) - cpu0;
+    if (idle > IDLE_CPU_MS * 1000000ull)
+        fail_msg("suspended hart 1 used %" PRIu64 " ms of CPU in %d ms", idle / 1000000, IDLE_MS);
+    assert_int_equal(sbi_hsm_state_of(&f->vm.sbi, 1), SBI_HSM_SUSPENDED);
+    poke(f, SBI_GO, 1);
+    wait_word(f, SBI_DONE, "the end");
+
+    static const struct {
+        unsigned slot;
+        int64_t want;
+    } expect[] = {
+        {27, 0}, {29, 0},                      /* STA set_shmem on both harts */
+        {0, 0},  {1, 1},                       /* MISALIGNED_EXC_DELEG reads 1 */
+        {2, -4}, {3, 0},     {4, -14},         /* set 0 denied; set 1 + lock; then locked */
+        {6, -2}, {7, -4},                      /* LANDING_PAD unsupported; 6 reserved */
+        {8, 0},  {9, -4},                      /* hart_start; SUSP with hart 1 up: denied */
+        {10, 4}, {11, 0},    {12, 2},          /* SUSPENDED seen; IPI wake, SSIP pending */
+        {13, 0}, {14, 1},                      /* timer wake, not before the timer */
+        {15, 4}, {16, 1},    {17, 0x1234abcd}, /* non-retentive: a0 hartid, a1 opaque */
+        {18, 0}, {19, 0},                      /* satp 0, SIE 0 */
+        {20, 0}, {21, 0x55}, {22, 0},          {23, 0}, {24, 1}, /* SUSP resume, after the timer */
+        {31, 0},                                                 /* no unexpected trap */
+    };
+    for (size_t i = 0; i < sizeof(expect) / sizeof(expect[0]); i++) {
+        int64_t got = (int64_t)peek(f, SBI_RES(expect[i].slot));
+        if (got != expect[i].want)
+            fail_msg("R%u = %" PRId64 ", want %" PRId64 " (R30 %#" PRIx64 ")", expect[i].slot, got,
+                     expect[i].want, peek(f, SBI_RES(30)));
+    }
+    /* PTE_AD_HW_UPDATING: 0 with Svadu, NOT_SUPPORTED without */
+    int64_t ad = (int64_t)peek(f, SBI_RES(5));
+    assert_true(ad == 0 || ad == -2);
+    if (dbcn_in_ram) {
+        assert_int_equal(peek(f, SBI_RES(25)), 0);
+        assert_int_equal(peek(f, SBI_RES(26)), 4);
+    } else {
+        assert_int_equal((int64_t)peek(f, SBI_RES(25)), -3);
+    }
+    /* Steal: both harts spun 300 ms on one host CPU, so each waited for it. */
+    for (unsigned h = 0; h < NHARTS; h++) {
+        uint64_t seq = peek(f, SBI_STA0 + 64 * h) & 0xffffffffu;
+        uint64_t steal = peek(f, SBI_STA0 + 64 * h + 8);
+        fprintf(stderr, "hart %u: steal %" PRIu64 " ms, sequence %" PRIu64 "\n", h, steal / 1000000,
+                seq);
+        assert_int_equal(seq % 2, 0);
+        if (f->pinned && steal < 20000000ull)
+            fail_msg("hart %u: steal %" PRIu64 " ns after 300 ms sharing one CPU", h, steal);
+    }
+    stop_and_join(f, VM_STOP_SIGNAL);
+}
+
+static void test_sbi_suspend(void **state)
+{
+    /* 64 MiB of RAM: 0x180000000 is nothing */
+    run_sbi_image(*state, 0x180000000ull, false);
+}
+
+static void test_sbi_dbcn_above_4g(void **state)
+{
+    /* 5 GiB: the same address is RAM, 4 GiB above its start */
+    run_sbi_image(*state, 0x180000000ull, true);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -618,6 +756,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stop_while_paused, vm_setup, vm_teardown),
         cmocka_unit_test_setup_teardown(test_stop_while_running, vm_setup, vm_teardown),
         cmocka_unit_test_setup_teardown(test_fence_target_stops, fence_setup, vm_teardown),
+        cmocka_unit_test_setup_teardown(test_sbi_suspend, sbi_setup, vm_teardown),
+        cmocka_unit_test_setup_teardown(test_sbi_dbcn_above_4g, sbi_big_setup, vm_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

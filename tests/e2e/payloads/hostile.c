@@ -70,11 +70,14 @@ typedef __builtin_va_list va_list;
 #define EXT_SUSP          0x53555350ul
 #define EXT_CPPC          0x43505043ul
 #define EXT_STA           0x535441ul
+#define EXT_FWFT          0x46574654ul
 #define ERR_FAILED        -1
 #define ERR_NOTSUP        -2
 #define ERR_PARAM         -3
 #define ERR_ADDR          -5
 #define ERR_AVAIL         -6
+#define ERR_DENIED        -4
+#define ERR_LAST          -14 /* SBI_ERR_DENIED_LOCKED, the last code SBI 3.0 defines */
 #define HSM_STARTED       0
 #define HSM_STOPPED       1
 #define HSM_START_PENDING 2
@@ -800,6 +803,34 @@ static void sbi_expect(struct sbiret r, i64 err, const char *what)
     check(r.error == err, "sbi %s: error %d, want %d\n", what, r.error, err);
 }
 
+/* A suspend returns once an interrupt is pending (enabled in sie, whatever
+   sstatus.SIE says): a timer 1 ms ahead, SIE off so none is taken. Returns
+   the sie to put back with wake_timer_off. */
+static u64 wake_timer_on(void)
+{
+    u64 sie = csr_read(sie);
+    asm volatile("csrc sstatus, %0" ::"r"(2ul));
+    asm volatile("csrw 0x14d, %0" ::"r"(now() + 10000));
+    csr_write(sie, 0x20);
+    return sie;
+}
+
+static void wake_timer_off(u64 sie)
+{
+    asm volatile("csrw 0x14d, %0" ::"r"(~0ul));
+    csr_write(sie, sie);
+}
+
+static struct sbiret suspend_until_timer(void)
+{
+    u64 sstatus = csr_read(sstatus), sie = wake_timer_on();
+    struct sbiret r = sbi3(EXT_HSM, 3, 0, 0, 0);
+    wake_timer_off(sie);
+    if (sstatus & 2)
+        asm volatile("csrs sstatus, %0" ::"r"(2ul));
+    return r;
+}
+
 static void sbi_checks(void)
 {
     struct sbiret r;
@@ -818,8 +849,13 @@ static void sbi_checks(void)
     sbi_expect(sbi0(EXT_BASE, ~0ul), ERR_NOTSUP, "base fid -1");
     sbi_expect(sbi0(0x0badc0de, 0), ERR_NOTSUP, "unknown EID");
     sbi_expect(sbi0(EXT_BASE | (1ul << 32), 0), ERR_NOTSUP, "base EID with bit 32");
-    static const u64 unimplemented[] = {EXT_PMU, EXT_SUSP,   EXT_CPPC,   EXT_STA,    0x09,
-                                        0x0f,    0x4e41434c, 0x46574654, 0x0a000000, 0xffffffff};
+    static const u64 unimplemented[] = {EXT_PMU,    EXT_CPPC,   0x09,      0x0f,
+                                        0x4e41434c, 0x0a000000, 0xffffffff};
+    static const u64 implemented[] = {EXT_SUSP, EXT_FWFT, EXT_STA};
+    for (unsigned i = 0; i < sizeof(implemented) / sizeof(implemented[0]); i++) {
+        r = sbi1(EXT_BASE, 3, implemented[i]);
+        check(r.error == 0 && r.value == 1, "probe %x: %d %u\n", implemented[i], r.error, r.value);
+    }
     for (unsigned i = 0; i < sizeof(unimplemented) / sizeof(unimplemented[0]); i++) {
         r = sbi1(EXT_BASE, 3, unimplemented[i]);
         check(r.error == 0 && r.value == 0, "probe %x: %d %u\n", unimplemented[i], r.error,
@@ -882,7 +918,21 @@ static void sbi_checks(void)
                    "non-retentive hart_suspend to a bad address");
     sbi_expect(sbi3(EXT_HSM, 3, 0x80000000ul, ram_end, 0), ERR_ADDR,
                "non-retentive hart_suspend to RAM's end");
-    sbi_expect(sbi3(EXT_HSM, 3, 0, 0, 0), 0, "retentive hart_suspend");
+    sbi_expect(suspend_until_timer(), 0, "retentive hart_suspend, woken by a timer");
+    sbi_expect(sbi3(EXT_HSM, 3, 0x80000000u, bad_addr(), 0), ERR_ADDR,
+               "non-retentive hart_suspend to a bad address");
+    sbi_expect(sbi3(EXT_HSM, 3, 0x10000000u, 0, 0), ERR_PARAM, "platform-specific hart_suspend");
+    /* SUSP, FWFT, STA */
+    sbi_expect(sbi3(EXT_SUSP, 0, 1, RAM_BASE, 0), ERR_PARAM, "system suspend, reserved type");
+    sbi_expect(sbi3(EXT_SUSP, 0, 0, bad_addr(), 0), ERR_ADDR, "system suspend to a bad address");
+    r = sbi1(EXT_FWFT, 1, 0);
+    check(r.error == 0 && r.value == 1, "fwft get misaligned delegation: %d %u\n", r.error,
+          r.value);
+    sbi_expect(sbi3(EXT_FWFT, 0, 0, 0, 0), ERR_DENIED, "fwft: misaligned delegation off");
+    sbi_expect(sbi1(EXT_FWFT, 1, 6), ERR_DENIED, "fwft get of a reserved feature");
+    sbi_expect(sbi3(EXT_STA, 0, RAM_BASE + 32, 0, 0), ERR_PARAM, "sta: shmem not 64-aligned");
+    sbi_expect(sbi3(EXT_STA, 0, ram_end, 0, 0), ERR_ADDR, "sta: shmem outside RAM");
+    sbi_expect(sbi3(EXT_STA, 0, ~0ul, ~0ul, 0), 0, "sta: off");
     sbi_expect(sbi0(EXT_HSM, 4), ERR_NOTSUP, "hsm fid 4");
     /* legacy */
     r = sbi0(2, 0);
@@ -896,10 +946,10 @@ static void sbi_checks(void)
 /* Random calls. Only what would end the VM or this hart is steered away. */
 static void sbi_garbage(unsigned n)
 {
-    static const u64 exts[] = {EXT_BASE, EXT_TIME, EXT_IPI,  EXT_RFENCE,  EXT_HSM,   EXT_SRST,
-                               EXT_DBCN, EXT_PMU,  EXT_SUSP, EXT_STA,     0,         1,
-                               2,        3,        4,        5,           6,         7,
-                               9,        0x0f,     0x11,     EXT_HSM ^ 1, 0x08000000};
+    static const u64 exts[] = {EXT_BASE, EXT_TIME, EXT_IPI,  EXT_RFENCE, EXT_HSM,     EXT_SRST,
+                               EXT_DBCN, EXT_PMU,  EXT_SUSP, EXT_STA,    EXT_FWFT,    0,
+                               1,        2,        3,        4,          5,           6,
+                               7,        9,        0x0f,     0x11,       EXT_HSM ^ 1, 0x08000000};
     u64 bad = 0;
 
     for (unsigned i = 0; i < n; i++) {
@@ -920,7 +970,15 @@ static void sbi_garbage(unsigned n)
                 a[1] = bad_addr();
             if (fid == 3 && (u32)a[0] == 0x80000000u)
                 a[1] = bad_addr();
+            if (fid == 3 && (u32)a[0] == 0)
+                a[0] ^= 1; /* a retentive suspend with sie 0 would sleep for good */
         }
+        if (ext == EXT_SUSP && (u32)a[0] == 0)
+            a[1] = bad_addr(); /* a system suspend would resume at random */
+        if (ext == EXT_STA && fid == 0 && a[0] != ~0ul && a[0] >= RAM_BASE && a[0] < ram_end)
+            a[0] |= 32; /* no steal-time structure over the payload's memory */
+        if (ext == EXT_FWFT && fid == 0 && (u32)a[0] == 4)
+            a[0] ^= 5; /* hardware A/D updating would change the guest's paging */
         if (ext == EXT_DBCN && fid <= 1) {
             if (a[1] >= RAM_BASE &&
                 a[1] < ram_end) /* keep RAM reads and writes small and in BUFS */
@@ -934,10 +992,11 @@ static void sbi_garbage(unsigned n)
         if (ext <= 8)
             continue; /* legacy: a0 alone, anything */
         int supported = ext == EXT_BASE || ext == EXT_TIME || ext == EXT_IPI || ext == EXT_RFENCE ||
-                        ext == EXT_HSM || ext == EXT_SRST || ext == EXT_DBCN;
+                        ext == EXT_HSM || ext == EXT_SRST || ext == EXT_DBCN || ext == EXT_SUSP ||
+                        ext == EXT_FWFT || ext == EXT_STA;
         if (!supported && r.error != ERR_NOTSUP)
             bad++;
-        if (r.error > 0 || r.error < -12)
+        if (r.error > 0 || r.error < ERR_LAST)
             bad++;
         if (ext == EXT_SRST)
             check(r.error == ERR_PARAM || r.error == ERR_NOTSUP,
@@ -1013,7 +1072,9 @@ static void user_checks(void)
 static void suspend_check(u64 hartid)
 {
     hostile_resumed[0] = hostile_resumed[1] = ~0ul;
+    u64 sie = wake_timer_on(); /* what ends the suspend */
     long r = hostile_suspend(0x5eedf00dul);
+    wake_timer_off(sie);
     check(r == 1 && hostile_resumed[0] == hartid && hostile_resumed[1] == 0x5eedf00dul,
           "non-retentive suspend: %d, resumed with a0 %x a1 %x\n", r, hostile_resumed[0],
           hostile_resumed[1]);
