@@ -159,6 +159,7 @@ static int build_aia(void *fdt, const struct fdt_params *p)
     TRY(begin_node_at(fdt, "imsics", p->imsic_base));
     TRY(fdt_property_string(fdt, "compatible", "riscv,imsics"));
     TRY(prop_reg(fdt, p->imsic_base, (uint64_t)IMSIC_PAGE_BYTES * p->ncpus));
+    TRY(fdt_property_u32(fdt, "#address-cells", 0));
     TRY(fdt_property_u32(fdt, "#interrupt-cells", 0));
     TRY(fdt_property(fdt, "interrupt-controller", NULL, 0));
     TRY(fdt_property(fdt, "msi-controller", NULL, 0));

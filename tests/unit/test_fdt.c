@@ -236,6 +236,54 @@ static void check_tree(const void *fdt, const struct fdt_params *p)
     check_devices(fdt, p);
 }
 
+/* --irqchip aia: QEMU virt,aia=aplic-imsic's S-level nodes replace the PLIC. */
+static void test_aia(void **state)
+{
+    (void)state;
+    static char buf[BUF_LEN];
+    struct fdt_params p = params(4);
+    p.aia = true;
+    p.isa = ISA "_ssaia";
+    p.imsic_base = 0x28000000;
+    p.aplic_base = p.plic_base = 0xd000000;
+    p.plic_size = 0x8000;
+    p.plic_ndev = 96;
+    build(&p, buf);
+    assert_true(fdt_path_offset(buf, "/soc/plic@c000000") < 0);
+    int im = node(buf, "/soc/imsics@28000000");
+    assert_str(buf, im, "compatible", "riscv,imsics");
+    assert_reg(buf, im, 0x28000000, 4 * 0x1000);
+    assert_empty(buf, im, "interrupt-controller");
+    assert_empty(buf, im, "msi-controller");
+    assert_int_equal(u32(buf, im, "#interrupt-cells"), 0);
+    assert_int_equal(u32(buf, im, "riscv,num-ids"), 255);
+    /* hart N's file signals hart N's S external interrupt (9), in hart order */
+    const fdt32_t *ext = prop(buf, im, "interrupts-extended", 4 * 2 * 4);
+    for (unsigned cpu = 0; cpu < 4; cpu++) {
+        assert_int_equal(fdt32_ld(&ext[2 * cpu]), FDT_PHANDLE_CPU_INTC(cpu));
+        assert_int_equal(fdt32_ld(&ext[2 * cpu + 1]), 9);
+    }
+    int ap = node(buf, "/soc/aplic@d000000");
+    assert_str(buf, ap, "compatible", "riscv,aplic");
+    assert_reg(buf, ap, 0xd000000, 0x8000);
+    assert_int_equal(u32(buf, ap, "msi-parent"), u32(buf, im, "phandle"));
+    assert_int_equal(u32(buf, ap, "riscv,num-sources"), 96);
+    assert_int_equal(u32(buf, ap, "#interrupt-cells"), 2);
+    assert_null(fdt_getprop(buf, ap, "interrupts-extended", NULL)); /* MSI mode */
+    /* devices: <wire IRQ_TYPE_LEVEL_HIGH> on the APLIC */
+    int uart = node(buf, "/soc/serial@10000000");
+    const fdt32_t *irq = prop(buf, uart, "interrupts", 8);
+    assert_int_equal(fdt32_ld(&irq[0]), 10);
+    assert_int_equal(fdt32_ld(&irq[1]), 4);
+    assert_int_equal(u32(buf, uart, "interrupt-parent"), u32(buf, ap, "phandle"));
+    /* the cpus list Ssaia */
+    const char *exts = prop(buf, node(buf, "/cpus/cpu@0"), "riscv,isa-extensions", -1);
+    bool found = false;
+    for (const char *e = exts; *e; e += strlen(e) + 1)
+        found |= !strcmp(e, "ssaia");
+    assert_true(found);
+}
+
 static void test_one_cpu(void **state)
 {
     (void)state;
@@ -403,13 +451,10 @@ static void test_dtc_clean(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_one_cpu),
-        cmocka_unit_test(test_four_cpus),
-        cmocka_unit_test(test_max_cpus_no_initrd_no_virtio),
-        cmocka_unit_test(test_no_bootargs),
-        cmocka_unit_test(test_isa_extensions),
-        cmocka_unit_test(test_bad_params),
-        cmocka_unit_test(test_buffer_too_small),
+        cmocka_unit_test(test_one_cpu),     cmocka_unit_test(test_four_cpus),
+        cmocka_unit_test(test_aia),         cmocka_unit_test(test_max_cpus_no_initrd_no_virtio),
+        cmocka_unit_test(test_no_bootargs), cmocka_unit_test(test_isa_extensions),
+        cmocka_unit_test(test_bad_params),  cmocka_unit_test(test_buffer_too_small),
         cmocka_unit_test(test_dtc_clean),
     };
     return cmocka_run_group_tests_name("fdt", tests, NULL, NULL);
