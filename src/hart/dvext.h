@@ -82,6 +82,9 @@ enum dv_csr {
 
 /* huhpmevent: the event in bits 7:0, and Sscofpmf's OF and inhibit bits
    (SINH: not counted in VS, the guest's S-mode; UINH: not in VU). */
+/* Zicbom/Zicboz/Zicbop: the bytes one cbo.* or prefetch.* covers */
+#define DV_CBO_BLOCK_SIZE 64u
+
 #define DV_HPMEVENT_CODE 0xffull
 #define DV_HPMEVENT_UINH (1ull << 60)
 #define DV_HPMEVENT_SINH (1ull << 61)

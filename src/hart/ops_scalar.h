@@ -66,6 +66,6 @@
     X(AMOMINU_##W, AMO, AMO, 0x2f, 0, OPF_TRAPS | OPF_WRITES_RD)                                   \
     X(AMOMAXU_##W, AMO, AMO, 0x2f, 0, OPF_TRAPS | OPF_WRITES_RD)
 
-/* The cache-block size of Zicbom and Zicboz (riscv,cbom-block-size and riscv,cboz-block-size) */
-#define CBO_BLOCK_SIZE 64
+/* The cache-block size of Zicbom and Zicboz: the contract's, which the device tree reports */
+#define CBO_BLOCK_SIZE DV_CBO_BLOCK_SIZE
 #endif

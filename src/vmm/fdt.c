@@ -5,6 +5,7 @@
  * virtio,mmio bindings.
  */
 #include "vmm/fdt.h"
+#include "hart/dvext.h"
 #include "util/err.h"
 
 #include <inttypes.h>
@@ -131,6 +132,10 @@ static int build_cpus(void *fdt, const struct fdt_params *p, const struct strlis
         TRY(fdt_property_string(fdt, "riscv,isa", p->isa));
         TRY(fdt_property_string(fdt, "riscv,isa-base", "rv64i"));
         TRY(fdt_property(fdt, "riscv,isa-extensions", ext->buf, (int)ext->len));
+        /* Zicbom, Zicboz, Zicbop: Linux refuses them without their block size. */
+        TRY(fdt_property_u32(fdt, "riscv,cbom-block-size", DV_CBO_BLOCK_SIZE));
+        TRY(fdt_property_u32(fdt, "riscv,cboz-block-size", DV_CBO_BLOCK_SIZE));
+        TRY(fdt_property_u32(fdt, "riscv,cbop-block-size", DV_CBO_BLOCK_SIZE));
         /* The hart has Sv39/48/57; Linux probes down from the largest. */
         TRY(fdt_property_string(fdt, "mmu-type", p->mmu_type ? p->mmu_type : "riscv,sv57"));
         TRY(fdt_begin_node(fdt, "interrupt-controller"));
