@@ -849,9 +849,8 @@ static void sbi_checks(void)
     sbi_expect(sbi0(EXT_BASE, ~0ul), ERR_NOTSUP, "base fid -1");
     sbi_expect(sbi0(0x0badc0de, 0), ERR_NOTSUP, "unknown EID");
     sbi_expect(sbi0(EXT_BASE | (1ul << 32), 0), ERR_NOTSUP, "base EID with bit 32");
-    static const u64 unimplemented[] = {EXT_PMU,    EXT_CPPC,   0x09,      0x0f,
-                                        0x4e41434c, 0x0a000000, 0xffffffff};
-    static const u64 implemented[] = {EXT_SUSP, EXT_FWFT, EXT_STA};
+    static const u64 unimplemented[] = {EXT_CPPC, 0x09, 0x0f, 0x4e41434c, 0x0a000000, 0xffffffff};
+    static const u64 implemented[] = {EXT_SUSP, EXT_FWFT, EXT_STA, EXT_PMU};
     for (unsigned i = 0; i < sizeof(implemented) / sizeof(implemented[0]); i++) {
         r = sbi1(EXT_BASE, 3, implemented[i]);
         check(r.error == 0 && r.value == 1, "probe %x: %d %u\n", implemented[i], r.error, r.value);
@@ -993,7 +992,7 @@ static void sbi_garbage(unsigned n)
             continue; /* legacy: a0 alone, anything */
         int supported = ext == EXT_BASE || ext == EXT_TIME || ext == EXT_IPI || ext == EXT_RFENCE ||
                         ext == EXT_HSM || ext == EXT_SRST || ext == EXT_DBCN || ext == EXT_SUSP ||
-                        ext == EXT_FWFT || ext == EXT_STA;
+                        ext == EXT_FWFT || ext == EXT_STA || ext == EXT_PMU;
         if (!supported && r.error != ERR_NOTSUP)
             bad++;
         if (r.error > 0 || r.error < ERR_LAST)
