@@ -220,37 +220,18 @@ static void console_config_write(void *opaque, uint32_t offset, const void *buf,
     (void)len;
 }
 
-static const struct virtio_device_ops console_ops = {
-    .device_id = VIRTIO_ID_CONSOLE,
-    .features = 0,
-    .num_queues = 2,
-    .queue_size_max = VIRTIO_CONSOLE_QUEUE_SIZE,
-    .config_size = VIRTIO_CONSOLE_CONFIG_SIZE,
-    .config_read = console_config_read,
-    .config_write = console_config_write,
-    .activate = console_activate,
-    .notify = console_notify,
-    .reset = console_reset,
-    .save = console_save,
-    .restore = console_restore,
-};
-
-/* The same device offering F_SIZE: cols and rows in config space, a config
-   interrupt when they change. */
-static const struct virtio_device_ops sized_console_ops = {
-    .device_id = VIRTIO_ID_CONSOLE,
-    .features = VIRTIO_CONSOLE_F_SIZE,
-    .num_queues = 2,
-    .queue_size_max = VIRTIO_CONSOLE_QUEUE_SIZE,
-    .config_size = VIRTIO_CONSOLE_CONFIG_SIZE,
-    .config_read = console_config_read,
-    .config_write = console_config_write,
-    .activate = console_activate,
-    .notify = console_notify,
-    .reset = console_reset,
-    .save = console_save,
-    .restore = console_restore,
-};
+/* The device without features, and (--console hvc0) with F_SIZE: cols and
+   rows in config space, a config interrupt when they change. */
+#define CONSOLE_OPS(feature_bits)                                                                  \
+    {                                                                                              \
+        .device_id = VIRTIO_ID_CONSOLE, .features = (feature_bits), .num_queues = 2,               \
+        .queue_size_max = VIRTIO_CONSOLE_QUEUE_SIZE, .config_size = VIRTIO_CONSOLE_CONFIG_SIZE,    \
+        .config_read = console_config_read, .config_write = console_config_write,                  \
+        .activate = console_activate, .notify = console_notify, .reset = console_reset,            \
+        .save = console_save, .restore = console_restore,                                          \
+    }
+static const struct virtio_device_ops console_ops = CONSOLE_OPS(0);
+static const struct virtio_device_ops sized_console_ops = CONSOLE_OPS(VIRTIO_CONSOLE_F_SIZE);
 
 const struct virtio_device_ops *virtio_console_ops(void)
 {
