@@ -28,12 +28,24 @@
 #define PLATFORM_UART_IRQ   10u
 #define PLATFORM_UART_CLOCK 3686400u
 
-/* virtio-mmio slot i at BASE + i * STRIDE on IRQ IRQ + i; each slot's
-   window is a whole STRIDE, as the device tree describes it. */
-#define PLATFORM_VIRTIO_BASE   0x10001000ull
-#define PLATFORM_VIRTIO_STRIDE 0x1000ull
-#define PLATFORM_VIRTIO_IRQ    1u
-#define PLATFORM_VIRTIO_SLOTS  8u
+/* virtio-mmio slot i at BASE + i * STRIDE; each slot's window is a whole
+   STRIDE, as the device tree describes it. Slots 0..7 are QEMU virt's own
+   (IRQ 1 + i); slots 8..15 continue the windows up to 0x10010fff (virt's
+   next region is fw_cfg at 0x10100000) on IRQs 40 + (i - 8), clear of the
+   UART (10), virt's RTC (11), PCIe INTx (32..35) and platform bus (64..). */
+#define PLATFORM_VIRTIO_BASE       0x10001000ull
+#define PLATFORM_VIRTIO_STRIDE     0x1000ull
+#define PLATFORM_VIRTIO_IRQ        1u
+#define PLATFORM_VIRTIO_QEMU_SLOTS 8u
+#define PLATFORM_VIRTIO_HIGH_IRQ   40u
+#define PLATFORM_VIRTIO_SLOTS      16u
+
+static inline unsigned platform_virtio_irq(unsigned slot)
+{
+    return slot < PLATFORM_VIRTIO_QEMU_SLOTS
+               ? PLATFORM_VIRTIO_IRQ + slot
+               : PLATFORM_VIRTIO_HIGH_IRQ + (slot - PLATFORM_VIRTIO_QEMU_SLOTS);
+}
 
 /* duvisor's boot-timer (devices/boot_timer.h): not on QEMU virt, in a hole of its map. */
 #define PLATFORM_BOOT_TIMER_BASE 0x10200000ull

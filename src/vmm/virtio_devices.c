@@ -34,13 +34,23 @@ struct virtio_slot {
 
 /* Devices besides disks and NICs: entropy, console, keyboard. */
 #define FIXED_DEVICES 3u
-/* The configuration's limits (one for disks and NICs together) fit the platform map. */
-_Static_assert(VM_MAX_DISKS + FIXED_DEVICES <= PLATFORM_VIRTIO_SLOTS && VM_MAX_NICS <= VM_MAX_DISKS,
+/* Disks, NICs and the fixed devices fill at most QEMU virt's own eight slots
+   (so /dev/vda and eth0 sit where they do on QEMU); the optional devices
+   after them may use the platform's further slots. */
+_Static_assert(VM_MAX_DISKS + FIXED_DEVICES <= PLATFORM_VIRTIO_QEMU_SLOTS &&
+                   VM_MAX_NICS <= VM_MAX_DISKS,
                "more disks and NICs than the platform map has virtio slots for");
+
+/* Optional devices after the fixed ones, in slot order. */
+static unsigned optional_count(const struct vm_config *cfg)
+{
+    (void)cfg;
+    return 0;
+}
 
 static unsigned vm_virtio_count(const struct vm *vm)
 {
-    return vm->cfg->ndisks + vm->cfg->nnics + FIXED_DEVICES;
+    return vm->cfg->ndisks + vm->cfg->nnics + FIXED_DEVICES + optional_count(vm->cfg);
 }
 
 static void slot_irq(void *opaque, bool level)
@@ -366,7 +376,7 @@ static int create_slot(struct vm *vm, struct virtio_slot *slot, unsigned index, 
                        size_t err_len)
 {
     slot->vm = vm;
-    slot->irq = PLATFORM_VIRTIO_IRQ + index;
+    slot->irq = platform_virtio_irq(index);
     const struct virtio_device_ops *ops = NULL;
     const struct vm_device_ops *dops = NULL;
     struct vm_device dev = {
@@ -416,8 +426,8 @@ int vm_virtio_create(struct vm *vm, char *err, size_t err_len)
 {
     unsigned count = vm_virtio_count(vm);
     if (count > PLATFORM_VIRTIO_SLOTS)
-        return set_err(err, err_len, "at most %u disks and NICs together",
-                       PLATFORM_VIRTIO_SLOTS - FIXED_DEVICES);
+        return set_err(err, err_len, "%u virtio devices, the platform has %u slots", count,
+                       PLATFORM_VIRTIO_SLOTS);
     vm->virtio = calloc(count, sizeof(*vm->virtio));
     if (!vm->virtio)
         return set_err(err, err_len, "out of memory");

@@ -2031,8 +2031,8 @@ static void test_vipi_latency(void **state)
     if (kept < LATENCY_MIN_KEPT)
         skip(); /* the raiser was preempted in most rounds: no verdict either way */
     if (late > LATENCY_LATE_MAX)
-        fail_msg("%" PRIu64 " of %" PRIu64 " vipis were seen more than %u iterations late (worst %" PRIu64
-                 ")",
+        fail_msg("%" PRIu64 " of %" PRIu64
+                 " vipis were seen more than %u iterations late (worst %" PRIu64 ")",
                  late, kept, LATENCY_MAX, worst);
 }
 
