@@ -5,7 +5,7 @@ source "$(dirname "$0")/lib.sh"
 start=$SECONDS
 BENCH_RESULTS=$bench_out/results-$(date +%Y%m%d-%H%M%S).tsv
 export BENCH_RESULTS
-for script in boot start api snapshot cpu exit smp mem; do
+for script in boot start api snapshot cpu vector exit smp mem; do
   log "=== $script ==="
   bash "$bench_root/bench/$script.sh"
 done

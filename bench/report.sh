@@ -115,6 +115,11 @@ derive from the host clock.
   by `guest/programs/timeit.c`, and the four kernels of
   `guest/programs/cpubench.c`. The hash and the kernels' checksums are checked
   to agree on both sides.
+- **vector** (`bench/vector.sh`, 1 vCPU, the Linux 6.12 guest kernel for
+  user-mode vector, VLEN 256 on both sides: QEMU `-cpu rv64,v=true,vlen=256`):
+  the three kernels of `guest/programs/vecbench.c` (a 16 MiB memcpy with
+  vle8/vse8 at LMUL 8, an int32 reduction, a float saxpy), checksums checked
+  to agree.
 - **duvisor --jit off** rows (boot and CPU): the same runs with duvisor's
   interpreter alone, a third side in the same alternation; their QEMU column is
   the same QEMU runs. The **JIT** rows come from `--jit-stats` on duvisor's
@@ -188,7 +193,7 @@ write_doc() {
     echo "\`make bench\` runs, after building duvisor and the guest:"
     echo
     echo '```sh'
-    echo "bench/boot.sh; bench/start.sh; bench/api.sh; bench/cpu.sh; bench/exit.sh; bench/smp.sh; bench/mem.sh; bench/io.sh"
+    echo "bench/boot.sh; bench/start.sh; bench/api.sh; bench/snapshot.sh; bench/cpu.sh; bench/vector.sh; bench/exit.sh; bench/smp.sh; bench/mem.sh; bench/io.sh"
     echo "bench/report.sh   # this file and bench/chart.png; also: make bench-report"
     echo '```'
     echo
