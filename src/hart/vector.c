@@ -247,8 +247,11 @@ static uint64_t sat_u(struct dv_hart *h, unsigned __int128 v, unsigned eb)
 /* --- single-width element operations --------------------------------------------------- */
 
 /* vd[i] = op(a = vs2[i], b = vs1[i] / scalar, d = old vd[i]) at SEW eb; false: no such op. */
-static bool int_op(struct dv_hart *h, bool opm, unsigned f6, uint64_t a, uint64_t b, uint64_t d,
-                   unsigned eb, uint64_t *out)
+/* always_inline: elementwise_run() instantiates it per SEW, so its width
+   arithmetic folds and the per-element call goes. */
+static inline __attribute__((always_inline)) bool int_op(struct dv_hart *h, bool opm, unsigned f6,
+                                                         uint64_t a, uint64_t b, uint64_t d,
+                                                         unsigned eb, uint64_t *out)
 {
     unsigned bitsz = 8 * eb;
     int64_t sa = vsext(a, eb), sb = vsext(b, eb);
@@ -376,21 +379,36 @@ static bool plain_groups_ok(const struct vinsn *v, bool uses_vs2)
     return v->vm || v->vd != 0;
 }
 
+/* elementwise()'s loop, always inlined with eb a constant (one copy per
+   SEW); the scalar operand of .vx/.vi is read once. */
+static inline __attribute__((always_inline)) void
+elementwise_run(struct dv_hart *h, const struct vinsn *v, bool opm, unsigned eb)
+{
+    bool vv = is_vv(v);
+    uint64_t scalar = vv ? 0 : vtrunc(scalar_of(h, v), eb);
+    for (uint64_t i = h->vec.vstart; i < v->vl; i++) {
+        if (!vactive(h, v, i))
+            continue;
+        uint64_t r = 0, a = velt(h, v->vlenb, v->rs2, i, eb),
+                 b = vv ? velt(h, v->vlenb, v->rs1, i, eb) : scalar,
+                 d = velt(h, v->vlenb, v->vd, i, eb);
+        int_op(h, opm, v->f6, a, b, d, eb, &r);
+        vset(h, v->vlenb, v->vd, i, eb, r);
+    }
+}
+
 static enum exec_status elementwise(struct dv_hart *h, struct vinsn *v, bool opm)
 {
     if (!plain_groups_ok(v, true))
         return EXEC_ILLEGAL;
-    unsigned eb = v->sew;
     uint64_t probe;
-    if (!int_op(h, opm, v->f6, 0, 0, 0, eb, &probe)) /* saturates nothing */
+    if (!int_op(h, opm, v->f6, 0, 0, 0, v->sew, &probe)) /* saturates nothing */
         return EXEC_ILLEGAL;
-    for (uint64_t i = h->vec.vstart; i < v->vl; i++) {
-        if (!vactive(h, v, i))
-            continue;
-        uint64_t r, a = velt(h, v->vlenb, v->rs2, i, eb), b = operand1(h, v, i, eb),
-                    d = velt(h, v->vlenb, v->vd, i, eb);
-        int_op(h, opm, v->f6, a, b, d, eb, &r);
-        vset(h, v->vlenb, v->vd, i, eb, r);
+    switch (v->sew) {
+    case 1: elementwise_run(h, v, opm, 1); break;
+    case 2: elementwise_run(h, v, opm, 2); break;
+    case 4: elementwise_run(h, v, opm, 4); break;
+    default: elementwise_run(h, v, opm, 8); break;
     }
     return EXEC_RETIRE;
 }

@@ -11,6 +11,11 @@
  * fault has no transformed instruction (hutinst 0: a vector access is not
  * one load or store the hypervisor could emulate), so an access to an
  * emulated device is refused by the hypervisor as one it cannot decode.
+ *
+ * Unmasked unit-stride accesses (the common case: memcpy, streaming loops)
+ * move each run of elements that lies in one page with one copy, through
+ * the same TLB entry the per-element path would hit; a miss, a page-crossing
+ * element or a fault goes element by element as above.
  */
 #include "hart/mmu.h"
 #include "hart/vector.h"
@@ -113,6 +118,40 @@ static bool shape(struct dv_hart *h, struct vinsn *v, bool valid, bool store, st
     return true;
 }
 
+/*
+ * Elements i.. of an unmasked unit-stride access, as far as they lie in one
+ * page that the TLB maps for this access: copied at once, *i advanced past
+ * them. False (nothing done) when the TLB misses or fewer than two elements
+ * fit. A TSan build leaves this out: its copy would be a memcpy call, which
+ * TSan checks (see GUEST_RAM in hart.h).
+ */
+static bool unit_run(struct dv_hart *h, const struct vinsn *v, const struct vmem *m, uint64_t base,
+                     uint64_t *i, bool store)
+{
+#ifdef DV_TSAN
+    (void)h, (void)v, (void)m, (void)base, (void)i, (void)store;
+    return false;
+#else
+    uint64_t va = base + *i * m->eb;
+    uint64_t n = (PAGE_SIZE - (va & (PAGE_SIZE - 1))) / m->eb;
+    if (n > m->evl - *i)
+        n = m->evl - *i;
+    if (n < 2)
+        return false;
+    struct tlb_entry *e = tlb_slot(h, store ? ACC_STORE : ACC_LOAD, va);
+    if (__atomic_load_n(&e->tag, __ATOMIC_RELAXED) != tlb_tag(h, va))
+        return false;
+    uint8_t *reg = h->vec.reg + (uint64_t)v->vd * v->vlenb + *i * m->eb;
+    void *host = (void *)(uintptr_t)(va + e->addend);
+    if (store)
+        memcpy(host, reg, n * m->eb);
+    else
+        memcpy(reg, host, n * m->eb);
+    *i += n;
+    return true;
+#endif
+}
+
 enum exec_status vec_load_store(struct dv_hart *h, const struct insn *in, bool store)
 {
     struct vinsn v;
@@ -123,7 +162,12 @@ enum exec_status vec_load_store(struct dv_hart *h, const struct insn *in, bool s
         return EXEC_ILLEGAL;
     uint64_t base = h->x[v.rs1];
     unsigned field_regs = vgroup_regs(m.emul);
+    bool unit = m.mop == 0 && m.nf == 1 && v.vm && m.stride == m.eb;
     for (uint64_t i = h->vec.vstart; i < m.evl; i++) {
+        while (unit && i < m.evl && unit_run(h, &v, &m, base, &i, store))
+            ;
+        if (i >= m.evl)
+            break;
         if (!vactive(h, &v, i))
             continue;
         for (unsigned f = 0; f < m.nf; f++) {
