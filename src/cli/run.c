@@ -54,6 +54,9 @@ static const char run_usage[] =
     "                    a virtio-net NIC on the host TAP device NAME (repeatable)\n"
     "                    --disk and --net: up to 5 together (the virtio slots beside the\n"
     "                    entropy, console and keyboard devices), of them up to 4 NICs\n"
+    "  --share PATH,tag=TAG  share the host directory PATH as virtio-fs (virtiofsd serves\n"
+    "                    it; the guest mounts it with mount -t virtiofs TAG DIR); the tag\n"
+    "                    has 1 to 36 bytes (repeatable, up to 4)\n"
     "  -h, --help        show this help\n"
     "\n"
     "Confinement:\n";
@@ -233,6 +236,30 @@ static int parse_net(const char *text, struct vm_config *cfg, char *err, size_t 
     return 0;
 }
 
+/* "PATH,tag=TAG" */
+static int parse_share(const char *text, struct vm_config *cfg, char *err, size_t err_len)
+{
+    const char *comma = text ? strrchr(text, ',') : NULL;
+    if (!comma || comma == text || strncmp(comma, ",tag=", 5) != 0)
+        return set_err(err, err_len, "--share takes PATH,tag=TAG");
+    if (cfg->nshares == VM_MAX_SHARES)
+        return set_err(err, err_len, "at most %u --share options", VM_MAX_SHARES);
+    struct vm_share *s = &cfg->shares[cfg->nshares];
+    memset(s, 0, sizeof(*s));
+    size_t len = (size_t)(comma - text), tag_len = strlen(comma + 5);
+    if (len >= sizeof(s->path))
+        return set_err(err, err_len, "--share path too long");
+    if (tag_len == 0 || tag_len > VM_SHARE_TAG_MAX)
+        return set_err(err, err_len, "--share: the tag has 1 to %u bytes", VM_SHARE_TAG_MAX);
+    memcpy(s->path, text, len);
+    memcpy(s->tag, comma + 5, tag_len);
+    for (unsigned i = 0; i < cfg->nshares; i++)
+        if (!strcmp(cfg->shares[i].tag, s->tag))
+            return set_err(err, err_len, "--share: tag '%s' given twice", s->tag);
+    cfg->nshares++;
+    return 0;
+}
+
 int cli_parse_run(int argc, char **argv, struct vm_config *cfg, struct vmm_options *opt,
                   struct jail_config *jail, char *err, size_t err_len)
 {
@@ -334,6 +361,9 @@ int cli_parse_run(int argc, char **argv, struct vm_config *cfg, struct vmm_optio
                 return -1;
         } else if (cli_take_value(argc, argv, &i, "--net", &value)) {
             if (parse_net(value, cfg, err, err_len))
+                return -1;
+        } else if (cli_take_value(argc, argv, &i, "--share", &value)) {
+            if (parse_share(value, cfg, err, err_len))
                 return -1;
         } else if (cli_take_value(argc, argv, &i, "--smp", &value)) {
             if (parse_smp(value, &cfg->smp))

@@ -158,6 +158,23 @@ void virtio_config_changed(struct virtio_device *d);
    it again. */
 void virtio_queue_unpop(struct virtio_device *d, unsigned q);
 
+/* --- for devices whose queues another process serves (vhost-user) ------------------ */
+
+/* Queue q's rings as this process maps them, checked at QueueReady. */
+struct virtio_queue_rings {
+    unsigned num;
+    void *desc, *avail, *used;
+};
+/* False when q is not ready (or does not exist). */
+bool virtio_queue_rings(struct virtio_device *d, unsigned q, struct virtio_queue_rings *rings);
+/* The backend returned buffers on q and asked for an interrupt: the harts
+   learn what it may have written (the writable buffers of the used entries
+   after *seen, which moves on), then the guest gets the interrupt. */
+void virtio_queue_backend_used(struct virtio_device *d, unsigned q, uint16_t *seen);
+/* The device cannot go on (its backend is gone): DEVICE_NEEDS_RESET, and a
+   configuration interrupt if the driver is running. */
+void virtio_set_needs_reset(struct virtio_device *d);
+
 /*
  * Snapshots of the transport and, through ops->save/restore, the device:
  * status, features, selectors, interrupt status and every queue's setup and

@@ -138,6 +138,11 @@ static void set_needs_reset(struct virtio_device *d)
     unlock_and_notify(d);
 }
 
+void virtio_set_needs_reset(struct virtio_device *d)
+{
+    set_needs_reset(d);
+}
+
 void virtio_config_changed(struct virtio_device *d)
 {
     pthread_mutex_lock(&d->lock);
@@ -188,6 +193,41 @@ void virtio_queue_push(struct virtio_device *d, unsigned q, const struct virtq_c
         interrupt = virtq_push(vq, chain->head, written);
     pthread_mutex_unlock(&vq->lock);
     if (interrupt)
+        raise_isr(d, VIRTIO_MMIO_INT_VRING);
+}
+
+bool virtio_queue_rings(struct virtio_device *d, unsigned q, struct virtio_queue_rings *rings)
+{
+    bool ready = false;
+
+    if (q >= d->ops.num_queues)
+        return false;
+    pthread_mutex_lock(&d->queues[q].lock);
+    if (d->queues[q].ready) {
+        ready = true;
+        *rings = (struct virtio_queue_rings){.num = d->queues[q].num,
+                                             .desc = d->queues[q].desc,
+                                             .avail = d->queues[q].avail,
+                                             .used = d->queues[q].used};
+    }
+    pthread_mutex_unlock(&d->queues[q].lock);
+    return ready;
+}
+
+void virtio_queue_backend_used(struct virtio_device *d, unsigned q, uint16_t *seen)
+{
+    static _Thread_local struct virtq_chain scratch; /* ~8 KiB: off the stack */
+    bool ready = false;
+
+    if (q >= d->ops.num_queues)
+        return;
+    pthread_mutex_lock(&d->queues[q].lock);
+    if (d->queues[q].ready) {
+        ready = true;
+        virtq_note_used(&d->queues[q], &d->mem, seen, &scratch);
+    }
+    pthread_mutex_unlock(&d->queues[q].lock);
+    if (ready && driver_ok(d))
         raise_isr(d, VIRTIO_MMIO_INT_VRING);
 }
 

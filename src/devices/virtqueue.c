@@ -229,6 +229,31 @@ bool virtq_push(struct virtq *q, uint16_t head, uint32_t written)
     return !(load16(q->avail + AVAIL_FLAGS, __ATOMIC_RELAXED) & VIRTQ_AVAIL_F_NO_INTERRUPT);
 }
 
+/* --- a backend's used entries ------------------------------------------------------- */
+
+void virtq_note_used(struct virtq *q, const struct virtio_memory *mem, uint16_t *seen,
+                     struct virtq_chain *chain)
+{
+    uint16_t idx = load16(q->used + USED_IDX, __ATOMIC_ACQUIRE);
+    uint16_t from = (uint16_t)(idx - *seen) > q->num ? (uint16_t)(idx - q->num) : *seen;
+
+    for (uint16_t i = from; i != idx; i++) {
+        uint32_t head =
+            __atomic_load_n((const uint32_t *)(q->used + USED_RING(i % q->num)), __ATOMIC_RELAXED);
+        struct walk w = {.mem = mem, .num = q->num, .c = chain};
+
+        chain->nout = chain->nin = 0;
+        chain->out_len = chain->in_len = 0;
+        /* A chain that no longer walks (the driver reused its descriptors)
+           still had its buffers found up to the break. */
+        if (head < q->num)
+            walk_table(&w, q->desc, q->num, head, false);
+        for (unsigned k = 0; k < chain->nin; k++)
+            virtio_memory_written(mem, chain->in[k].iov_base, chain->in[k].iov_len);
+    }
+    *seen = idx;
+}
+
 /* --- copy helpers -------------------------------------------------------------------- */
 
 /* Copy between buf and the bytes [offset, offset+len) of an iovec list. */

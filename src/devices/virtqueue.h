@@ -59,6 +59,13 @@ enum virtq_pop_result virtq_pop(struct virtq *q, const struct virtio_memory *mem
    Caller holds q->lock and q->ready. */
 bool virtq_push(struct virtq *q, uint16_t head, uint32_t written);
 
+/* A backend in another process (vhost-user) fills the used ring itself: tell
+   mem about the writable buffers of every used entry from *seen to the ring's
+   idx (the last num of them at most), and move *seen there. Caller holds
+   q->lock and q->ready; chain is scratch space. */
+void virtq_note_used(struct virtq *q, const struct virtio_memory *mem, uint16_t *seen,
+                     struct virtq_chain *chain);
+
 /* 2.7.7.2 / 2.7.10: true if moving the index from old to new_idx passes event,
    i.e. event is in [old, new_idx) modulo 2^16. */
 static inline bool vring_need_event(uint16_t event, uint16_t new_idx, uint16_t old)

@@ -89,6 +89,9 @@ static const char *const net_helper_calls[] = {
     "fstat", "newfstatat", "lseek", "uname", "clone", "clone3", "set_robust_list", "rseq",
     "rt_sigaction"};
 
+/* A vhost-user device's call thread (virtio_fs.c): eventfds and the socket's hang-up. */
+static const char *const vhost_calls[] = {COMMON, "read", "poll", "ppoll"};
+
 /* Outside the jail, waiting for the VMM in it (host/jail.c): signals, wait, exit. */
 static const char *const jail_waiter_calls[] = {COMMON, "wait4", "kill", "prlimit64"};
 
@@ -111,6 +114,7 @@ static const struct kind kinds[SANDBOX_KINDS] = {
     [SANDBOX_API] = KIND("api", api_calls),
     [SANDBOX_NET_HELPER] = KIND("net-helper", net_helper_calls),
     [SANDBOX_JAIL_WAITER] = KIND("jail-waiter", jail_waiter_calls),
+    [SANDBOX_VHOST] = KIND("vhost", vhost_calls),
 };
 
 /* Calls a kind's own filter allows only with some arguments: (arg & mask)
@@ -141,6 +145,8 @@ static const struct condition conditions[] = {
     NO_EXEC(SANDBOX_API, "mprotect"),
     NO_EXEC(SANDBOX_JAIL_WAITER, "mmap"),
     NO_EXEC(SANDBOX_JAIL_WAITER, "mprotect"),
+    NO_EXEC(SANDBOX_VHOST, "mmap"),
+    NO_EXEC(SANDBOX_VHOST, "mprotect"),
     {SANDBOX_CONSOLE, "ioctl", 1, 0xffffffffu, {TCGETS, TCSETS, TCSETSW, TCSETSF}, 4},
 };
 

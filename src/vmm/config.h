@@ -20,6 +20,10 @@
 #define VM_MAX_DISKS 5u
 #define VM_MAX_NICS  4u
 
+/* --share folders (virtio-fs), in the optional virtio slots. */
+#define VM_MAX_SHARES    4u
+#define VM_SHARE_TAG_MAX 36u /* the device's tag field */
+
 #define VM_PATH_MAX   4096u
 #define VM_APPEND_MAX 4096u
 #define VM_ID_MAX     64u /* drive and interface ids, as the API's */
@@ -43,6 +47,16 @@ struct vm_nic {
     uint8_t mac[6];
     bool mac_set; /* given by the user, not the default */
     unsigned mtu; /* the API's, kept for GET /vm/config; 0: not given */
+};
+
+/* A host folder shared with the guest (--share PATH,tag=TAG); daemon is
+   its virtiofsd, started by the VMM before the sandbox and owned by it for
+   its whole life (guest reboots keep it). */
+struct virtio_fs_daemon;
+struct vm_share {
+    char path[VM_PATH_MAX];
+    char tag[VM_SHARE_TAG_MAX + 1];
+    struct virtio_fs_daemon *daemon;
 };
 
 /* Files a jailed VMM opened by name before it entered the jail (host/jail.h),
@@ -80,7 +94,8 @@ struct vm_config {
        both (and of the SBI console) always reaches stdout. */
     enum vm_console_device { VM_CONSOLE_UART, VM_CONSOLE_VIRTIO } console_device;
     const struct vm_held_files *held; /* NULL: every file is opened by name */
-    unsigned ndisks, nnics;
+    unsigned ndisks, nnics, nshares;
+    struct vm_share shares[VM_MAX_SHARES];
     struct vm_disk disks[VM_MAX_DISKS];
     struct vm_nic nics[VM_MAX_NICS];
 };

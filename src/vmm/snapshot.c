@@ -314,6 +314,12 @@ static void save_vcpu(struct vm *vm, struct vcpu *v, struct state_writer *w)
 int snapshot_encode(struct vm *vm, const char *version, struct state_writer *w, char *err,
                     size_t err_len)
 {
+    /* As Firecracker with vhost-user devices: virtiofsd's state (the guest's
+       open files, its inodes) is in another process and cannot be saved. */
+    if (vm->cfg->nshares)
+        return set_err(err, err_len,
+                       "a VM with a --share (virtio-fs) cannot be snapshotted or upgraded: "
+                       "virtiofsd's state cannot be saved");
     if (!vm_paused(vm))
         return set_err(err, err_len, "the VM must be paused");
     bool aia = vm->cfg->irqchip == VM_IRQCHIP_AIA;

@@ -15,6 +15,7 @@
 #include "devices/virtio.h"
 #include "devices/virtio_blk.h"
 #include "devices/virtio_console.h"
+#include "devices/virtio_fs.h"
 #include "devices/virtio_input.h"
 #include "devices/virtio_net.h"
 #include "devices/virtio_rng.h"
@@ -27,7 +28,7 @@ struct virtio_slot {
     struct vm *vm;
     unsigned irq;
     struct virtio_device *vdev;
-    void *device; /* struct virtio_blk / virtio_net / virtio_rng / virtio_console / virtio_input */
+    void *device;        /* struct virtio_blk / _net / _rng / _console / _input / _fs */
     struct net_tap *tap; /* a TAP device, or the user-networking helper's socket */
     struct net_backend backend;
 };
@@ -44,8 +45,7 @@ _Static_assert(VM_MAX_DISKS + FIXED_DEVICES <= PLATFORM_VIRTIO_QEMU_SLOTS &&
 /* Optional devices after the fixed ones, in slot order. */
 static unsigned optional_count(const struct vm_config *cfg)
 {
-    (void)cfg;
-    return 0;
+    return cfg->nshares;
 }
 
 static unsigned vm_virtio_count(const struct vm *vm)
@@ -236,6 +236,29 @@ static const struct vm_device_ops input_device_ops = {.kind = "input",
                                                       .restore = slot_restore,
                                                       .destroy = input_destroy};
 
+static void fs_destroy(void *opaque)
+{
+    struct virtio_slot *slot = opaque;
+    /* The device first: its thread raises interrupts through the transport. */
+    virtio_fs_destroy(slot->device);
+    virtio_destroy(slot->vdev);
+}
+
+/* No save: snapshots of a VM with a share are refused before they start. */
+static const struct vm_device_ops fs_device_ops = {.kind = "fs", .destroy = fs_destroy};
+
+static int create_fs(struct virtio_slot *slot, const struct vm_share *share, char *err,
+                     size_t err_len)
+{
+    const struct vm *vm = slot->vm;
+    const struct virtio_fs_ram ram = {
+        .fd = vm->memfd, .gpa = PLATFORM_RAM_BASE, .size = vm->ram_size, .host = vm->ram};
+    if (!share->daemon)
+        return set_err(err, err_len, "share '%s' has no virtiofsd", share->tag);
+    slot->device = virtio_fs_create(share->daemon, share->tag, &ram, err, err_len);
+    return slot->device ? 0 : -1;
+}
+
 /* The virtio console writes to duvisor's stdout. With --console hvc0 stdin
    is its own once the guest has written to it, and the SBI console's before:
    a kernel whose hvc0 is the SBI console never writes to the virtio one. */
@@ -339,12 +362,18 @@ static int create_model(struct virtio_slot *slot, unsigned index,
                                                         : virtio_console_ops();
         slot->device = virtio_console_create(&backend);
         slot->vm->vconsole = slot->device;
-    } else {
+    } else if (index == 2) {
         snprintf(id, id_len, "keyboard0");
         *dops = &input_device_ops;
         *ops = virtio_input_ops();
         slot->device = virtio_input_create("duvisor keyboard");
         slot->vm->keyboard = slot->device;
+    } else if (index - FIXED_DEVICES < cfg->nshares) {
+        const struct vm_share *share = &cfg->shares[index - FIXED_DEVICES];
+        snprintf(id, id_len, "fs%u", index - FIXED_DEVICES);
+        *dops = &fs_device_ops;
+        *ops = virtio_fs_ops();
+        return create_fs(slot, share, err, err_len);
     }
     return slot->device ? 0 : set_err(err, err_len, "out of memory for %s", id);
 }
@@ -359,6 +388,8 @@ static void bind_model(struct virtio_slot *slot, const struct vm_device_ops *dop
         virtio_rng_bind(slot->device, slot->vdev);
     else if (dops == &console_device_ops)
         virtio_console_bind(slot->device, slot->vdev);
+    else if (dops == &fs_device_ops)
+        virtio_fs_bind(slot->device, slot->vdev);
     else
         virtio_input_bind(slot->device, slot->vdev);
 }

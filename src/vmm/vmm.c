@@ -20,6 +20,7 @@
 #include "api/server.h"
 #include "devices/boot_timer.h"
 #include "devices/virtio_blk.h"
+#include "devices/virtio_fs.h"
 #include "devices/virtio_input.h"
 #include "host/jail.h"
 #include "host/sandbox.h"
@@ -859,6 +860,28 @@ static void run_loop(struct vmm *m)
     }
 }
 
+/* --share: each folder's virtiofsd, started before the jail and the seccomp
+   filter (its own sandbox needs namespaces, mounts and more), for the VMM's
+   whole life. */
+static int start_share_daemons(struct vmm *m, char *err, size_t err_len)
+{
+    for (unsigned i = 0; i < m->cfg.nshares; i++) {
+        struct vm_share *s = &m->cfg.shares[i];
+        s->daemon = virtio_fs_daemon_start(s->path, err, err_len);
+        if (!s->daemon)
+            return -1;
+    }
+    return 0;
+}
+
+static void stop_share_daemons(struct vmm *m)
+{
+    for (unsigned i = 0; i < m->cfg.nshares; i++) {
+        virtio_fs_daemon_stop(m->cfg.shares[i].daemon);
+        m->cfg.shares[i].daemon = NULL;
+    }
+}
+
 static void teardown(struct vmm *m)
 {
     stop_taking_calls(m);
@@ -880,6 +903,7 @@ static void teardown(struct vmm *m)
     vmm_log_close(&m->log);
     if (m->cfg.held)
         held_files_close(&m->held);
+    stop_share_daemons(m);
     close_fd(&m->self_fd);
     pthread_mutex_destroy(&m->call_lock);
     pthread_cond_destroy(&m->call_done);
@@ -933,7 +957,7 @@ static int read_text(const char *path, char **text, size_t *len, char *err, size
    inside the jail, as with Firecracker's jailer. */
 static int enter_jail(struct vmm *m, char *err, size_t err_len)
 {
-    int keep[HELD_FILES_MAX + 1];
+    int keep[HELD_FILES_MAX + 1 + VM_MAX_SHARES];
     unsigned n = 0;
     if (m->opt.start_now) {
         if (held_files_open(&m->held, &m->cfg, err, err_len))
@@ -941,6 +965,8 @@ static int enter_jail(struct vmm *m, char *err, size_t err_len)
         m->cfg.held = &m->held;
         n = held_files_list(&m->held, keep);
     }
+    for (unsigned i = 0; i < m->cfg.nshares; i++)
+        keep[n++] = virtio_fs_daemon_socket(m->cfg.shares[i].daemon);
     m->self_fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
     if (m->self_fd >= 0)
         keep[n++] = m->self_fd;
@@ -1034,7 +1060,9 @@ int vmm_main(const struct vm_config *cfg, const struct vmm_options *opt)
     tzset();
     json_object_seed(0);
     char err[1024];
-    int rc = opt->jail && opt->jail->dir ? enter_jail(m, err, sizeof(err)) : 0;
+    int rc = start_share_daemons(m, err, sizeof(err));
+    if (rc == 0 && opt->jail && opt->jail->dir)
+        rc = enter_jail(m, err, sizeof(err));
     if (rc == 0)
         rc = open_loop(m, err, sizeof(err));
     if (rc == 0) {
