@@ -167,13 +167,20 @@ struct virtio_queue_rings {
 };
 /* False when q is not ready (or does not exist). */
 bool virtio_queue_rings(struct virtio_device *d, unsigned q, struct virtio_queue_rings *rings);
+/* The driver kicked q: the chains it made available since are the backend's
+   (to be answered should it go away). Before the kick is passed on. */
+void virtio_queue_backend_avail(struct virtio_device *d, unsigned q);
 /* The backend returned buffers on q and asked for an interrupt: the harts
-   learn what it may have written (the writable buffers of the used entries
-   after *seen, which moves on), then the guest gets the interrupt. */
-void virtio_queue_backend_used(struct virtio_device *d, unsigned q, uint16_t *seen);
-/* The device cannot go on (its backend is gone): DEVICE_NEEDS_RESET, and a
-   configuration interrupt if the driver is running. */
-void virtio_set_needs_reset(struct virtio_device *d);
+   learn what it may have written (the writable buffers of the new used
+   entries), then the guest gets the interrupt. */
+void virtio_queue_backend_used(struct virtio_device *d, unsigned q);
+/* The backend is gone: every chain it held on q goes back to the driver
+   through answer (it fills the chain's writable buffers as it likes and
+   says how many bytes it wrote), with an interrupt; from here on the device
+   serves q itself with virtio_queue_pop / push. */
+void virtio_queue_take_over(struct virtio_device *d, unsigned q,
+                            uint32_t (*answer)(void *opaque, const struct virtq_chain *c),
+                            void *opaque);
 
 /*
  * Snapshots of the transport and, through ops->save/restore, the device:

@@ -118,7 +118,7 @@ static pid_t spawn_daemon(const char *bin, bool standalone, int listen_fd, const
     char *qemu_argv[] = {(char *)bin,  fd_opt,
                          (char *)"-o", source,
                          (char *)"-o", (char *)"cache=auto",
-                         (char *)"-o", (char *)"log_level=warn",
+                         (char *)"-o", (char *)"log_level=err",
                          NULL};
     char *rust_argv[] = {(char *)bin, fd_opt, source, (char *)"--cache=auto", NULL};
     snprintf(source, sizeof(source), standalone ? "--shared-dir=%s" : "source=%s", dir);
@@ -245,28 +245,60 @@ void virtio_fs_daemon_stop(struct virtio_fs_daemon *d)
 /* --- the device ------------------------------------------------------------------------ */
 
 struct virtio_fs {
-    pthread_mutex_t lock; /* activate and reset; started[] */
+    pthread_mutex_t lock; /* activate, reset and going local; started[] */
     struct virtio_fs_daemon *daemon;
     struct virtio_device *vdev;
     struct virtio_fs_ram ram;
     uint8_t config[VIRTIO_FS_CONFIG_SIZE];
     int kick[VIRTIO_FS_QUEUES], call[VIRTIO_FS_QUEUES];
     int stop_fd;
-    bool started[VIRTIO_FS_QUEUES];  /* atomic: notify reads it without the lock */
-    uint16_t seen[VIRTIO_FS_QUEUES]; /* the call thread's: used entries already noted */
+    bool started[VIRTIO_FS_QUEUES]; /* atomic: the backend serves the queue */
+    bool local;                     /* atomic: the backend is gone, we answer EIO */
     bool gone_reported;
     bool thread_started;
     pthread_t thread;
 };
 
-static void backend_gone(struct virtio_fs *fs)
+/* A FUSE request the backend will never answer: its out header (len 16,
+   error -EIO, the request's unique) is the reply. hiprio's FORGETs have no
+   writable part and get none. */
+static uint32_t answer_eio(void *opaque, const struct virtq_chain *c)
 {
-    if (__atomic_exchange_n(&fs->gone_reported, true, __ATOMIC_ACQ_REL))
-        return;
-    fprintf(stderr, "duvisor: virtiofsd of share '%s' is gone: the device needs a reset\n",
-            (const char *)fs->config);
-    if (fs->vdev)
-        virtio_set_needs_reset(fs->vdev);
+    uint8_t in[16], out[16];
+    (void)opaque;
+    if (c->in_len < sizeof(out) || virtq_read_out(c, 0, in, sizeof(in)) < sizeof(in))
+        return 0;
+    put_le32(out, sizeof(out));
+    put_le32(out + 4, (uint32_t)-EIO);
+    memcpy(out + 8, in + 8, 8); /* unique */
+    return (uint32_t)virtq_write_in(c, 0, out, sizeof(out));
+}
+
+static void serve_local(struct virtio_fs *fs, unsigned q)
+{
+    static _Thread_local struct virtq_chain chain; /* ~8 KiB: off the stack */
+    while (virtio_queue_pop(fs->vdev, q, &chain))
+        virtio_queue_push(fs->vdev, q, &chain, answer_eio(fs, &chain));
+}
+
+/* The backend is gone (or never answered): the queues come back to us, what
+   it held is answered with EIO, and so is every later request. Caller holds
+   fs->lock. */
+static void go_local(struct virtio_fs *fs)
+{
+    if (!__atomic_exchange_n(&fs->gone_reported, true, __ATOMIC_ACQ_REL))
+        fprintf(stderr,
+                "duvisor: virtiofsd of share '%s' is gone: the guest's requests fail with EIO\n",
+                (const char *)fs->config);
+    for (unsigned q = 0; q < VIRTIO_FS_QUEUES; q++) {
+        __atomic_store_n(&fs->started[q], false, __ATOMIC_RELEASE);
+        if (fs->vdev)
+            virtio_queue_take_over(fs->vdev, q, answer_eio, fs);
+    }
+    __atomic_store_n(&fs->local, true, __ATOMIC_RELEASE);
+    /* a kick that came while we took over found local still false */
+    for (unsigned q = 0; q < VIRTIO_FS_QUEUES && fs->vdev; q++)
+        serve_local(fs, q);
 }
 
 static void drain(int fd)
@@ -281,10 +313,11 @@ static void *call_thread(void *opaque)
     struct virtio_fs *fs = opaque;
     sandbox_enter_or_warn(SANDBOX_VHOST);
     for (;;) {
+        bool local = __atomic_load_n(&fs->local, __ATOMIC_ACQUIRE);
         struct pollfd p[2 + VIRTIO_FS_QUEUES] = {
             {.fd = fs->stop_fd, .events = POLLIN},
             /* no events asked: only a hang-up (the backend closed) wakes us */
-            {.fd = fs->gone_reported ? -1 : virtio_fs_daemon_socket(fs->daemon), .events = 0},
+            {.fd = local ? -1 : virtio_fs_daemon_socket(fs->daemon), .events = 0},
         };
         for (unsigned q = 0; q < VIRTIO_FS_QUEUES; q++)
             p[2 + q] = (struct pollfd){.fd = fs->call[q], .events = POLLIN};
@@ -295,14 +328,17 @@ static void *call_thread(void *opaque)
         }
         if (p[0].revents)
             break;
-        if (p[1].revents & (POLLHUP | POLLERR | POLLNVAL))
-            backend_gone(fs);
         for (unsigned q = 0; q < VIRTIO_FS_QUEUES; q++) {
             if (!(p[2 + q].revents & POLLIN))
                 continue;
             drain(fs->call[q]);
             if (__atomic_load_n(&fs->started[q], __ATOMIC_ACQUIRE) && fs->vdev)
-                virtio_queue_backend_used(fs->vdev, q, &fs->seen[q]);
+                virtio_queue_backend_used(fs->vdev, q);
+        }
+        if (p[1].revents & (POLLHUP | POLLERR | POLLNVAL)) {
+            pthread_mutex_lock(&fs->lock);
+            go_local(fs);
+            pthread_mutex_unlock(&fs->lock);
         }
     }
     return NULL;
@@ -318,7 +354,6 @@ static int start_queue(struct virtio_fs *fs, unsigned q)
     const struct vhost_user_vring_addr a = {
         .desc = (uintptr_t)r.desc, .used = (uintptr_t)r.used, .avail = (uintptr_t)r.avail};
     drain(fs->call[q]);
-    fs->seen[q] = 0;
     if (vhost_user_set_vring_num(vu, q, r.num) || vhost_user_set_vring_base(vu, q, 0) ||
         vhost_user_set_vring_addr(vu, q, &a) ||
         vhost_user_set_vring_fd(vu, VHOST_USER_SET_VRING_CALL, q, fs->call[q]) ||
@@ -331,15 +366,17 @@ static int start_queue(struct virtio_fs *fs, unsigned q)
 
 /* Stop the backend's rings (it must not touch them after a reset or once
    the RAM goes away). Caller holds fs->lock. */
-static void stop_queues(struct virtio_fs *fs)
+static int stop_queues(struct virtio_fs *fs)
 {
+    int rc = 0;
     for (unsigned q = 0; q < VIRTIO_FS_QUEUES; q++) {
         if (!__atomic_exchange_n(&fs->started[q], false, __ATOMIC_ACQ_REL))
             continue;
         uint16_t base;
         if (vhost_user_get_vring_base(fs->daemon->vu, q, &base))
-            backend_gone(fs);
+            rc = -1;
     }
+    return rc;
 }
 
 static void fs_activate(void *opaque, uint64_t features)
@@ -352,22 +389,29 @@ static void fs_activate(void *opaque, uint64_t features)
                                              .mmap_offset = 0,
                                              .fd = fs->ram.fd};
     pthread_mutex_lock(&fs->lock);
-    stop_queues(fs);
-    int rc = vhost_user_set_features(vu, features) || vhost_user_set_mem_table(vu, &region, 1);
+    int rc = __atomic_load_n(&fs->local, __ATOMIC_ACQUIRE) ? -1 : stop_queues(fs);
+    if (rc == 0)
+        rc = vhost_user_set_features(vu, features) || vhost_user_set_mem_table(vu, &region, 1);
     for (unsigned q = 0; q < VIRTIO_FS_QUEUES && rc == 0; q++)
         rc = start_queue(fs, q);
-    pthread_mutex_unlock(&fs->lock);
     if (rc)
-        backend_gone(fs);
+        go_local(fs);
+    pthread_mutex_unlock(&fs->lock);
 }
 
 static void fs_notify(void *opaque, unsigned q)
 {
     struct virtio_fs *fs = opaque;
     uint64_t one = 1;
-    if (q < VIRTIO_FS_QUEUES && __atomic_load_n(&fs->started[q], __ATOMIC_ACQUIRE) &&
-        write(fs->kick[q], &one, sizeof(one)) < 0) {
-        /* an eventfd at its maximum count: the backend has a kick pending anyway */
+    if (q >= VIRTIO_FS_QUEUES)
+        return;
+    if (__atomic_load_n(&fs->local, __ATOMIC_ACQUIRE)) {
+        serve_local(fs, q);
+    } else if (__atomic_load_n(&fs->started[q], __ATOMIC_ACQUIRE)) {
+        virtio_queue_backend_avail(fs->vdev, q);
+        if (write(fs->kick[q], &one, sizeof(one)) < 0) {
+            /* an eventfd at its maximum count: the backend has a kick pending anyway */
+        }
     }
 }
 
@@ -375,7 +419,8 @@ static void fs_reset(void *opaque)
 {
     struct virtio_fs *fs = opaque;
     pthread_mutex_lock(&fs->lock);
-    stop_queues(fs);
+    if (stop_queues(fs))
+        go_local(fs);
     pthread_mutex_unlock(&fs->lock);
 }
 
@@ -457,8 +502,9 @@ struct virtio_fs *virtio_fs_create(struct virtio_fs_daemon *daemon, const char *
         free(fs);
         return NULL;
     }
+    /* A daemon that died under an earlier VM: this one answers EIO from the start. */
     if (!vhost_user_alive(daemon->vu))
-        backend_gone(fs);
+        fs->local = true;
     return fs;
 }
 
@@ -472,7 +518,7 @@ void virtio_fs_destroy(struct virtio_fs *fs)
     }
     pthread_join(fs->thread, NULL);
     pthread_mutex_lock(&fs->lock);
-    stop_queues(fs);
+    stop_queues(fs); /* nothing left to answer: the VM is going away */
     pthread_mutex_unlock(&fs->lock);
     close_fds(fs);
     pthread_mutex_destroy(&fs->lock);

@@ -138,11 +138,6 @@ static void set_needs_reset(struct virtio_device *d)
     unlock_and_notify(d);
 }
 
-void virtio_set_needs_reset(struct virtio_device *d)
-{
-    set_needs_reset(d);
-}
-
 void virtio_config_changed(struct virtio_device *d)
 {
     pthread_mutex_lock(&d->lock);
@@ -214,9 +209,21 @@ bool virtio_queue_rings(struct virtio_device *d, unsigned q, struct virtio_queue
     return ready;
 }
 
-void virtio_queue_backend_used(struct virtio_device *d, unsigned q, uint16_t *seen)
+void virtio_queue_backend_avail(struct virtio_device *d, unsigned q)
 {
-    static _Thread_local struct virtq_chain scratch; /* ~8 KiB: off the stack */
+    if (q >= d->ops.num_queues)
+        return;
+    pthread_mutex_lock(&d->queues[q].lock);
+    if (d->queues[q].ready)
+        virtq_note_avail(&d->queues[q]);
+    pthread_mutex_unlock(&d->queues[q].lock);
+}
+
+/* Scratch chains for the backend paths (~8 KiB: off the stack). */
+static _Thread_local struct virtq_chain backend_scratch;
+
+void virtio_queue_backend_used(struct virtio_device *d, unsigned q)
+{
     bool ready = false;
 
     if (q >= d->ops.num_queues)
@@ -224,10 +231,26 @@ void virtio_queue_backend_used(struct virtio_device *d, unsigned q, uint16_t *se
     pthread_mutex_lock(&d->queues[q].lock);
     if (d->queues[q].ready) {
         ready = true;
-        virtq_note_used(&d->queues[q], &d->mem, seen, &scratch);
+        virtq_note_used(&d->queues[q], &d->mem, &backend_scratch);
     }
     pthread_mutex_unlock(&d->queues[q].lock);
     if (ready && driver_ok(d))
+        raise_isr(d, VIRTIO_MMIO_INT_VRING);
+}
+
+void virtio_queue_take_over(struct virtio_device *d, unsigned q,
+                            uint32_t (*answer)(void *opaque, const struct virtq_chain *c),
+                            void *opaque)
+{
+    bool interrupt = false;
+
+    if (q >= d->ops.num_queues)
+        return;
+    pthread_mutex_lock(&d->queues[q].lock);
+    if (d->queues[q].ready)
+        interrupt = virtq_take_over(&d->queues[q], &d->mem, &backend_scratch, answer, opaque);
+    pthread_mutex_unlock(&d->queues[q].lock);
+    if (interrupt && driver_ok(d))
         raise_isr(d, VIRTIO_MMIO_INT_VRING);
 }
 

@@ -96,6 +96,8 @@ bool virtq_enable(struct virtq *q, const struct virtio_memory *mem, uint16_t num
     }
     q->event_idx = event_idx;
     q->last_avail = q->used_idx = 0;
+    q->fwd_avail = q->fwd_used = 0;
+    memset(q->fwd_pending, 0, sizeof(q->fwd_pending));
     q->ready = true;
     return true;
 }
@@ -231,27 +233,69 @@ bool virtq_push(struct virtq *q, uint16_t head, uint32_t written)
 
 /* --- a backend's used entries ------------------------------------------------------- */
 
-void virtq_note_used(struct virtq *q, const struct virtio_memory *mem, uint16_t *seen,
+/* Gather the chain at head into chain (false if it does not walk). */
+static bool chain_at(struct virtq *q, const struct virtio_memory *mem, uint32_t head,
                      struct virtq_chain *chain)
 {
+    struct walk w = {.mem = mem, .num = q->num, .c = chain};
+
+    chain->head = (uint16_t)head;
+    chain->nout = chain->nin = 0;
+    chain->out_len = chain->in_len = 0;
+    return head < q->num && walk_table(&w, q->desc, q->num, head, false);
+}
+
+void virtq_note_avail(struct virtq *q)
+{
+    uint16_t idx = load16(q->avail + AVAIL_IDX, __ATOMIC_ACQUIRE);
+
+    if ((uint16_t)(idx - q->fwd_avail) > q->num)
+        q->fwd_avail = (uint16_t)(idx - q->num); /* a driver lying about its index */
+    for (; q->fwd_avail != idx; q->fwd_avail++) {
+        uint16_t head = load16(q->avail + AVAIL_RING(q->fwd_avail % q->num), __ATOMIC_RELAXED);
+        if (head < q->num && q->fwd_pending[head] < INT16_MAX)
+            q->fwd_pending[head]++;
+    }
+}
+
+void virtq_note_used(struct virtq *q, const struct virtio_memory *mem, struct virtq_chain *chain)
+{
     uint16_t idx = load16(q->used + USED_IDX, __ATOMIC_ACQUIRE);
-    uint16_t from = (uint16_t)(idx - *seen) > q->num ? (uint16_t)(idx - q->num) : *seen;
 
-    for (uint16_t i = from; i != idx; i++) {
-        uint32_t head =
-            __atomic_load_n((const uint32_t *)(q->used + USED_RING(i % q->num)), __ATOMIC_RELAXED);
-        struct walk w = {.mem = mem, .num = q->num, .c = chain};
-
-        chain->nout = chain->nin = 0;
-        chain->out_len = chain->in_len = 0;
+    if ((uint16_t)(idx - q->fwd_used) > q->num)
+        q->fwd_used = (uint16_t)(idx - q->num);
+    for (; q->fwd_used != idx; q->fwd_used++) {
+        uint32_t head = __atomic_load_n(
+            (const uint32_t *)(q->used + USED_RING(q->fwd_used % q->num)), __ATOMIC_RELAXED);
         /* A chain that no longer walks (the driver reused its descriptors)
            still had its buffers found up to the break. */
-        if (head < q->num)
-            walk_table(&w, q->desc, q->num, head, false);
+        chain_at(q, mem, head, chain);
         for (unsigned k = 0; k < chain->nin; k++)
             virtio_memory_written(mem, chain->in[k].iov_base, chain->in[k].iov_len);
+        if (head < q->num && q->fwd_pending[head] > INT16_MIN)
+            q->fwd_pending[head]--;
     }
-    *seen = idx;
+}
+
+bool virtq_take_over(struct virtq *q, const struct virtio_memory *mem, struct virtq_chain *chain,
+                     uint32_t (*answer)(void *opaque, const struct virtq_chain *c), void *opaque)
+{
+    bool interrupt = false;
+
+    virtq_note_avail(q);
+    virtq_note_used(q, mem, chain);
+    q->last_avail = q->fwd_avail;
+    q->used_idx = q->fwd_used;
+    for (uint32_t head = 0; head < q->num; head++) {
+        for (; q->fwd_pending[head] > 0; q->fwd_pending[head]--) {
+            uint32_t written = chain_at(q, mem, head, chain) ? answer(opaque, chain) : 0;
+            for (unsigned k = 0; k < chain->nin; k++)
+                virtio_memory_written(mem, chain->in[k].iov_base, chain->in[k].iov_len);
+            interrupt |= virtq_push(q, (uint16_t)head, written);
+        }
+    }
+    publish_avail_event(q); /* the backend's may be behind: the driver must kick us */
+    return interrupt;
 }
 
 /* --- copy helpers -------------------------------------------------------------------- */

@@ -42,6 +42,12 @@ struct virtq {
     bool event_idx;
     uint16_t last_avail; /* next avail ring entry the device will take */
     uint16_t used_idx;   /* next used ring entry the device will fill */
+
+    /* With a backend in another process (vhost-user), which chains it holds:
+       per head, avail entries seen less used entries seen (so a queue can be
+       taken over if the backend goes away); the next entries to look at. */
+    uint16_t fwd_avail, fwd_used;
+    int16_t fwd_pending[VIRTIO_QUEUE_SIZE_MAX];
 };
 
 enum virtq_pop_result { VIRTQ_EMPTY, VIRTQ_POPPED, VIRTQ_BROKEN };
@@ -59,12 +65,18 @@ enum virtq_pop_result virtq_pop(struct virtq *q, const struct virtio_memory *mem
    Caller holds q->lock and q->ready. */
 bool virtq_push(struct virtq *q, uint16_t head, uint32_t written);
 
-/* A backend in another process (vhost-user) fills the used ring itself: tell
-   mem about the writable buffers of every used entry from *seen to the ring's
-   idx (the last num of them at most), and move *seen there. Caller holds
-   q->lock and q->ready; chain is scratch space. */
-void virtq_note_used(struct virtq *q, const struct virtio_memory *mem, uint16_t *seen,
-                     struct virtq_chain *chain);
+/* A backend in another process (vhost-user) serves the rings. Caller holds
+   q->lock and q->ready; chain is scratch space. note_avail counts the avail
+   entries since the last look as held by the backend; note_used counts the
+   used entries since the last look as returned, and tells mem about their
+   writable buffers (the backend wrote them). */
+void virtq_note_avail(struct virtq *q);
+void virtq_note_used(struct virtq *q, const struct virtio_memory *mem, struct virtq_chain *chain);
+/* The backend is gone: every chain it held is passed to answer (which says
+   how many bytes it wrote) and returned to the driver; from here on the
+   device pops the ring itself. True if the driver wants an interrupt. */
+bool virtq_take_over(struct virtq *q, const struct virtio_memory *mem, struct virtq_chain *chain,
+                     uint32_t (*answer)(void *opaque, const struct virtq_chain *c), void *opaque);
 
 /* 2.7.7.2 / 2.7.10: true if moving the index from old to new_idx passes event,
    i.e. event is in [old, new_idx) modulo 2^16. */
