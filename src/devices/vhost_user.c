@@ -85,7 +85,8 @@ static int send_msg(struct vhost_user *vu, uint32_t req, uint32_t flags, const u
     put_le32(buf, req);
     put_le32(buf + 4, VHOST_USER_VERSION | flags);
     put_le32(buf + 8, size);
-    memcpy(buf + VHOST_USER_HEADER_SIZE, payload, size);
+    if (size)
+        memcpy(buf + VHOST_USER_HEADER_SIZE, payload, size);
     struct iovec iov = {.iov_base = buf, .iov_len = VHOST_USER_HEADER_SIZE + size};
     struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
     if (nfds) {
