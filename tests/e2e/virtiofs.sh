@@ -110,3 +110,21 @@ type_in g "poweroff -f"
 wait_exit g 60
 expect "the VM powers off cleanly after virtiofsd died (status $status)" [ "$status" = 0 ]
 expect "no virtiofsd is left behind" sh -c "! ps -eo args | grep -q '[v]irtiofsd.*$share'"
+
+# --jail: virtiofsd starts outside the jail, the jailed VMM keeps its socket
+mkdir -p "$tmp/jail"
+chmod 755 "$tmp" "$tmp/jail"
+start jailed run --jail "$tmp/jail" --kernel "$(guest_image)" --initrd "$(guest_initramfs)" \
+  --share "$share,tag=hostshare"
+if wait_for jailed '^/ # ' 120; then
+  gsh jailed "mkdir -p /mnt; mount -t virtiofs hostshare /mnt && echo jailed >/mnt/jail.txt && cat /mnt/host.txt" 60
+  expect "a jailed VM reads and writes its share" \
+    sh -c "[ '$reply' = 'from the host' ] && [ \"\$(cat '$share/jail.txt')\" = jailed ]"
+  type_in jailed "poweroff -f"
+  wait_exit jailed 60
+  expect "the jailed VM powers off (status $status)" [ "$status" = 0 ]
+elif grep -qi "namespace\|jail:" "$tmp/jailed.err"; then
+  skip "a jailed VM with a share" "no jail here: $(head -c 200 "$tmp/jailed.err")"
+else
+  not_ok "a jailed VM with a share boots ($(head -c 300 "$tmp/jailed.err"))"
+fi
