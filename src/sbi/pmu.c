@@ -13,6 +13,7 @@
  * snapshot shared memory (optional in the spec): NOT_SUPPORTED / NO_SHMEM.
  */
 #include <stdatomic.h>
+#include <string.h>
 
 #include "hart/dvext.h" /* the counter CSRs' numbers: the contract, as the host reaches them */
 #include "sbi/sbi.h"
@@ -356,6 +357,42 @@ struct sbi_ret sbi_pmu(struct sbi *s, const struct sbi_call *c)
     case SBI_PMU_SNAPSHOT_SET_SHMEM: /* optional: no snapshot area */
     default: return ret(SBI_ERR_NOT_SUPPORTED, 0);
     }
+}
+
+void sbi_pmu_save(struct sbi *s, unsigned hartid, struct sbi_pmu_saved *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (hartid >= s->hsm.nharts)
+        return;
+    const struct sbi_pmu_hart *p = &s->pmu.hart[hartid];
+    out->hw_used = p->hw_used;
+    out->fw_used = p->fw_used;
+    out->fw_started = p->fw_started;
+    for (unsigned f = 0; f < SBI_PMU_FW_COUNTERS; f++) {
+        out->fw_event[f] = p->fw_event[f];
+        out->fw_value[f] = fw_now(s, hartid, HW_COUNTERS + f);
+    }
+}
+
+int sbi_pmu_restore(struct sbi *s, unsigned hartid, const struct sbi_pmu_saved *in)
+{
+    if (hartid >= s->hsm.nharts || (in->fw_started & ~in->fw_used))
+        return -1;
+    for (unsigned f = 0; f < SBI_PMU_FW_COUNTERS; f++)
+        if (in->fw_event[f] >= SBI_PMU_FW_EVENTS)
+            return -1;
+    struct sbi_pmu_hart *p = &s->pmu.hart[hartid];
+    p->hw_used = in->hw_used;
+    p->fw_used = in->fw_used;
+    p->fw_started = in->fw_started;
+    for (unsigned f = 0; f < SBI_PMU_FW_COUNTERS; f++) {
+        p->fw_event[f] = in->fw_event[f];
+        p->fw_value[f] = in->fw_value[f];
+        /* a started counter counts on from its saved value */
+        p->fw_base[f] =
+            atomic_load_explicit(&s->pmu.fw_count[hartid][p->fw_event[f]], memory_order_relaxed);
+    }
+    return 0;
 }
 
 void sbi_pmu_fw_event(struct sbi *s, unsigned hartid, unsigned event)

@@ -350,6 +350,19 @@ int sbi_hsm_restore(struct sbi *s, unsigned hartid, const struct sbi_hsm_saved *
 void sbi_sta_update(struct sbi *s, unsigned hartid);
 /* Snapshots: the shared structure's address, sequence and steal so far.
    restore: -1 for an address that set_shmem would refuse. */
+/* PMU: a hart's counter configuration as a snapshot keeps it (the hardware
+   counters' values and events are the hart's CSRs, saved with them); the
+   firmware counters' values as of now. Restore: 0, or -1 (nothing changed)
+   for an event, a started counter that is not configured, or a hart that
+   does not exist. */
+struct sbi_pmu_saved {
+    uint32_t hw_used;
+    uint16_t fw_used, fw_started;
+    uint8_t fw_event[SBI_PMU_FW_COUNTERS];
+    uint64_t fw_value[SBI_PMU_FW_COUNTERS];
+};
+void sbi_pmu_save(struct sbi *s, unsigned hartid, struct sbi_pmu_saved *out);
+int sbi_pmu_restore(struct sbi *s, unsigned hartid, const struct sbi_pmu_saved *in);
 void sbi_sta_save(struct sbi *s, unsigned hartid, uint64_t *shmem, uint32_t *sequence,
                   uint64_t *steal);
 int sbi_sta_restore(struct sbi *s, unsigned hartid, uint64_t shmem, uint32_t sequence,

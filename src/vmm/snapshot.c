@@ -284,6 +284,20 @@ static void save_vcpu_sbi(struct vm *vm, struct vcpu *v, const struct sbi_hsm_sa
     state_put_u32(w, vm->sbi.fwft[v->id].locked);
 }
 
+/* Minor 3: the SBI PMU's counter configuration (sbi_pmu_saved). */
+static void save_vcpu_pmu(struct vm *vm, struct vcpu *v, struct state_writer *w)
+{
+    struct sbi_pmu_saved pmu;
+    sbi_pmu_save(&vm->sbi, v->id, &pmu);
+    state_put_u32(w, pmu.hw_used);
+    state_put_u16(w, pmu.fw_used);
+    state_put_u16(w, pmu.fw_started);
+    for (unsigned f = 0; f < SBI_PMU_FW_COUNTERS; f++) {
+        state_put_u8(w, pmu.fw_event[f]);
+        state_put_u64(w, pmu.fw_value[f]);
+    }
+}
+
 static void save_vcpu(struct vm *vm, struct vcpu *v, struct state_writer *w)
 {
     struct sbi_hsm_saved hsm;
@@ -309,6 +323,7 @@ static void save_vcpu(struct vm *vm, struct vcpu *v, struct state_writer *w)
     }
     save_vector(v, w);
     save_vcpu_sbi(vm, v, &hsm, w);
+    save_vcpu_pmu(vm, v, w);
 }
 
 int snapshot_encode(struct vm *vm, const char *version, struct state_writer *w, char *err,
@@ -907,6 +922,25 @@ static void apply_vcpu_sbi(struct vcpu *v, unsigned minor, struct sbi_hsm_saved 
         sbi->fwft[v->id] = (struct sbi_fwft){.pte_ad_hw = pte_ad_hw, .locked = locked};
 }
 
+/* Minor 3's PMU configuration (save_vcpu_pmu); older files have none: no
+   counter configured, as after a boot. */
+static void apply_vcpu_pmu(struct vcpu *v, unsigned minor, struct state_reader *r)
+{
+    if (minor < 3)
+        return;
+    struct sbi_pmu_saved pmu;
+    pmu.hw_used = state_get_u32(r);
+    pmu.fw_used = state_get_u16(r);
+    pmu.fw_started = state_get_u16(r);
+    for (unsigned f = 0; f < SBI_PMU_FW_COUNTERS; f++) {
+        pmu.fw_event[f] = state_get_u8(r);
+        pmu.fw_value[f] = state_get_u64(r);
+    }
+    if (state_reader_ok(r) && sbi_pmu_restore(&v->vm->sbi, v->id, &pmu))
+        state_fail(r, "PMU counters %#x/%#x started, firmware events beyond %u", pmu.fw_used,
+                   pmu.fw_started, SBI_PMU_FW_EVENTS - 1);
+}
+
 static void apply_vcpu_regs(struct vcpu *v, unsigned minor, struct state_reader *r)
 {
     struct sbi_hsm_saved hsm = {.state = (enum sbi_hsm_state)state_get_u32(r)};
@@ -931,6 +965,7 @@ static void apply_vcpu_regs(struct vcpu *v, unsigned minor, struct state_reader 
     if (state_reader_ok(r))
         restore_vector(v, r);
     apply_vcpu_sbi(v, minor, &hsm, r);
+    apply_vcpu_pmu(v, minor, r);
     if (!state_reader_ok(r))
         return;
     if (sbi_hsm_restore(&v->vm->sbi, v->id, &hsm))

@@ -563,15 +563,30 @@ static void report_difference(const uint8_t *a, size_t alen, const uint8_t *b, s
     fail_msg("the restored VM saves differently (%zu vs %zu bytes) in:%s", alen, blen, names);
 }
 
+/* Each hart's guest time as the snapshot file has it (vcpuN: after the HSM
+   state, start and arg): the instant the VM was paused. */
+static void saved_guest_times(const uint8_t *file, size_t len, uint64_t *out)
+{
+    struct layout *l = split(file, len);
+    for (unsigned h = 0; h < NHARTS; h++) {
+        char name[16];
+        snprintf(name, sizeof(name), "vcpu%u", h);
+        out[h] = get_le64(find(l, name)->data + 4 + 8 + 8);
+    }
+    free(l);
+}
+
 /*
  * r, restored and paused, run on: started (when start) and left parked for a
  * while first, then resumed. Each hart must count on from count_at (not from
- * 0) and guest time continue from time_at, without a jump and never
- * backwards; then run at the real rate for 100 ms with no step of time between
- * two iterations. r is paused again at the end.
+ * 0) and guest time continue from time_at (its last store before the pause)
+ * never backwards, and from saved_time (the snapshot's instant, which a hart
+ * preempted between that store and the pause reached later) without a jump;
+ * then run at the real rate for 100 ms with no step of time between two
+ * iterations. r is paused again at the end.
  */
 static void run_on(const char *what, struct restored *r, const uint64_t *count_at,
-                   const uint64_t *time_at, bool start)
+                   const uint64_t *time_at, const uint64_t *saved_time, bool start)
 {
     uint8_t *ram = r->vm.ram; /* private: poke it, not the memory file */
     for (unsigned h = 0; h < NHARTS; h++) {
@@ -613,9 +628,13 @@ static void run_on(const char *what, struct restored *r, const uint64_t *count_a
         if (count1[h] <= count_at[h])
             fail_msg("%s: hart %u counts from %" PRIu64 " after the restore; it stood at %" PRIu64,
                      what, h, count1[h], count_at[h]);
-        int64_t jump = (int64_t)(time1[h] - time_at[h]);
+        if (time1[h] < time_at[h] || saved_time[h] < time_at[h])
+            fail_msg("%s: hart %u: guest time went back over the save and restore (last stored "
+                     "%" PRIu64 ", saved %" PRIu64 ", first after %" PRIu64 ")",
+                     what, h, time_at[h], saved_time[h], time1[h]);
+        int64_t jump = (int64_t)(time1[h] - saved_time[h]);
         uint64_t real_ms = (seen_ns[h] - t_resume) / 1000000ull;
-        if (jump < 0 || jump > (int64_t)((real_ms + SLACK_MS) * TICKS_PER_MS))
+        if (jump > (int64_t)((real_ms + SLACK_MS) * TICKS_PER_MS))
             fail_msg("%s: hart %u: guest time moved %" PRId64 " ticks (%.1f ms) over the save and "
                      "restore, %" PRIu64 " ms after the resume (parked %d ms before it)",
                      what, h, jump, (double)jump / (double)TICKS_PER_MS, real_ms, PARKED_MS);
@@ -687,11 +706,13 @@ static void test_round_trip(void **state)
 {
     (void)state;
     char err[512];
+    uint64_t saved[NHARTS];
     struct restored *r = restore_same("the snapshot", g.state, g.len, NULL);
+    saved_guest_times(g.state, g.len, saved);
     assert_string_equal(r->snap.version, VERSION);
     assert_int_equal(r->snap.major, SNAPSHOT_FORMAT_MAJOR);
     assert_int_equal(r->snap.minor, SNAPSHOT_FORMAT_MINOR);
-    run_on("restored", r, g.count0, g.time0, true);
+    run_on("restored", r, g.count0, g.time0, saved, true);
     write_seed("two_harts", g.state, g.len);
 
     /* Pauses right after resumes: a vCPU may not have taken the last one off
@@ -715,12 +736,13 @@ static void test_round_trip(void **state)
     assert_int_equal(snapshot_write_memory(&r->vm, mem2, err, sizeof(err)), 0);
     assert_sparse(mem2);
     struct restored *r3 = restore_same("the restored VM's snapshot", w.buf, w.len, mem2);
+    saved_guest_times(w.buf, w.len, saved);
     assert_memory_equal(r3->vm.ram, r->vm.ram, RAM_BYTES);
     write_seed("restored_ran", w.buf, w.len);
     vm_request_stop(&r->vm, VM_STOP_SIGNAL);
     vm_join(&r->vm);
     release(r);
-    run_on("restored twice", r3, count2, time2, true);
+    run_on("restored twice", r3, count2, time2, saved, true);
 
     /* A diff against the memory file it was restored from, merged onto a copy of it. */
     assert_int_equal(snapshot_write_memory_diff(&r3->vm, diff, mem2, err, sizeof(err)), 0);
@@ -742,6 +764,7 @@ static void test_round_trip(void **state)
     state_writer_init(&w);
     assert_int_equal(snapshot_encode(&r3->vm, VERSION, &w, err, sizeof(err)), 0);
     struct restored *r4 = restore_same("restored from a rebased diff", w.buf, w.len, mem3);
+    saved_guest_times(w.buf, w.len, saved);
     assert_memory_equal(r4->vm.ram, r3->vm.ram, RAM_BYTES);
     for (unsigned h = 0; h < NHARTS; h++) {
         count2[h] = peek(r3->vm.ram, COUNT + 8 * h);
@@ -750,7 +773,7 @@ static void test_round_trip(void **state)
     vm_request_stop(&r3->vm, VM_STOP_SIGNAL);
     vm_join(&r3->vm);
     release(r3);
-    run_on("restored from a rebased diff", r4, count2, time2, true);
+    run_on("restored from a rebased diff", r4, count2, time2, saved, true);
     vm_request_stop(&r4->vm, VM_STOP_SIGNAL);
     vm_join(&r4->vm);
     release(r4);
@@ -1402,8 +1425,11 @@ static void test_plic_section(void **state)
 /* "vcpuN": u32 HSM state, u64 start, u64 arg, u64 guest time, x1..x31,
    f0..f31, u32 CSR count, then (u32 number, u64 value) per CSR; then (minor
    1) u32 suspend kind, u64 resume address, u64 resume arg, u64 STA shmem,
-   u32 STA sequence, u64 steal, u8 PTE A/D updating, u32 FWFT locks. */
+   u32 STA sequence, u64 steal, u8 PTE A/D updating, u32 FWFT locks; then
+   (minor 3) the PMU: u32 hardware counters configured, u16 firmware ones
+   configured, u16 started, 16 x (u8 event, u64 value). */
 #define VCPU_SBI_LEN (4 + 8 + 8 + 8 + 4 + 8 + 1 + 4)
+#define VCPU_PMU_LEN (4 + 2 + 2 + 16 * 9)
 
 /* Does this hart implement Svadu (henvcfg.ADUE reads back)? */
 static bool hart_has_svadu(void)
@@ -1426,13 +1452,14 @@ static void test_vcpu_section(void **state)
     struct layout *m = fresh();
     struct sec *s = find(m, "vcpu1");
     uint32_t ncsrs = get_le32(s->data + VCPU_CSRS_AT);
-    assert_int_equal(s->len, VCPU_CSRS_AT + 4 + ncsrs * 12 + VCPU_VECTOR_BYTES + VCPU_SBI_LEN);
+    assert_int_equal(s->len, VCPU_CSRS_AT + 4 + ncsrs * 12 + VCPU_VECTOR_BYTES + VCPU_SBI_LEN +
+                                 VCPU_PMU_LEN);
     assert_int_equal(get_le32(s->data), 0); /* started */
     uint8_t orig[MAX_SEC_BYTES];
     memcpy(orig, s->data, s->len);
 
     /* Suspended: a retentive one, one resuming in RAM; not one resuming elsewhere. */
-    size_t sbi_at = s->len - VCPU_SBI_LEN;
+    size_t pmu_at = s->len - VCPU_PMU_LEN, sbi_at = pmu_at - VCPU_SBI_LEN;
     assert_int_equal(get_le64(s->data + sbi_at + 20), UINT64_MAX); /* STA off */
     put_le32(s->data, 4);
     expect_layout("vcpu: suspended, no kind", m, APPLY_FAILED, "hart state 4");
@@ -1466,6 +1493,19 @@ static void test_vcpu_section(void **state)
     expect_layout("vcpu: a lock on no feature", m, APPLY_FAILED, "firmware features");
     put_le32(s->data + sbi_at + 41, 0x11);
     expect_layout("vcpu: locks", m, APPLIED, NULL);
+    memcpy(s->data, orig, s->len);
+
+    /* PMU: firmware counter 0 configured for event 6 (IPI_SENT) and started at 41. */
+    put_le16(s->data + pmu_at + 4, 1);
+    put_le16(s->data + pmu_at + 6, 1);
+    s->data[pmu_at + 8] = 6;
+    put_le64(s->data + pmu_at + 9, 41);
+    expect_layout("vcpu: a started firmware counter", m, APPLIED, NULL);
+    s->data[pmu_at + 8] = 22;
+    expect_layout("vcpu: a firmware event past the last", m, APPLY_FAILED, "PMU counters");
+    s->data[pmu_at + 8] = 6;
+    put_le16(s->data + pmu_at + 4, 0);
+    expect_layout("vcpu: a started counter not configured", m, APPLY_FAILED, "PMU counters");
     memcpy(s->data, orig, s->len);
 
     static const uint32_t hsm[] = {3, 4, 5, 99, 0xffffffffu};
@@ -1539,7 +1579,7 @@ static void test_vector_state(void **state)
     struct layout *m = fresh();
     struct sec *s = find(m, "vcpu1");
     size_t at = VCPU_CSRS_AT + 4 + get_le32(s->data + VCPU_CSRS_AT) * 12;
-    assert_int_equal(s->len, at + VCPU_VECTOR_BYTES + VCPU_SBI_LEN);
+    assert_int_equal(s->len, at + VCPU_VECTOR_BYTES + VCPU_SBI_LEN + VCPU_PMU_LEN);
     assert_int_equal(get_le32(s->data + at), 32); /* vlenb at the default VLEN */
     put_le64(s->data + at + 4, 0x51);             /* vtype: e32, m2, ta */
     put_le64(s->data + at + 12, 11);              /* vl */
