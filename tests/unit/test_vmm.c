@@ -584,8 +584,9 @@ static void test_stop_while_running(void **state)
 #define ERROR   0x80100020ull
 
 #define FENCE_RUN_MS   3000
-#define FENCE_STALL_MS 2000 /* hart 0 completing no fence for this long: one never returned */
-#define FENCE_CYCLES   20   /* hart 1 stops and is started again at least this often */
+#define FENCE_STALL_MS 5000  /* hart 0 completing no fence for this long: one never returned */
+#define FENCE_CYCLES   20    /* hart 1 stops and is started again at least this often */
+#define FENCE_MAX_MS   60000 /* a loaded host may take this long for the cycles */
 
 /*
  * Remote fences meet a target that stops through HSM after the caller saw it
@@ -593,12 +594,19 @@ static void test_stop_while_running(void **state)
  * that waited for a stopped target to serve its request would spin until the
  * target started again, which here only the caller does.)
  */
+static bool fence_cycles_done(struct fixture *f)
+{
+    return peek(f, STOPS) >= FENCE_CYCLES && peek(f, STARTS) >= FENCE_CYCLES;
+}
+
 static void test_fence_target_stops(void **state)
 {
     struct fixture *f = *state;
     start(f);
+    /* At least FENCE_RUN_MS and FENCE_CYCLES stop/start cycles, however slow
+       the host: only a fence that stops returning fails. */
     uint64_t t0 = now_ns(), moved = t0, last = 0;
-    while (now_ns() - t0 < FENCE_RUN_MS * 1000000ull) {
+    while (now_ns() - t0 < FENCE_RUN_MS * 1000000ull || !fence_cycles_done(f)) {
         uint64_t c = peek(f, FENCES0);
         if (c != last) {
             last = c;
@@ -608,14 +616,14 @@ static void test_fence_target_stops(void **state)
                      " fences, %" PRIu64 " stops, %" PRIu64 " starts)",
                      c, peek(f, FENCES1), peek(f, STOPS), peek(f, STARTS));
         }
+        if (now_ns() - t0 > FENCE_MAX_MS * 1000000ull)
+            fail_msg("hart 1 stopped %" PRIu64 " and started %" PRIu64 " times in %d ms, want %d",
+                     peek(f, STOPS), peek(f, STARTS), FENCE_MAX_MS, FENCE_CYCLES);
         sleep_ms(10);
     }
     if (peek(f, ERROR))
         fail_msg("SBI call %" PRIu64 " failed with %" PRId64, peek(f, ERROR + 8),
                  (int64_t)peek(f, ERROR));
-    if (peek(f, STOPS) < FENCE_CYCLES || peek(f, STARTS) < FENCE_CYCLES)
-        fail_msg("hart 1 stopped %" PRIu64 " and started %" PRIu64 " times in %d ms, want %d",
-                 peek(f, STOPS), peek(f, STARTS), FENCE_RUN_MS, FENCE_CYCLES);
     stop_and_join(f, VM_STOP_SIGNAL);
 }
 
