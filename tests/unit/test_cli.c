@@ -136,6 +136,34 @@ static void test_disks_and_nics(void **state)
                  "too long");
 }
 
+/* --share PATH,tag=TAG: the tag is the last ",tag=", so a path may hold commas. */
+static void test_shares(void **state)
+{
+    (void)state;
+    struct vm_config cfg;
+    char err[256] = "";
+    assert_int_equal(PARSE(&cfg, err, "--kernel", "K", "--share", "/srv/a,b,tag=data",
+                           "--share=/tmp,tag=012345678901234567890123456789012345"),
+                     0);
+    assert_int_equal(cfg.nshares, 2);
+    assert_string_equal(cfg.shares[0].path, "/srv/a,b");
+    assert_string_equal(cfg.shares[0].tag, "data");
+    assert_null(cfg.shares[0].daemon);
+    assert_string_equal(cfg.shares[1].tag, "012345678901234567890123456789012345"); /* 36 */
+
+    expect_error(PARSE(&cfg, err, "--kernel", "K", "--share", "/srv"), err, "PATH,tag=TAG");
+    expect_error(PARSE(&cfg, err, "--kernel", "K", "--share", ",tag=x"), err, "PATH,tag=TAG");
+    expect_error(PARSE(&cfg, err, "--kernel", "K", "--share", "/srv,tag="), err, "1 to 36");
+    expect_error(PARSE(&cfg, err, "--kernel", "K", "--share",
+                       "/srv,tag=0123456789012345678901234567890123456"),
+                 err, "1 to 36");
+    expect_error(PARSE(&cfg, err, "--kernel", "K", "--share", "/a,tag=t", "--share", "/b,tag=t"),
+                 err, "given twice");
+    expect_error(PARSE(&cfg, err, "--kernel", "K", "--share", "/a,tag=1", "--share", "/a,tag=2",
+                       "--share", "/a,tag=3", "--share", "/a,tag=4", "--share", "/a,tag=5"),
+                 err, "at most 4");
+}
+
 /* The jail's options and --level (which share the options structure). */
 static void test_jail_options(void **state)
 {
@@ -188,7 +216,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),       cmocka_unit_test(test_all_options_both_spellings),
         cmocka_unit_test(test_sizes),          cmocka_unit_test(test_bad_input),
-        cmocka_unit_test(test_disks_and_nics), cmocka_unit_test(test_jail_options),
+        cmocka_unit_test(test_disks_and_nics), cmocka_unit_test(test_shares),
+        cmocka_unit_test(test_jail_options),
     };
     return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
 }
