@@ -8,7 +8,11 @@
 #     busybox dd with O_DIRECT in the guest, timed by dd (guest/tests/bench-io-blk);
 #   - TCP guest -> host through user-mode networking (libslirp in duvisor, QEMU's
 #     slirp): the guest's tcpsend pushes 64 MiB to a listener on 127.0.0.1 that
-#     times the transfer on the host (guest/tests/bench-io-net).
+#     times the transfer on the host (guest/tests/bench-io-net);
+#   - virtio-fs: a 64 MiB file written (with fsync) and read back (page cache
+#     dropped) by busybox dd in a host folder both sides share through the same
+#     virtiofsd (QEMU: vhost-user-fs-device on a memfd memory backend), timed by
+#     dd (guest/tests/bench-io-fs). Skipped when there is no virtiofsd.
 #
 # The two sides alternate run by run (duvisor first on odd runs), so drift over
 # the run does not favour either. Prints a table (median, min-max, ratio) and
@@ -27,12 +31,14 @@ VM_TIMEOUT=${BENCH_IO_TIMEOUT:-120}
 BLK_MIB=256
 IMG_MIB=300
 NET_BYTES=$((64 << 20))
+FS_MIB=64
+VIRTIOFSD=${VIRTIOFSD:-/usr/lib/qemu/virtiofsd}
 
 die() { echo "bench/io.sh: $*" >&2; exit 1; }
 log() { echo "bench/io.sh: $*" >&2; }
 
 # --- cleanup: no VM or listener outlives the script, whatever ends it ----------------
-vm_pid='' listener_pid='' work=''
+vm_pid='' listener_pid='' vfsd_pid='' work=''
 stop_group() { # stop_group PID: TERM, then KILL, to the process group PID leads
   local pid=$1
   [ -n "$pid" ] || return 0
@@ -46,6 +52,7 @@ stop_group() { # stop_group PID: TERM, then KILL, to the process group PID leads
 cleanup() {
   stop_group "$vm_pid"
   [ -z "$listener_pid" ] || kill -KILL "$listener_pid" 2>/dev/null
+  [ -z "$vfsd_pid" ] || kill -KILL "$vfsd_pid" 2>/dev/null
   [ -z "$work" ] || rm -rf "$work"
 }
 trap cleanup EXIT
@@ -178,12 +185,46 @@ net_run() { # net_run SIDE RUN
   echo "tcp-tx $side $(mbps "$1" "$2")" >>"$samples"
 }
 
+# --- virtio-fs ------------------------------------------------------------------------
+# QEMU gets its own virtiofsd on a socket; duvisor starts one itself (--share).
+fs_run() { # fs_run SIDE RUN
+  local side=$1 run=$2 log=$out/io-logs/fs-$1-run$2.log dir=$work/share sock=$work/vfs.sock dev words
+  rm -rf "$dir" "$sock"
+  mkdir -p "$dir"
+  case $side in
+    duvisor) dev=(--share "$dir,tag=bench") ;;
+    qemu)
+      "$VIRTIOFSD" --socket-path="$sock" -o source="$dir" -o cache=auto -o log_level=err \
+        2>"$work/vfsd.err" &
+      vfsd_pid=$!
+      for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
+      [ -S "$sock" ] || die "virtiofsd for QEMU did not start: $(cat "$work/vfsd.err")"
+      # modern virtio-mmio (QEMU 7.2 defaults to legacy), which vhost-user-fs needs
+      dev=(-global virtio-mmio.force-legacy=false
+           -object "memory-backend-memfd,id=mem,size=256M,share=on" -machine memory-backend=mem
+           -chardev "socket,id=vfs,path=$sock" -device "vhost-user-fs-device,chardev=vfs,tag=bench") ;;
+  esac
+  run_vm "$log" "$side" bench-io-fs "" "${dev[@]}"
+  if [ -n "$vfsd_pid" ]; then wait "$vfsd_pid" 2>/dev/null; vfsd_pid=; fi
+  local what
+  for what in write read; do
+    words=$(guest_line "$log" "bench-io-fs: $what")
+    set -- $words
+    [ $# -eq 2 ] && [ "$1" -eq $((FS_MIB << 20)) ] ||
+      die "$side bench-io-fs: no '$what' figure for $FS_MIB MiB (log $log)"
+    echo "fs-$what $side $(mbps "$1" "$2")" >>"$samples"
+  done
+}
+have_fs=1
+[ -x "$VIRTIOFSD" ] || { have_fs=; log "no $VIRTIOFSD: virtio-fs rows skipped"; }
+
 # --- the runs -------------------------------------------------------------------------
 log "$RUNS runs per side, alternating; logs in $out/io-logs"
 for run in $(seq "$RUNS"); do
   if [ $((run % 2)) -eq 1 ]; then sides="duvisor qemu"; else sides="qemu duvisor"; fi
   for side in $sides; do blk_run "$side" "$run"; done
   for side in $sides; do net_run "$side" "$run"; done
+  [ -z "$have_fs" ] || for side in $sides; do fs_run "$side" "$run"; done
   log "run $run of $RUNS done"
 done
 
@@ -198,7 +239,10 @@ for line in open(samples):
     data.setdefault((metric, side), []).append(float(value))
 metrics = [("blk-write", "virtio-blk seq write 256 MiB"),
            ("blk-read", "virtio-blk seq read 256 MiB"),
-           ("tcp-tx", "TCP guest->host 64 MiB")]
+           ("tcp-tx", "TCP guest->host 64 MiB"),
+           ("fs-write", "virtio-fs seq write 64 MiB"),
+           ("fs-read", "virtio-fs seq read 64 MiB")]
+metrics = [(m, l) for m, l in metrics if (m, "duvisor") in data]
 def stats(m, s):
     v = data[(m, s)]
     return statistics.median(v), min(v), max(v)

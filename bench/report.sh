@@ -26,6 +26,8 @@ io_table() {
       names["blk-write"] = "virtio-blk sequential write, 256 MiB, O_DIRECT"
       names["blk-read"] = "virtio-blk sequential read, 256 MiB, O_DIRECT"
       names["tcp-tx"] = "TCP guest to host through user networking, 64 MiB"
+      names["fs-write"] = "virtio-fs sequential write, 64 MiB, fsync (same virtiofsd)"
+      names["fs-read"] = "virtio-fs sequential read, 64 MiB, guest cache dropped"
       for (i = 1; i <= n; i++) {
         k = order[i]; d = m[k, "duvisor"]; q = m[k, "qemu"]
         printf "| %s | %s (%s) | %s (%s) | %.2f |\n", (k in names ? names[k] : k), d, r[k, "duvisor"], q, r[k, "qemu"], (q > 0 ? d / q : 0)
