@@ -57,6 +57,11 @@ static const char run_usage[] =
     "  --share PATH,tag=TAG  share the host directory PATH as virtio-fs (virtiofsd serves\n"
     "                    it; the guest mounts it with mount -t virtiofs TAG DIR); the tag\n"
     "                    has 1 to 36 bytes (repeatable, up to 4)\n"
+    "  --vsock cid=N,uds=PATH\n"
+    "                    a virtio-vsock device, guest CID N (3 or more), Firecracker's\n"
+    "                    hybrid design: host programs connect to the Unix socket PATH and\n"
+    "                    write \"CONNECT <port>\\n\"; guest connects to CID 2 port P reach\n"
+    "                    a listener on PATH_P\n"
     "  -h, --help        show this help\n"
     "\n"
     "Confinement:\n";
@@ -260,6 +265,42 @@ static int parse_share(const char *text, struct vm_config *cfg, char *err, size_
     return 0;
 }
 
+/* --vsock cid=N,uds=PATH (either order). */
+static int parse_vsock(const char *text, struct vm_config *cfg, char *err, size_t err_len)
+{
+    char path[VM_VSOCK_PATH_MAX + 1] = "";
+    uint64_t cid = 0;
+    bool have_cid = false;
+    const char *rest = text ? text : "";
+    while (*rest) {
+        size_t len = strcspn(rest, ",");
+        if (!strncmp(rest, "cid=", 4) && len > 4) {
+            char *end;
+            errno = 0;
+            unsigned long long n = strtoull(rest + 4, &end, 10);
+            if (errno || end != rest + len || rest[4] == '-' || rest[4] == '+')
+                return set_err(err, err_len, "--vsock: bad cid '%.*s'", (int)len, rest);
+            cid = n;
+            have_cid = true;
+        } else if (!strncmp(rest, "uds=", 4) && len > 4) {
+            if (len - 4 >= sizeof(path))
+                return set_err(err, err_len, "--vsock: the uds path is too long");
+            memcpy(path, rest + 4, len - 4);
+            path[len - 4] = '\0';
+        } else {
+            return set_err(err, err_len, "--vsock takes cid=N,uds=PATH, not '%s'", text);
+        }
+        rest += len;
+        if (*rest == ',')
+            rest++;
+    }
+    if (!have_cid || !path[0])
+        return set_err(err, err_len, "--vsock takes cid=N,uds=PATH, not '%s'", text ? text : "");
+    if (vm_config_set_vsock(cfg, cid, path, err, err_len))
+        return -1;
+    return 0;
+}
+
 int cli_parse_run(int argc, char **argv, struct vm_config *cfg, struct vmm_options *opt,
                   struct jail_config *jail, char *err, size_t err_len)
 {
@@ -364,6 +405,9 @@ int cli_parse_run(int argc, char **argv, struct vm_config *cfg, struct vmm_optio
                 return -1;
         } else if (cli_take_value(argc, argv, &i, "--share", &value)) {
             if (parse_share(value, cfg, err, err_len))
+                return -1;
+        } else if (cli_take_value(argc, argv, &i, "--vsock", &value)) {
+            if (parse_vsock(value, cfg, err, err_len))
                 return -1;
         } else if (cli_take_value(argc, argv, &i, "--smp", &value)) {
             if (parse_smp(value, &cfg->smp))

@@ -91,6 +91,11 @@ static const char *const net_helper_calls[] = {
 
 /* A vhost-user device's call thread (virtio_fs.c): eventfds and the socket's hang-up. */
 static const char *const vhost_calls[] = {COMMON, "read", "poll", "ppoll"};
+/* The vsock worker: the listener, handshakes and connections (Unix sockets,
+   connects to the host's PATH_P listeners), its epoll set and eventfd. */
+static const char *const vsock_calls[] = {
+    COMMON,   "epoll_wait", "epoll_pwait", "epoll_ctl", "read",     "readv",    "write", "accept4",
+    "socket", "connect",    "sendto",      "sendmsg",   "recvfrom", "shutdown", "close"};
 
 /* Outside the jail, waiting for the VMM in it (host/jail.c): signals, wait, exit. */
 static const char *const jail_waiter_calls[] = {COMMON, "wait4", "kill", "prlimit64"};
@@ -115,6 +120,7 @@ static const struct kind kinds[SANDBOX_KINDS] = {
     [SANDBOX_NET_HELPER] = KIND("net-helper", net_helper_calls),
     [SANDBOX_JAIL_WAITER] = KIND("jail-waiter", jail_waiter_calls),
     [SANDBOX_VHOST] = KIND("vhost", vhost_calls),
+    [SANDBOX_VSOCK] = KIND("vsock", vsock_calls),
 };
 
 /* Calls a kind's own filter allows only with some arguments: (arg & mask)
@@ -147,6 +153,8 @@ static const struct condition conditions[] = {
     NO_EXEC(SANDBOX_JAIL_WAITER, "mprotect"),
     NO_EXEC(SANDBOX_VHOST, "mmap"),
     NO_EXEC(SANDBOX_VHOST, "mprotect"),
+    NO_EXEC(SANDBOX_VSOCK, "mmap"),
+    NO_EXEC(SANDBOX_VSOCK, "mprotect"),
     {SANDBOX_CONSOLE, "ioctl", 1, 0xffffffffu, {TCGETS, TCSETS, TCSETSW, TCSETSF}, 4},
 };
 

@@ -106,6 +106,22 @@ void vm_config_default_mac(const struct vm_config *cfg, unsigned index, uint8_t 
     memcpy(mac, base, 6);
 }
 
+int vm_config_set_vsock(struct vm_config *cfg, uint64_t cid, const char *uds_path, char *err,
+                        size_t err_len)
+{
+    if (cid < 3 || cid > 0xfffffffeu)
+        return set_err(err, err_len, "vsock guest CID %llu: it must be 3 to 4294967294",
+                       (unsigned long long)cid);
+    if (!uds_path || !uds_path[0])
+        return set_err(err, err_len, "vsock needs a Unix socket path");
+    if (strlen(uds_path) >= sizeof(cfg->vsock_uds))
+        return set_err(err, err_len, "vsock socket path is longer than %zu bytes",
+                       sizeof(cfg->vsock_uds) - 1);
+    cfg->vsock_cid = (uint32_t)cid;
+    snprintf(cfg->vsock_uds, sizeof(cfg->vsock_uds), "%s", uds_path);
+    return 0;
+}
+
 void vm_config_save(const struct vm_config *cfg, struct state_writer *w)
 {
     state_put_str(w, cfg->kernel_path);
@@ -140,6 +156,9 @@ void vm_config_save(const struct vm_config *cfg, struct state_writer *w)
     state_put_u8(w, (uint8_t)cfg->irqchip);
     state_put_u32(w, cfg->vlen ? cfg->vlen : DV_VLEN_DEFAULT);
     state_put_u8(w, (uint8_t)cfg->console_device);
+    /* since format 1.4 (older files are padded: no vsock) */
+    state_put_u32(w, cfg->vsock_cid);
+    state_put_str(w, cfg->vsock_uds);
 }
 
 bool vm_config_restore(struct vm_config *cfg, struct state_reader *r)
@@ -196,5 +215,10 @@ bool vm_config_restore(struct vm_config *cfg, struct state_reader *r)
     if (state_reader_ok(r) && console > VM_CONSOLE_VIRTIO)
         return state_fail(r, "console device %u", console);
     cfg->console_device = (enum vm_console_device)console;
+    cfg->vsock_cid = state_get_u32(r);
+    state_get_str(r, cfg->vsock_uds, sizeof(cfg->vsock_uds));
+    if (state_reader_ok(r) && cfg->vsock_cid &&
+        (cfg->vsock_cid < 3 || cfg->vsock_cid == UINT32_MAX || !cfg->vsock_uds[0]))
+        return state_fail(r, "vsock guest CID %u with socket '%s'", cfg->vsock_cid, cfg->vsock_uds);
     return state_reader_ok(r);
 }

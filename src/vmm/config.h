@@ -24,9 +24,10 @@
 #define VM_MAX_SHARES    4u
 #define VM_SHARE_TAG_MAX 36u /* the device's tag field */
 
-#define VM_PATH_MAX   4096u
-#define VM_APPEND_MAX 4096u
-#define VM_ID_MAX     64u /* drive and interface ids, as the API's */
+#define VM_PATH_MAX       4096u
+#define VM_APPEND_MAX     4096u
+#define VM_ID_MAX         64u /* drive and interface ids, as the API's */
+#define VM_VSOCK_PATH_MAX 96u /* a Unix socket path, with room for "_PORT" after it */
 
 struct vm_disk {
     char id[VM_ID_MAX];
@@ -93,6 +94,10 @@ struct vm_config {
     /* --console: which device stdin and the terminal's size go to. Output of
        both (and of the SBI console) always reaches stdout. */
     enum vm_console_device { VM_CONSOLE_UART, VM_CONSOLE_VIRTIO } console_device;
+    /* --vsock / PUT /vsock: the socket device, Firecracker's hybrid design
+       (devices/vsock_uds.h); vsock_cid 0: none */
+    uint32_t vsock_cid;
+    char vsock_uds[VM_VSOCK_PATH_MAX];
     const struct vm_held_files *held; /* NULL: every file is opened by name */
     unsigned ndisks, nnics, nshares;
     struct vm_share shares[VM_MAX_SHARES];
@@ -115,6 +120,10 @@ struct vm_nic *vm_config_find_nic(struct vm_config *cfg, const char *id);
 int vm_config_put_disk(struct vm_config *cfg, const struct vm_disk *disk, char *err,
                        size_t err_len);
 int vm_config_put_nic(struct vm_config *cfg, const struct vm_nic *nic, char *err, size_t err_len);
+/* The socket device: guest CID (3 to 2^32-2) and the host's Unix socket
+   path. 0, or -1 with a reason in err (cfg unchanged). */
+int vm_config_set_vsock(struct vm_config *cfg, uint64_t cid, const char *uds_path, char *err,
+                        size_t err_len);
 /* Snapshots: the parts of the configuration that shape the guest (memory,
    vCPUs, kernel and command line, disks, NICs, --strict-mmio, --console), not what
    belongs to one process (--jit, --dtb-out, --boot-timer, reboot policy).

@@ -32,8 +32,9 @@
 #define SNAPSHOT_FORMAT_MAJOR 1u
 /* minor 1: --irqchip, VLEN and --console (config), the 'aia' section, V state (vcpuN),
    dev:hvc0's flag; 2: a vCPU's suspend, STA and FWFT state (vcpuN, after the V state);
-   3: the SBI PMU's counter configuration (vcpuN, after those) */
-#define SNAPSHOT_FORMAT_MINOR 3u
+   3: the SBI PMU's counter configuration (vcpuN, after those);
+   4: the vsock device (config) */
+#define SNAPSHOT_FORMAT_MINOR 4u
 #define SNAPSHOT_MAX_BYTES    (80u << 20) /* KiB, but NICs may hold frames back */
 #define SNAPSHOT_MAX_SECTIONS 64u
 

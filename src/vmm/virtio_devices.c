@@ -19,6 +19,8 @@
 #include "devices/virtio_input.h"
 #include "devices/virtio_net.h"
 #include "devices/virtio_rng.h"
+#include "devices/virtio_vsock.h"
+#include "devices/vsock_uds.h"
 #include "util/err.h"
 #include "vmm/console.h"
 #include "vmm/virtio_devices.h"
@@ -28,8 +30,9 @@ struct virtio_slot {
     struct vm *vm;
     unsigned irq;
     struct virtio_device *vdev;
-    void *device;        /* struct virtio_blk / _net / _rng / _console / _input / _fs */
-    struct net_tap *tap; /* a TAP device, or the user-networking helper's socket */
+    void *device;            /* struct virtio_blk / _net / _rng / _console / _input / _fs */
+    struct net_tap *tap;     /* a TAP device, or the user-networking helper's socket */
+    struct vsock_uds *vsock; /* the vsock device's Unix-socket side (it owns the model) */
     struct net_backend backend;
 };
 
@@ -45,7 +48,7 @@ _Static_assert(VM_MAX_DISKS + FIXED_DEVICES <= PLATFORM_VIRTIO_QEMU_SLOTS &&
 /* Optional devices after the fixed ones, in slot order. */
 static unsigned optional_count(const struct vm_config *cfg)
 {
-    return cfg->nshares;
+    return cfg->nshares + (cfg->vsock_cid != 0);
 }
 
 static unsigned vm_virtio_count(const struct vm *vm)
@@ -259,6 +262,63 @@ static int create_fs(struct virtio_slot *slot, const struct vm_share *share, cha
     return slot->device ? 0 : -1;
 }
 
+static unsigned vsock_stats(void *opaque, struct vm_stat *out, unsigned max)
+{
+    const struct virtio_slot *slot = opaque;
+    struct virtio_vsock_stats s;
+    virtio_vsock_get_stats(slot->device, &s);
+    const struct vm_stat all[] = {
+        {"rx_packets_count", s.rx_packets}, {"rx_bytes_count", s.rx_bytes},
+        {"tx_packets_count", s.tx_packets}, {"tx_bytes_count", s.tx_bytes},
+        {"conns_added", s.conns_opened},    {"conns_refused", s.conns_refused},
+        {"rst_sent", s.rst_sent},           {"malformed_packets", s.malformed},
+        {"credit_resets", s.credit_resets},
+    };
+    return copy_stats(out, max, all, sizeof(all) / sizeof(all[0]));
+}
+
+static void vsock_pause(void *opaque, bool paused)
+{
+    struct virtio_slot *slot = opaque;
+    virtio_vsock_pause(slot->device, paused);
+}
+
+static void vsock_destroy_slot(void *opaque)
+{
+    struct virtio_slot *slot = opaque;
+    /* The worker first: it drives the transport. The model goes with its backend. */
+    vsock_uds_stop(slot->vsock);
+    if (slot->vdev)
+        virtio_destroy(slot->vdev);
+    vsock_uds_destroy(slot->vsock);
+}
+
+static const struct vm_device_ops vsock_device_ops = {.kind = "vsock",
+                                                      .pause = vsock_pause,
+                                                      .stats = vsock_stats,
+                                                      .save = slot_save,
+                                                      .restore = slot_restore,
+                                                      .destroy = vsock_destroy_slot};
+
+/* Optional device number index (after the keyboard). */
+static int create_optional(struct virtio_slot *slot, unsigned index,
+                           const struct virtio_device_ops **ops, const struct vm_device_ops **dops,
+                           char *id, size_t id_len, char *err, size_t err_len)
+{
+    const struct vm_config *cfg = slot->vm->cfg;
+    if (cfg->vsock_cid && index-- == 0) {
+        snprintf(id, id_len, "vsock0");
+        *dops = &vsock_device_ops;
+        *ops = virtio_vsock_ops();
+        slot->vsock = vsock_uds_create(cfg->vsock_cid, cfg->vsock_uds, err, err_len);
+        if (!slot->vsock)
+            return -1;
+        slot->device = vsock_uds_device(slot->vsock);
+        return 0;
+    }
+    return set_err(err, err_len, "no optional virtio device %u", index);
+}
+
 /* The virtio console writes to duvisor's stdout. With --console hvc0 stdin
    is its own once the guest has written to it, and the SBI console's before:
    a kernel whose hvc0 is the SBI console never writes to the virtio one. */
@@ -374,6 +434,9 @@ static int create_model(struct virtio_slot *slot, unsigned index,
         *dops = &fs_device_ops;
         *ops = virtio_fs_ops();
         return create_fs(slot, share, err, err_len);
+    } else {
+        return create_optional(slot, index - FIXED_DEVICES - cfg->nshares, ops, dops, id, id_len,
+                               err, err_len);
     }
     return slot->device ? 0 : set_err(err, err_len, "out of memory for %s", id);
 }
@@ -390,6 +453,8 @@ static void bind_model(struct virtio_slot *slot, const struct vm_device_ops *dop
         virtio_console_bind(slot->device, slot->vdev);
     else if (dops == &fs_device_ops)
         virtio_fs_bind(slot->device, slot->vdev);
+    else if (dops == &vsock_device_ops)
+        virtio_vsock_bind(slot->device, slot->vdev);
     else
         virtio_input_bind(slot->device, slot->vdev);
 }

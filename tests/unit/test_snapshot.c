@@ -1086,7 +1086,7 @@ static void test_framing(void **state)
        with its input on the UART. */
     m = fresh();
     put_le32(m->header + 12, 0);
-    find(m, "config")->len -= 6;
+    find(m, "config")->len -= 6 + 8; /* and 1.4's vsock CID and path */
     find(m, "dev:hvc0")->len -= 1;
     for (unsigned h = 0; h < NHARTS; h++) { /* no V state, no SBI state */
         char name[16];
@@ -1283,7 +1283,12 @@ static void test_config_section(void **state)
     assert_int_equal(s->data[disks_at + 8], 0);              /* irqchip: the PLIC */
     assert_int_equal(get_le32(s->data + disks_at + 9), 256); /* VLEN */
     assert_int_equal(s->data[disks_at + 13], 0);             /* --console: the UART */
-    assert_int_equal(disks_at + 14, s->len);
+    assert_int_equal(get_le32(s->data + disks_at + 14), 0);  /* vsock CID: none */
+    assert_int_equal(get_le32(s->data + disks_at + 18), 0);  /* vsock path: "" */
+    assert_int_equal(disks_at + 22, s->len);
+    put_le32(s->data + disks_at + 14, 2); /* a CID that is the host's, and no path */
+    expect_layout("config: vsock CID 2", m, DECODE_FAILED, "vsock guest CID 2");
+    put_le32(s->data + disks_at + 14, 0);
     s->data[disks_at + 8] = 2;
     expect_layout("config: interrupt controller 2", m, DECODE_FAILED, "interrupt controller 2");
     s->data[disks_at + 8] = 0;
@@ -1293,9 +1298,9 @@ static void test_config_section(void **state)
         expect_layout("config: a VLEN the hart cannot have", m, DECODE_FAILED, "a VLEN of");
     }
     put_le32(s->data + disks_at + 9, 256);
-    s->len -= 5; /* a format 1.1 file must have them (1.0's are padded: test_framing) */
+    s->len -= 5 + 8; /* a format 1.4 file must have them (1.0's are padded: test_framing) */
     expect_layout("config: no VLEN and console device", m, DECODE_FAILED, "truncated");
-    s->len += 5;
+    s->len += 5 + 8;
 
     static const uint32_t smps[] = {0, 33, 1000, 0xffffffffu};
     for (unsigned i = 0; i < 4; i++) {
@@ -1318,10 +1323,10 @@ static void test_config_section(void **state)
     expect_layout("config: 99 disks", m, DECODE_FAILED, "disks 99 is above the limit 5");
     put_le32(s->data + disks_at, 6);
     expect_layout("config: 6 disks", m, DECODE_FAILED, "disks 6 is above the limit 5");
-    put_le32(s->data + disks_at, 1); /* and no disk follows (nor VLEN's 4 bytes) */
-    s->len -= 4;
+    put_le32(s->data + disks_at, 1); /* and no disk follows (nor VLEN's 4 bytes, nor vsock's 8) */
+    s->len -= 4 + 8;
     expect_layout("config: a disk missing", m, DECODE_FAILED, "truncated");
-    s->len += 4;
+    s->len += 4 + 8;
     put_le32(s->data + disks_at, 0);
     put_le32(s->data + disks_at + 4, 99);
     expect_layout("config: 99 NICs", m, DECODE_FAILED, "network interfaces 99 is above");

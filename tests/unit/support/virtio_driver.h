@@ -24,7 +24,7 @@
 #define QNUM           16u                  /* entries the driver uses per queue */
 #define QAREA          0x4000u              /* per queue: desc +0, avail +0x1000, used +0x2000 */
 #define DATA_BASE      (RAM_BASE + 0x10000) /* buffers from here on */
-#define DRV_MAX_QUEUES 2u
+#define DRV_MAX_QUEUES 3u
 
 struct drv_queue {
     uint64_t desc, avail, used;
