@@ -301,10 +301,69 @@ static enum op decode_system(uint32_t raw)
     return OP_ILLEGAL;
 }
 
+/* Zfa's forms for format fmt (0 S, 1 D, 2 H) beside the F ones they are encoded like. */
+static enum op decode_zfa(unsigned f5, unsigned fmt, unsigned f3, unsigned rs2)
+{
+    static const enum op first_of_fmt[3] = {OP_FLI_S, OP_FLI_D, OP_FLI_H};
+    int base = (int)first_of_fmt[fmt] - OP_FLI_S; /* each format's run has the same layout */
+    switch (f5) {
+    case 0x05: /* fminm, fmaxm: fmin/fmax with bit 13 set */
+        return f3 == 2 || f3 == 3 ? (enum op)(OP_FMINM_S + base + (int)(f3 - 2)) : OP_ILLEGAL;
+    case 0x08: /* fround, froundnx: rs2 4, 5 */
+        return rs2 == 4 || rs2 == 5 ? (enum op)(OP_FROUND_S + base + (int)(rs2 - 4)) : OP_ILLEGAL;
+    case 0x14: /* fleq, fltq: fle/flt with bit 14 set */
+        return f3 == 4 || f3 == 5 ? (enum op)(OP_FLEQ_S + base + (int)(f3 - 4)) : OP_ILLEGAL;
+    case 0x18: return fmt == 1 && rs2 == 8 && f3 == 1 ? OP_FCVTMOD_W_D : OP_ILLEGAL;
+    case 0x1e: return rs2 == 1 && f3 == 0 ? (enum op)(OP_FLI_S + base) : OP_ILLEGAL;
+    }
+    return OP_ILLEGAL;
+}
+
+/* Zfh: OP-FP with fmt H; the runs of ops follow their F counterparts' order. */
+static enum op decode_fp_h(uint32_t raw)
+{
+    unsigned f5 = bits(raw, 31, 27), f3 = bits(raw, 14, 12), rs2 = bits(raw, 24, 20);
+    switch (f5) {
+    case 0x00: return OP_FADD_H;
+    case 0x01: return OP_FSUB_H;
+    case 0x02: return OP_FMUL_H;
+    case 0x03: return OP_FDIV_H;
+    case 0x0b: return rs2 ? OP_ILLEGAL : OP_FSQRT_H;
+    case 0x04: return f3 > 2 ? OP_ILLEGAL : (enum op)(OP_FSGNJ_H + f3);
+    case 0x05:
+        if (f3 > 1)
+            break;
+        return f3 ? OP_FMAX_H : OP_FMIN_H;
+    case 0x08:
+        if (rs2 == 0)
+            return OP_FCVT_H_S;
+        if (rs2 == 1)
+            return OP_FCVT_H_D;
+        break;
+    case 0x14:
+        if (f3 > 2)
+            break;
+        return (enum op)(OP_FLE_H + f3);
+    case 0x18: return rs2 > 3 ? OP_ILLEGAL : (enum op)(OP_FCVT_W_H + rs2);
+    case 0x1a: return rs2 > 3 ? OP_ILLEGAL : (enum op)(OP_FCVT_H_W + rs2);
+    case 0x1c:
+        if (rs2 != 0)
+            return OP_ILLEGAL;
+        return f3 == 0 ? OP_FMV_X_H : f3 == 1 ? OP_FCLASS_H : OP_ILLEGAL;
+    case 0x1e:
+        if (rs2 == 0 && f3 == 0)
+            return OP_FMV_H_X;
+        break;
+    }
+    return decode_zfa(f5, 2, f3, rs2);
+}
+
 static enum op decode_fp(uint32_t raw)
 {
     unsigned f5 = bits(raw, 31, 27), fmt = bits(raw, 26, 25), f3 = bits(raw, 14, 12),
              rs2 = bits(raw, 24, 20);
+    if (fmt == 2)
+        return decode_fp_h(raw);
     if (fmt > 1)
         return OP_ILLEGAL;
     bool d = fmt == 1;
@@ -320,21 +379,23 @@ static enum op decode_fp(uint32_t raw)
         return (enum op)((d ? OP_FSGNJ_D : OP_FSGNJ_S) + f3);
     case 0x05:
         if (f3 > 1)
-            return OP_ILLEGAL;
+            break;
         return f3 ? (d ? OP_FMAX_D : OP_FMAX_S) : (d ? OP_FMIN_D : OP_FMIN_S);
     case 0x08:
         if (d && rs2 == 0)
             return OP_FCVT_D_S;
         if (!d && rs2 == 1)
             return OP_FCVT_S_D;
-        return OP_ILLEGAL;
+        if (rs2 == 2)
+            return d ? OP_FCVT_D_H : OP_FCVT_S_H;
+        break;
     case 0x14:
         if (f3 > 2)
-            return OP_ILLEGAL;
+            break;
         return (enum op)((d ? OP_FLE_D : OP_FLE_S) + f3); /* fle=0, flt=1, feq=2 */
     case 0x18:
         if (rs2 > 3)
-            return OP_ILLEGAL;
+            break;
         return (enum op)((d ? OP_FCVT_W_D : OP_FCVT_W_S) + rs2);
     case 0x1a:
         if (rs2 > 3)
@@ -349,11 +410,11 @@ static enum op decode_fp(uint32_t raw)
             return d ? OP_FCLASS_D : OP_FCLASS_S;
         return OP_ILLEGAL;
     case 0x1e:
-        if (rs2 != 0 || f3 != 0)
-            return OP_ILLEGAL;
-        return d ? OP_FMV_D_X : OP_FMV_W_X;
+        if (rs2 == 0 && f3 == 0)
+            return d ? OP_FMV_D_X : OP_FMV_W_X;
+        break;
     }
-    return OP_ILLEGAL;
+    return decode_zfa(f5, fmt, f3, rs2);
 }
 
 /* Zicbom, Zicboz: MISC-MEM funct3 010 with rd = 0, the operation in imm[11:0]. */
@@ -436,14 +497,23 @@ static void decode32(uint32_t raw, struct insn *d)
         else
             set(d, decode_system(raw), rd, rs1, rs2, (int32_t)bits(raw, 31, 20));
         break;
-    case 0x07: set(d, f3 == 2 ? OP_FLW : f3 == 3 ? OP_FLD : OP_ILLEGAL, rd, rs1, 0, imm_i); break;
-    case 0x27: set(d, f3 == 2 ? OP_FSW : f3 == 3 ? OP_FSD : OP_ILLEGAL, 0, rs1, rs2, imm_s); break;
+    case 0x07: {
+        static const enum op ops[4] = {OP_ILLEGAL, OP_FLH, OP_FLW, OP_FLD};
+        set(d, f3 < 4 ? ops[f3] : OP_ILLEGAL, rd, rs1, 0, imm_i);
+        break;
+    }
+    case 0x27: {
+        static const enum op ops[4] = {OP_ILLEGAL, OP_FSH, OP_FSW, OP_FSD};
+        set(d, f3 < 4 ? ops[f3] : OP_ILLEGAL, 0, rs1, rs2, imm_s);
+        break;
+    }
     case 0x43:
     case 0x47:
     case 0x4b:
     case 0x4f: {
         unsigned fmt = bits(raw, 26, 25);
-        enum op base = fmt == 0 ? OP_FMADD_S : fmt == 1 ? OP_FMADD_D : OP_ILLEGAL;
+        static const enum op bases[4] = {OP_FMADD_S, OP_FMADD_D, OP_FMADD_H, OP_ILLEGAL};
+        enum op base = bases[fmt];
         enum op op =
             base == OP_ILLEGAL ? OP_ILLEGAL : (enum op)(base + (bits(raw, 6, 0) - 0x43) / 4);
         set(d, op, rd, rs1, rs2, 0);

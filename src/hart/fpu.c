@@ -98,9 +98,10 @@ struct fmtd {
     uint64_t cnan;
 };
 
-static const struct fmtd FMT[2] = {
+static const struct fmtd FMT[3] = {
     [FP_FMT_F32] = {23, 8, 127, F32_CANONICAL_NAN},
     [FP_FMT_F64] = {52, 11, 1023, F64_CANONICAL_NAN},
+    [FP_FMT_F16] = {10, 5, 15, F16_CANONICAL_NAN},
 };
 
 enum cls { C_ZERO, C_FIN, C_INF, C_QNAN, C_SNAN };
@@ -575,6 +576,8 @@ uint64_t fpu_soft_convert(enum fp_fmt to, enum fp_fmt from, uint64_t a, enum fp_
 
 DEF_CMP(f32, uint32_t, SIGN32, INF32, QBIT32, MINN32, F32_CANONICAL_NAN)
 DEF_CMP(f64, uint64_t, SIGN64, INF64, QBIT64, MINN64, F64_CANONICAL_NAN)
+DEF_CMP(f16, uint16_t, UINT16_C(0x8000), UINT16_C(0x7c00), UINT16_C(0x0200), UINT16_C(0x0400),
+        F16_CANONICAL_NAN)
 
 /* ======================================================================
  * Float -> integer (integer only, all modes)
@@ -669,6 +672,212 @@ int64_t f64_to_i64(uint64_t a, enum fp_rm rm, unsigned *flags)
 uint64_t f64_to_u64(uint64_t a, enum fp_rm rm, unsigned *flags)
 {
     return to_int(&FMT[FP_FMT_F64], a, rm, TO_U64, flags);
+}
+
+int32_t f16_to_i32(uint16_t a, enum fp_rm rm, unsigned *flags)
+{
+    return (int32_t)(uint32_t)to_int(&FMT[FP_FMT_F16], a, rm, TO_I32, flags);
+}
+uint32_t f16_to_u32(uint16_t a, enum fp_rm rm, unsigned *flags)
+{
+    return (uint32_t)to_int(&FMT[FP_FMT_F16], a, rm, TO_U32, flags);
+}
+int64_t f16_to_i64(uint16_t a, enum fp_rm rm, unsigned *flags)
+{
+    return (int64_t)to_int(&FMT[FP_FMT_F16], a, rm, TO_I64, flags);
+}
+uint64_t f16_to_u64(uint16_t a, enum fp_rm rm, unsigned *flags)
+{
+    return to_int(&FMT[FP_FMT_F16], a, rm, TO_U64, flags);
+}
+
+/* fcvt.w.d's flags (to_int); the value from the truncated magnitude modulo 2^32 */
+int64_t f64_to_i32_modular(uint64_t a, unsigned *flags)
+{
+    struct unp x = unpack(&FMT[FP_FMT_F64], a);
+    to_int(&FMT[FP_FMT_F64], a, FP_RTZ, TO_I32, flags);
+    if (x.cls != C_FIN)
+        return 0;
+    uint32_t low;
+    if (x.exp >= 0) /* shifting out high bits keeps the value modulo 2^32 */
+        low = x.exp >= 32 ? 0 : (uint32_t)(x.sig << x.exp);
+    else
+        low = -x.exp > 63 ? 0 : (uint32_t)(x.sig >> -x.exp);
+    if (x.sign)
+        low = -low;
+    return (int32_t)low;
+}
+
+/* ======================================================================
+ * Zfa (software, any format)
+ * ====================================================================== */
+
+static inline bool fmt_isnan(const struct fmtd *f, uint64_t x)
+{
+    return (x & (sign_bit(f) - 1)) > pack_inf(f, 0);
+}
+
+static inline bool fmt_issnan(const struct fmtd *f, uint64_t x)
+{
+    return fmt_isnan(f, x) && !(x & (UINT64_C(1) << (f->mbits - 1)));
+}
+
+/* monotonic unsigned key for non-NaN values, -0 < +0 */
+static inline uint64_t fmt_key(const struct fmtd *f, uint64_t x)
+{
+    uint64_t s = sign_bit(f);
+    return (x & s) ? ~x & (2 * s - 1) : x | s;
+}
+
+static inline bool fmt_both_zero(const struct fmtd *f, uint64_t a, uint64_t b)
+{
+    return ((a | b) & (sign_bit(f) - 1)) == 0;
+}
+
+/* fli's table as binary32 values; entries 1 (minimum normal) and 31 (canonical NaN) depend on
+   the format, and the others convert exactly (2^16 overflows binary16 to +inf, as the spec
+   says for fli.h) */
+static const uint32_t fli_f32[32] = {
+    0xbf800000, 0x00800000, 0x37800000, 0x38000000, 0x3b800000, 0x3c000000, 0x3d800000, 0x3e000000,
+    0x3e800000, 0x3ea00000, 0x3ec00000, 0x3ee00000, 0x3f000000, 0x3f200000, 0x3f400000, 0x3f600000,
+    0x3f800000, 0x3fa00000, 0x3fc00000, 0x3fe00000, 0x40000000, 0x40200000, 0x40400000, 0x40800000,
+    0x41000000, 0x41800000, 0x43000000, 0x43800000, 0x47000000, 0x47800000, 0x7f800000, 0x7fc00000,
+};
+
+uint64_t fp_fli(enum fp_fmt fmt, unsigned index)
+{
+    const struct fmtd *f = &FMT[fmt];
+    unsigned ignored = 0;
+    index &= 31;
+    if (index == 1)
+        return (uint64_t)1 << f->mbits;
+    if (index == 31)
+        return f->cnan;
+    if (fmt == FP_FMT_F32)
+        return fli_f32[index];
+    return fpu_soft_convert(fmt, FP_FMT_F32, fli_f32[index], FP_RNE, &ignored);
+}
+
+uint64_t fp_minimum(enum fp_fmt fmt, uint64_t a, uint64_t b, bool max, unsigned *flags)
+{
+    const struct fmtd *f = &FMT[fmt];
+    if (fmt_isnan(f, a) || fmt_isnan(f, b))
+        return nan_result(f, fmt_issnan(f, a) || fmt_issnan(f, b), flags);
+    bool a_below = fmt_key(f, a) < fmt_key(f, b);
+    return a_below != max ? a : b;
+}
+
+uint64_t fp_round_integral(enum fp_fmt fmt, uint64_t a, enum fp_rm rm, bool exact, unsigned *flags)
+{
+    const struct fmtd *f = &FMT[fmt];
+    struct unp x = unpack(f, a);
+    if (x.cls >= C_QNAN)
+        return nan_result(f, x.cls == C_SNAN, flags);
+    if (x.cls != C_FIN || x.exp >= 0) /* zeros, infinities and integers stay */
+        return a;
+    int sh = -x.exp;
+    uint64_t kept = 0;
+    int cmp = -1;
+    bool inexact = true;
+    if (sh <= 63) { /* else the magnitude is below 2^-10 (sig < 2^53): under a half */
+        uint64_t rem = x.sig & ((UINT64_C(1) << sh) - 1), half = UINT64_C(1) << (sh - 1);
+        kept = x.sig >> sh;
+        cmp = rem < half ? -1 : rem > half;
+        inexact = rem != 0;
+    }
+    kept += round_incr(rm, x.sign, kept & 1, cmp, inexact);
+    if (inexact && exact)
+        *flags |= FP_NX;
+    if (kept == 0)
+        return pack_zero(f, x.sign);
+    unsigned ignored = 0; /* kept <= 2^p: representable, no flags */
+    return round_pack(f, x.sign, 0, kept, FP_RNE, &ignored);
+}
+
+int fp_le_quiet(enum fp_fmt fmt, uint64_t a, uint64_t b, unsigned *flags)
+{
+    const struct fmtd *f = &FMT[fmt];
+    if (fmt_isnan(f, a) || fmt_isnan(f, b)) {
+        if (fmt_issnan(f, a) || fmt_issnan(f, b))
+            *flags |= FP_NV;
+        return 0;
+    }
+    return fmt_both_zero(f, a, b) || fmt_key(f, a) <= fmt_key(f, b);
+}
+
+int fp_lt_quiet(enum fp_fmt fmt, uint64_t a, uint64_t b, unsigned *flags)
+{
+    const struct fmtd *f = &FMT[fmt];
+    if (fmt_isnan(f, a) || fmt_isnan(f, b)) {
+        if (fmt_issnan(f, a) || fmt_issnan(f, b))
+            *flags |= FP_NV;
+        return 0;
+    }
+    return !fmt_both_zero(f, a, b) && fmt_key(f, a) < fmt_key(f, b);
+}
+
+/* ======================================================================
+ * binary16 arithmetic and conversions (software: the format is rare, and
+ * the soft path rounds once from the exact or sticky-bit result, so no
+ * double rounding through a wider host format)
+ * ====================================================================== */
+
+uint16_t f16_add(uint16_t a, uint16_t b, enum fp_rm rm, unsigned *flags)
+{
+    return (uint16_t)fpu_soft_add(FP_FMT_F16, a, b, false, rm, flags);
+}
+uint16_t f16_sub(uint16_t a, uint16_t b, enum fp_rm rm, unsigned *flags)
+{
+    return (uint16_t)fpu_soft_add(FP_FMT_F16, a, b, true, rm, flags);
+}
+uint16_t f16_mul(uint16_t a, uint16_t b, enum fp_rm rm, unsigned *flags)
+{
+    return (uint16_t)fpu_soft_mul(FP_FMT_F16, a, b, rm, flags);
+}
+uint16_t f16_div(uint16_t a, uint16_t b, enum fp_rm rm, unsigned *flags)
+{
+    return (uint16_t)fpu_soft_div(FP_FMT_F16, a, b, rm, flags);
+}
+uint16_t f16_sqrt(uint16_t a, enum fp_rm rm, unsigned *flags)
+{
+    return (uint16_t)fpu_soft_sqrt(FP_FMT_F16, a, rm, flags);
+}
+uint16_t f16_fma(uint16_t a, uint16_t b, uint16_t c, bool neg_product, bool neg_addend,
+                 enum fp_rm rm, unsigned *flags)
+{
+    return (uint16_t)fpu_soft_fma(FP_FMT_F16, a, b, c, neg_product, neg_addend, rm, flags);
+}
+uint16_t i32_to_f16(int32_t v, enum fp_rm rm, unsigned *flags)
+{
+    return (uint16_t)fpu_soft_from_int(FP_FMT_F16, (uint64_t)(int64_t)v, true, rm, flags);
+}
+uint16_t u32_to_f16(uint32_t v, enum fp_rm rm, unsigned *flags)
+{
+    return (uint16_t)fpu_soft_from_int(FP_FMT_F16, v, false, rm, flags);
+}
+uint16_t i64_to_f16(int64_t v, enum fp_rm rm, unsigned *flags)
+{
+    return (uint16_t)fpu_soft_from_int(FP_FMT_F16, (uint64_t)v, true, rm, flags);
+}
+uint16_t u64_to_f16(uint64_t v, enum fp_rm rm, unsigned *flags)
+{
+    return (uint16_t)fpu_soft_from_int(FP_FMT_F16, v, false, rm, flags);
+}
+uint32_t f16_to_f32(uint16_t a, unsigned *flags)
+{
+    return (uint32_t)fpu_soft_convert(FP_FMT_F32, FP_FMT_F16, a, FP_RNE, flags);
+}
+uint64_t f16_to_f64(uint16_t a, unsigned *flags)
+{
+    return fpu_soft_convert(FP_FMT_F64, FP_FMT_F16, a, FP_RNE, flags);
+}
+uint16_t f32_to_f16(uint32_t a, enum fp_rm rm, unsigned *flags)
+{
+    return (uint16_t)fpu_soft_convert(FP_FMT_F16, FP_FMT_F32, a, rm, flags);
+}
+uint16_t f64_to_f16(uint64_t a, enum fp_rm rm, unsigned *flags)
+{
+    return (uint16_t)fpu_soft_convert(FP_FMT_F16, FP_FMT_F64, a, rm, flags);
 }
 
 /* ======================================================================

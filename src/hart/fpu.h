@@ -23,6 +23,7 @@ enum { FP_NX = 1, FP_UF = 2, FP_OF = 4, FP_DZ = 8, FP_NV = 16 };
 
 #define F32_CANONICAL_NAN UINT32_C(0x7fc00000)
 #define F64_CANONICAL_NAN UINT64_C(0x7ff8000000000000)
+#define F16_CANONICAL_NAN UINT16_C(0x7e00)
 
 /* fclass result bits */
 enum {
@@ -90,6 +91,33 @@ uint64_t i64_to_f64(int64_t v, enum fp_rm rm, unsigned *flags);
 uint64_t u64_to_f64(uint64_t v, enum fp_rm rm, unsigned *flags);
 uint32_t f64_to_f32(uint64_t a, enum fp_rm rm, unsigned *flags);
 
+/* ---- binary16 (Zfh): software only, rounded once from the exact result ---- */
+uint16_t f16_add(uint16_t a, uint16_t b, enum fp_rm rm, unsigned *flags);
+uint16_t f16_sub(uint16_t a, uint16_t b, enum fp_rm rm, unsigned *flags);
+uint16_t f16_mul(uint16_t a, uint16_t b, enum fp_rm rm, unsigned *flags);
+uint16_t f16_div(uint16_t a, uint16_t b, enum fp_rm rm, unsigned *flags);
+uint16_t f16_sqrt(uint16_t a, enum fp_rm rm, unsigned *flags);
+uint16_t f16_fma(uint16_t a, uint16_t b, uint16_t c, bool neg_product, bool neg_addend,
+                 enum fp_rm rm, unsigned *flags);
+uint16_t f16_min(uint16_t a, uint16_t b, unsigned *flags);
+uint16_t f16_max(uint16_t a, uint16_t b, unsigned *flags);
+int f16_eq(uint16_t a, uint16_t b, unsigned *flags);
+int f16_lt(uint16_t a, uint16_t b, unsigned *flags);
+int f16_le(uint16_t a, uint16_t b, unsigned *flags);
+unsigned f16_class(uint16_t a);
+int32_t f16_to_i32(uint16_t a, enum fp_rm rm, unsigned *flags);
+uint32_t f16_to_u32(uint16_t a, enum fp_rm rm, unsigned *flags);
+int64_t f16_to_i64(uint16_t a, enum fp_rm rm, unsigned *flags);
+uint64_t f16_to_u64(uint16_t a, enum fp_rm rm, unsigned *flags);
+uint16_t i32_to_f16(int32_t v, enum fp_rm rm, unsigned *flags);
+uint16_t u32_to_f16(uint32_t v, enum fp_rm rm, unsigned *flags);
+uint16_t i64_to_f16(int64_t v, enum fp_rm rm, unsigned *flags);
+uint16_t u64_to_f16(uint64_t v, enum fp_rm rm, unsigned *flags);
+uint32_t f16_to_f32(uint16_t a, unsigned *flags); /* exact */
+uint64_t f16_to_f64(uint16_t a, unsigned *flags); /* exact */
+uint16_t f32_to_f16(uint32_t a, enum fp_rm rm, unsigned *flags);
+uint16_t f64_to_f16(uint64_t a, enum fp_rm rm, unsigned *flags);
+
 /*
  * Software reference implementation (integer-only, all five rounding
  * modes).  The functions above use it for RMM and as a fallback when the
@@ -97,7 +125,7 @@ uint32_t f64_to_f32(uint64_t a, enum fp_rm rm, unsigned *flags);
  * cross-check the host path against it.  Operands and results are raw
  * bit patterns of the given format in the low bits.
  */
-enum fp_fmt { FP_FMT_F32, FP_FMT_F64 };
+enum fp_fmt { FP_FMT_F32, FP_FMT_F64, FP_FMT_F16 };
 uint64_t fpu_soft_add(enum fp_fmt fmt, uint64_t a, uint64_t b, bool negate_b, enum fp_rm rm,
                       unsigned *flags);
 uint64_t fpu_soft_mul(enum fp_fmt fmt, uint64_t a, uint64_t b, enum fp_rm rm, unsigned *flags);
@@ -111,6 +139,22 @@ uint64_t fpu_soft_from_int(enum fp_fmt fmt, uint64_t v, bool is_signed, enum fp_
 /* format conversion (narrowing or widening) */
 uint64_t fpu_soft_convert(enum fp_fmt to, enum fp_fmt from, uint64_t a, enum fp_rm rm,
                           unsigned *flags);
+
+/*
+ * Zfa, for any format (operands and results are raw bit patterns of fmt):
+ * fli's 32 constants (index 0..31), fminm/fmaxm (IEEE 754-2019 minimum and
+ * maximum: a NaN operand gives the canonical NaN), fround/froundnx (round
+ * to an integral value in rm; NX only when exact is set), fleq/fltq (NV
+ * only for signalling NaNs), and fcvtmod.w.d (the low 32 bits of the
+ * truncated value, sign-extended; NaN and infinities give 0; flags as
+ * fcvt.w.d raises them).
+ */
+uint64_t fp_fli(enum fp_fmt fmt, unsigned index);
+uint64_t fp_minimum(enum fp_fmt fmt, uint64_t a, uint64_t b, bool max, unsigned *flags);
+uint64_t fp_round_integral(enum fp_fmt fmt, uint64_t a, enum fp_rm rm, bool exact, unsigned *flags);
+int fp_le_quiet(enum fp_fmt fmt, uint64_t a, uint64_t b, unsigned *flags);
+int fp_lt_quiet(enum fp_fmt fmt, uint64_t a, uint64_t b, unsigned *flags);
+int64_t f64_to_i32_modular(uint64_t a, unsigned *flags);
 
 /* true if the host FPU path is compiled in (false: everything is software) */
 bool fpu_uses_host(void);

@@ -2,8 +2,9 @@
  * V extension floating point (V spec chapter 13, and the FP reductions of
  * 14.3 and moves of 16) for SEW 32 and 64, through fpu.c: exact flags and
  * NaN rules as the scalar F/D instructions have them. SEW 16 has only the
- * integer side of the widening/narrowing conversions (no Zvfh); other FP
- * encodings at SEW 8/16 are illegal. Unordered reductions are done in
+ * integer side of the widening/narrowing conversions and Zvfhmin's
+ * vfwcvt.f.f.v / vfncvt.f.f.w (no Zvfh); other FP encodings at SEW 8/16 are
+ * illegal. Unordered reductions are done in
  * element order, as the ordered ones. Rounding is always frm's (an invalid
  * frm makes rounding instructions illegal).
  */
@@ -497,8 +498,9 @@ static enum exec_status fconvert(struct fctx *c)
     /* which side is floating point: a float side must be 4 or 8 bytes */
     bool src_float = op == 0 || op == 1 || op == 4 || op == 5 || op == 6 || op == 7;
     bool dst_float = op == 2 || op == 3 || op == 4 || op == 5;
-    if ((src_float && sb != 4 && sb != 8) || (dst_float && db != 4 && db != 8) || sb > 8 ||
-        db > 8 || dst_emul > 3 || src_emul > 3)
+    bool zvfhmin = op == 4 && eb == 2; /* vfwcvt.f.f.v from, vfncvt.f.f.w to binary16 */
+    if ((!zvfhmin && ((src_float && sb != 4 && sb != 8) || (dst_float && db != 4 && db != 8))) ||
+        sb > 8 || db > 8 || dst_emul > 3 || src_emul > 3)
         return EXEC_ILLEGAL;
     if (!vgroup_ok(v->vd, dst_emul) || !vgroup_ok(v->rs2, src_emul) || (!v->vm && v->vd == 0) ||
         !overlap_ok(v->vd, dst_emul, v->rs2, src_emul))
@@ -515,7 +517,13 @@ static enum exec_status fconvert(struct fctx *c)
         case 7: r = f_to_int(a, sb, db, true, rm, &c->fl); break;
         case 2: r = int_to_f(a, sb, db, false, rm, &c->fl); break;
         case 3: r = int_to_f(a, sb, db, true, rm, &c->fl); break;
-        case 4: r = group == 1 ? f32_to_f64((uint32_t)a, &c->fl) : f64_to_f32(a, rm, &c->fl); break;
+        case 4:
+            if (zvfhmin)
+                r = group == 1 ? f16_to_f32((uint16_t)a, &c->fl)
+                               : f32_to_f16((uint32_t)a, rm, &c->fl);
+            else
+                r = group == 1 ? f32_to_f64((uint32_t)a, &c->fl) : f64_to_f32(a, rm, &c->fl);
+            break;
         default: r = f64_to_f32_odd(a, &c->fl); break; /* vfncvt.rod.f.f.w */
         }
         vset(h, v->vlenb, v->vd, i, db, r);

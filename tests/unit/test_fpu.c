@@ -1460,6 +1460,334 @@ static void test_random_float_to_int(void **state)
     }
 }
 
+/* ======================================================================
+ * binary16 (Zfh): spec edge cases in every mode
+ * ====================================================================== */
+
+WRAP_BIN(f16_add, f16_add, uint16_t)
+WRAP_BIN(f16_mul, f16_mul, uint16_t)
+WRAP_BIN(f16_div, f16_div, uint16_t)
+WRAP_UN(f16_sqrt, f16_sqrt, uint16_t, )
+WRAP_UN(u32_to_f16, u32_to_f16, uint32_t, )
+WRAP_UN(i32_to_f16, i32_to_f16, int32_t, )
+WRAP_UN(f16_to_i32, f16_to_i32, uint16_t, (uint64_t)(int64_t))
+WRAP_UN(f16_to_u32, f16_to_u32, uint16_t, (uint64_t))
+WRAP_UN(f16_to_u64, f16_to_u64, uint16_t, )
+WRAP_UN(f32_to_f16, f32_to_f16, uint32_t, )
+WRAP_UN(f64_to_f16, f64_to_f16, uint64_t, )
+WRAP_NORM(f16_min, f16_min, uint16_t, )
+WRAP_NORM(f16_lt, f16_lt, uint16_t, (uint64_t))
+static uint64_t w_f16_fma(const uint64_t *x, enum fp_rm rm, unsigned *fl)
+{
+    return f16_fma((uint16_t)x[0], (uint16_t)x[1], (uint16_t)x[2], x[3] & 1, (x[3] >> 1) & 1, rm,
+                   fl);
+}
+static uint64_t w_f16_to_f32(const uint64_t *x, enum fp_rm rm, unsigned *fl)
+{
+    (void)rm;
+    return f16_to_f32((uint16_t)x[0], fl);
+}
+static uint64_t w_f16_to_f64(const uint64_t *x, enum fp_rm rm, unsigned *fl)
+{
+    (void)rm;
+    return f16_to_f64((uint16_t)x[0], fl);
+}
+
+#define CN16    0x7e00u
+#define SNAN_16 0x7d00u /* quiet bit (0x0200) clear */
+#define QNAN_16 0x7e01u
+#define MAX_16  0x7bffu
+#define ONE_16  0x3c00u
+
+static void test_f16_arith_edges(void **state)
+{
+    (void)state;
+    /* overflow: infinity or the largest finite value, by mode and sign */
+    CHECK5(f16_add, ARGS(MAX_16, MAX_16), R5(0x7c00, MAX_16, MAX_16, 0x7c00, 0x7c00),
+           FLALL(OF | NX));
+    CHECK5(f16_add, ARGS(0xfbff, 0xfbff), R5(0xfc00, 0xfbff, 0xfc00, 0xfbff, 0xfc00),
+           FLALL(OF | NX));
+    /* subnormal results: 2^-25 is a tie between 0 and the smallest subnormal, 1.5 * 2^-24 one
+       between the two smallest; tininess with UF */
+    CHECK5(f16_mul, ARGS(0x0001, 0x3800), R5(0, 0, 0, 1, 1), FLALL(UF | NX));
+    CHECK5(f16_mul, ARGS(0x8001, 0x3800), R5(0x8000, 0x8000, 0x8001, 0x8000, 0x8001),
+           FLALL(UF | NX));
+    CHECK5(f16_mul, ARGS(0x0003, 0x3800), R5(2, 1, 1, 2, 2), FLALL(UF | NX));
+    CHECK(f16_add, ARGS(0x0001, 0x03ff), 0x0400, 0); /* exact: min normal, no UF */
+    CHECK5(f16_add, ARGS(0x0001, 0x8001), R5(0, 0, 0x8000, 0, 0), FLALL(0)); /* -0 in RDN */
+    /* NaNs: canonical result, NV only for signalling operands */
+    CHECK(f16_add, ARGS(SNAN_16, ONE_16), CN16, NV);
+    CHECK(f16_add, ARGS(QNAN_16, ONE_16), CN16, 0);
+    CHECK(f16_add, ARGS(0x7c00, 0xfc00), CN16, NV);
+    CHECK(f16_sqrt, ARGS(0xbc00), CN16, NV);
+    CHECK(f16_sqrt, ARGS(0x8000), 0x8000, 0);
+    CHECK(f16_sqrt, ARGS(0x4400), 0x4000, 0); /* sqrt(4) = 2 */
+    CHECK(f16_div, ARGS(ONE_16, 0), 0x7c00, DZ);
+    CHECK(f16_div, ARGS(0, 0), CN16, NV);
+    CHECK(f16_fma, ARGS(0, 0x7c00, QNAN_16), CN16, NV); /* 0 * inf + qNaN */
+    /* fused: (1 + 2^-10)^2 - 1 = 2^-9 + 2^-20, a tie, rounded once (a rounded product would
+       lose the 2^-20 and give 2^-9 in RUP and RMM) */
+    CHECK5(f16_fma, ARGS(0x3c01, 0x3c01, 0xbc00, 0), R5(0x1800, 0x1800, 0x1800, 0x1801, 0x1801),
+           FLALL(NX));
+    CHECK(f16_min, ARGS(SNAN_16, ONE_16), ONE_16, NV);
+    CHECK(f16_min, ARGS(0x8000, 0), 0x8000, 0);
+    CHECK(f16_lt, ARGS(QNAN_16, ONE_16), 0, NV);
+}
+
+static void test_f16_conversions(void **state)
+{
+    (void)state;
+    /* 65520 is the tie between 65504 and 65536: overflow only where it rounds up */
+    CHECK5(u32_to_f16, ARGS(65520), R5(0x7c00, MAX_16, MAX_16, 0x7c00, 0x7c00),
+           FL5(OF | NX, NX, NX, OF | NX, OF | NX));
+    CHECK5(u32_to_f16, ARGS(65536), R5(0x7c00, MAX_16, MAX_16, 0x7c00, 0x7c00), FLALL(OF | NX));
+    CHECK5(i32_to_f16, ARGS(I(-65519)), R5(0xfbff, 0xfbff, 0xfc00, 0xfbff, 0xfbff),
+           FL5(NX, NX, OF | NX, NX, NX));
+    CHECK(i32_to_f16, ARGS(I(-2048)), 0xe800, 0);
+    CHECK5(i32_to_f16, ARGS(2049), R5(0x6800, 0x6800, 0x6800, 0x6801, 0x6801), FLALL(NX));
+    CHECK5(f16_to_i32, ARGS(0x3e00), R5(I(2), I(1), I(1), I(2), I(2)), FLALL(NX)); /* 1.5 */
+    CHECK5(f16_to_i32, ARGS(0xb800), R5(0, 0, I(-1), 0, I(-1)), FLALL(NX));        /* -0.5 */
+    CHECK(f16_to_i32, ARGS(0x7c00), I(INT32_MAX), NV);
+    CHECK(f16_to_i32, ARGS(CN16), I(INT32_MAX), NV);
+    CHECK(f16_to_u32, ARGS(0xbc00), 0, NV);
+    CHECK(f16_to_u64, ARGS(MAX_16), 65504, 0);
+    CHECK(f16_to_f32, ARGS(0x0001), 0x33800000, 0); /* 2^-24: subnormals widen exactly */
+    CHECK(f16_to_f32, ARGS(0x83ff), 0xb87fc000, 0);
+    CHECK(f16_to_f32, ARGS(SNAN_16), F32_CANONICAL_NAN, NV);
+    CHECK(f16_to_f64, ARGS(0xfc00), 0xfff0000000000000ull, 0);
+    CHECK(f16_to_f64, ARGS(QNAN_16), F64_CANONICAL_NAN, 0);
+    /* 1 + 2^-11 + 2^-40: above the tie at 1 + 2^-11, so RNE rounds up; going through
+       binary32 first would make it an exact tie and round to even (1.0) */
+    CHECK5(f64_to_f16, ARGS(0x3ff0020000001000ull), R5(0x3c01, ONE_16, ONE_16, 0x3c01, 0x3c01),
+           FLALL(NX));
+    /* 2^-14 - 2^-26: rounds to min normal in RNE, RUP and RMM, which are then not tiny
+       (tininess after rounding); RTZ and RDN give the largest subnormal with UF */
+    CHECK5(f32_to_f16, ARGS(0x387ff000), R5(0x0400, 0x03ff, 0x03ff, 0x0400, 0x0400),
+           FL5(NX, UF | NX, UF | NX, NX, NX));
+    CHECK5(f32_to_f16, ARGS(0x477ff000), R5(0x7c00, MAX_16, MAX_16, 0x7c00, 0x7c00),
+           FL5(OF | NX, NX, NX, OF | NX, OF | NX));
+    CHECK(f32_to_f16, ARGS(0x7fa00000), CN16, NV);
+    CHECK(f32_to_f16, ARGS(0xff800000), 0xfc00, 0);
+    CHECK5(f32_to_f16, ARGS(0x33000000), R5(0, 0, 0, 1, 1), FLALL(UF | NX)); /* 2^-25 */
+    CHECK(f64_to_f16, ARGS(0x8000000000000000ull), 0x8000, 0);
+}
+
+/* ======================================================================
+ * Zfa
+ * ====================================================================== */
+
+static uint64_t w_fminm(const uint64_t *x, enum fp_rm rm, unsigned *fl)
+{
+    (void)rm;
+    return fp_minimum((enum fp_fmt)x[2], x[0], x[1], false, fl);
+}
+static uint64_t w_fmaxm(const uint64_t *x, enum fp_rm rm, unsigned *fl)
+{
+    (void)rm;
+    return fp_minimum((enum fp_fmt)x[2], x[0], x[1], true, fl);
+}
+static uint64_t w_fround(const uint64_t *x, enum fp_rm rm, unsigned *fl)
+{
+    return fp_round_integral((enum fp_fmt)x[1], x[0], rm, false, fl);
+}
+static uint64_t w_froundnx(const uint64_t *x, enum fp_rm rm, unsigned *fl)
+{
+    return fp_round_integral((enum fp_fmt)x[1], x[0], rm, true, fl);
+}
+static uint64_t w_fleq(const uint64_t *x, enum fp_rm rm, unsigned *fl)
+{
+    (void)rm;
+    return (uint64_t)fp_le_quiet((enum fp_fmt)x[2], x[0], x[1], fl);
+}
+static uint64_t w_fltq(const uint64_t *x, enum fp_rm rm, unsigned *fl)
+{
+    (void)rm;
+    return (uint64_t)fp_lt_quiet((enum fp_fmt)x[2], x[0], x[1], fl);
+}
+static uint64_t w_fcvtmod(const uint64_t *x, enum fp_rm rm, unsigned *fl)
+{
+    (void)rm;
+    return (uint64_t)f64_to_i32_modular(x[0], fl);
+}
+
+static uint32_t bits_f(float v)
+{
+    uint32_t u;
+    memcpy(&u, &v, sizeof u);
+    return u;
+}
+static uint64_t bits_d(double v)
+{
+    uint64_t u;
+    memcpy(&u, &v, sizeof u);
+    return u;
+}
+
+/* The spec's fli table (Zfa, "Immediate values loaded by the FLI.S instruction") */
+static void test_zfa_fli(void **state)
+{
+    (void)state;
+    static const double values[32] = {-1.0,     0 /* min normal */,
+                                      0x1p-16,  0x1p-15,
+                                      0x1p-8,   0x1p-7,
+                                      0.0625,   0.125,
+                                      0.25,     0.3125,
+                                      0.375,    0.4375,
+                                      0.5,      0.625,
+                                      0.75,     0.875,
+                                      1.0,      1.25,
+                                      1.5,      1.75,
+                                      2.0,      2.5,
+                                      3,        4,
+                                      8,        16,
+                                      128,      256,
+                                      0x1p15,   0x1p16,
+                                      INFINITY, 0 /* canonical NaN */};
+    for (unsigned i = 0; i < 32; i++) {
+        uint64_t want_s = i == 1 ? bits_f(FLT_MIN) : i == 31 ? CN32 : bits_f((float)values[i]);
+        uint64_t want_d = i == 1 ? bits_d(DBL_MIN) : i == 31 ? CN64 : bits_d(values[i]);
+        if (fp_fli(FP_FMT_F32, i) != want_s || fp_fli(FP_FMT_F64, i) != want_d)
+            fail_msg("fli.s/d %u: %llx %llx", i, (unsigned long long)fp_fli(FP_FMT_F32, i),
+                     (unsigned long long)fp_fli(FP_FMT_F64, i));
+    }
+    /* fli.h: entry 1 is 2^-14, 2 and 3 are subnormal, 29 (2^16) is +inf */
+    static const uint16_t h[32] = {0xbc00, 0x0400, 0x0100, 0x0200, 0x1c00, 0x2000, 0x2c00, 0x3000,
+                                   0x3400, 0x3500, 0x3600, 0x3700, 0x3800, 0x3900, 0x3a00, 0x3b00,
+                                   0x3c00, 0x3d00, 0x3e00, 0x3f00, 0x4000, 0x4100, 0x4200, 0x4400,
+                                   0x4800, 0x4c00, 0x5800, 0x5c00, 0x7800, 0x7c00, 0x7c00, 0x7e00};
+    for (unsigned i = 0; i < 32; i++)
+        assert_int_equal(fp_fli(FP_FMT_F16, i), h[i]);
+}
+
+static void test_zfa_minmax_compare(void **state)
+{
+    (void)state;
+    /* fminm/fmaxm: any NaN gives the canonical NaN, NV for a signalling one */
+    CHECK(fminm, ARGS(QNAN_32, P1_32, FP_FMT_F32), CN32, 0);
+    CHECK(fmaxm, ARGS(P1_32, QNAN_32, FP_FMT_F32), CN32, 0);
+    CHECK(fminm, ARGS(SNAN_32, P1_32, FP_FMT_F32), CN32, NV);
+    CHECK(fmaxm, ARGS(QNAN_64, SNAN_64, FP_FMT_F64), CN64, NV);
+    CHECK(fminm, ARGS(SNAN_16, ONE_16, FP_FMT_F16), CN16, NV);
+    CHECK(fminm, ARGS(NZ_32, 0, FP_FMT_F32), NZ_32, 0);
+    CHECK(fmaxm, ARGS(NZ_32, 0, FP_FMT_F32), 0, 0);
+    CHECK(fminm, ARGS(0, NZ_64, FP_FMT_F64), NZ_64, 0);
+    CHECK(fmaxm, ARGS(0x8000, 0, FP_FMT_F16), 0, 0);
+    CHECK(fminm, ARGS(M1_32, P2_32, FP_FMT_F32), M1_32, 0);
+    CHECK(fmaxm, ARGS(0xbc00, 0x4000, FP_FMT_F16), 0x4000, 0);
+    /* fleq/fltq: quiet NaNs raise nothing, signalling ones NV */
+    CHECK(fleq, ARGS(QNAN_32, P1_32, FP_FMT_F32), 0, 0);
+    CHECK(fltq, ARGS(P1_64, QNAN_64, FP_FMT_F64), 0, 0);
+    CHECK(fleq, ARGS(SNAN_64, P1_64, FP_FMT_F64), 0, NV);
+    CHECK(fltq, ARGS(QNAN_16, SNAN_16, FP_FMT_F16), 0, NV);
+    CHECK(fleq, ARGS(NZ_32, 0, FP_FMT_F32), 1, 0);
+    CHECK(fleq, ARGS(0, NZ_32, FP_FMT_F32), 1, 0);
+    CHECK(fltq, ARGS(NZ_32, 0, FP_FMT_F32), 0, 0);
+    CHECK(fltq, ARGS(M1_32, P1_32, FP_FMT_F32), 1, 0);
+    CHECK(fltq, ARGS(P1_32, P1_32, FP_FMT_F32), 0, 0);
+    CHECK(fleq, ARGS(P1_32, P1_32, FP_FMT_F32), 1, 0);
+    CHECK(fleq, ARGS(0x4000, 0x3c00, FP_FMT_F16), 0, 0);
+    CHECK(fltq, ARGS(0xc000, 0xbc00, FP_FMT_F16), 1, 0);
+}
+
+static void test_zfa_fround(void **state)
+{
+    (void)state;
+    /* 2.5 and -2.5 in each mode; fround never raises NX, froundnx does when inexact */
+    CHECK5(fround, ARGS(0x40200000, FP_FMT_F32),
+           R5(0x40000000, 0x40000000, 0x40000000, 0x40400000, 0x40400000), FLALL(0));
+    CHECK5(froundnx, ARGS(0xc0200000, FP_FMT_F32),
+           R5(0xc0000000, 0xc0000000, 0xc0400000, 0xc0000000, 0xc0400000), FLALL(NX));
+    /* magnitudes below one keep their sign when they round to zero */
+    CHECK5(froundnx, ARGS(0xbe99999a, FP_FMT_F32), R5(NZ_32, NZ_32, M1_32, NZ_32, NZ_32),
+           FLALL(NX));
+    CHECK5(fround, ARGS(0x3e99999a, FP_FMT_F32), R5(0, 0, 0, P1_32, 0), FLALL(0));
+    /* large values are integers already: unchanged, no NX */
+    CHECK(froundnx, ARGS(0x4b000001, FP_FMT_F32), 0x4b000001, 0);
+    CHECK(froundnx, ARGS(0x7f7fffff, FP_FMT_F32), 0x7f7fffff, 0);
+    CHECK(froundnx, ARGS(0x4330000000000001ull, FP_FMT_F64), 0x4330000000000001ull, 0);
+    CHECK(froundnx, ARGS(0x7fefffffffffffffull, FP_FMT_F64), 0x7fefffffffffffffull, 0);
+    CHECK(froundnx, ARGS(0x6400, FP_FMT_F16), 0x6400, 0); /* 1024 */
+    /* 8388607.5 (binary32's last non-integer) and 4095.5 rounds up to a new binade */
+    CHECK5(froundnx, ARGS(0x4affffff, FP_FMT_F32),
+           R5(0x4b000000, 0x4afffffe, 0x4afffffe, 0x4b000000, 0x4b000000), FLALL(NX));
+    CHECK5(froundnx, ARGS(0x63ff, FP_FMT_F16), R5(0x6400, 0x63fe, 0x63fe, 0x6400, 0x6400),
+           FLALL(NX)); /* 1023.5 */
+    /* zeros, infinities unchanged; NaNs canonical, NV only for signalling */
+    CHECK(froundnx, ARGS(NZ_64, FP_FMT_F64), NZ_64, 0);
+    CHECK(froundnx, ARGS(0xfff0000000000000ull, FP_FMT_F64), 0xfff0000000000000ull, 0);
+    CHECK(fround, ARGS(QNAN_64, FP_FMT_F64), CN64, 0);
+    CHECK(fround, ARGS(SNAN_64, FP_FMT_F64), CN64, NV);
+    CHECK(froundnx, ARGS(SNAN_16, FP_FMT_F16), CN16, NV);
+    CHECK(froundnx, ARGS(QNAN_32, FP_FMT_F32), CN32, 0);
+    /* smallest subnormal: to zero or one */
+    CHECK5(froundnx, ARGS(1, FP_FMT_F64), R5(0, 0, 0, P1_64, 0), FLALL(NX));
+}
+
+/* fround/froundnx against the host's nearbyint/rint/round on random values */
+static void test_zfa_fround_random(void **state)
+{
+    (void)state;
+    static const int host_mode[4] = {FE_TONEAREST, FE_TOWARDZERO, FE_DOWNWARD, FE_UPWARD};
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (unsigned n = 0; n < 20000; n++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        /* exponents around the integral boundary */
+        double d = ldexp((double)(x >> 11), -53 + (int)((x >> 3) % 60) - 5) * ((x & 1) ? -1 : 1);
+        enum fp_rm rm = (enum fp_rm)((x >> 8) % 5);
+        double want;
+        if (rm == FP_RMM) {
+            want = round(d);
+        } else {
+            fesetround(host_mode[rm]);
+            want = nearbyint(d);
+            fesetround(FE_TONEAREST);
+        }
+        unsigned fl = 0;
+        uint64_t got = fp_round_integral(FP_FMT_F64, bits_d(d), rm, true, &fl);
+        if (got != bits_d(want) || fl != (want != d ? FP_NX : 0u))
+            fail_msg("froundnx.d %a mode %d: got %llx flags %x, want %a", d, rm,
+                     (unsigned long long)got, fl, want);
+        float f = (float)d;
+        fl = 0;
+        uint64_t got_s = fp_round_integral(FP_FMT_F32, bits_f(f), rm, false, &fl);
+        float want_s;
+        if (rm == FP_RMM) {
+            want_s = roundf(f);
+        } else {
+            fesetround(host_mode[rm]);
+            want_s = nearbyintf(f);
+            fesetround(FE_TONEAREST);
+        }
+        if (got_s != bits_f(want_s) || fl != 0)
+            fail_msg("fround.s %a mode %d: got %llx flags %x, want %a", (double)f, rm,
+                     (unsigned long long)got_s, fl, (double)want_s);
+    }
+}
+
+static void test_zfa_fcvtmod(void **state)
+{
+    (void)state;
+    /* in range: as fcvt.w.d with RTZ */
+    CHECK(fcvtmod, ARGS(bits_d(-1.5)), I(-1), NX);
+    CHECK(fcvtmod, ARGS(bits_d(-0.5)), 0, NX);
+    CHECK(fcvtmod, ARGS(bits_d(-2147483648.0)), I(INT32_MIN), 0);
+    CHECK(fcvtmod, ARGS(bits_d(2147483647.75)), I(INT32_MAX), NX);
+    /* out of range: the low 32 bits of the truncated value, NV (not NX) */
+    CHECK(fcvtmod, ARGS(bits_d(2147483648.0)), I(INT32_MIN), NV);
+    CHECK(fcvtmod, ARGS(bits_d(4294967301.5)), 5, NV);     /* 2^32 + 5.5 */
+    CHECK(fcvtmod, ARGS(bits_d(3e9)), I(-1294967296), NV); /* 3e9 - 2^32 */
+    CHECK(fcvtmod, ARGS(bits_d(-3e9)), I(1294967296), NV);
+    CHECK(fcvtmod, ARGS(bits_d(0x1p62 + 0x1p10)), 1024, NV);
+    CHECK(fcvtmod, ARGS(bits_d(-(0x1p62 + 0x1p10))), I(-1024), NV);
+    CHECK(fcvtmod, ARGS(bits_d(1e300)), 0, NV);
+    /* NaN and infinities: zero, NV */
+    CHECK(fcvtmod, ARGS(CN64), 0, NV);
+    CHECK(fcvtmod, ARGS(SNAN_64), 0, NV);
+    CHECK(fcvtmod, ARGS(0x7ff0000000000000ull), 0, NV);
+    CHECK(fcvtmod, ARGS(0xfff0000000000000ull), 0, NV);
+    CHECK(fcvtmod, ARGS(NZ_64), 0, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1485,6 +1813,13 @@ int main(void)
         cmocka_unit_test(test_random_rmm_vs_rne),
         cmocka_unit_test(test_random_host_vs_soft),
         cmocka_unit_test(test_random_float_to_int),
+        cmocka_unit_test(test_f16_arith_edges),
+        cmocka_unit_test(test_f16_conversions),
+        cmocka_unit_test(test_zfa_fli),
+        cmocka_unit_test(test_zfa_minmax_compare),
+        cmocka_unit_test(test_zfa_fround),
+        cmocka_unit_test(test_zfa_fround_random),
+        cmocka_unit_test(test_zfa_fcvtmod),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -974,19 +974,185 @@ static void test_wrs_wakes_on_store(void **state)
         vm_close(&vm);
     }
 }
+/* --- Zfh and Zfa on the hart: decoding, NaN-boxing, rm rules, both engines ------------------- */
+
+/* OP-FP rd, rs1, rs2 with funct7 (funct5 and fmt) and rm */
+#define FPOP(f7, rs2, rs1, rm, rd)                                                                 \
+    ((uint32_t)(f7) << 25 | (uint32_t)(rs2) << 20 | (uint32_t)(rs1) << 15 | (uint32_t)(rm) << 12 | \
+     (uint32_t)(rd) << 7 | 0x53u)
+#define FLI(fmt, idx) FPOP(0x78 | (fmt), 1, idx, 0, 2) /* fli.fmt f2, idx */
+#define BOX16(h)      (0xffffffffffff0000ull | (h))
+#define BOX32(s)      (0xffffffff00000000ull | (s))
+#define FS_INITIAL    (1ull << 13)
+#define ILLEGAL_INSN  0xbad0bad0bad0bad0ull /* want: the instruction traps as illegal */
+
+struct case_fp {
+    uint32_t insn; /* sources f0, f1 (or a0); result f2, or a2 for rd = 12 */
+    uint64_t f0, f1, a0, frm, want;
+    unsigned flags;
+    const char *name;
+};
+
+static void check_fp_cases(const struct case_fp *c, size_t n)
+{
+    for (int jit = 0; jit < 2; jit++) {
+        for (size_t i = 0; i < n; i++) {
+            struct vm vm;
+            vm_open(&vm, jit);
+            set_handler(&vm);
+            dv_csr_write(vm.h, DV_CSR_HUVSSTATUS, FS_INITIAL);
+            dv_csr_write(vm.h, DV_CSR_FCSR, c[i].frm << 5);
+            dv_fpr_set(vm.h, 0, c[i].f0);
+            dv_fpr_set(vm.h, 1, c[i].f1);
+            dv_fpr_set(vm.h, 2, 0x5555);
+            dv_gpr_set(vm.h, 10, c[i].a0);
+            const uint32_t code[] = {c[i].insn};
+            uint64_t exit = vm_run(&vm, code, COUNT(code));
+            bool to_x = ((c[i].insn >> 7) & 31) == 12;
+            uint64_t got = to_x ? reg(&vm, 12) : dv_fpr_get(vm.h, 2);
+            unsigned flags = (unsigned)(csr(&vm, DV_CSR_FCSR) & 31);
+            bool illegal = reg(&vm, 13) == 9 && csr(&vm, DV_CSR_HUVSCAUSE) == 2;
+            bool ok = c[i].want == ILLEGAL_INSN
+                          ? illegal
+                          : !illegal && got == c[i].want && flags == c[i].flags;
+            if (exit != DV_EXIT_ECALL_VS || !ok)
+                fail_msg("%s (%08x) on %s: exit %llu illegal %d, got %016llx flags %x, want "
+                         "%016llx flags %x",
+                         c[i].name, c[i].insn, jit ? "jit" : "interp", (unsigned long long)exit,
+                         illegal, (unsigned long long)got, flags, (unsigned long long)c[i].want,
+                         c[i].flags);
+            vm_close(&vm);
+        }
+    }
+}
+
+static void test_zfh_zfa_on_hart(void **state)
+{
+    (void)state;
+    const uint64_t one_d = 0x3ff0000000000000ull, one_s = BOX32(0x3f800000), one_h = BOX16(0x3c00);
+    const struct case_fp c[] = {
+        /* Zfh: a half that is not NaN-boxed reads as the canonical NaN */
+        {FPOP(0x02, 1, 0, 0, 2), 0x3c00, one_h, 0, 0, BOX16(0x7e00), 0, "fadd.h unboxed"},
+        {FPOP(0x02, 1, 0, 0, 2), 0xfffeffffffff3c00ull, one_h, 0, 0, BOX16(0x7e00), 0,
+         "fadd.h almost boxed"},
+        {FPOP(0x02, 1, 0, 0, 2), one_h, one_h, 0, 0, BOX16(0x4000), 0, "fadd.h"},
+        {FPOP(0x02, 1, 0, 7, 2), BOX16(0x7bff), BOX16(0x7bff), 0, 1, BOX16(0x7bff), 5,
+         "fadd.h dyn rtz overflow"},
+        {FPOP(0x02, 1, 0, 7, 2), one_h, one_h, 0, 5, ILLEGAL_INSN, 0, "fadd.h dyn frm 5"},
+        {FPOP(0x02, 1, 0, 6, 2), one_h, one_h, 0, 0, ILLEGAL_INSN, 0, "fadd.h rm 6"},
+        {FPOP(0x20, 2, 0, 0, 2), BOX16(0x0001), 0, 0, 0, BOX32(0x33800000), 0, "fcvt.s.h"},
+        {FPOP(0x22, 1, 0, 0, 2), 0x3ff0020000001000ull, 0, 0, 0, BOX16(0x3c01), 1, "fcvt.h.d"},
+        {FPOP(0x22, 0, 0, 3, 2), BOX32(0x387ff000), 0, 0, 0, BOX16(0x0400), 1, "fcvt.h.s rup"},
+        {FPOP(0x21, 2, 0, 0, 2), BOX16(0x7d00), 0, 0, 0, 0x7ff8000000000000ull, 16,
+         "fcvt.d.h snan"},
+        {FPOP(0x72, 0, 0, 0, 12), 0x123456789abc8001ull, 0, 0, 0, 0xffffffffffff8001ull, 0,
+         "fmv.x.h raw bits"},
+        {FPOP(0x7a, 0, 10, 0, 2), 0, 0, 0xdead1234, 0, BOX16(0x1234), 0, "fmv.h.x"},
+        {FPOP(0x6a, 0, 10, 1, 2), 0, 0, 65520, 0, BOX16(0x7bff), 1, "fcvt.h.w rtz"},
+        {FPOP(0x62, 0, 0, 1, 12), BOX16(0xfc00), 0, 0, 0, 0xffffffff80000000ull, 16,
+         "fcvt.w.h -inf"},
+        {FPOP(0x52, 1, 0, 0, 12), BOX16(0x7e00), one_h, 0, 0, 0, 16, "fle.h qnan"},
+        {FPOP(0x72, 0, 0, 1, 12), BOX16(0x0001), 0, 0, 0, 1u << 5, 0, "fclass.h subnormal"},
+        {FPOP(0x03, 0, 0, 0, 2), one_h, one_h, 0, 0, ILLEGAL_INSN, 0, "fmt Q"},
+        /* Zfa */
+        {FLI(2, 2), 0, 0, 0, 0, BOX16(0x0100), 0, "fli.h 2^-16 (subnormal)"},
+        {FLI(2, 29), 0, 0, 0, 0, BOX16(0x7c00), 0, "fli.h 2^16 = inf"},
+        {FLI(0, 31), 0, 0, 0, 0, BOX32(0x7fc00000), 0, "fli.s nan"},
+        {FLI(1, 1), 0, 0, 0, 0, 0x0010000000000000ull, 0, "fli.d min"},
+        {FLI(1, 29), 0, 0, 0, 0, 0x40f0000000000000ull, 0, "fli.d 2^16"},
+        {FPOP(0x78, 1, 0, 1, 2), 0, 0, 0, 0, ILLEGAL_INSN, 0, "fli.s rm 1"},
+        {FPOP(0x16, 1, 0, 2, 2), BOX16(0x7d00), one_h, 0, 0, BOX16(0x7e00), 16, "fminm.h snan"},
+        {FPOP(0x15, 1, 0, 3, 2), 0x8000000000000000ull, 0, 0, 0, 0, 0, "fmaxm.d -0 +0"},
+        {FPOP(0x14, 1, 0, 3, 2), 0x3f800000, one_s, 0, 0, BOX32(0x7fc00000), 0, "fmaxm.s unboxed"},
+        {FPOP(0x14, 1, 0, 2, 2), BOX32(0x7fc00001), one_s, 0, 0, BOX32(0x7fc00000), 0,
+         "fminm.s qnan"},
+        {FPOP(0x21, 4, 0, 3, 2), 0x4004000000000000ull, 0, 0, 0, 0x4008000000000000ull, 0,
+         "fround.d rup 2.5"},
+        {FPOP(0x22, 5, 0, 7, 2), BOX16(0x4100), 0, 0, 4, BOX16(0x4200), 1, "froundnx.h dyn rmm"},
+        {FPOP(0x20, 4, 0, 0, 2), BOX32(0x7f800001), 0, 0, 0, BOX32(0x7fc00000), 16,
+         "fround.s snan"},
+        {FPOP(0x20, 5, 0, 5, 2), one_s, 0, 0, 0, ILLEGAL_INSN, 0, "froundnx.s rm 5"},
+        {FPOP(0x20, 6, 0, 0, 2), one_s, 0, 0, 0, ILLEGAL_INSN, 0, "fcvt rs2 6"},
+        {FPOP(0x61, 8, 0, 1, 12), 0x41e65a0bc0000000ull, 0, 0, 0, 0xffffffffb2d05e00ull, 16,
+         "fcvtmod.w.d 3e9"},
+        {FPOP(0x61, 8, 0, 1, 12), 0xbff8000000000000ull, 0, 0, 0, ~0ull, 1, "fcvtmod.w.d -1.5"},
+        {FPOP(0x61, 8, 0, 0, 12), one_d, 0, 0, 0, ILLEGAL_INSN, 0, "fcvtmod.w.d rne"},
+        {FPOP(0x61, 8, 0, 7, 12), one_d, 0, 0, 1, ILLEGAL_INSN, 0, "fcvtmod.w.d dyn"},
+        {FPOP(0x60, 8, 0, 1, 12), one_s, 0, 0, 0, ILLEGAL_INSN, 0, "fcvtmod.w.s"},
+        {FPOP(0x52, 1, 0, 4, 12), BOX16(0x7e00), one_h, 0, 0, 0, 0, "fleq.h qnan"},
+        {FPOP(0x51, 1, 0, 5, 12), 0x7ff4000000000000ull, one_d, 0, 0, 0, 16, "fltq.d snan"},
+        {FPOP(0x50, 1, 0, 5, 12), BOX32(0xbf800000), one_s, 0, 0, 1, 0, "fltq.s"},
+        {FPOP(0x50, 1, 0, 4, 12), BOX32(0x80000000), BOX32(0), 0, 0, 1, 0, "fleq.s -0 +0"},
+        {FPOP(0x50, 1, 0, 6, 12), one_s, one_s, 0, 0, ILLEGAL_INSN, 0, "fle funct3 6"},
+        /* RV32-only moves */
+        {FPOP(0x71, 1, 0, 0, 12), one_d, 0, 0, 0, ILLEGAL_INSN, 0, "fmvh.x.d"},
+        {FPOP(0x59, 1, 10, 0, 2), 0, 0, 0, 0, ILLEGAL_INSN, 0, "fmvp.d.x"},
+    };
+    check_fp_cases(c, COUNT(c));
+}
+
+/* flh NaN-boxes, fsh stores two bytes; with FS Off both and the arithmetic are illegal */
+static void test_zfh_loads_stores(void **state)
+{
+    (void)state;
+    const uint32_t flh = 0u << 20 | 10u << 15 | 1u << 12 | 2u << 7 | 0x07u; /* flh f2,0(a0) */
+    const uint32_t fsh =
+        0u << 25 | 1u << 20 | 10u << 15 | 1u << 12 | 8u << 7 | 0x27u; /* fsh f1,8(a0) */
+    for (int jit = 0; jit < 2; jit++) {
+        for (int fs_on = 0; fs_on < 2; fs_on++) {
+            struct vm vm;
+            vm_open(&vm, jit);
+            set_handler(&vm);
+            dv_csr_write(vm.h, DV_CSR_HUVSSTATUS, fs_on ? FS_INITIAL : 0);
+            memset(vm.ram + DATA_OFF, 0xa5, 16);
+            vm.ram[DATA_OFF] = 0x34, vm.ram[DATA_OFF + 1] = 0x92;
+            dv_gpr_set(vm.h, 10, RAM_GPA + DATA_OFF);
+            dv_fpr_set(vm.h, 1, 0x1111222233334444ull);
+            const uint32_t code[] = {flh, fsh, 0x00100693 /* li a3,1 */};
+            assert_int_equal(vm_run(&vm, code, COUNT(code)), DV_EXIT_ECALL_VS);
+            if (fs_on) {
+                assert_int_equal(reg(&vm, 13), 1);
+                assert_int_equal(dv_fpr_get(vm.h, 2), 0xffffffffffff9234ull);
+                assert_int_equal(vm.ram[DATA_OFF + 8], 0x44);
+                assert_int_equal(vm.ram[DATA_OFF + 9], 0x44);
+                assert_int_equal(vm.ram[DATA_OFF + 10], 0xa5);
+                assert_int_equal(vm.ram[DATA_OFF + 7], 0xa5);
+                assert_int_equal(csr(&vm, DV_CSR_HUVSSTATUS) & SSTATUS_FS, SSTATUS_FS_DIRTY);
+            } else {
+                assert_int_equal(reg(&vm, 13), 9);
+                assert_int_equal(csr(&vm, DV_CSR_HUVSCAUSE), 2);
+                assert_int_equal(csr(&vm, DV_CSR_HUVSEPC), RAM_GPA);
+            }
+            vm_close(&vm);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_zicond),       cmocka_unit_test(test_zbc_zbkb_zbkx),
-        cmocka_unit_test(test_sboxes),       cmocka_unit_test(test_aes128_fips197),
-        cmocka_unit_test(test_aes_on_hart),  cmocka_unit_test(test_sha256_abc),
-        cmocka_unit_test(test_sha512_abc),   cmocka_unit_test(test_sha_on_hart),
-        cmocka_unit_test(test_sm3_abc),      cmocka_unit_test(test_sm4_example),
-        cmocka_unit_test(test_zcb),          cmocka_unit_test(test_mops_and_hints),
-        cmocka_unit_test(test_cbo_zero),     cmocka_unit_test(test_cbo_zero_code),
-        cmocka_unit_test(test_cbo_envcfg),   cmocka_unit_test(test_zabha_zacas),
-        cmocka_unit_test(test_amocas_q),     cmocka_unit_test(test_atomic_across_harts),
-        cmocka_unit_test(test_wrs_timeouts), cmocka_unit_test(test_wrs_wakes_on_store),
+        cmocka_unit_test(test_zicond),
+        cmocka_unit_test(test_zbc_zbkb_zbkx),
+        cmocka_unit_test(test_sboxes),
+        cmocka_unit_test(test_aes128_fips197),
+        cmocka_unit_test(test_aes_on_hart),
+        cmocka_unit_test(test_sha256_abc),
+        cmocka_unit_test(test_sha512_abc),
+        cmocka_unit_test(test_sha_on_hart),
+        cmocka_unit_test(test_sm3_abc),
+        cmocka_unit_test(test_sm4_example),
+        cmocka_unit_test(test_zcb),
+        cmocka_unit_test(test_mops_and_hints),
+        cmocka_unit_test(test_cbo_zero),
+        cmocka_unit_test(test_cbo_zero_code),
+        cmocka_unit_test(test_cbo_envcfg),
+        cmocka_unit_test(test_zabha_zacas),
+        cmocka_unit_test(test_amocas_q),
+        cmocka_unit_test(test_atomic_across_harts),
+        cmocka_unit_test(test_wrs_timeouts),
+        cmocka_unit_test(test_wrs_wakes_on_store),
+        cmocka_unit_test(test_zfh_zfa_on_hart),
+        cmocka_unit_test(test_zfh_loads_stores),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

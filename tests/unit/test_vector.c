@@ -242,7 +242,8 @@ static char *run_on_qemu(const char *name, unsigned vlen)
     char cmd[512];
     snprintf(cmd, sizeof cmd,
              "command -v " QEMU " >/dev/null && " QEMU
-             " -cpu rv64,v=true,vlen=%u,elen=64,vext_spec=v1.0 %s/%s.elf 2>/dev/null",
+             " -cpu rv64,v=true,vlen=%u,elen=64,vext_spec=v1.0,Zfh=true,Zfhmin=true %s/%s.elf "
+             "2>/dev/null",
              vlen, VECTOR_TESTS_DIR, name);
     FILE *p = popen(cmd, "r");
     assert_non_null(p);
@@ -325,6 +326,13 @@ static void test_floating_point(void **state)
 {
     (void)state;
     differential("vfp", NULL);
+}
+
+/* Zfh, Zfhmin and Zvfhmin (fp16.c) */
+static void test_half_precision(void **state)
+{
+    (void)state;
+    differential("fp16", NULL);
 }
 
 static void test_loads_stores(void **state)
@@ -449,9 +457,13 @@ static void test_vs_state_and_vtype(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_memcpy),       cmocka_unit_test(test_integer_stream),
-        cmocka_unit_test(test_loads_stores), cmocka_unit_test(test_floating_point),
-        cmocka_unit_test(test_fault_resume), cmocka_unit_test(test_vs_state_and_vtype),
+        cmocka_unit_test(test_memcpy),
+        cmocka_unit_test(test_integer_stream),
+        cmocka_unit_test(test_loads_stores),
+        cmocka_unit_test(test_floating_point),
+        cmocka_unit_test(test_half_precision),
+        cmocka_unit_test(test_fault_resume),
+        cmocka_unit_test(test_vs_state_and_vtype),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -909,11 +909,12 @@ static void mark_fs_dirty(struct tx *t)
     x86_alu_mr(&t->b, X86_OR, true, X86_MEM(X86_RBP, OFF_VSSTATUS), X86_RAX);
 }
 
-/* f[rd] = rax (NaN-boxed for flw), and FS becomes Dirty as fs_mark_dirty does. */
+/* f[rd] = rax (NaN-boxed for flw and flh), and FS becomes Dirty as fs_mark_dirty does. */
 static void set_frd(struct tx *t, const struct insn *in)
 {
-    if (in->op == OP_FLW) {
-        x86_mov_ri(&t->b, X86_RCX, 0xffffffff00000000ull);
+    if (in->op == OP_FLW || in->op == OP_FLH) {
+        x86_mov_ri(&t->b, X86_RCX,
+                   in->op == OP_FLW ? 0xffffffff00000000ull : 0xffffffffffff0000ull);
         x86_alu_rr(&t->b, X86_OR, true, X86_RAX, X86_RCX);
     }
     x86_store(&t->b, 8, X86_MEM(X86_RBP, OFF_F(in->rd)), X86_RAX);
