@@ -50,11 +50,6 @@ int virtio_fs_daemon_socket(const struct virtio_fs_daemon *d)
     return vhost_user_fd(d->vu);
 }
 
-int virtio_fs_daemon_pid(const struct virtio_fs_daemon *d)
-{
-    return d->pid;
-}
-
 /* The standalone virtiofsd (Rust, its own options) on PATH, else QEMU's. */
 static const char *daemon_binary(bool *standalone)
 {

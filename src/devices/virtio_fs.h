@@ -11,8 +11,11 @@
  * thread of the device waits on the call eventfds and raises the interrupt
  * (first telling the harts what the daemon wrote, for the JIT's coherence).
  * The daemon outlives guest reboots: each new VM sends it a new memory table
- * and rings. If it dies, the VMM logs one line and the device sets
- * DEVICE_NEEDS_RESET; nothing waits for it longer than VHOST_USER_TIMEOUT_MS.
+ * and rings. If it dies, the VMM logs one line and the transport takes the
+ * queues back: every request the daemon held, and every later one, is
+ * answered with a FUSE error reply (-EIO), so the guest sees I/O errors
+ * rather than hung requests (Linux does not act on DEVICE_NEEDS_RESET for
+ * virtio-fs). Nothing waits for the daemon longer than VHOST_USER_TIMEOUT_MS.
  *
  * Config space: tag[36] (NUL-padded), le32 num_request_queues = 1. No
  * device feature bits. Snapshots of a VM with a share are refused (the
@@ -45,8 +48,6 @@ struct virtio_fs_daemon *virtio_fs_daemon_adopt(int sock, char *err, size_t err_
 void virtio_fs_daemon_stop(struct virtio_fs_daemon *fd);
 /* The session's socket, to keep open across the jail. */
 int virtio_fs_daemon_socket(const struct virtio_fs_daemon *fd);
-/* The daemon's process id (0 for an adopted socket). */
-int virtio_fs_daemon_pid(const struct virtio_fs_daemon *fd);
 
 /* Guest RAM as the daemon maps it: the memfd and where it sits. */
 struct virtio_fs_ram {

@@ -27,7 +27,7 @@ ln -s "$tmp/outside.txt" "$share/abs-link"
 ln -s ../outside.txt "$share/rel-link"
 
 start g run --kernel "$(guest_image)" --initrd "$(guest_initramfs)" \
-  --share "$share,tag=hostshare" --memory 256M
+  --share "$share,tag=hostshare" --memory 256M --api-sock "$tmp/g.sock"
 if ! wait_for g '^/ # ' 120; then
   if grep -q "did not start" "$tmp/g.err"; then
     skip "virtio-fs" "virtiofsd cannot start here: $(head -c 200 "$tmp/g.err")"
@@ -80,6 +80,16 @@ gsh g "cd /mnt && cd .. && cd .. && pwd"
 expect ".. from the share's root is the guest's /" [ "$reply" = / ]
 expect "nothing outside the folder changed" \
   [ "$(cat "$tmp/outside.txt")" = "secret outside the share" ]
+
+# snapshots (and so live upgrades) of a VM with a share are refused, clearly
+expect_api "PATCH /vm Paused" 204 "$tmp/g.sock" PATCH /vm '{"state":"Paused"}'
+api "$tmp/g.sock" PUT /snapshot/create \
+  "{\"snapshot_type\":\"Full\",\"snapshot_path\":\"$tmp/s.st\",\"mem_file_path\":\"$tmp/s.mem\"}"
+refused() { [ "$code" = 400 ] && grep -q 'cannot be snapshotted' <<<"$body" && ! [ -e "$tmp/s.st" ]; }
+expect "a snapshot of a VM with a share is refused, saying why (status $code)" refused
+expect_api "PATCH /vm Resumed" 204 "$tmp/g.sock" PATCH /vm '{"state":"Resumed"}'
+gsh g "cat /mnt/host.txt"
+expect "the share works on after the refused snapshot" [ "$reply" = "from the host" ]
 
 # a guest reboot: the same virtiofsd serves the new VM
 # prompt_after_boot N: the shell's prompt shows after the Nth boot's /init
