@@ -26,6 +26,9 @@ gsh g 'grep -c ^processor /proc/cpuinfo'
 expect "6.12 guest: /proc/cpuinfo shows 2 processors ($reply)" [ "$reply" = 2 ]
 gsh g 'grep -m1 ^isa /proc/cpuinfo | cut -d: -f2'
 expect "6.12 guest: /proc/cpuinfo isa is rv64imafdc... ($reply)" grep -q '^ rv64imafdc' <<<"$reply"
+for ext in zfa zfh zfhmin zvfhmin; do
+  expect "6.12 guest: /proc/cpuinfo isa lists $ext" grep -qE "_${ext}(_|\$)" <<<"$reply"
+done
 gsh g 'grep -c "^hart isa" /proc/cpuinfo'
 expect "6.12 guest: /proc/cpuinfo has 6.12's per-hart isa lines ($reply)" [ "$reply" = 2 ]
 # Both harts online and idle-able: the second came up through SBI HSM.
