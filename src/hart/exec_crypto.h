@@ -20,6 +20,16 @@ static inline uint64_t bit_mask(uint64_t v)
     return -(v & 1);
 }
 
+/* Without -mpopcnt gcc calls libgcc for __builtin_popcount: this is the
+   same arithmetic, inline and data-independent. */
+static inline unsigned popcount64(uint64_t v)
+{
+    v -= (v >> 1) & 0x5555555555555555ull;
+    v = (v & 0x3333333333333333ull) + ((v >> 2) & 0x3333333333333333ull);
+    v = (v + (v >> 4)) & 0x0f0f0f0f0f0f0f0full;
+    return (unsigned)((v * 0x0101010101010101ull) >> 56);
+}
+
 static inline uint64_t clmul_lo(uint64_t a, uint64_t b)
 {
     uint64_t r = 0;
@@ -117,7 +127,7 @@ static inline uint8_t sm4_affine(uint8_t x)
     uint8_t y = 0;
     for (unsigned i = 0; i < 8; i++) {
         uint8_t row = (uint8_t)(0xd3 >> i | 0xd3 << (8 - i));
-        y |= (uint8_t)((__builtin_popcount(row & x) & 1) << (7 - i));
+        y |= (uint8_t)((popcount64(row & x) & 1) << (7 - i));
     }
     return y ^ 0xd3;
 }
@@ -212,6 +222,56 @@ static inline uint32_t rl32(uint32_t v, unsigned s)
     return v << s | v >> ((32 - s) & 31);
 }
 
+static inline uint32_t sha256_sig0(uint32_t w)
+{
+    return ror32(w, 7) ^ ror32(w, 18) ^ (w >> 3);
+}
+
+static inline uint32_t sha256_sig1(uint32_t w)
+{
+    return ror32(w, 17) ^ ror32(w, 19) ^ (w >> 10);
+}
+
+static inline uint32_t sha256_sum0(uint32_t w)
+{
+    return ror32(w, 2) ^ ror32(w, 13) ^ ror32(w, 22);
+}
+
+static inline uint32_t sha256_sum1(uint32_t w)
+{
+    return ror32(w, 6) ^ ror32(w, 11) ^ ror32(w, 25);
+}
+
+static inline uint64_t sha512_sig0(uint64_t v)
+{
+    return ror64(v, 1) ^ ror64(v, 8) ^ (v >> 7);
+}
+
+static inline uint64_t sha512_sig1(uint64_t v)
+{
+    return ror64(v, 19) ^ ror64(v, 61) ^ (v >> 6);
+}
+
+static inline uint64_t sha512_sum0(uint64_t v)
+{
+    return ror64(v, 28) ^ ror64(v, 34) ^ ror64(v, 39);
+}
+
+static inline uint64_t sha512_sum1(uint64_t v)
+{
+    return ror64(v, 14) ^ ror64(v, 18) ^ ror64(v, 41);
+}
+
+static inline uint32_t sm3_p0(uint32_t w)
+{
+    return w ^ rl32(w, 9) ^ rl32(w, 17);
+}
+
+static inline uint32_t sm3_p1(uint32_t w)
+{
+    return w ^ rl32(w, 15) ^ rl32(w, 23);
+}
+
 /* sm4ed/sm4ks: byte bs of rs2 through the S-box and SM4's linear map (L for
    rounds, L' for the key schedule; both commute with rotation, so the byte
    is transformed at position 0 and rotated to bs), xor rs1. */
@@ -244,16 +304,16 @@ EXEC_INLINE uint64_t crypto_value(enum op op, uint64_t rs1, uint64_t rs2, int64_
     case OP_AES64IM: return aes_mix64(rs1, true);
     case OP_AES64KS1I: return aes64ks1i(rs1, (unsigned)imm);
     case OP_AES64KS2: return aes64ks2(rs1, rs2);
-    case OP_SHA256SIG0: return (uint64_t)sx32(ror32(w, 7) ^ ror32(w, 18) ^ (w >> 3));
-    case OP_SHA256SIG1: return (uint64_t)sx32(ror32(w, 17) ^ ror32(w, 19) ^ (w >> 10));
-    case OP_SHA256SUM0: return (uint64_t)sx32(ror32(w, 2) ^ ror32(w, 13) ^ ror32(w, 22));
-    case OP_SHA256SUM1: return (uint64_t)sx32(ror32(w, 6) ^ ror32(w, 11) ^ ror32(w, 25));
-    case OP_SHA512SIG0: return ror64(rs1, 1) ^ ror64(rs1, 8) ^ (rs1 >> 7);
-    case OP_SHA512SIG1: return ror64(rs1, 19) ^ ror64(rs1, 61) ^ (rs1 >> 6);
-    case OP_SHA512SUM0: return ror64(rs1, 28) ^ ror64(rs1, 34) ^ ror64(rs1, 39);
-    case OP_SHA512SUM1: return ror64(rs1, 14) ^ ror64(rs1, 18) ^ ror64(rs1, 41);
-    case OP_SM3P0: return (uint64_t)sx32(w ^ rl32(w, 9) ^ rl32(w, 17));
-    case OP_SM3P1: return (uint64_t)sx32(w ^ rl32(w, 15) ^ rl32(w, 23));
+    case OP_SHA256SIG0: return (uint64_t)sx32(sha256_sig0(w));
+    case OP_SHA256SIG1: return (uint64_t)sx32(sha256_sig1(w));
+    case OP_SHA256SUM0: return (uint64_t)sx32(sha256_sum0(w));
+    case OP_SHA256SUM1: return (uint64_t)sx32(sha256_sum1(w));
+    case OP_SHA512SIG0: return sha512_sig0(rs1);
+    case OP_SHA512SIG1: return sha512_sig1(rs1);
+    case OP_SHA512SUM0: return sha512_sum0(rs1);
+    case OP_SHA512SUM1: return sha512_sum1(rs1);
+    case OP_SM3P0: return (uint64_t)sx32(sm3_p0(w));
+    case OP_SM3P1: return (uint64_t)sx32(sm3_p1(w));
     case OP_SM4ED: return sm4_round(rs1, rs2, (unsigned)imm, false);
     case OP_SM4KS: return sm4_round(rs1, rs2, (unsigned)imm, true);
     default: __builtin_unreachable();

@@ -33,6 +33,7 @@ enum op_flags {
     X(VARITH, VEC, OTHER, 0x57, 0, OPF_TRAPS)                                                      \
     X(VLOAD, VEC, OTHER, 0x07, 0, OPF_TRAPS)                                                       \
     X(VSTORE, VEC, OTHER, 0x27, 0, OPF_TRAPS)                                                      \
+    X(VCRYPTO, VEC, OTHER, 0x77, 2, OPF_TRAPS)                                                     \
     X(LUI, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                        \
     X(AUIPC, INT, OTHER, 0, 0, OPF_WRITES_RD)                                                      \
     X(JAL, BRANCH, OTHER, 0, 0, OPF_JUMP | OPF_WRITES_RD)                                          \

@@ -11,6 +11,7 @@
  * reserves are illegal instructions.
  */
 #include "hart/vector.h"
+#include "hart/exec_crypto.h"
 
 /* --- decoding ------------------------------------------------------------------------ */
 
@@ -30,6 +31,8 @@ bool vec_decode(uint32_t raw, struct insn *d)
         } else {
             op = (f3 == 2 && vbits(raw, 31, 26) == 0x10) ? OP_VTOX : OP_VARITH;
         }
+    } else if (opcode == 0x77 && f3 == 2) { /* OP-VE: the vector crypto */
+        op = OP_VCRYPTO;
     } else if ((opcode == 0x07 || opcode == 0x27) && is_vector_width(f3)) {
         op = opcode == 0x07 ? OP_VLOAD : OP_VSTORE;
     } else {
@@ -431,18 +434,24 @@ static bool overlap_ok(unsigned vd, int dst_emul, unsigned vs, int src_emul)
     return src_emul >= 0 && vs == vd + nd - ns;
 }
 
+/* The groups of a 2*SEW destination over SEW sources (vs2 2*SEW too when wide_vs2). */
+static bool widening_groups_ok(const struct vinsn *v, bool wide_vs2)
+{
+    if (v->sew == 8 || v->lmul + 1 > 3)
+        return false;
+    int wl = v->lmul + 1;
+    if (!vgroup_ok(v->vd, wl) || !vgroup_ok(v->rs2, wide_vs2 ? wl : v->lmul) ||
+        (is_vv(v) && !vgroup_ok(v->rs1, v->lmul)) || (!v->vm && v->vd == 0))
+        return false;
+    return overlap_ok(v->vd, wl, v->rs2, wide_vs2 ? wl : v->lmul) &&
+           (!is_vv(v) || overlap_ok(v->vd, wl, v->rs1, v->lmul));
+}
+
 static enum exec_status widening(struct dv_hart *h, struct vinsn *v)
 {
     unsigned eb = v->sew, f6 = v->f6;
     bool wide_vs2 = f6 >= 0x34 && f6 <= 0x37;
-    if (eb == 8 || v->lmul + 1 > 3 || (f6 == 0x3e && is_vv(v)) || f6 == 0x39)
-        return EXEC_ILLEGAL;
-    int wl = v->lmul + 1;
-    if (!vgroup_ok(v->vd, wl) || !vgroup_ok(v->rs2, wide_vs2 ? wl : v->lmul) ||
-        (is_vv(v) && !vgroup_ok(v->rs1, v->lmul)) || (!v->vm && v->vd == 0))
-        return EXEC_ILLEGAL;
-    if (!overlap_ok(v->vd, wl, v->rs2, wide_vs2 ? wl : v->lmul) ||
-        (is_vv(v) && !overlap_ok(v->vd, wl, v->rs1, v->lmul)))
+    if ((f6 == 0x3e && is_vv(v)) || f6 == 0x39 || !widening_groups_ok(v, wide_vs2))
         return EXEC_ILLEGAL;
     unsigned wb = 2 * eb;
     for (uint64_t i = h->vec.vstart; i < v->vl; i++) {
@@ -853,6 +862,91 @@ static enum exec_status from_scalar(struct dv_hart *h, struct vinsn *v)
     return EXEC_RETIRE;
 }
 
+/* --- Zvbb, Zvbc: bit manipulation for cryptography -------------------------------------------- */
+
+/* Zvkt: none of these branches on element values (rotations mask their
+   counts, clz/ctz count with popcount64). */
+static uint64_t rotate_right(uint64_t a, unsigned s, unsigned bits)
+{
+    s &= bits - 1;
+    return vtrunc(a >> s | a << ((bits - s) & (bits - 1)), bits / 8);
+}
+
+/* The bits of a at and below its highest set bit. */
+static uint64_t smear_right(uint64_t a)
+{
+    for (unsigned s = 1; s < 64; s <<= 1)
+        a |= a >> s;
+    return a;
+}
+
+/* vbrev, vbrev8, vrev8, vclz, vctz, vcpop.v (VXUNARY0, vs1 = 8..14). */
+static bool bit_unary(unsigned kind, uint64_t a, unsigned eb, uint64_t *out)
+{
+    unsigned bits = 8 * eb;
+    switch (kind) {
+    case 0x08: *out = brev8(a); return true;
+    case 0x09: *out = __builtin_bswap64(a) >> (64 - bits); return true;
+    case 0x0a: *out = __builtin_bswap64(brev8(a)) >> (64 - bits); return true;
+    case 0x0c: *out = bits - popcount64(smear_right(a)); return true;
+    case 0x0d: *out = popcount64(vtrunc(~a & (a - 1), eb)); return true;
+    case 0x0e: *out = popcount64(a); return true;
+    }
+    return false;
+}
+
+/* OPIVV/OPIVX/OPIVI vandn (0x01), vror (0x14, and 0x15 as .vi with uimm[5]),
+   vrol (0x15); OPMVV VXUNARY0 (0x12, vs1 >= 8); OPMVV/OPMVX vclmul (0x0c),
+   vclmulh (0x0d), SEW 64 only. */
+static enum exec_status bit_elementwise(struct dv_hart *h, struct vinsn *v)
+{
+    unsigned eb = v->sew, bits = 8 * eb, f6 = v->f6;
+    bool opm = v->f3 == 2 || v->f3 == 6, vi = v->f3 == 3, unary = opm && f6 == 0x12;
+    uint64_t probe;
+    if (unary ? !bit_unary(v->rs1, 0, eb, &probe) : (vi && f6 == 0x01))
+        return EXEC_ILLEGAL;
+    if (opm && !unary && eb != 8)
+        return EXEC_ILLEGAL;
+    if (!vgroup_ok(v->vd, v->lmul) || !vgroup_ok(v->rs2, v->lmul) ||
+        (is_vv(v) && !unary && !vgroup_ok(v->rs1, v->lmul)) || (!v->vm && v->vd == 0))
+        return EXEC_ILLEGAL;
+    uint64_t imm = v->rs1 | (uint64_t)(f6 & 1) << 5; /* vror.vi's six bits */
+    for (uint64_t i = h->vec.vstart; i < v->vl; i++) {
+        if (!vactive(h, v, i))
+            continue;
+        uint64_t a = velt(h, v->vlenb, v->rs2, i, eb), r;
+        uint64_t b = unary || vi ? imm : operand1(h, v, i, eb);
+        if (unary)
+            bit_unary(v->rs1, a, eb, &r);
+        else if (opm)
+            r = f6 == 0x0c ? clmul_lo(a, b) : clmul_hi(a, b);
+        else if (f6 == 0x01)
+            r = a & ~b;
+        else if (f6 == 0x14 || vi)
+            r = rotate_right(a, (unsigned)b, bits);
+        else
+            r = rotate_right(a, (unsigned)(bits - (b & (bits - 1))), bits);
+        vset(h, v->vlenb, v->vd, i, eb, vtrunc(r, eb));
+    }
+    return EXEC_RETIRE;
+}
+
+/* vwsll: zero-extended vs2 shifted left by the low log2(2*SEW) bits of the operand. */
+static enum exec_status widening_shift_left(struct dv_hart *h, struct vinsn *v)
+{
+    if (!widening_groups_ok(v, false))
+        return EXEC_ILLEGAL;
+    unsigned eb = v->sew, wb = 2 * eb;
+    for (uint64_t i = h->vec.vstart; i < v->vl; i++) {
+        if (!vactive(h, v, i))
+            continue;
+        uint64_t a = velt(h, v->vlenb, v->rs2, i, eb);
+        uint64_t b = v->f3 == 3 ? v->rs1 : operand1(h, v, i, eb);
+        vset(h, v->vlenb, v->vd, i, wb, vtrunc(a << (b & (8 * wb - 1)), wb));
+    }
+    return EXEC_RETIRE;
+}
+
 /* --- dispatch ------------------------------------------------------------------------ */
 
 static enum exec_status opi(struct dv_hart *h, struct vinsn *v)
@@ -868,6 +962,10 @@ static enum exec_status opi(struct dv_hart *h, struct vinsn *v)
     case 0x12:
     case 0x13: return carry(h, v);
     case 0x17: return merge(h, v);
+    case 0x01:
+    case 0x14:
+    case 0x15: return bit_elementwise(h, v);
+    case 0x35: return widening_shift_left(h, v);
     case 0x27:
         if (vi)
             return move_whole(h, v, false);
@@ -900,7 +998,12 @@ static enum exec_status opm(struct dv_hart *h, struct vinsn *v)
     case 0x0e: return vv ? EXEC_ILLEGAL : slide(h, v, true, true);
     case 0x0f: return vv ? EXEC_ILLEGAL : slide(h, v, false, true);
     case 0x10: return vv ? to_scalar(h, v) : from_scalar(h, v);
-    case 0x12: return vv ? extension(h, v) : EXEC_ILLEGAL;
+    case 0x0c:
+    case 0x0d: return bit_elementwise(h, v);
+    case 0x12:
+        if (vv && v->rs1 >= 8)
+            return bit_elementwise(h, v);
+        return vv ? extension(h, v) : EXEC_ILLEGAL;
     case 0x14: return vv ? mask_unary(h, v) : EXEC_ILLEGAL;
     case 0x17: return vv ? compress(h, v) : EXEC_ILLEGAL;
     }
@@ -937,6 +1040,7 @@ enum exec_status vec_exec(struct dv_hart *h, const struct insn *in)
     case OP_VSETVL: st = vsetvl(h, in); break;
     case OP_VLOAD: st = vec_load_store(h, in, false); break;
     case OP_VSTORE: st = vec_load_store(h, in, true); break;
+    case OP_VCRYPTO: st = vec_crypto_exec(h, in); break;
     default: st = arith(h, in); break;
     }
     if (st == EXEC_ILLEGAL)

@@ -161,6 +161,8 @@ static inline unsigned vgroup_regs(int emul)
 enum exec_status vec_load_store(struct dv_hart *h, const struct insn *in, bool store);
 /* vector_fp.c: OPFVV / OPFVF; EXEC_ILLEGAL for a reserved encoding. */
 enum exec_status vec_fp(struct dv_hart *h, struct vinsn *v);
+/* vector_crypto.c: OP-VE, the element-group instructions of Zvkned, Zvknh, Zvkg, Zvksed, Zvksh. */
+enum exec_status vec_crypto_exec(struct dv_hart *h, const struct insn *in);
 /* vector.c: fill v from the instruction and vtype; false when vill. */
 bool vec_setup(struct dv_hart *h, uint32_t raw, struct vinsn *v);
 

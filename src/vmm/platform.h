@@ -51,15 +51,18 @@ static inline unsigned platform_virtio_irq(unsigned slot)
 #define PLATFORM_BOOT_TIMER_BASE 0x10200000ull
 
 /* What the harts implement, as the device tree reports it (riscv,isa and,
-   split, riscv,isa-extensions): RVA23's unprivileged set but the vector
-   crypto, and Zfh beyond it; its supervisor set but Sha and Ssstateen; the
-   Zbk and Zk scalar crypto. Zic64b, Ziccamoa, Zicclsm and Ziccrse are properties
-   the hart has by construction (64-byte blocks; AMOs and misaligned
-   accesses anywhere in RAM; LR/SC pairs that succeed). */
+   split, riscv,isa-extensions): RVA23's unprivileged set, and Zfh beyond
+   it; its supervisor set but Sha and Ssstateen; the Zbk and Zk scalar
+   crypto. The vector crypto (Zvbb, Zvbc, Zvk*) is every part of the Zvkn,
+   Zvknc, Zvkng, Zvks, Zvksc and Zvksg shorthands, which are left out as Zkn
+   and Zks are. Zic64b, Ziccamoa, Zicclsm and Ziccrse are properties the hart
+   has by construction (64-byte blocks; AMOs and misaligned accesses anywhere
+   in RAM; LR/SC pairs that succeed). */
 #define PLATFORM_ISA                                                                               \
     "rv64imafdcv_zic64b_zicbom_zicbop_zicboz_ziccamoa_zicclsm_ziccrse_zicntr_zicond_zicsr_"        \
     "zifencei_zihintntl_zihintpause_zihpm_zimop_zaamo_zabha_zacas_zalrsc_zawrs_zfa_zfh_zfhmin_"    \
-    "zca_zcb_zcd_zcmop_zba_zbb_zbc_zbkb_zbkc_zbkx_zbs_zknd_zkne_zknh_zksed_zksh_zkt_zve32f_"       \
-    "zve32x_zve64d_zve64f_zve64x_zvfhmin_sscofpmf_ssnpm_sstc_svadu_svinval_svnapot_svpbmt"
+    "zca_zcb_zcd_zcmop_zba_zbb_zbc_zbkb_zbkc_zbkx_zbs_zknd_zkne_zknh_zksed_zksh_zkt_zvbb_zvbc_"    \
+    "zve32f_zve32x_zve64d_zve64f_zve64x_zvfhmin_zvkb_zvkg_zvkned_zvknha_zvknhb_zvksed_zvksh_zvkt_" \
+    "sscofpmf_ssnpm_sstc_svadu_svinval_svnapot_svpbmt"
 
 #endif

@@ -9,6 +9,7 @@ VTEST_FLAGS := -march=rv64gcv -mabi=lp64d -O2 -static -nostdlib -nostartfiles -n
 VTEST_SRCS  := $(wildcard tests/vector/*.c)
 $(B)/vector-tests/vmem.elf: tests/vector/vmem_ops.h
 $(B)/vector-tests/fp16.elf: VTEST_FLAGS += -march=rv64gcv_zfh
+$(B)/vector-tests/vzvbb.elf $(B)/vector-tests/vzvk.elf: tests/vector/vinsn.h
 VTEST_ELFS  := $(patsubst tests/vector/%.c,$(B)/vector-tests/%.elf,$(VTEST_SRCS))
 
 $(B)/vector-tests/%.elf: tests/vector/%.c tests/vector/rt.h tests/vector/vtest.ld tests/vector/vector.mk
