@@ -8,7 +8,8 @@
  *
  * ACTION: sink (read to EOF), source:BYTES (send BYTES of a pseudo-random
  * stream seeded by the stream's number, half-close, wait for the peer's
- * EOF), echo (send back what comes, to EOF). COUNT streams run at once,
+ * EOF), echo (send back what comes, to EOF), hold (never read: a peer
+ * that floods it must be held back; ends when killed). COUNT streams run at once,
  * one process each (listen: the first COUNT connections). Each prints
  * "stream N sent|recv BYTES SUM" (SUM: an order-sensitive 64-bit hash of
  * the bytes), then the parent prints "vsock: COUNT streams ok" or
@@ -143,6 +144,9 @@ static int serve(int fd, unsigned stream, const char *action)
     } else if (!strcmp(action, "echo")) {
         rc = drain(fd, &s, 1);
         shutdown(fd, SHUT_WR);
+    } else if (!strcmp(action, "hold")) {
+        for (;;)
+            pause();
     } else if (!strncmp(action, "source:", 7)) {
         what = "sent";
         rc = source(fd, stream, strtoull(action + 7, NULL, 0), &s);
@@ -259,7 +263,7 @@ static int wait_all(unsigned count, int first_rc)
 int main(int argc, char **argv)
 {
     if (argc < 4 || argc > 5) {
-        fprintf(stderr, "usage: vsock listen|connect ADDR sink|echo|source:BYTES [COUNT]\n");
+        fprintf(stderr, "usage: vsock listen|connect ADDR sink|echo|hold|source:BYTES [COUNT]\n");
         return 2;
     }
     unsigned count = argc == 5 ? (unsigned)strtoul(argv[4], NULL, 10) : 1;

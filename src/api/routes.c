@@ -287,6 +287,21 @@ static int apply_boot_source(struct api_target *t, const json_t *b, char *err, s
     return 0;
 }
 
+/* Firecracker's hybrid vsock: guest_cid and uds_path; vsock_id is accepted
+   and ignored (there is one device). */
+static int apply_vsock(struct api_target *t, const json_t *b, char *err, size_t err_len)
+{
+    static const struct field fields[] = {
+        {"guest_cid", F_UINT, true},
+        {"uds_path", F_STRING, true},
+        {"vsock_id", F_STRING, false},
+    };
+    if (check_fields(b, fields, 3, err, err_len))
+        return -1;
+    json_int_t cid = json_integer_value(json_object_get(b, "guest_cid"));
+    return vm_config_set_vsock(t->cfg, (uint64_t)cid, get_string(b, "uds_path"), err, err_len);
+}
+
 /* path_id: the id in the request's path, NULL from a config file. */
 static int apply_drive(struct api_target *t, const json_t *b, const char *path_id, char *err,
                        size_t err_len)
@@ -776,10 +791,14 @@ static json_t *config_json(const struct api_target *t)
     json_t *metrics =
         t->metrics.set ? json_pack("{s:s}", "metrics_path", t->metrics.metrics_path) : json_null();
     json_t *entropy = t->entropy_set ? json_pack("{s:n}", "rate_limiter") : json_null();
-    return json_pack("{s:n, s:o, s:o, s:n, s:o, s:o, s:o, s:n, s:o, s:n, s:o}", "balloon", "drives",
+    json_t *vsock = cfg->vsock_cid
+                        ? json_pack("{s:s, s:I, s:s}", "vsock_id", "vsock0", "guest_cid",
+                                    (json_int_t)cfg->vsock_cid, "uds_path", cfg->vsock_uds)
+                        : json_null();
+    return json_pack("{s:n, s:o, s:o, s:n, s:o, s:o, s:o, s:n, s:o, s:o, s:o}", "balloon", "drives",
                      drives, "boot-source", boot, "cpu-config", "logger", logger, "machine-config",
                      machine_config_json(cfg), "metrics", metrics, "mmds-config",
-                     "network-interfaces", nics, "vsock", "entropy", entropy);
+                     "network-interfaces", nics, "vsock", vsock, "entropy", entropy);
 }
 
 char *api_render_config(const struct api_target *t)
@@ -856,6 +875,9 @@ static int route_body(struct api_target *t, const char *method, const char *path
         return (pre_boot(t, err, err_len) || apply_metrics(t, b, err, err_len)) ? -1 : 0;
     if (put && !strcmp(path, "/entropy"))
         return (pre_boot(t, err, err_len) || apply_entropy(t, b, err, err_len)) ? -1 : 0;
+    if (put && !strcmp(path, "/vsock"))
+        return boot_resource(t, (pre_boot(t, err, err_len) || apply_vsock(t, b, err, err_len)) ? -1
+                                                                                               : 0);
     if (put && !strcmp(path, "/snapshot/create"))
         return snapshot_create(t, b, err, err_len);
     if (put && !strcmp(path, "/snapshot/load"))
@@ -955,7 +977,7 @@ int api_load_config(struct api_target *t, const char *json, size_t len, char *er
         {"cpu-config", F_ANY, false},
     };
     int rc = check_fields(root, sections, sizeof(sections) / sizeof(sections[0]), err, err_len);
-    static const char *const unsupported[] = {"balloon", "vsock", "mmds-config", "cpu-config"};
+    static const char *const unsupported[] = {"balloon", "mmds-config", "cpu-config"};
     for (unsigned i = 0; rc == 0 && i < sizeof(unsupported) / sizeof(unsupported[0]); i++)
         if (has(root, unsupported[i]))
             rc = set_err(err, err_len, "%s: not supported by this duvisor", unsupported[i]);
@@ -983,6 +1005,8 @@ int api_load_config(struct api_target *t, const char *json, size_t len, char *er
     }
     if (rc == 0 && has(root, "entropy"))
         rc = apply_entropy(t, json_object_get(root, "entropy"), err, err_len);
+    if (rc == 0 && has(root, "vsock"))
+        rc = apply_vsock(t, json_object_get(root, "vsock"), err, err_len);
     json_decref(root);
     return rc ? -1 : 0;
 }

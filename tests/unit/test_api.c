@@ -1573,6 +1573,27 @@ static void test_metrics(void **state)
     free(cfg);
 }
 
+static void test_vsock(void **state)
+{
+    struct ctx *c = *state;
+    FAULT(c, DESER "unknown field `port`.", "PUT", "/vsock",
+          "{'guest_cid': 3, 'uds_path': '/tmp/v.sock', 'port': 1}");
+    FAULT(c, DESER "missing field `uds_path`.", "PUT", "/vsock", "{'guest_cid': 3}");
+    FAULT_HAS(c, "it must be 3 to", "PUT", "/vsock", "{'guest_cid': 2, 'uds_path': '/tmp/v.sock'}");
+    FAULT_HAS(c, "needs a Unix socket path", "PUT", "/vsock", "{'guest_cid': 3, 'uds_path': ''}");
+    assert_int_equal(c->cfg->vsock_cid, 0);
+    EXPECT_JSON(json_object_get(GET(c, "/vm/config"), "vsock"), "null");
+    OK(c, "PUT", "/vsock", "{'vsock_id': 'vsock0', 'guest_cid': 3, 'uds_path': '/tmp/v.sock'}");
+    assert_int_equal(c->cfg->vsock_cid, 3);
+    assert_string_equal(c->cfg->vsock_uds, "/tmp/v.sock");
+    EXPECT_JSON(json_object_get(GET(c, "/vm/config"), "vsock"),
+                "{'vsock_id': 'vsock0', 'guest_cid': 3, 'uds_path': '/tmp/v.sock'}");
+    OK(c, "PUT", "/vsock", "{'guest_cid': 4294967294, 'uds_path': '/tmp/w.sock'}"); /* replaces */
+    assert_int_equal(c->cfg->vsock_cid, 4294967294u);
+    start_vm(c);
+    FAULT(c, AFTER, "PUT", "/vsock", "{'guest_cid': 5, 'uds_path': '/tmp/v.sock'}");
+}
+
 static void test_entropy(void **state)
 {
     struct ctx *c = *state;
@@ -1884,7 +1905,7 @@ static void test_load_config_refusals(void **state)
                           c->kernel),
                      -1);
     assert_string_equal(err, DESER "unknown field `vsock_devices`.");
-    const char *unsupported[] = {"vsock", "balloon", "mmds-config", "cpu-config"};
+    const char *unsupported[] = {"balloon", "mmds-config", "cpu-config"};
     for (size_t i = 0; i < sizeof(unsupported) / sizeof(unsupported[0]); i++) {
         char want[128];
         snprintf(want, sizeof(want), "%s: not supported by this duvisor", unsupported[i]);
@@ -1895,8 +1916,8 @@ static void test_load_config_refusals(void **state)
         assert_string_equal(err, want);
     }
     assert_int_equal(
-        load(c, err, sizeof(err), "{'vsock': {'guest_cid': 3, 'uds_path': '/tmp/v.sock'}}"), -1);
-    assert_string_equal(err, "vsock: not supported by this duvisor");
+        load(c, err, sizeof(err), "{'vsock': {'guest_cid': 2, 'uds_path': '/tmp/v.sock'}}"), -1);
+    assert_string_equal(err, "vsock guest CID 2: it must be 3 to 4294967294");
     /* invalid JSON */
     assert_int_equal(load(c, err, sizeof(err), "{'boot-source': "), -1);
     assert_int_equal(strncmp(err, "invalid JSON: ", 14), 0);
@@ -2078,6 +2099,7 @@ int main(void)
         T(test_logger),
         T(test_metrics),
         T(test_entropy),
+        T(test_vsock),
         T(test_bad_bodies),
         T(test_bad_routes),
         T(test_payload_limit),
