@@ -26,7 +26,7 @@ gsh g 'grep -c ^processor /proc/cpuinfo'
 expect "6.12 guest: /proc/cpuinfo shows 2 processors ($reply)" [ "$reply" = 2 ]
 gsh g 'grep -m1 ^isa /proc/cpuinfo | cut -d: -f2'
 expect "6.12 guest: /proc/cpuinfo isa is rv64imafdc... ($reply)" grep -q '^ rv64imafdc' <<<"$reply"
-for ext in zfa zfh zfhmin zvfhmin; do
+for ext in zfa zfh zfhmin zvfhmin zvbb zvbc zvkb zvkg zvkned zvknha zvknhb zvksed zvksh zvkt; do
   expect "6.12 guest: /proc/cpuinfo isa lists $ext" grep -qE "_${ext}(_|\$)" <<<"$reply"
 done
 gsh g 'grep -c "^hart isa" /proc/cpuinfo'
