@@ -21,6 +21,8 @@ uint64_t dv_enter(struct dv_hart *h)
             (struct trap){.cause = EXC_FETCH_GUEST_PAGE, .tval = h->pc, .gpa = h->pc, .gva = true};
         return trap_take_exit(h);
     }
+    if (unlikely(h->debug))
+        return interp_debug_run(h);
     if (jit_wanted(h))
         return jit_run(h);
     return interp_run(h);

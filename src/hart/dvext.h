@@ -145,6 +145,7 @@ enum dv_exit_cause {
     DV_EXIT_LOAD_GUEST_PAGE_FAULT = 21,
     DV_EXIT_VIRTUAL_INSTRUCTION = 22, /* utval = instruction bits */
     DV_EXIT_STORE_GUEST_PAGE_FAULT = 23,
+    DV_EXIT_DEBUG = 24, /* a debug trigger fired or a step ended (dv_debug_arm) */
 };
 #define DV_EXIT_USIP (DV_CAUSE_INTERRUPT | 0) /* vIPI: this hart's vipi bit was set */
 #define DV_EXIT_UTIP (DV_CAUSE_INTERRUPT | 4) /* vtimer: time + hutimedelta >= vtimecmp */
@@ -321,6 +322,46 @@ int dv_guest_read(struct dv_hart *h, uint64_t gva, void *buf, size_t len);
  * hardware. Any thread.
  */
 void dv_mem_written(struct dv_machine *m, const void *host, size_t len);
+
+/*
+ * Debugging (a debugger stub in the hypervisor), like the Sdtrig triggers
+ * and dcsr.step of the debug spec but seen by the hypervisor, never the
+ * guest. Triggers match guest virtual addresses (the translation in force)
+ * and fire BEFORE the instruction executes: an execute trigger at its pc, a
+ * load/store trigger when its access overlaps [addr, addr+len) (integer, FP
+ * and atomic accesses; not vector or cache-block ones). A step stops after
+ * one instruction retired or trapped into the guest, with guest interrupts
+ * masked and WFI a no-op. The exit is DV_EXIT_DEBUG with uepc = the next
+ * instruction to run, hutinst = enum dv_debug_reason and utval = the pc
+ * (execute, step) or the first watched byte the access touched. A hart with
+ * anything armed runs in the interpreter; one without pays nothing. The
+ * guest's own ebreak stays the guest's breakpoint exception. Only while the
+ * hart is not running.
+ */
+enum dv_trigger_type { DV_TRIGGER_EXEC = 1, DV_TRIGGER_LOAD = 2, DV_TRIGGER_STORE = 4 };
+enum dv_debug_reason {
+    DV_DEBUG_STEP = 1,
+    DV_DEBUG_EXEC = 2,
+    DV_DEBUG_LOAD = 3,
+    DV_DEBUG_STORE = 4
+};
+struct dv_trigger {
+    uint64_t addr, len; /* len >= 1 (ignored for DV_TRIGGER_EXEC) */
+    unsigned type;      /* DV_TRIGGER_* bits */
+};
+#define DV_MAX_TRIGGERS 64
+/* Replace h's triggers with t[0..n) and arm (step true) or disarm a single
+   step from the current uepc: one that ends at the next dv_enter (an exit
+   the hypervisor completed, e.g. an SBI call or emulated MMIO access, moved
+   uepc or retired something) stops there at once. n = 0 and step false
+   disarms everything. DV_OK, or DV_ERR_INVALID / DV_ERR_NOMEM and nothing
+   changed. */
+int dv_debug_arm(struct dv_hart *h, const struct dv_trigger *t, unsigned n, bool step);
+/* A debugger's view of guest virtual address gva through the guest's
+   current vsatp: the guest-physical address, with no side effect the guest
+   can see (no A/D update, no TLB fill) and no permission check. 0, or -1 when
+   gva does not translate. Only while the hart is not running. */
+int dv_debug_translate(struct dv_hart *h, uint64_t gva, uint64_t *gpa);
 
 /* Guest instructions retired by this hart (the guest's instret). */
 uint64_t dv_instret(const struct dv_hart *h);

@@ -174,6 +174,7 @@ struct window {
 
 struct vplic;
 struct aia;
+struct hart_debug;
 
 struct dv_machine {
     unsigned nharts;
@@ -273,6 +274,7 @@ struct dv_hart {
     bool jit_stop;                   /* a store hit translated code: leave the region */
     uint32_t jit_mxcsr;              /* scratch for translated code's host FP status */
     struct verify_log *verify;       /* verify mode: log stores here (jit/verify.c) */
+    struct hart_debug *debug;        /* armed debug triggers or step (debug.c), or NULL */
     uint8_t jit_fflags_of_mxcsr[64]; /* host exception flags -> fflags (jit.c) */
     struct hart_vector vec;          /* cold: only vector instructions touch it */
 };

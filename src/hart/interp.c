@@ -4,6 +4,7 @@
  * and vPLIC changes are looked at every ASYNC_BUDGET instructions and at once
  * when another thread asks for attention (timer.c).
  */
+#include "hart/debug.h"
 #include "hart/decode.h"
 #include "hart/exec_amo.h"
 #include "hart/exec_branch.h"
@@ -118,6 +119,39 @@ uint64_t interp_run(struct dv_hart *h)
 bool interp_block(struct dv_hart *h)
 {
     return interp_loop(h, true);
+}
+
+uint64_t interp_debug_run(struct dv_hart *h)
+{
+    if (debug_step_done(h)) {
+        debug_step_stop(h);
+        return trap_take_exit(h);
+    }
+    for (;;) {
+        /* A step masks interrupts: no look at them until it ends. */
+        bool stepping = h->debug->step;
+        if (!stepping &&
+            (h->budget <= 0 || atomic_load_explicit(&h->attention, memory_order_relaxed))) {
+            if (timer_poll(h))
+                break;
+        }
+        h->budget--;
+        uint32_t raw;
+        const struct insn *next = mmu_fetch(h, h->pc, &raw) ? icache_lookup(h, h->pc, raw) : NULL;
+        if (debug_trigger_fires(h, next))
+            break;
+        const struct insn *in = NULL;
+        enum exec_status st = interp_step(h, &in);
+        if (st == EXEC_WFI && !stepping)
+            timer_wait_for_interrupt(h); /* while stepping, WFI is a no-op */
+        else if (st == EXEC_TRAP && trap_route(h))
+            break;
+        if (stepping) {
+            debug_step_stop(h);
+            break;
+        }
+    }
+    return trap_take_exit(h);
 }
 
 bool interp_steps(struct dv_hart *h, uint64_t n)

@@ -14,6 +14,10 @@ bool interp_block(struct dv_hart *h);
 
 /* Retire exactly n instructions from h->pc with no look at interrupts;
    false, with h->trap raised and not routed, if one of them traps. */
+/* dv_enter for a hart with debug triggers or a step armed (debug.h):
+   the interpreter alone, the triggers looked at before every instruction. */
+uint64_t interp_debug_run(struct dv_hart *h);
+
 bool interp_steps(struct dv_hart *h, uint64_t n);
 
 #endif

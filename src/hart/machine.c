@@ -183,6 +183,7 @@ void dv_hart_destroy(struct dv_hart *h)
     h->m->harts[h->vcpuid] = NULL;
     pthread_mutex_unlock(&h->m->lock);
     jit_hart_destroy(h);
+    dv_debug_arm(h, NULL, 0, false);
     pthread_cond_destroy(&h->wait_cond);
     pthread_mutex_destroy(&h->wait_lock);
     free(h->icache);

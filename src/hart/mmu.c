@@ -477,6 +477,50 @@ int dv_guest_read(struct dv_hart *h, uint64_t gva, void *buf, size_t len)
     return rc;
 }
 
+/*
+ * The debugger's walk: the guest's tables as they are, with no A/D update,
+ * no permission check and no TLB fill (the G-stage leaf cache is the
+ * hypervisor's own, invisible to the guest).
+ */
+int dv_debug_translate(struct dv_hart *h, uint64_t gva, uint64_t *gpa)
+{
+    uint64_t mode = h->vsatp >> 60;
+    if (mode == 0) {
+        *gpa = gva;
+        return 0;
+    }
+    unsigned levels = mode == 8 ? 3 : mode == 9 ? 4 : 5;
+    unsigned va_bits = PAGE_SHIFT + 9 * levels;
+    if ((int64_t)(gva << (64 - va_bits)) >> (64 - va_bits) != (int64_t)gva)
+        return -1;
+    struct trap saved = h->trap;
+    int rc = -1;
+    uint64_t table = (h->vsatp & ((1ull << 44) - 1)) << PAGE_SHIFT;
+    for (int level = (int)levels - 1; level >= 0; level--) {
+        unsigned shift = PAGE_SHIFT + 9 * (unsigned)level;
+        uintptr_t pte_host;
+        if (!gstage(h, table + ((gva >> shift) & 0x1ff) * 8, ACC_LOAD, ACC_LOAD, gva, 0, &pte_host))
+            break;
+        uint64_t pte = __atomic_load_n((const uint64_t *)pte_host, __ATOMIC_ACQUIRE);
+        bool leaf = pte & (PTE_R | PTE_W | PTE_X);
+        if (!(pte & PTE_V) || ((pte & PTE_W) && !(pte & PTE_R)) ||
+            !pte_ext_ok(pte, leaf, level, h->huenvcfg & DV_ENVCFG_PBMTE))
+            break;
+        if (!leaf) {
+            table = PTE_PPN(pte) << PAGE_SHIFT;
+            continue;
+        }
+        uint64_t super_mask = (1ull << (9 * (unsigned)level)) - 1;
+        if (PTE_PPN(pte) & super_mask)
+            break;
+        *gpa = ((leaf_ppn(pte, gva) & ~super_mask) << PAGE_SHIFT) | (gva & ((1ull << shift) - 1));
+        rc = 0;
+        break;
+    }
+    h->trap = saved;
+    return rc;
+}
+
 bool mmu_fetch_slow(struct dv_hart *h, uint64_t pc, uint32_t *raw)
 {
     if (pc & 1) {

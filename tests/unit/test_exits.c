@@ -2356,6 +2356,150 @@ static void test_mid_block_fault_two_stage(void **state)
     run_mid_block_fault(state, MB_TWO_STAGE);
 }
 
+/* ---- debug triggers and steps (dv_debug_arm) ---------------------------------------------- */
+
+/* The next exit must be a debug stop for why at pc with utval addr. */
+static void expect_debug(struct vm *vm, struct dv_hart *h, uint64_t why, uint64_t pc, uint64_t addr)
+{
+    uint64_t cause = enter(vm, h);
+    if (cause != DV_EXIT_DEBUG || csr(h, DV_CSR_HUTINST) != why || csr(h, DV_CSR_UEPC) != pc ||
+        csr(h, DV_CSR_UTVAL) != addr)
+        fail_msg("want debug stop %" PRIu64 " at %#" PRIx64 " (utval %#" PRIx64 "), got %s", why,
+                 pc, addr, describe(h));
+}
+
+static void arm(struct dv_hart *h, uint64_t addr, uint64_t len, unsigned type, bool step)
+{
+    struct dv_trigger t = {.addr = addr, .len = len, .type = type};
+    assert_int_equal(dv_debug_arm(h, &t, type ? 1 : 0, step), DV_OK);
+}
+
+/* One step from uepc: the instruction there retires, nothing else. */
+static void expect_step(struct vm *vm, struct dv_hart *h, uint64_t next_pc)
+{
+    uint64_t i0 = dv_instret(h);
+    arm(h, 0, 0, 0, true);
+    expect_debug(vm, h, DV_DEBUG_STEP, next_pc, next_pc);
+    assert_int_equal(dv_instret(h), i0 + 1);
+}
+
+static void test_debug_triggers(void **state)
+{
+    struct vm *vm = vm_new(state, "debug", 1);
+    vm_map(vm, RAM_BASE, RAM_SIZE, GSTAGE_R | GSTAGE_W | GSTAGE_X);
+    struct dv_hart *h = vm_hart(vm, 0);
+
+    /* target ran 3000 times (translated, with the JIT on); now break at it */
+    assert_int_equal(expect_hcall(vm, h, HC_MARK), 1);
+    uint64_t target = dv_gpr_get(h, X_A1);
+    assert_int_equal(dv_gpr_get(h, X_A2), 3000);
+    uint32_t code = ram32(vm, target);
+    arm(h, target, 1, DV_TRIGGER_EXEC, false);
+    expect_debug(vm, h, DV_DEBUG_EXEC, target, target);
+    /* before the instruction: it has not run, and fires again until disarmed */
+    assert_int_equal(dv_gpr_get(h, X_A2), 3000);
+    expect_debug(vm, h, DV_DEBUG_EXEC, target, target);
+    assert_int_equal(ram32(vm, target), code); /* guest memory never patched */
+    expect_step(vm, h, target + 2);            /* c.addi a2, a2, 1 */
+    assert_int_equal(dv_gpr_get(h, X_A2), 3001);
+    arm(h, 0, 0, 0, false);
+
+    /* watch triggers: a store, a load, an AMO (a store and a load) */
+    assert_int_equal(expect_hcall(vm, h, HC_MARK), 2);
+    uint64_t watched = dv_gpr_get(h, X_A1);
+    uint64_t store_pc = dv_gpr_get(h, X_S4), load_pc = dv_gpr_get(h, X_S5);
+    uint64_t amo_pc = dv_gpr_get(h, X_S6);
+    struct dv_trigger w[2] = {{.addr = watched + 4, .len = 4, .type = DV_TRIGGER_STORE},
+                              {.addr = watched + 8, .len = 8, .type = DV_TRIGGER_LOAD}};
+    assert_int_equal(dv_debug_arm(h, w, 2, false), DV_OK);
+    /* the 8-byte store touches the watched word from its first byte on */
+    expect_debug(vm, h, DV_DEBUG_STORE, store_pc, watched + 4);
+    assert_int_equal(ram64(vm, watched), 0); /* not yet stored */
+    expect_step(vm, h, load_pc);
+    assert_int_equal(ram64(vm, watched), 0x55);
+    assert_int_equal(dv_debug_arm(h, w, 2, false), DV_OK);
+    expect_debug(vm, h, DV_DEBUG_LOAD, load_pc, watched + 8);
+    expect_step(vm, h, amo_pc);
+    assert_int_equal(dv_gpr_get(h, X_T2), 0x1234);
+    arm(h, watched, 8, DV_TRIGGER_LOAD, false); /* an AMO reads too */
+    expect_debug(vm, h, DV_DEBUG_LOAD, amo_pc, watched);
+    expect_step(vm, h, amo_pc + 4);
+    assert_int_equal(ram64(vm, watched), 0xaa);
+
+    /* the guest's own ebreak, with a trigger armed elsewhere: the guest's trap */
+    arm(h, RAM_BASE + 0x100000, 1, DV_TRIGGER_EXEC, false);
+    assert_int_equal(expect_hcall(vm, h, HC_MARK), 3);
+
+    /* steps mask interrupts: a pending, enabled guest interrupt is not taken */
+    uint64_t step_pc = dv_gpr_get(h, X_A1), ecall_mark = dv_gpr_get(h, X_S4);
+    csr_set(h, DV_CSR_HUVSIE, 1u << 1);
+    csr_set(h, DV_CSR_HUVSSTATUS, csr(h, DV_CSR_HUVSSTATUS) | (1u << 1));
+    csr_set(h, DV_CSR_HUVIP, DV_HUVIP_VSSIP);
+    uint64_t scause = csr(h, DV_CSR_HUVSCAUSE);
+    expect_step(vm, h, step_pc + 2);
+    assert_int_equal(dv_gpr_get(h, X_A3), 7);
+    expect_step(vm, h, ecall_mark); /* the wfi: a no-op, no sleep */
+    assert_int_equal(csr(h, DV_CSR_HUVSCAUSE), scause);
+    csr_set(h, DV_CSR_HUVIP, 0);
+    /* stepping the ecall: an exit; the hypervisor completes it, which ends the step */
+    expect_step(vm, h, ecall_mark + 2); /* li a0, 4 */
+    expect_step(vm, h, ecall_mark + 6); /* lui a7 */
+    expect_step(vm, h, ecall_mark + 8); /* li a6 */
+    uint64_t i0 = dv_instret(h);
+    arm(h, 0, 0, 0, true);
+    assert_int_equal(expect_hcall(vm, h, HC_MARK), 4);
+    expect_debug(vm, h, DV_DEBUG_STEP, ecall_mark + 12, ecall_mark + 12);
+    assert_int_equal(dv_instret(h), i0);
+    arm(h, 0, 0, 0, false);
+    expect_pass(vm, h, 0x77);
+}
+
+static void test_debug_arm_refuses(void **state)
+{
+    struct vm *vm = vm_new(state, "debug", 1);
+    struct dv_hart *h = vm_hart(vm, 0);
+    struct dv_trigger t[DV_MAX_TRIGGERS + 1] = {{0}};
+    for (unsigned i = 0; i <= DV_MAX_TRIGGERS; i++)
+        t[i] = (struct dv_trigger){.addr = i, .len = 1, .type = DV_TRIGGER_EXEC};
+    assert_int_equal(dv_debug_arm(h, t, DV_MAX_TRIGGERS + 1, false), DV_ERR_INVALID);
+    assert_int_equal(dv_debug_arm(h, t, DV_MAX_TRIGGERS, false), DV_OK);
+    struct dv_trigger bad[] = {{.addr = 0, .len = 1, .type = 0},
+                               {.addr = 0, .len = 1, .type = 8},
+                               {.addr = 0x1000, .len = 0, .type = DV_TRIGGER_STORE},
+                               {.addr = UINT64_MAX, .len = 2, .type = DV_TRIGGER_LOAD}};
+    for (unsigned i = 0; i < 4; i++)
+        assert_int_equal(dv_debug_arm(h, &bad[i], 1, false), DV_ERR_INVALID);
+    assert_int_equal(dv_debug_arm(h, NULL, 1, false), DV_ERR_INVALID);
+    assert_int_equal(dv_debug_arm(h, NULL, 0, false), DV_OK);
+}
+
+/* The debugger's translation: the guest's Sv39 tables, no A/D written. */
+static void test_debug_translate(void **state)
+{
+    struct vm *vm = vm_new(state, "debug", 1);
+    vm_map(vm, RAM_BASE, RAM_SIZE, GSTAGE_R | GSTAGE_W | GSTAGE_X);
+    struct dv_hart *h = vm_hart(vm, 0);
+    uint64_t gpa = 0;
+    assert_int_equal(dv_debug_translate(h, 0x80001234, &gpa), 0); /* Bare */
+    assert_int_equal(gpa, 0x80001234);
+    /* root 0x80100000 -> L1 0x80101000 -> L0 0x80102000; VA 0x40001000 -> 0x80005000 */
+    const uint64_t V = 1, R = 2, W = 4, X = 8, A = 64, D = 128;
+    ram64_set(vm, 0x80100000 + 1 * 8, (0x80101000ull >> 12) << 10 | V);
+    ram64_set(vm, 0x80101000, (0x80102000ull >> 12) << 10 | V);
+    ram64_set(vm, 0x80102000 + 1 * 8, (0x80005000ull >> 12) << 10 | V | R | W | X);
+    /* a 2 MiB leaf at VA 0x40200000 -> 0x80200000, kernel-only */
+    ram64_set(vm, 0x80101000 + 1 * 8, (0x80200000ull >> 12) << 10 | V | R | A | D);
+    csr_set(h, DV_CSR_HUVSATP, (8ull << 60) | (0x80100000ull >> 12));
+    assert_int_equal(dv_debug_translate(h, 0x40001abc, &gpa), 0);
+    assert_int_equal(gpa, 0x80005abc);
+    assert_int_equal(ram64(vm, 0x80102000 + 8) & (A | D), 0); /* no A/D update */
+    assert_int_equal(dv_debug_translate(h, 0x40212345, &gpa), 0);
+    assert_int_equal(gpa, 0x80212345);
+    assert_int_equal(dv_debug_translate(h, 0x40002000, &gpa), -1);            /* invalid PTE */
+    assert_int_equal(dv_debug_translate(h, 0x4000000000ull, &gpa), -1);       /* not canonical */
+    assert_int_equal(dv_debug_translate(h, 0xffffffc000000000ull, &gpa), -1); /* no root entry */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2395,6 +2539,9 @@ int main(void)
         cmocka_unit_test_teardown(test_mid_block_fault_gstage, vm_teardown),
         cmocka_unit_test_teardown(test_mid_block_fault_vs, vm_teardown),
         cmocka_unit_test_teardown(test_mid_block_fault_two_stage, vm_teardown),
+        cmocka_unit_test_teardown(test_debug_triggers, vm_teardown),
+        cmocka_unit_test_teardown(test_debug_arm_refuses, vm_teardown),
+        cmocka_unit_test_teardown(test_debug_translate, vm_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
