@@ -12,6 +12,7 @@
 
 #include "host/jail.h"
 #include "host/sandbox.h"
+#include "vmm/gdbstub.h"
 #include "vmm/vmm.h"
 
 static const char run_usage[] =
@@ -62,6 +63,9 @@ static const char run_usage[] =
     "                    hybrid design: host programs connect to the Unix socket PATH and\n"
     "                    write \"CONNECT <port>\\n\"; guest connects to CID 2 port P reach\n"
     "                    a listener on PATH_P\n"
+    "  --gdb tcp:HOST:PORT|unix:PATH  serve GDB's remote protocol there (one client at a\n"
+    "                    time; HOST an IP address, port 0 picks one, printed on stderr)\n"
+    "  --gdb-wait        with --gdb: the guest waits for gdb before its first instruction\n"
     "  -h, --help        show this help\n"
     "\n"
     "Confinement:\n";
@@ -327,6 +331,12 @@ int cli_parse_run(int argc, char **argv, struct vm_config *cfg, struct vmm_optio
             cfg->jit_stats = true;
         } else if (!strcmp(arg, "--strict-mmio")) {
             cfg->strict_mmio = true;
+        } else if (!strcmp(arg, "--gdb-wait")) {
+            opt->gdb_wait = true;
+        } else if (cli_take_value(argc, argv, &i, "--gdb", &value)) {
+            if (gdbstub_check_address(value, err, err_len))
+                return -1;
+            opt->gdb = value;
         } else if (cli_take_value(argc, argv, &i, "--irqchip", &value)) {
             if (value && !strcmp(value, "plic"))
                 cfg->irqchip = VM_IRQCHIP_PLIC;
@@ -431,6 +441,8 @@ int cli_parse_run(int argc, char **argv, struct vm_config *cfg, struct vmm_optio
         return set_err(err, err_len, "--kernel is required (see duvisor run --help)");
     if (!append_given && cfg->console_device == VM_CONSOLE_VIRTIO)
         snprintf(cfg->append, sizeof(cfg->append), "%s", VM_HVC_APPEND);
+    if (opt->gdb_wait && !opt->gdb)
+        return set_err(err, err_len, "--gdb-wait needs --gdb");
     return cli_check_jail(jail, err, err_len);
 }
 

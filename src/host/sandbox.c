@@ -96,6 +96,10 @@ static const char *const vhost_calls[] = {COMMON, "read", "poll", "ppoll"};
 static const char *const vsock_calls[] = {
     COMMON,   "epoll_wait", "epoll_pwait", "epoll_ctl", "read",     "readv",    "write", "accept4",
     "socket", "connect",    "sendto",      "sendmsg",   "recvfrom", "shutdown", "close"};
+/* The GDB stub: one client socket, its stop eventfds (vmm/gdbstub.c). */
+static const char *const gdb_calls[] = {COMMON,  "accept4",    "accept", "read",    "recvfrom",
+                                        "write", "sendto",     "close",  "poll",    "ppoll",
+                                        "fcntl", "setsockopt", "unlink", "shutdown"};
 
 /* Outside the jail, waiting for the VMM in it (host/jail.c): signals, wait, exit. */
 static const char *const jail_waiter_calls[] = {COMMON, "wait4", "kill", "prlimit64"};
@@ -121,6 +125,7 @@ static const struct kind kinds[SANDBOX_KINDS] = {
     [SANDBOX_JAIL_WAITER] = KIND("jail-waiter", jail_waiter_calls),
     [SANDBOX_VHOST] = KIND("vhost", vhost_calls),
     [SANDBOX_VSOCK] = KIND("vsock", vsock_calls),
+    [SANDBOX_GDB] = KIND("gdb", gdb_calls),
 };
 
 /* Calls a kind's own filter allows only with some arguments: (arg & mask)
@@ -155,6 +160,8 @@ static const struct condition conditions[] = {
     NO_EXEC(SANDBOX_VHOST, "mprotect"),
     NO_EXEC(SANDBOX_VSOCK, "mmap"),
     NO_EXEC(SANDBOX_VSOCK, "mprotect"),
+    NO_EXEC(SANDBOX_GDB, "mmap"),
+    NO_EXEC(SANDBOX_GDB, "mprotect"),
     {SANDBOX_CONSOLE, "ioctl", 1, 0xffffffffu, {TCGETS, TCSETS, TCSETSW, TCSETSF}, 4},
 };
 

@@ -31,6 +31,7 @@ enum sandbox_thread {
     SANDBOX_JAIL_WAITER, /* the process outside a jail that waits for the VMM in it */
     SANDBOX_VHOST,       /* a vhost-user device's thread: waits on its call eventfds */
     SANDBOX_VSOCK,       /* the vsock device's worker: its Unix sockets and queues */
+    SANDBOX_GDB,         /* the GDB stub's thread: its client, the vCPUs' gate */
     SANDBOX_KINDS
 };
 

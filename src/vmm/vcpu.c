@@ -12,6 +12,7 @@
 #include "devices/uart8250.h"
 #include "host/sandbox.h"
 #include "vmm/console.h"
+#include "vmm/gdbstub.h"
 #include "vmm/gstage.h"
 #include "vmm/virtio_devices.h"
 #include "vmm/vm.h"
@@ -278,6 +279,11 @@ static bool handle_exit(struct vcpu *v, uint64_t cause)
         count(&v->exits.requests);
         serve_requests(v);
         return true;
+    case DV_EXIT_DEBUG:
+        if (!v->vm->gdb)
+            break;
+        gdbstub_vcpu_debug_exit(v->vm->gdb, v->id, csr(v, DV_CSR_HUTINST), csr(v, DV_CSR_UTVAL));
+        return true;
     case DV_EXIT_UTIP:
         count(&v->exits.timer);
         set_csr(v, DV_CSR_VTIMECTL, 0);
@@ -403,6 +409,17 @@ static void wait_while_suspended(struct vcpu *v)
     sbi_sta_update(&v->vm->sbi, v->id);
 }
 
+/* --gdb: pass the stub's gate, serving other vCPUs' requests while it is
+   closed (a remote fence waits for them). False: not now. */
+static bool gdb_gate(struct vcpu *v)
+{
+    if (gdbstub_vcpu_may_run(v->vm->gdb, v->id))
+        return true;
+    if (requests_pending(v))
+        serve_requests(v);
+    return false;
+}
+
 void *vcpu_thread(void *arg)
 {
     struct vcpu *v = arg;
@@ -433,10 +450,13 @@ void *vcpu_thread(void *arg)
             continue;
         }
         sta_tick(v);
+        if (vm->gdb && !gdb_gate(v))
+            continue; /* the loop looks for a stop, a pause, an HSM change */
         uint64_t cause = dv_enter(v->hart);
-        if (stopping(vm))
-            break;
-        if (!handle_exit(v, cause))
+        bool go_on = !stopping(vm) && handle_exit(v, cause);
+        if (vm->gdb)
+            gdbstub_vcpu_left(vm->gdb, v->id);
+        if (!go_on)
             break;
     }
     /* Nobody may wait on a vCPU that has left: serve what is pending. */

@@ -66,6 +66,7 @@ struct uart8250;
 struct gstage;
 struct virtio_slot;
 struct virtio_input;
+struct gdbstub;
 
 /* Pausing: every vCPU thread parks at an exit boundary; see vm_pause. */
 struct vm_pause {
@@ -105,6 +106,7 @@ struct vm {
     _Atomic int stop; /* enum vm_stop */
     int stop_fd;      /* an eventfd written once a stop is requested; -1: none */
     struct vm_pause pause;
+    struct gdbstub *gdb; /* --gdb: the stub whose gate the vCPUs pass; NULL: none */
     /* The VMM's log, for lines the guest causes (set after vm_create;
        NULL: none), and their rate limit. */
     struct vmm_log *log;

@@ -26,6 +26,7 @@
 #include "host/sandbox.h"
 #include "util/err.h"
 #include "util/state.h"
+#include "vmm/gdbstub.h"
 #include "vmm/console.h"
 #include "vmm/held_files.h"
 #include "vmm/log.h"
@@ -159,6 +160,11 @@ static int build_and_start(struct vmm *m, struct snapshot *snap,
                   : vm_create(m->vm, &m->cfg, m->console, err, err_len);
     if (rc == 0 && snap && (rc = snapshot_apply(m->vm, snap, err, err_len)) != 0)
         vm_destroy(m->vm);
+    if (rc == 0 && m->opt.gdb &&
+        !(m->vm->gdb = gdbstub_create(m->vm, m->opt.gdb, m->opt.gdb_wait, err, err_len))) {
+        vm_destroy(m->vm);
+        rc = -1;
+    }
     if (rc == 0) {
         m->vm->stop_fd = m->stop_fd;
         m->vm->log = &m->log;
@@ -709,6 +715,8 @@ static bool stop_signal_pending(struct vmm *m)
 
 static void destroy_vm(struct vmm *m)
 {
+    gdbstub_destroy(m->vm->gdb); /* the vCPU threads that used its gate have been joined */
+    m->vm->gdb = NULL;
     pthread_mutex_lock(&m->vm_lock);
     vm_destroy(m->vm);
     m->vm_live = false;

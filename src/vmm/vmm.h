@@ -40,6 +40,8 @@ struct vmm_options {
     const struct jail_config *jail;
     struct api_logger logger;   /* --log-path / --level; .set: configured */
     struct api_metrics metrics; /* --metrics-path */
+    const char *gdb;            /* --gdb tcp:HOST:PORT|unix:PATH: a GDB stub per boot; NULL: none */
+    bool gdb_wait; /* --gdb-wait: each boot waits for gdb before its first instruction */
 };
 
 /* Run the VMM until the guest powers off, a stop signal, or (without a VM)
