@@ -413,8 +413,10 @@ static void wait_while_suspended(struct vcpu *v)
    closed (a remote fence waits for them). False: not now. */
 static bool gdb_gate(struct vcpu *v)
 {
-    if (gdbstub_vcpu_may_run(v->vm->gdb, v->id))
+    if (gdbstub_vcpu_may_run(v->vm->gdb, v->id)) {
+        vcpu_park_if_paused(v); /* the halt just ended is guest time to skip, before it runs */
         return true;
+    }
     if (requests_pending(v))
         serve_requests(v);
     return false;
