@@ -7,6 +7,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "support/virtio_driver.h"
 
@@ -89,8 +91,10 @@ uint64_t drv_alloc(struct drv *d, uint32_t len, uint8_t fill)
 void drv_create(struct drv *d, const struct virtio_device_ops *ops, void *opaque)
 {
     memset(d, 0, sizeof(*d));
-    d->ram = calloc(1, RAM_SIZE);
-    assert_non_null(d->ram);
+    d->memfd = memfd_create("drv-ram", MFD_CLOEXEC);
+    assert_true(d->memfd >= 0 && ftruncate(d->memfd, RAM_SIZE) == 0);
+    d->ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, d->memfd, 0);
+    assert_true(d->ram != MAP_FAILED);
     d->mem = (struct virtio_memory){.host = d->ram, .gpa_base = RAM_BASE, .size = RAM_SIZE};
     d->dev = virtio_create(ops, opaque, &d->mem, on_irq, d);
     assert_non_null(d->dev);
@@ -102,7 +106,8 @@ void drv_create(struct drv *d, const struct virtio_device_ops *ops, void *opaque
 void drv_free(struct drv *d)
 {
     virtio_destroy(d->dev);
-    free(d->ram);
+    munmap(d->ram, RAM_SIZE);
+    close(d->memfd);
 }
 
 void drv_init(struct drv *d, uint32_t device_id, bool driver_ok)

@@ -24,7 +24,7 @@
 #define QNUM           16u                  /* entries the driver uses per queue */
 #define QAREA          0x4000u              /* per queue: desc +0, avail +0x1000, used +0x2000 */
 #define DATA_BASE      (RAM_BASE + 0x10000) /* buffers from here on */
-#define DRV_MAX_QUEUES 3u
+#define DRV_MAX_QUEUES 4u
 
 struct drv_queue {
     uint64_t desc, avail, used;
@@ -32,7 +32,8 @@ struct drv_queue {
 };
 
 struct drv {
-    uint8_t *ram;
+    uint8_t *ram; /* a shared mapping of memfd, as the VM's RAM is */
+    int memfd;
     struct virtio_memory mem;
     struct virtio_device *dev;
     struct drv_queue q[DRV_MAX_QUEUES];
@@ -49,7 +50,7 @@ struct seg {
     bool write;
 };
 
-/* Fake RAM and the transport around the device (ops, opaque); drv_free undoes it. */
+/* Fake RAM (zeroed) and the transport around the device (ops, opaque); drv_free undoes it. */
 void drv_create(struct drv *d, const struct virtio_device_ops *ops, void *opaque);
 void drv_free(struct drv *d);
 
