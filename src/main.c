@@ -19,6 +19,7 @@ static const char main_usage[] =
     "  restore    run a VM from a snapshot\n"
     "  upgrade    replace a running VM's duvisor binary without stopping the guest\n"
     "  rebase-memory  merge a diff snapshot's memory onto its base\n"
+    "  balloon    set a running VM's balloon target, show its statistics\n"
     "\n"
     "duvisor --api-sock PATH [options] starts a VMM driven by Firecracker's API\n"
     "(see duvisor --api-sock PATH --help).\n"
@@ -34,7 +35,7 @@ struct command {
 
 static const struct command commands[] = {
     {"run", cmd_run},         {"snapshot", cmd_snapshot},           {"restore", cmd_restore},
-    {"upgrade", cmd_upgrade}, {"rebase-memory", cmd_rebase_memory},
+    {"upgrade", cmd_upgrade}, {"rebase-memory", cmd_rebase_memory}, {"balloon", cmd_balloon},
 };
 
 int main(int argc, char **argv)

@@ -69,6 +69,15 @@ struct api_snapshot_load {
     struct api_net_override overrides[VM_MAX_NICS];
 };
 
+/* GET /balloon/statistics: the balloon's target and size, and what the
+   guest last said, by virtio tag (swap_in .. hugetlb_failures). */
+#define API_BALLOON_GUEST_STATS 10u
+struct api_balloon_stats {
+    uint64_t target_pages, actual_pages;
+    uint64_t guest[API_BALLOON_GUEST_STATS];
+    uint32_t guest_valid; /* bit per tag: the guest sent it */
+};
+
 /* What the API drives: the VMM, or a test's fake. Each action returns 0, or
    -1 with the fault message in err. They run on the caller's thread. */
 struct api_target_ops {
@@ -92,6 +101,10 @@ struct api_target_ops {
        the same one) without stopping the guest. Returns only on failure, the
        VM running on. */
     int (*upgrade)(void *opaque, const char *binary, char *err, size_t err_len);
+    /* the running VM's balloon: a new target, its statistics, their polling period */
+    int (*balloon_set_target)(void *opaque, uint32_t amount_mib, char *err, size_t err_len);
+    int (*balloon_stats)(void *opaque, struct api_balloon_stats *out, char *err, size_t err_len);
+    int (*balloon_set_interval)(void *opaque, unsigned seconds, char *err, size_t err_len);
 };
 
 struct api_target {
@@ -126,7 +139,7 @@ void api_fault(struct api_response *resp, int status, const char *fmt, ...)
 
 /* --config-file: apply a Firecracker config file (the API's resources as
    top-level keys: boot-source, drives, machine-config, network-interfaces,
-   logger, metrics, entropy; null sections are skipped). 0, or -1 with the
+   logger, metrics, entropy, balloon; null sections are skipped). 0, or -1 with the
    first fault in err. The caller starts the VM. */
 int api_load_config(struct api_target *t, const char *json, size_t len, char *err, size_t err_len);
 

@@ -511,6 +511,161 @@ static int apply_entropy(struct api_target *t, const json_t *b, char *err, size_
     return 0;
 }
 
+/* --- the balloon ------------------------------------------------------------------------- */
+
+#define NO_BALLOON           "No balloon device configured."
+/* Firecracker's limit on the polling period (a u16 of seconds). */
+#define BALLOON_MAX_INTERVAL 65535
+
+static int balloon_amount(const struct api_target *t, const json_t *b, uint32_t *mib, char *err,
+                          size_t err_len)
+{
+    json_int_t v = json_integer_value(json_object_get(b, "amount_mib"));
+    if ((uint64_t)v > t->cfg->memory_bytes >> 20)
+        return set_err(
+            err, err_len,
+            "The balloon's amount_mib (%lld) is more than the guest's memory (%llu MiB).",
+            (long long)v, (unsigned long long)(t->cfg->memory_bytes >> 20));
+    *mib = (uint32_t)v;
+    return 0;
+}
+
+static int balloon_interval(const json_t *b, unsigned *seconds, char *err, size_t err_len)
+{
+    json_int_t v = json_integer_value(json_object_get(b, "stats_polling_interval_s"));
+    if (v > BALLOON_MAX_INTERVAL)
+        return set_err(err, err_len, "stats_polling_interval_s must be at most %u seconds.",
+                       BALLOON_MAX_INTERVAL);
+    *seconds = (unsigned)v;
+    return 0;
+}
+
+/* PUT /balloon, and the config file's "balloon". */
+static int apply_balloon(struct api_target *t, const json_t *b, char *err, size_t err_len)
+{
+    static const struct field fields[] = {
+        {"amount_mib", F_UINT, true},
+        {"deflate_on_oom", F_BOOL, true},
+        {"stats_polling_interval_s", F_UINT, false},
+        {"free_page_reporting", F_BOOL, false},
+        {"free_page_hinting", F_BOOL, false},
+    };
+    if (check_fields(b, fields, sizeof(fields) / sizeof(fields[0]), err, err_len))
+        return -1;
+    struct vm_balloon bc = {.enabled = true};
+    if (balloon_amount(t, b, &bc.amount_mib, err, err_len) ||
+        balloon_interval(b, &bc.stats_interval_s, err, err_len))
+        return -1;
+    if (get_bool(b, "free_page_hinting", false))
+        return set_err(err, err_len,
+                       "Free page hinting is not supported: use free_page_reporting.");
+    bc.deflate_on_oom = get_bool(b, "deflate_on_oom", false);
+    bc.free_page_reporting = get_bool(b, "free_page_reporting", false);
+    t->cfg->balloon = bc;
+    return 0;
+}
+
+/* PATCH /balloon: the target, before boot or of the running balloon. */
+static int patch_balloon(struct api_target *t, const json_t *b, char *err, size_t err_len)
+{
+    static const struct field fields[] = {{"amount_mib", F_UINT, true}};
+    uint32_t mib = 0;
+    if (check_fields(b, fields, 1, err, err_len))
+        return -1;
+    if (!t->cfg->balloon.enabled)
+        return set_err(err, err_len, NO_BALLOON);
+    if (balloon_amount(t, b, &mib, err, err_len))
+        return -1;
+    if (t->state != API_NOT_STARTED &&
+        (!t->ops->balloon_set_target || t->ops->balloon_set_target(t->opaque, mib, err, err_len)))
+        return t->ops->balloon_set_target ? -1 : set_err(err, err_len, NO_BALLOON);
+    t->cfg->balloon.amount_mib = mib;
+    return 0;
+}
+
+/* PATCH /balloon/statistics: the polling period; after boot statistics can
+   be neither turned on nor off (the queue exists or not), as in Firecracker. */
+static int patch_balloon_stats(struct api_target *t, const json_t *b, char *err, size_t err_len)
+{
+    static const struct field fields[] = {{"stats_polling_interval_s", F_UINT, true}};
+    unsigned seconds = 0;
+    if (check_fields(b, fields, 1, err, err_len))
+        return -1;
+    if (!t->cfg->balloon.enabled)
+        return set_err(err, err_len, NO_BALLOON);
+    if (balloon_interval(b, &seconds, err, err_len))
+        return -1;
+    if (t->state != API_NOT_STARTED) {
+        if (!t->cfg->balloon.stats_interval_s)
+            return set_err(err, err_len,
+                           "Statistics for the balloon device are not enabled: they can only be "
+                           "enabled before boot.");
+        if (!seconds)
+            return set_err(err, err_len,
+                           "Statistics for the balloon device cannot be disabled after boot.");
+        if (!t->ops->balloon_set_interval ||
+            t->ops->balloon_set_interval(t->opaque, seconds, err, err_len))
+            return t->ops->balloon_set_interval ? -1 : set_err(err, err_len, NO_BALLOON);
+    }
+    t->cfg->balloon.stats_interval_s = seconds;
+    return 0;
+}
+
+static json_t *balloon_json(const struct vm_balloon *bc)
+{
+    return json_pack("{s:I, s:b, s:I, s:b}", "amount_mib", (json_int_t)bc->amount_mib,
+                     "deflate_on_oom", (int)bc->deflate_on_oom, "stats_polling_interval_s",
+                     (json_int_t)bc->stats_interval_s, "free_page_reporting",
+                     (int)bc->free_page_reporting);
+}
+
+static json_t *balloon_stats_json(const struct api_balloon_stats *s)
+{
+    /* Firecracker's names, in the virtio tags' order; a value the guest did
+       not send is left out, as Firecracker leaves it out. */
+    static const char *const names[API_BALLOON_GUEST_STATS] = {
+        "swap_in",          "swap_out",    "major_faults",
+        "minor_faults",     "free_memory", "total_memory",
+        "available_memory", "disk_caches", "hugetlb_allocations",
+        "hugetlb_failures",
+    };
+    const unsigned per_mib = 1u << (20 - 12);
+    json_t *j = json_pack("{s:I, s:I, s:I, s:I}", "target_pages", (json_int_t)s->target_pages,
+                          "actual_pages", (json_int_t)s->actual_pages, "target_mib",
+                          (json_int_t)(s->target_pages / per_mib), "actual_mib",
+                          (json_int_t)(s->actual_pages / per_mib));
+    for (unsigned i = 0; j && i < API_BALLOON_GUEST_STATS; i++)
+        if (s->guest_valid & (1u << i))
+            json_object_set_new(j, names[i], json_integer((json_int_t)s->guest[i]));
+    return j;
+}
+
+/* GET /balloon and /balloon/statistics: true when path is one of them (resp set). */
+static bool get_balloon(const struct api_target *t, const char *path, struct api_response *resp)
+{
+    bool stats = !strcmp(path, "/balloon/statistics");
+    if (!stats && strcmp(path, "/balloon"))
+        return false;
+    const struct vm_balloon *bc = &t->cfg->balloon;
+    struct api_balloon_stats s = {0};
+    char err[FAULT_MAX];
+    if (!bc->enabled)
+        api_fault(resp, 400, NO_BALLOON);
+    else if (!stats)
+        reply_json(resp, 200, balloon_json(bc));
+    else if (!bc->stats_interval_s)
+        api_fault(resp, 400, "Statistics for the balloon device are not enabled.");
+    else if (t->state == API_NOT_STARTED)
+        api_fault(resp, 400, BEFORE_START);
+    else if (!t->ops->balloon_stats)
+        api_fault(resp, 400, NO_BALLOON);
+    else if (t->ops->balloon_stats(t->opaque, &s, err, sizeof(err)))
+        api_fault(resp, 400, "%s", err);
+    else
+        reply_json(resp, 200, balloon_stats_json(&s));
+    return true;
+}
+
 /* --- actions ---------------------------------------------------------------------------- */
 
 static int do_action(struct api_target *t, const json_t *b, char *err, size_t err_len)
@@ -795,9 +950,10 @@ static json_t *config_json(const struct api_target *t)
                         ? json_pack("{s:s, s:I, s:s}", "vsock_id", "vsock0", "guest_cid",
                                     (json_int_t)cfg->vsock_cid, "uds_path", cfg->vsock_uds)
                         : json_null();
-    return json_pack("{s:n, s:o, s:o, s:n, s:o, s:o, s:o, s:n, s:o, s:o, s:o}", "balloon", "drives",
-                     drives, "boot-source", boot, "cpu-config", "logger", logger, "machine-config",
-                     machine_config_json(cfg), "metrics", metrics, "mmds-config",
+    json_t *balloon = cfg->balloon.enabled ? balloon_json(&cfg->balloon) : json_null();
+    return json_pack("{s:o, s:o, s:o, s:n, s:o, s:o, s:o, s:n, s:o, s:o, s:o}", "balloon", balloon,
+                     "drives", drives, "boot-source", boot, "cpu-config", "logger", logger,
+                     "machine-config", machine_config_json(cfg), "metrics", metrics, "mmds-config",
                      "network-interfaces", nics, "vsock", vsock, "entropy", entropy);
 }
 
@@ -878,6 +1034,13 @@ static int route_body(struct api_target *t, const char *method, const char *path
     if (put && !strcmp(path, "/vsock"))
         return boot_resource(t, (pre_boot(t, err, err_len) || apply_vsock(t, b, err, err_len)) ? -1
                                                                                                : 0);
+    if (put && !strcmp(path, "/balloon"))
+        return boot_resource(
+            t, (pre_boot(t, err, err_len) || apply_balloon(t, b, err, err_len)) ? -1 : 0);
+    if (patch && !strcmp(path, "/balloon"))
+        return patch_balloon(t, b, err, err_len);
+    if (patch && !strcmp(path, "/balloon/statistics"))
+        return patch_balloon_stats(t, b, err, err_len);
     if (put && !strcmp(path, "/snapshot/create"))
         return snapshot_create(t, b, err, err_len);
     if (put && !strcmp(path, "/snapshot/load"))
@@ -916,6 +1079,11 @@ void api_handle(struct api_target *t, const char *method, const char *path, cons
     t->requests++;
     bool is_get = !strcmp(method, "GET");
     if (is_get && len == 0) {
+        if (get_balloon(t, path, resp)) {
+            if (resp->status != 200)
+                t->bad_requests++;
+            return;
+        }
         json_t *j = route_get(t, path);
         if (j) {
             reply_json(resp, 200, j);
@@ -977,7 +1145,7 @@ int api_load_config(struct api_target *t, const char *json, size_t len, char *er
         {"cpu-config", F_ANY, false},
     };
     int rc = check_fields(root, sections, sizeof(sections) / sizeof(sections[0]), err, err_len);
-    static const char *const unsupported[] = {"balloon", "mmds-config", "cpu-config"};
+    static const char *const unsupported[] = {"mmds-config", "cpu-config"};
     for (unsigned i = 0; rc == 0 && i < sizeof(unsupported) / sizeof(unsupported[0]); i++)
         if (has(root, unsupported[i]))
             rc = set_err(err, err_len, "%s: not supported by this duvisor", unsupported[i]);
@@ -1007,6 +1175,8 @@ int api_load_config(struct api_target *t, const char *json, size_t len, char *er
         rc = apply_entropy(t, json_object_get(root, "entropy"), err, err_len);
     if (rc == 0 && has(root, "vsock"))
         rc = apply_vsock(t, json_object_get(root, "vsock"), err, err_len);
+    if (rc == 0 && has(root, "balloon"))
+        rc = apply_balloon(t, json_object_get(root, "balloon"), err, err_len);
     json_decref(root);
     return rc ? -1 : 0;
 }

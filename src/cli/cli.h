@@ -46,6 +46,8 @@ int cmd_snapshot(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 int cmd_upgrade(int argc, char **argv);
 int cmd_rebase_memory(int argc, char **argv);
+/* duvisor balloon: a running VM's balloon (src/cli/balloon.c). */
+int cmd_balloon(int argc, char **argv);
 /* The new binary of a live upgrade: `duvisor __upgrade-resume FD`. */
 int cmd_upgrade_resume(int argc, char **argv);
 /* Firecracker's process shape: `duvisor --api-sock PATH [--config-file F] ...`. */

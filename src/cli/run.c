@@ -55,6 +55,10 @@ static const char run_usage[] =
     "                    a virtio-net NIC on the host TAP device NAME (repeatable)\n"
     "                    --disk and --net: up to 5 together (the virtio slots beside the\n"
     "                    entropy, console and keyboard devices), of them up to 4 NICs\n"
+    "  --balloon [OPTS]  a virtio balloon, inflated and deflated through the API or\n"
+    "                    `duvisor balloon`; OPTS, comma-separated: deflate-on-oom,\n"
+    "                    free-page-reporting, stats=SECONDS (statistics every SECONDS),\n"
+    "                    amount=MIB (the target at boot, default 0)\n"
     "  --share PATH,tag=TAG  share the host directory PATH as virtio-fs (virtiofsd serves\n"
     "                    it; the guest mounts it with mount -t virtiofs TAG DIR); the tag\n"
     "                    has 1 to 36 bytes (repeatable, up to 4)\n"
@@ -305,6 +309,46 @@ static int parse_vsock(const char *text, struct vm_config *cfg, char *err, size_
     return 0;
 }
 
+/* A whole decimal number no greater than max. */
+static int parse_bounded(const char *text, unsigned long max, unsigned *out)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long n = text && *text >= '0' && *text <= '9' ? strtoul(text, &end, 10) : 0;
+    if (!end || *end || errno || n > max)
+        return -1;
+    *out = (unsigned)n;
+    return 0;
+}
+
+/* --balloon's options: "" or a comma-separated list. */
+static int parse_balloon(const char *value, struct vm_config *cfg, char *err, size_t err_len)
+{
+    struct vm_balloon b = {.enabled = true};
+    char opts[256];
+    if (strlen(value) >= sizeof(opts))
+        return set_err(err, err_len, "--balloon: options too long");
+    snprintf(opts, sizeof(opts), "%s", value);
+    char *save = NULL;
+    for (char *o = strtok_r(opts, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+        if (!strcmp(o, "deflate-on-oom"))
+            b.deflate_on_oom = true;
+        else if (!strcmp(o, "free-page-reporting"))
+            b.free_page_reporting = true;
+        else if (!strncmp(o, "stats=", 6) && !parse_bounded(o + 6, 3600, &b.stats_interval_s))
+            continue;
+        else if (!strncmp(o, "amount=", 7) && !parse_bounded(o + 7, UINT32_MAX >> 8, &b.amount_mib))
+            continue;
+        else
+            return set_err(err, err_len,
+                           "--balloon takes deflate-on-oom, free-page-reporting, stats=SECONDS "
+                           "(0..3600) and amount=MIB, not '%s'",
+                           o);
+    }
+    cfg->balloon = b;
+    return 0;
+}
+
 int cli_parse_run(int argc, char **argv, struct vm_config *cfg, struct vmm_options *opt,
                   struct jail_config *jail, char *err, size_t err_len)
 {
@@ -407,6 +451,13 @@ int cli_parse_run(int argc, char **argv, struct vm_config *cfg, struct vmm_optio
             if (!value || !*value)
                 return set_err(err, err_len, "--dtb-out needs a path");
             cfg->dtb_out = value;
+        } else if (!strcmp(arg, "--balloon") || !strncmp(arg, "--balloon=", 10)) {
+            /* the options are optional: a next argument that is an option is not them */
+            value = arg[9] == '='                           ? arg + 10
+                    : i + 1 < argc && argv[i + 1][0] != '-' ? argv[++i]
+                                                            : "";
+            if (parse_balloon(value, cfg, err, err_len))
+                return -1;
         } else if (cli_take_value(argc, argv, &i, "--disk", &value)) {
             if (parse_disk(value, cfg, err, err_len))
                 return -1;
@@ -439,6 +490,9 @@ int cli_parse_run(int argc, char **argv, struct vm_config *cfg, struct vmm_optio
     }
     if (!cfg->kernel_path[0])
         return set_err(err, err_len, "--kernel is required (see duvisor run --help)");
+    if (cfg->balloon.amount_mib > cfg->memory_bytes >> 20)
+        return set_err(err, err_len, "--balloon amount=%u is more than the guest's %llu MiB",
+                       cfg->balloon.amount_mib, (unsigned long long)(cfg->memory_bytes >> 20));
     if (!append_given && cfg->console_device == VM_CONSOLE_VIRTIO)
         snprintf(cfg->append, sizeof(cfg->append), "%s", VM_HVC_APPEND);
     if (opt->gdb_wait && !opt->gdb)

@@ -159,6 +159,12 @@ void vm_config_save(const struct vm_config *cfg, struct state_writer *w)
     /* since format 1.4 (older files are padded: no vsock) */
     state_put_u32(w, cfg->vsock_cid);
     state_put_str(w, cfg->vsock_uds);
+    /* since format 1.5 (older files are padded: no balloon) */
+    state_put_bool(w, cfg->balloon.enabled);
+    state_put_bool(w, cfg->balloon.deflate_on_oom);
+    state_put_bool(w, cfg->balloon.free_page_reporting);
+    state_put_u32(w, cfg->balloon.stats_interval_s);
+    state_put_u32(w, cfg->balloon.amount_mib);
 }
 
 bool vm_config_restore(struct vm_config *cfg, struct state_reader *r)
@@ -220,5 +226,10 @@ bool vm_config_restore(struct vm_config *cfg, struct state_reader *r)
     if (state_reader_ok(r) && cfg->vsock_cid &&
         (cfg->vsock_cid < 3 || cfg->vsock_cid == UINT32_MAX || !cfg->vsock_uds[0]))
         return state_fail(r, "vsock guest CID %u with socket '%s'", cfg->vsock_cid, cfg->vsock_uds);
+    cfg->balloon.enabled = state_get_bool(r);
+    cfg->balloon.deflate_on_oom = state_get_bool(r);
+    cfg->balloon.free_page_reporting = state_get_bool(r);
+    cfg->balloon.stats_interval_s = state_get_u32(r);
+    cfg->balloon.amount_mib = state_get_u32(r);
     return state_reader_ok(r);
 }

@@ -60,6 +60,16 @@ struct vm_share {
     struct virtio_fs_daemon *daemon;
 };
 
+/* --balloon, PUT /balloon: a virtio balloon; the target changes at run time
+   (PATCH /balloon, `duvisor balloon`). */
+struct vm_balloon {
+    bool enabled;
+    bool deflate_on_oom;       /* the guest may take pages back under memory pressure */
+    bool free_page_reporting;  /* the guest reports free pages, which go back to the host */
+    unsigned stats_interval_s; /* 0: no statistics queue */
+    uint32_t amount_mib;       /* the target */
+};
+
 /* Files a jailed VMM opened by name before it entered the jail (host/jail.h),
    so the VM's own files need not be inside it; -1: open by name. Owned by
    the VMM for its whole life: a guest reboot reads the kernel again from
@@ -99,6 +109,7 @@ struct vm_config {
     uint32_t vsock_cid;
     char vsock_uds[VM_VSOCK_PATH_MAX];
     const struct vm_held_files *held; /* NULL: every file is opened by name */
+    struct vm_balloon balloon;
     unsigned ndisks, nnics, nshares;
     struct vm_share shares[VM_MAX_SHARES];
     struct vm_disk disks[VM_MAX_DISKS];

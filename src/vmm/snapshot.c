@@ -716,6 +716,7 @@ static const struct section_growth {
                            console device (UART) */
     {1, "dev:hvc0", 1}, /* the virtio console: the guest has not written to it */
     {4, "config", 8},   /* the vsock device's CID (0: none) and socket path ("") */
+    {5, "config", 11},  /* no balloon */
 };
 
 static int pad_older_sections(struct snapshot *s, char *err, size_t err_len)

@@ -33,8 +33,8 @@
 /* minor 1: --irqchip, VLEN and --console (config), the 'aia' section, V state (vcpuN),
    dev:hvc0's flag; 2: a vCPU's suspend, STA and FWFT state (vcpuN, after the V state);
    3: the SBI PMU's counter configuration (vcpuN, after those);
-   4: the vsock device (config) */
-#define SNAPSHOT_FORMAT_MINOR 4u
+   4: the vsock device (config); 5: the balloon (config) */
+#define SNAPSHOT_FORMAT_MINOR 5u
 #define SNAPSHOT_MAX_BYTES    (80u << 20) /* KiB, but NICs may hold frames back */
 #define SNAPSHOT_MAX_SECTIONS 64u
 

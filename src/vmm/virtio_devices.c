@@ -13,6 +13,7 @@
 #include "devices/net_user.h"
 #include "devices/net_tap.h"
 #include "devices/virtio.h"
+#include "devices/virtio_balloon.h"
 #include "devices/virtio_blk.h"
 #include "devices/virtio_console.h"
 #include "devices/virtio_fs.h"
@@ -30,8 +31,8 @@ struct virtio_slot {
     struct vm *vm;
     unsigned irq;
     struct virtio_device *vdev;
-    void *device;            /* struct virtio_blk / _net / _rng / _console / _input / _fs */
-    struct net_tap *tap;     /* a TAP device, or the user-networking helper's socket */
+    void *device;        /* struct virtio_blk / _net / _rng / _console / _input / _fs / _balloon */
+    struct net_tap *tap; /* a TAP device, or the user-networking helper's socket */
     struct vsock_uds *vsock; /* the vsock device's Unix-socket side (it owns the model) */
     struct net_backend backend;
 };
@@ -48,7 +49,7 @@ _Static_assert(VM_MAX_DISKS + FIXED_DEVICES <= PLATFORM_VIRTIO_QEMU_SLOTS &&
 /* Optional devices after the fixed ones, in slot order. */
 static unsigned optional_count(const struct vm_config *cfg)
 {
-    return cfg->nshares + (cfg->vsock_cid != 0);
+    return cfg->nshares + (cfg->vsock_cid != 0) + (cfg->balloon.enabled ? 1u : 0u);
 }
 
 static unsigned vm_virtio_count(const struct vm *vm)
@@ -277,6 +278,59 @@ static unsigned vsock_stats(void *opaque, struct vm_stat *out, unsigned max)
     return copy_stats(out, max, all, sizeof(all) / sizeof(all[0]));
 }
 
+static unsigned balloon_stats(void *opaque, struct vm_stat *out, unsigned max)
+{
+    const struct virtio_slot *slot = opaque;
+    struct virtio_balloon_stats s;
+    virtio_balloon_get_stats(slot->device, &s);
+    const struct vm_stat all[] = {
+        {"target_pages", s.target_pages},         {"actual_pages", s.actual_pages},
+        {"inflated_pages", s.inflated_pages},     {"deflated_pages", s.deflated_pages},
+        {"reported_pages", s.reported_pages},     {"stats_updates", s.stats_updates},
+        {"pfns_outside_ram", s.pfns_outside_ram}, {"discard_failures", s.discard_failures},
+    };
+    return copy_stats(out, max, all, sizeof(all) / sizeof(all[0]));
+}
+
+static void balloon_pause(void *opaque, bool paused)
+{
+    struct virtio_slot *slot = opaque;
+    virtio_balloon_pause(slot->device, paused);
+}
+
+static void balloon_destroy(void *opaque)
+{
+    struct virtio_slot *slot = opaque;
+    virtio_destroy(slot->vdev);
+    virtio_balloon_destroy(slot->device);
+}
+
+static const struct vm_device_ops balloon_device_ops = {.kind = "balloon",
+                                                        .pause = balloon_pause,
+                                                        .stats = balloon_stats,
+                                                        .save = slot_save,
+                                                        .restore = slot_restore,
+                                                        .destroy = balloon_destroy};
+
+/* The balloon (--balloon). */
+static void create_balloon(struct virtio_slot *slot, const struct virtio_device_ops **ops,
+                           const struct vm_device_ops **dops, char *id, size_t id_len)
+{
+    const struct vm_balloon *bc = &slot->vm->cfg->balloon;
+    snprintf(id, id_len, "balloon0");
+    *dops = &balloon_device_ops;
+    uint64_t features = (bc->deflate_on_oom ? VIRTIO_BALLOON_F_DEFLATE_ON_OOM : 0) |
+                        (bc->stats_interval_s ? VIRTIO_BALLOON_F_STATS_VQ : 0) |
+                        (bc->free_page_reporting ? VIRTIO_BALLOON_F_REPORTING : 0);
+    struct virtio_balloon *b = virtio_balloon_create(features);
+    slot->device = b;
+    slot->vm->balloon = b;
+    if (b) {
+        *ops = virtio_balloon_ops(b);
+        virtio_balloon_set_target(b, bc->amount_mib << (20 - VIRTIO_BALLOON_PFN_SHIFT));
+    }
+}
+
 static void vsock_pause(void *opaque, bool paused)
 {
     struct virtio_slot *slot = opaque;
@@ -300,7 +354,7 @@ static const struct vm_device_ops vsock_device_ops = {.kind = "vsock",
                                                       .restore = slot_restore,
                                                       .destroy = vsock_destroy_slot};
 
-/* Optional device number index (after the keyboard). */
+/* Optional device number index (after the keyboard and the shares): vsock, balloon. */
 static int create_optional(struct virtio_slot *slot, unsigned index,
                            const struct virtio_device_ops **ops, const struct vm_device_ops **dops,
                            char *id, size_t id_len, char *err, size_t err_len)
@@ -315,6 +369,10 @@ static int create_optional(struct virtio_slot *slot, unsigned index,
             return -1;
         slot->device = vsock_uds_device(slot->vsock);
         return 0;
+    }
+    if (cfg->balloon.enabled && index-- == 0) {
+        create_balloon(slot, ops, dops, id, id_len);
+        return slot->device ? 0 : set_err(err, err_len, "out of memory for %s", id);
     }
     return set_err(err, err_len, "no optional virtio device %u", index);
 }
@@ -441,7 +499,8 @@ static int create_model(struct virtio_slot *slot, unsigned index,
     return slot->device ? 0 : set_err(err, err_len, "out of memory for %s", id);
 }
 
-static void bind_model(struct virtio_slot *slot, const struct vm_device_ops *dops)
+static void bind_model(struct virtio_slot *slot, const struct vm_device_ops *dops,
+                       const struct virtio_memory *mem)
 {
     if (dops == &blk_device_ops)
         virtio_blk_bind(slot->device, slot->vdev);
@@ -455,6 +514,8 @@ static void bind_model(struct virtio_slot *slot, const struct vm_device_ops *dop
         virtio_fs_bind(slot->device, slot->vdev);
     else if (dops == &vsock_device_ops)
         virtio_vsock_bind(slot->device, slot->vdev);
+    else if (dops == &balloon_device_ops)
+        virtio_balloon_bind(slot->device, slot->vdev, mem);
     else
         virtio_input_bind(slot->device, slot->vdev);
 }
@@ -498,7 +559,7 @@ static int create_slot(struct vm *vm, struct virtio_slot *slot, unsigned index, 
         discard_slot(slot, dops);
         return set_err(err, err_len, "cannot create the virtio transport of %s", dev.id);
     }
-    bind_model(slot, dops);
+    bind_model(slot, dops, &mem);
     dev.ops = dops;
     dev.opaque = slot;
     const struct mmio_region region = {

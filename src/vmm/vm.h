@@ -67,6 +67,7 @@ struct gstage;
 struct virtio_slot;
 struct virtio_input;
 struct gdbstub;
+struct virtio_balloon;
 
 /* Pausing: every vCPU thread parks at an exit boundary; see vm_pause. */
 struct vm_pause {
@@ -98,6 +99,7 @@ struct vm {
     unsigned nvirtio;
     struct virtio_input *keyboard; /* Ctrl+Alt+Del comes through it */
     struct virtio_console *vconsole;
+    struct virtio_balloon *balloon; /* --balloon; NULL: none */
     struct console *console;
     pthread_mutex_t console_pump_lock; /* keeps console bytes in order into the UART */
     struct sbi sbi;

@@ -19,6 +19,7 @@
 
 #include "api/server.h"
 #include "devices/boot_timer.h"
+#include "devices/virtio_balloon.h"
 #include "devices/virtio_blk.h"
 #include "devices/virtio_fs.h"
 #include "devices/virtio_input.h"
@@ -38,7 +39,7 @@
 #include "vmm/vmm.h"
 
 /* What the event loop's fds stand for. */
-enum { EV_SIGNAL, EV_VM_STOPPED, EV_CALL, EV_METRICS, EV_WINCH };
+enum { EV_SIGNAL, EV_VM_STOPPED, EV_CALL, EV_METRICS, EV_WINCH, EV_BALLOON };
 
 /* One API request on its way from the API thread to the VMM thread. */
 struct vmm_call {
@@ -63,7 +64,8 @@ struct vmm {
     struct console *console;
     struct api_server *server;
     int epoll_fd, signal_fd, stop_fd, call_fd, timer_fd;
-    int winch_fd; /* SIGWINCH, with --console hvc0: the terminal was resized */
+    int winch_fd;   /* SIGWINCH, with --console hvc0: the terminal was resized */
+    int balloon_fd; /* a timerfd: time to ask the balloon's guest for statistics */
     pthread_mutex_t call_lock;
     pthread_cond_t call_done;
     struct vmm_call *call; /* the request waiting for this thread; NULL: none */
@@ -137,6 +139,13 @@ static void arm_metrics_timer(struct vmm *m)
     timerfd_settime(m->timer_fd, 0, &period, NULL);
 }
 
+/* The balloon's statistics every seconds (0: never). */
+static void arm_balloon_timer(struct vmm *m, unsigned seconds)
+{
+    const struct itimerspec period = {.it_interval = {seconds, 0}, .it_value = {seconds, 0}};
+    timerfd_settime(m->balloon_fd, 0, &period, NULL);
+}
+
 /* --- the API's actions, on the VMM thread ------------------------------------------------- */
 
 /* --console hvc0: the virtio console says the terminal's size (on each new
@@ -174,6 +183,8 @@ static int build_and_start(struct vmm *m, struct snapshot *snap,
            it then and will not again until more comes. */
         vm_console_pump(m->vm);
         follow_window_size(m);
+        if (m->vm->balloon)
+            arm_balloon_timer(m, m->cfg.balloon.stats_interval_s);
     }
     pthread_mutex_unlock(&m->vm_lock);
     if (rc)
@@ -237,6 +248,48 @@ static int act_ctrl_alt_del(void *opaque, char *err, size_t err_len)
     if (virtio_input_send_ctrl_alt_del(m->vm->keyboard))
         return set_err(err, err_len, "The keyboard's event queue is full.");
     vmm_log(&m->log, API_LOG_INFO, "Sent Ctrl+Alt+Del to the guest");
+    return 0;
+}
+
+static struct virtio_balloon *live_balloon(struct vmm *m, char *err, size_t err_len)
+{
+    if (m->vm_live && m->vm->balloon)
+        return m->vm->balloon;
+    set_err(err, err_len, "The microVM has no balloon device.");
+    return NULL;
+}
+
+static int act_balloon_set_target(void *opaque, uint32_t amount_mib, char *err, size_t err_len)
+{
+    struct virtio_balloon *b = live_balloon(target_vmm(opaque), err, err_len);
+    if (!b)
+        return -1;
+    virtio_balloon_set_target(b, amount_mib << (20 - VIRTIO_BALLOON_PFN_SHIFT));
+    vmm_log(&target_vmm(opaque)->log, API_LOG_INFO, "balloon target %u MiB", amount_mib);
+    return 0;
+}
+
+static int act_balloon_stats(void *opaque, struct api_balloon_stats *out, char *err, size_t err_len)
+{
+    struct virtio_balloon *b = live_balloon(target_vmm(opaque), err, err_len);
+    if (!b)
+        return -1;
+    struct virtio_balloon_stats s;
+    virtio_balloon_get_stats(b, &s);
+    _Static_assert(API_BALLOON_GUEST_STATS == VIRTIO_BALLOON_S_NR, "one name per balloon stat");
+    out->target_pages = s.target_pages;
+    out->actual_pages = s.actual_pages;
+    memcpy(out->guest, s.guest, sizeof(out->guest));
+    out->guest_valid = s.guest_valid;
+    return 0;
+}
+
+static int act_balloon_set_interval(void *opaque, unsigned seconds, char *err, size_t err_len)
+{
+    struct vmm *m = target_vmm(opaque);
+    if (!live_balloon(m, err, err_len))
+        return -1;
+    arm_balloon_timer(m, seconds);
     return 0;
 }
 
@@ -648,6 +701,9 @@ static const struct api_target_ops target_ops = {
     .snapshot_create = act_snapshot_create,
     .snapshot_load = act_snapshot_load,
     .upgrade = act_upgrade,
+    .balloon_set_target = act_balloon_set_target,
+    .balloon_stats = act_balloon_stats,
+    .balloon_set_interval = act_balloon_set_interval,
 };
 
 /* --- requests from the API thread --------------------------------------------------------- */
@@ -721,6 +777,7 @@ static void destroy_vm(struct vmm *m)
     vm_destroy(m->vm);
     m->vm_live = false;
     pthread_mutex_unlock(&m->vm_lock);
+    arm_balloon_timer(m, 0);
 }
 
 static void vm_stopped(struct vmm *m)
@@ -800,11 +857,13 @@ static int open_loop(struct vmm *m, char *err, size_t err_len)
     m->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     m->call_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     m->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    m->balloon_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     m->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
     if (m->signal_fd < 0 || m->stop_fd < 0 || m->call_fd < 0 || m->timer_fd < 0 ||
         m->epoll_fd < 0 || watch(m, m->signal_fd, EV_SIGNAL) ||
         watch(m, m->stop_fd, EV_VM_STOPPED) || watch(m, m->call_fd, EV_CALL) ||
-        watch(m, m->timer_fd, EV_METRICS))
+        watch(m, m->timer_fd, EV_METRICS) || m->balloon_fd < 0 ||
+        watch(m, m->balloon_fd, EV_BALLOON))
         return set_err(err, err_len, "cannot set up the event loop: %s", strerror(errno));
     /* Always: a restored VM may have --console hvc0 from its snapshot. */
     sigset_t winch;
@@ -849,6 +908,11 @@ static void dispatch(struct vmm *m, uint32_t tag)
         if (m->vm_live)
             follow_window_size(m);
         pthread_mutex_unlock(&m->vm_lock);
+        break;
+    case EV_BALLOON:
+        drain(m->balloon_fd);
+        if (m->vm_live && m->vm->balloon && !vm_paused(m->vm))
+            virtio_balloon_request_stats(m->vm->balloon);
         break;
     case EV_METRICS:
         drain(m->timer_fd);
@@ -908,6 +972,7 @@ static void teardown(struct vmm *m)
     close_fd(&m->stop_fd);
     close_fd(&m->call_fd);
     close_fd(&m->timer_fd);
+    close_fd(&m->balloon_fd);
     vmm_log_close(&m->log);
     if (m->cfg.held)
         held_files_close(&m->held);
@@ -1044,7 +1109,8 @@ int vmm_main(const struct vm_config *cfg, const struct vmm_options *opt)
     }
     m->cfg = *cfg;
     m->opt = *opt;
-    m->metrics_fd = m->epoll_fd = m->signal_fd = m->stop_fd = m->call_fd = m->timer_fd = -1;
+    m->metrics_fd = m->epoll_fd = m->signal_fd = m->stop_fd = m->call_fd = m->timer_fd =
+        m->balloon_fd = -1;
     m->winch_fd = -1;
     m->self_fd = -1;
     m->vm->stop_fd = -1;

@@ -42,7 +42,8 @@
 struct fake {
     /* one letter per call, in order: S start, P pause, R resume, C ctrl-alt-del,
        F flush metrics, U update drive, L set logger, M set metrics,
-       W snapshot create (write), O snapshot load, G upgrade */
+       W snapshot create (write), O snapshot load, G upgrade, T balloon target,
+       B balloon statistics, I balloon statistics interval */
     char calls[256];
     const char *fail_op; /* the op that fails ("start", ...), or NULL */
     const char *fail_msg;
@@ -55,7 +56,9 @@ struct fake {
     char snapshot_path[VM_PATH_MAX], mem_file_path[VM_PATH_MAX];
     bool diff, resume_vm;
     char override_id[VM_ID_MAX], override_dev[VM_ID_MAX];
-    char binary[VM_PATH_MAX]; /* the last upgrade's binary; "" for none */
+    char binary[VM_PATH_MAX];  /* the last upgrade's binary; "" for none */
+    uint32_t balloon_mib;      /* the last balloon target */
+    unsigned balloon_interval; /* the last statistics interval */
 };
 
 static int record(void *opaque, char letter, const char *op, char *err, size_t err_len)
@@ -150,6 +153,28 @@ static int fake_upgrade(void *o, const char *binary, char *err, size_t len)
     return record(o, 'G', "upgrade", err, len);
 }
 
+static int fake_balloon_set_target(void *o, uint32_t mib, char *err, size_t len)
+{
+    ((struct fake *)o)->balloon_mib = mib;
+    return record(o, 'T', "balloon_set_target", err, len);
+}
+
+static int fake_balloon_stats(void *o, struct api_balloon_stats *s, char *err, size_t len)
+{
+    *s = (struct api_balloon_stats){.target_pages = 512, .actual_pages = 300};
+    s->guest[1] = 7;         /* swap_out */
+    s->guest[4] = 100 << 20; /* free_memory */
+    s->guest[9] = 3;         /* hugetlb_failures */
+    s->guest_valid = 1u << 1 | 1u << 4 | 1u << 9;
+    return record(o, 'B', "balloon_stats", err, len);
+}
+
+static int fake_balloon_set_interval(void *o, unsigned seconds, char *err, size_t len)
+{
+    ((struct fake *)o)->balloon_interval = seconds;
+    return record(o, 'I', "balloon_set_interval", err, len);
+}
+
 static const struct api_target_ops fake_ops = {
     .start = fake_start,
     .pause = fake_pause,
@@ -162,6 +187,9 @@ static const struct api_target_ops fake_ops = {
     .snapshot_create = fake_snapshot_create,
     .snapshot_load = fake_snapshot_load,
     .upgrade = fake_upgrade,
+    .balloon_set_target = fake_balloon_set_target,
+    .balloon_stats = fake_balloon_stats,
+    .balloon_set_interval = fake_balloon_set_interval,
 };
 
 /* A VMM that takes the logger and metrics destinations as given. */
@@ -1611,6 +1639,95 @@ static void test_entropy(void **state)
     FAULT(c, AFTER, "PUT", "/entropy", "{}");
 }
 
+/* --- /balloon -------------------------------------------------------------------------------- */
+
+/* GET path must be refused with 400 and msg. */
+static void get_fault_at(int line, struct ctx *c, const char *path, const char *msg)
+{
+    int status = send_raw(c, "GET", path, NULL, 0);
+    if (status != 400 || !fault_text(c) || strcmp(fault_text(c), msg))
+        fail_msg("line %d: GET %s: got %d %s, want 400 %s", line, path, status,
+                 c->resp.body ? c->resp.body : "(no body)", msg);
+}
+#define GET_FAULT(c, path, msg) get_fault_at(__LINE__, (c), (path), (msg))
+
+static void test_balloon(void **state)
+{
+    struct ctx *c = *state;
+    const char *none = "No balloon device configured.";
+    GET_FAULT(c, "/balloon", none);
+    GET_FAULT(c, "/balloon/statistics", none);
+    FAULT(c, none, "PATCH", "/balloon", "{'amount_mib': 1}");
+    FAULT(c, none, "PATCH", "/balloon/statistics", "{'stats_polling_interval_s': 1}");
+    FAULT(c, DESER "missing field `deflate_on_oom`.", "PUT", "/balloon", "{'amount_mib': 1}");
+    FAULT(c, DESER "missing field `amount_mib`.", "PUT", "/balloon", "{'deflate_on_oom': true}");
+    FAULT(c, DESER "unknown field `size`.", "PUT", "/balloon",
+          "{'amount_mib': 1, 'deflate_on_oom': true, 'size': 2}");
+    FAULT(c, DESER "field `amount_mib` must be a non-negative integer.", "PUT", "/balloon",
+          "{'amount_mib': -1, 'deflate_on_oom': true}");
+    FAULT_HAS(c, "more than the guest's memory (256 MiB)", "PUT", "/balloon",
+              "{'amount_mib': 257, 'deflate_on_oom': true}");
+    FAULT_HAS(c, "at most 65535 seconds", "PUT", "/balloon",
+              "{'amount_mib': 1, 'deflate_on_oom': true, 'stats_polling_interval_s': 65536}");
+    FAULT_HAS(c, "Free page hinting is not supported", "PUT", "/balloon",
+              "{'amount_mib': 1, 'deflate_on_oom': true, 'free_page_hinting': true}");
+    assert_false(c->cfg->balloon.enabled);
+    EXPECT_JSON(json_object_get(GET(c, "/vm/config"), "balloon"), "null");
+
+    OK(c, "PUT", "/balloon", "{'amount_mib': 256, 'deflate_on_oom': false}");
+    EXPECT_JSON(GET(c, "/balloon"), "{'amount_mib': 256, 'deflate_on_oom': false, "
+                                    "'stats_polling_interval_s': 0, 'free_page_reporting': false}");
+    GET_FAULT(c, "/balloon/statistics", "Statistics for the balloon device are not enabled.");
+    OK(c, "PUT", "/balloon",
+       "{'amount_mib': 64, 'deflate_on_oom': true, 'stats_polling_interval_s': 5, "
+       "'free_page_reporting': true, 'free_page_hinting': false}");
+    assert_true(c->cfg->balloon.enabled && c->cfg->balloon.deflate_on_oom &&
+                c->cfg->balloon.free_page_reporting);
+    GET_FAULT(c, "/balloon/statistics", BEFORE);
+    /* before boot PATCH edits the configuration, and calls nothing */
+    OK(c, "PATCH", "/balloon", "{'amount_mib': 32}");
+    OK(c, "PATCH", "/balloon/statistics", "{'stats_polling_interval_s': 2}");
+    EXPECT_JSON(GET(c, "/balloon"), "{'amount_mib': 32, 'deflate_on_oom': true, "
+                                    "'stats_polling_interval_s': 2, 'free_page_reporting': true}");
+    EXPECT_JSON(json_object_get(GET(c, "/vm/config"), "balloon"),
+                "{'amount_mib': 32, 'deflate_on_oom': true, 'stats_polling_interval_s': 2, "
+                "'free_page_reporting': true}");
+    assert_string_equal(c->fake.calls, "");
+
+    start_vm(c);
+    FAULT(c, AFTER, "PUT", "/balloon", "{'amount_mib': 1, 'deflate_on_oom': true}");
+    OK(c, "PATCH", "/balloon", "{'amount_mib': 100}");
+    assert_int_equal(c->fake.balloon_mib, 100);
+    assert_int_equal(c->cfg->balloon.amount_mib, 100);
+    FAULT_HAS(c, "more than the guest's memory", "PATCH", "/balloon", "{'amount_mib': 300}");
+    FAULT(c, DESER "unknown field `deflate_on_oom`.", "PATCH", "/balloon",
+          "{'amount_mib': 1, 'deflate_on_oom': true}");
+    c->fake.fail_op = "balloon_set_target";
+    c->fake.fail_msg = "The microVM has no balloon device.";
+    FAULT(c, "The microVM has no balloon device.", "PATCH", "/balloon", "{'amount_mib': 5}");
+    c->fake.fail_op = NULL;
+    assert_int_equal(c->cfg->balloon.amount_mib, 100);
+    EXPECT_JSON(GET(c, "/balloon/statistics"),
+                "{'target_pages': 512, 'actual_pages': 300, 'target_mib': 2, 'actual_mib': 1, "
+                "'swap_out': 7, 'free_memory': %d, 'hugetlb_failures': 3}",
+                100 << 20);
+    OK(c, "PATCH", "/balloon/statistics", "{'stats_polling_interval_s': 9}");
+    assert_int_equal(c->fake.balloon_interval, 9);
+    FAULT(c, "Statistics for the balloon device cannot be disabled after boot.", "PATCH",
+          "/balloon/statistics", "{'stats_polling_interval_s': 0}");
+    assert_string_equal(c->fake.calls, "STTBI");
+}
+
+static void test_balloon_stats_stay_off_after_boot(void **state)
+{
+    struct ctx *c = *state;
+    OK(c, "PUT", "/balloon", "{'amount_mib': 0, 'deflate_on_oom': false}");
+    start_vm(c);
+    FAULT_HAS(c, "can only be enabled before boot", "PATCH", "/balloon/statistics",
+              "{'stats_polling_interval_s': 1}");
+    GET_FAULT(c, "/balloon/statistics", "Statistics for the balloon device are not enabled.");
+}
+
 /* --- the request layer -------------------------------------------------------------------- */
 
 static void test_bad_bodies(void **state)
@@ -1905,7 +2022,7 @@ static void test_load_config_refusals(void **state)
                           c->kernel),
                      -1);
     assert_string_equal(err, DESER "unknown field `vsock_devices`.");
-    const char *unsupported[] = {"balloon", "mmds-config", "cpu-config"};
+    const char *unsupported[] = {"mmds-config", "cpu-config"};
     for (size_t i = 0; i < sizeof(unsupported) / sizeof(unsupported[0]); i++) {
         char want[128];
         snprintf(want, sizeof(want), "%s: not supported by this duvisor", unsupported[i]);
@@ -2100,6 +2217,8 @@ int main(void)
         T(test_metrics),
         T(test_entropy),
         T(test_vsock),
+        T(test_balloon),
+        T(test_balloon_stats_stay_off_after_boot),
         T(test_bad_bodies),
         T(test_bad_routes),
         T(test_payload_limit),

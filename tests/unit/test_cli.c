@@ -96,6 +96,36 @@ static void test_bad_input(void **state)
     expect_error(PARSE(&cfg, err, "--kernel", "K", "--smpx", "2"), err, "unknown option");
 }
 
+static void test_balloon(void **state)
+{
+    (void)state;
+    struct vm_config cfg;
+    char err[256] = "";
+    assert_int_equal(PARSE(&cfg, err, "--kernel", "K"), 0);
+    assert_false(cfg.balloon.enabled);
+    /* bare: the next argument is an option, not the balloon's */
+    assert_int_equal(PARSE(&cfg, err, "--kernel", "K", "--balloon", "--smp", "2"), 0);
+    assert_true(cfg.balloon.enabled);
+    assert_false(cfg.balloon.deflate_on_oom || cfg.balloon.free_page_reporting);
+    assert_int_equal(cfg.balloon.stats_interval_s + cfg.balloon.amount_mib, 0);
+    assert_int_equal(cfg.smp, 2);
+    assert_int_equal(PARSE(&cfg, err, "--kernel", "K", "--balloon"), 0);
+    assert_true(cfg.balloon.enabled);
+    assert_int_equal(PARSE(&cfg, err, "--kernel", "K", "--balloon",
+                           "deflate-on-oom,free-page-reporting,stats=5,amount=64"),
+                     0);
+    assert_true(cfg.balloon.enabled && cfg.balloon.deflate_on_oom &&
+                cfg.balloon.free_page_reporting);
+    assert_int_equal(cfg.balloon.stats_interval_s, 5);
+    assert_int_equal(cfg.balloon.amount_mib, 64);
+    assert_int_equal(PARSE(&cfg, err, "--kernel", "K", "--balloon=stats=1"), 0);
+    assert_int_equal(cfg.balloon.stats_interval_s, 1);
+    char *bad[] = {"x",         "stats=",     "stats=-1",         "stats=3601",
+                   "amount=1k", "amount=257", "deflate-on-oom,x", "stats=1x"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        expect_error(PARSE(&cfg, err, "--kernel", "K", "--balloon", bad[i]), err, "--balloon");
+}
+
 static void test_disks_and_nics(void **state)
 {
     (void)state;
@@ -217,7 +247,7 @@ int main(void)
         cmocka_unit_test(test_defaults),       cmocka_unit_test(test_all_options_both_spellings),
         cmocka_unit_test(test_sizes),          cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_disks_and_nics), cmocka_unit_test(test_shares),
-        cmocka_unit_test(test_jail_options),
+        cmocka_unit_test(test_jail_options),   cmocka_unit_test(test_balloon),
     };
     return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
 }

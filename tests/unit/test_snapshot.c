@@ -1086,7 +1086,7 @@ static void test_framing(void **state)
        with its input on the UART. */
     m = fresh();
     put_le32(m->header + 12, 0);
-    find(m, "config")->len -= 6 + 8; /* and 1.4's vsock CID and path */
+    find(m, "config")->len -= 6 + 8 + 11; /* and 1.4's vsock CID and path, 1.5's balloon */
     find(m, "dev:hvc0")->len -= 1;
     for (unsigned h = 0; h < NHARTS; h++) { /* no V state, no SBI state */
         char name[16];
@@ -1097,6 +1097,14 @@ static void test_framing(void **state)
     expect_layout("a format 1.0 file", m, APPLIED, NULL);
     find(m, "dev:hvc0")->len -= 1;
     expect_layout("a format 1.0 file one byte short", m, APPLY_FAILED, "truncated");
+    free(m);
+    /* A format 1.4 file: 'config' without the balloon (none). */
+    m = fresh();
+    put_le32(m->header + 12, 4);
+    find(m, "config")->len -= 11;
+    expect_layout("a format 1.4 file", m, APPLIED, NULL);
+    find(m, "config")->len -= 1;
+    expect_layout("a format 1.4 file one byte short", m, DECODE_FAILED, "truncated");
     free(m);
     /* And sections one byte short. */
     static const char *const shrunk[] = {"machine",  "config",   "plic",          "vcpu0",
@@ -1285,10 +1293,15 @@ static void test_config_section(void **state)
     assert_int_equal(s->data[disks_at + 13], 0);             /* --console: the UART */
     assert_int_equal(get_le32(s->data + disks_at + 14), 0);  /* vsock CID: none */
     assert_int_equal(get_le32(s->data + disks_at + 18), 0);  /* vsock path: "" */
-    assert_int_equal(disks_at + 22, s->len);
     put_le32(s->data + disks_at + 14, 2); /* a CID that is the host's, and no path */
     expect_layout("config: vsock CID 2", m, DECODE_FAILED, "vsock guest CID 2");
     put_le32(s->data + disks_at + 14, 0);
+    for (size_t b = disks_at + 22; b < disks_at + 33; b++) /* 1.5: no balloon */
+        assert_int_equal(s->data[b], 0);
+    assert_int_equal(disks_at + 33, s->len);
+    s->data[disks_at + 22] = 2;
+    expect_layout("config: a balloon flag that is not a bool", m, DECODE_FAILED, "");
+    s->data[disks_at + 22] = 0;
     s->data[disks_at + 8] = 2;
     expect_layout("config: interrupt controller 2", m, DECODE_FAILED, "interrupt controller 2");
     s->data[disks_at + 8] = 0;
@@ -1298,9 +1311,9 @@ static void test_config_section(void **state)
         expect_layout("config: a VLEN the hart cannot have", m, DECODE_FAILED, "a VLEN of");
     }
     put_le32(s->data + disks_at + 9, 256);
-    s->len -= 5 + 8; /* a format 1.4 file must have them (1.0's are padded: test_framing) */
+    s->len -= 5 + 8 + 11; /* a format 1.5 file must have them (1.0's are padded: test_framing) */
     expect_layout("config: no VLEN and console device", m, DECODE_FAILED, "truncated");
-    s->len += 5 + 8;
+    s->len += 5 + 8 + 11;
 
     static const uint32_t smps[] = {0, 33, 1000, 0xffffffffu};
     for (unsigned i = 0; i < 4; i++) {
@@ -1323,10 +1336,11 @@ static void test_config_section(void **state)
     expect_layout("config: 99 disks", m, DECODE_FAILED, "disks 99 is above the limit 5");
     put_le32(s->data + disks_at, 6);
     expect_layout("config: 6 disks", m, DECODE_FAILED, "disks 6 is above the limit 5");
-    put_le32(s->data + disks_at, 1); /* and no disk follows (nor VLEN's 4 bytes, nor vsock's 8) */
-    s->len -= 4 + 8;
+    put_le32(s->data + disks_at,
+             1); /* and no disk follows (nor VLEN's 4 bytes, nor vsock's 8, nor the balloon's 11) */
+    s->len -= 4 + 8 + 11;
     expect_layout("config: a disk missing", m, DECODE_FAILED, "truncated");
-    s->len += 4 + 8;
+    s->len += 4 + 8 + 11;
     put_le32(s->data + disks_at, 0);
     put_le32(s->data + disks_at + 4, 99);
     expect_layout("config: 99 NICs", m, DECODE_FAILED, "network interfaces 99 is above");
