@@ -13,6 +13,11 @@
 #     dropped) by busybox dd in a host folder both sides share through the same
 #     virtiofsd (QEMU: vhost-user-fs-device on a memfd memory backend), timed by
 #     dd (guest/tests/bench-io-fs). Skipped when there is no virtiofsd.
+#   - vsock guest -> host: the guest's vsock program streams 64 MiB to CID 2,
+#     which duvisor's hybrid backend hands to a Unix-socket listener that times
+#     the transfer on the host (guest/tests/bench-io-vsock). duvisor only: QEMU's
+#     vsock is vhost-vsock, which needs the host kernel's /dev/vhost-vsock
+#     (absent here); the QEMU column says so.
 #
 # The two sides alternate run by run (duvisor first on odd runs), so drift over
 # the run does not favour either. Prints a table (median, min-max, ratio) and
@@ -32,6 +37,8 @@ BLK_MIB=256
 IMG_MIB=300
 NET_BYTES=$((64 << 20))
 FS_MIB=64
+VSOCK_BYTES=$((64 << 20))
+VSOCK_PORT=5201
 VIRTIOFSD=${VIRTIOFSD:-/usr/lib/qemu/virtiofsd}
 
 die() { echo "bench/io.sh: $*" >&2; exit 1; }
@@ -137,12 +144,17 @@ blk_run() { # blk_run SIDE RUN
 listener_py='
 import socket, sys, time, os
 port_file, result_file, timeout = sys.argv[1], sys.argv[2], float(sys.argv[3])
-srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-srv.bind(("127.0.0.1", 0))
+unix_path = sys.argv[4] if len(sys.argv) > 4 else None  # vsock: a Unix socket instead
+if unix_path:
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(unix_path)
+else:
+    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    srv.bind(("127.0.0.1", 0))
 srv.listen(1)
 srv.settimeout(timeout)
 with open(port_file + ".tmp", "w") as f:
-    f.write("%d\n" % srv.getsockname()[1])
+    f.write("%s\n" % (unix_path or srv.getsockname()[1]))
 os.rename(port_file + ".tmp", port_file)
 conn, _ = srv.accept()
 conn.settimeout(timeout)
@@ -185,6 +197,26 @@ net_run() { # net_run SIDE RUN
   echo "tcp-tx $side $(mbps "$1" "$2")" >>"$samples"
 }
 
+# --- vsock guest -> host (duvisor only) -----------------------------------------------
+vsock_run() { # vsock_run RUN
+  local run=$1 log=$out/io-logs/vsock-duvisor-run$1.log uds=$work/vsock.sock result
+  rm -f "$work/port" "$work/result" "$uds" "${uds}_$VSOCK_PORT"
+  python3 -c "$listener_py" "$work/port" "$work/result" "$VM_TIMEOUT" "${uds}_$VSOCK_PORT" \
+    2>"$work/listener.err" &
+  listener_pid=$!
+  for _ in $(seq 50); do [ -s "$work/port" ] && break; sleep 0.1; done
+  [ -s "$work/port" ] || die "the vsock listener did not start: $(cat "$work/listener.err")"
+  run_vm "$log" duvisor bench-io-vsock "duvisor.port=$VSOCK_PORT duvisor.bytes=$VSOCK_BYTES" \
+    --vsock "cid=3,uds=$uds"
+  wait "$listener_pid" || die "the vsock listener failed: $(cat "$work/listener.err")"
+  listener_pid=
+  result=$(cat "$work/result" 2>/dev/null)
+  set -- $result
+  [ $# -eq 3 ] && [ "$3" -eq "$VSOCK_BYTES" ] ||
+    die "vsock: the host received ${3:-nothing} of $VSOCK_BYTES bytes (log $log)"
+  echo "vsock-tx duvisor $(mbps "$1" "$2")" >>"$samples"
+}
+
 # --- virtio-fs ------------------------------------------------------------------------
 # QEMU gets its own virtiofsd on a socket; duvisor starts one itself (--share).
 fs_run() { # fs_run SIDE RUN
@@ -225,6 +257,7 @@ for run in $(seq "$RUNS"); do
   for side in $sides; do blk_run "$side" "$run"; done
   for side in $sides; do net_run "$side" "$run"; done
   [ -z "$have_fs" ] || for side in $sides; do fs_run "$side" "$run"; done
+  vsock_run "$run"
   log "run $run of $RUNS done"
 done
 
@@ -241,7 +274,8 @@ metrics = [("blk-write", "virtio-blk seq write 256 MiB"),
            ("blk-read", "virtio-blk seq read 256 MiB"),
            ("tcp-tx", "TCP guest->host 64 MiB"),
            ("fs-write", "virtio-fs seq write 64 MiB"),
-           ("fs-read", "virtio-fs seq read 64 MiB")]
+           ("fs-read", "virtio-fs seq read 64 MiB"),
+           ("vsock-tx", "vsock guest->host 64 MiB")]
 metrics = [(m, l) for m, l in metrics if (m, "duvisor") in data]
 def stats(m, s):
     v = data[(m, s)]
@@ -250,14 +284,19 @@ with open(tsv, "w") as f:
     f.write("metric\tside\tmedian\tmin\tmax\tunit\n")
     for m, _ in metrics:
         for s in ("duvisor", "qemu"):
-            f.write("%s\t%s\t%.1f\t%.1f\t%.1f\tMB/s\n" % ((m, s) + stats(m, s)))
+            if (m, s) in data:
+                f.write("%s\t%s\t%.1f\t%.1f\t%.1f\tMB/s\n" % ((m, s) + stats(m, s)))
 print("I/O throughput, MB/s (10^6 bytes/s), median (min-max) of %s runs per side; higher is better" % runs)
 print("QEMU: %s, -M virt, TCG" % qemu)
 row = "%-30s %-22s %-22s %s"
 print(row % ("", "duvisor", "QEMU", "duvisor/QEMU"))
+cell = lambda t: "%.1f (%.1f-%.1f)" % t
 for m, label in metrics:
-    d, q = stats(m, "duvisor"), stats(m, "qemu")
-    cell = lambda t: "%.1f (%.1f-%.1f)" % t
+    d = stats(m, "duvisor")
+    if (m, "qemu") not in data:  # vsock: QEMU's needs the host's vhost-vsock
+        print(row % (label, cell(d), "n/a (vhost-vsock)", "-"))
+        continue
+    q = stats(m, "qemu")
     print(row % (label, cell(d), cell(q), "%.2fx" % (d[0] / q[0])))
 d, q = stats("blk-zero-fill", "duvisor"), stats("blk-zero-fill", "qemu")
 print("note: the write figure includes filling dd's buffer from /dev/zero in the guest,")

@@ -28,8 +28,10 @@ io_table() {
       names["tcp-tx"] = "TCP guest to host through user networking, 64 MiB"
       names["fs-write"] = "virtio-fs sequential write, 64 MiB, fsync (same virtiofsd)"
       names["fs-read"] = "virtio-fs sequential read, 64 MiB, guest cache dropped"
+      names["vsock-tx"] = "vsock stream guest to host (hybrid Unix socket), 64 MiB"
       for (i = 1; i <= n; i++) {
         k = order[i]; d = m[k, "duvisor"]; q = m[k, "qemu"]
+        if (q == "") { printf "| %s | %s (%s) | n/a: QEMU's vsock is vhost-vsock, which needs the host's /dev/vhost-vsock | - |\n", (k in names ? names[k] : k), d, r[k, "duvisor"]; continue }
         printf "| %s | %s (%s) | %s (%s) | %.2f |\n", (k in names ? names[k] : k), d, r[k, "duvisor"], q, r[k, "qemu"], (q > 0 ? d / q : 0)
       }
     }' "$io"
