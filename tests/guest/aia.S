@@ -114,12 +114,13 @@ hart0:
     li t2, 0x1edc /* setienum */
     add t2, t2, s2
     sw t0, 0(t2)
-    li a0, 10
-    li a1, 1
-    HCALL HC_IRQ
+    /* stage 1 is announced before the wire rises: hart 1 may take 20 at once */
     li t0, STAGE
     li t1, 1
     sd t1, 0(t0)
+    li a0, 10
+    li a1, 1
+    HCALL HC_IRQ
     /* wait for hart 1 to take 20, then lower the wire */
     li s3, COUNT + 8
 3:  ld t1, 0(s3)
